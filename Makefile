@@ -1,0 +1,51 @@
+# NewsNotes: `make run` serves the app with a demo corpus; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The first Python >= 3.12 found: python3.13, python3.12, python3, pyenv's installs.
+PYTHON_CANDIDATES := python3.14 python3.13 python3.12 python3 python $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3)
+FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; \
+	done
+
+.PHONY: help run test lint venv browser clean-data
+
+help:
+	@echo "make run    set up and serve NewsNotes at http://$(HOST):$(PORT) with the demo corpus"
+	@echo "make test   run the whole test suite"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@py=$$($(FIND_PYTHON)); \
+	if [ -z "$$py" ]; then \
+	  echo "NewsNotes needs Python 3.12 or newer (Django 6.1 does) and none was found on PATH."; \
+	  echo "Install python3.12 or python3.13 (e.g. 'apt-get install python3' on Debian 13, or 'pyenv install 3.12')."; \
+	  exit 1; \
+	fi; \
+	echo "Using $$py ($$($$py --version))"; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then rm -rf $(VENV); $$py -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	@DEBUG=1 $(PY) manage.py migrate --no-input -v 0
+	@DEBUG=1 $(PY) manage.py load_demo
+	@echo ""
+	@echo "NewsNotes is at http://$(HOST):$(PORT)/  (embedded PostgreSQL in .newsnotes/; Ctrl-C stops both)"
+	@DEBUG=1 exec $(PY) manage.py runserver $(HOST):$(PORT)
+
+browser:
+	@bash bin/ensure-chromium
+
+test: venv browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

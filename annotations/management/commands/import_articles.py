@@ -1,0 +1,50 @@
+"""``manage.py import_articles PATH...``: JSONL, CSV or folders of .txt files, all or nothing."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from annotations.services import ImportAborted, corpus_import
+from articles.importers import ImportFailure
+from articles.importers.registry import read_paths
+
+
+class Command(BaseCommand):
+    help = (
+        "Import articles from JSONL, CSV or folders of .txt files (see README: Import format). "
+        "All or nothing: the first bad line stops the import and nothing is stored."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", help="files or folders")
+        parser.add_argument("--annotator", help="username that owns spans in inputs that carry no annotator")
+        parser.add_argument("--dry-run", action="store_true", help="check the input and report, store nothing")
+
+    def handle(self, *args, paths, annotator=None, dry_run=False, verbosity=1, **options):
+        show_progress = sys.stderr.isatty() and verbosity > 0
+        try:
+            records = list(
+                tqdm(read_paths(paths), desc="reading", unit=" articles", disable=not show_progress, file=sys.stderr)
+            )
+            with tqdm(
+                total=len(records), desc="storing", unit=" articles", disable=not show_progress, file=sys.stderr
+            ) as bar:
+                result = corpus_import(
+                    records=records, default_annotator=annotator, dry_run=dry_run, progress=bar.update
+                )
+        except (ImportFailure, ImportAborted) as err:
+            raise CommandError(str(err), returncode=1) from None
+        for record, reason in result.duplicates:
+            if verbosity > 1:
+                self.stdout.write(f"{record.location}: skipped duplicate: {reason}")
+        verb = "would import" if dry_run else "imported"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} {result.created_count} article{'s' if result.created_count != 1 else ''}"
+                f" and {result.span_count} span{'s' if result.span_count != 1 else ''};"
+                f" skipped {result.duplicate_count} duplicate{'s' if result.duplicate_count != 1 else ''}"
+            )
+        )

@@ -1,0 +1,131 @@
+"""Readers that turn input files into ``ArticleRecord``s, one module per format.
+
+Every reader raises ``ImportFailure`` naming the file and line of the first problem; nothing is stored
+by a reader. ``articles.services.articles_import`` writes the records, all or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+
+class ImportFailure(Exception):
+    """A problem in the input, located as ``file:line: message``."""
+
+    def __init__(self, path: str | Path, line: int | None, message: str):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class SpanRecord:
+    """A span carried by an annotated input (doccano, Label Studio, our own exports)."""
+
+    start: int
+    end: int
+    label: str
+    text: str | None = None
+    annotator: str | None = None
+    origin: str = "import"
+    note: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ArticleRecord:
+    title: str
+    body: str
+    location: str  # "file:line", for messages
+    url: str | None = None
+    source: str | None = None
+    byline: str = ""
+    published_at: dt.datetime | None = None
+    language: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    spans: list[SpanRecord] = field(default_factory=list)
+
+
+def normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def clean_text(value: Any, *, path: str | Path, line: int | None, name: str, required: bool = False) -> str:
+    """Check one text field: a string, no NUL bytes, newlines normalised to ``\\n``."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ImportFailure(path, line, f"{name} must be text, got {type(value).__name__}")
+    if "\x00" in value:
+        if line is None:
+            line = value[: value.index("\x00")].count("\n") + 1
+        raise ImportFailure(path, line, f"{name} contains a NUL byte (\\x00), which text cannot hold")
+    value = normalise_newlines(value)
+    if required and not value.strip():
+        raise ImportFailure(path, line, f"{name} is empty")
+    return value
+
+
+def parse_published(value: Any, *, path: str | Path, line: int | None) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ImportFailure(path, line, f"published_at must be an ISO-8601 string, got {value!r}")
+    try:
+        moment = parse_datetime(value.strip())
+        if moment is None:
+            day = parse_date(value.strip())
+            if day is not None:
+                moment = dt.datetime.combine(day, dt.time())
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ImportFailure(path, line, f"published_at {value!r} is not an ISO-8601 date or date-time")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, dt.UTC)
+    return moment
+
+
+def decode_utf8(data: bytes, *, path: str | Path) -> str:
+    """Decode strictly; an invalid byte is reported with its line number."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ImportFailure(
+            path, line, f"invalid UTF-8 (byte 0x{data[err.start]:02x}); save the file as UTF-8"
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def record_from_mapping(row: dict[str, Any], *, path: str | Path, line: int) -> ArticleRecord:
+    """The shared column set of JSONL and CSV: title, body, url, source, byline, published_at, language, metadata."""
+    title = clean_text(row.get("title"), path=path, line=line, name="title", required=True).strip()
+    if "\n" in title:
+        raise ImportFailure(path, line, "title must be a single line")
+    body = clean_text(row.get("body"), path=path, line=line, name="body", required=True)
+    url = clean_text(row.get("url"), path=path, line=line, name="url").strip() or None
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        raise ImportFailure(path, line, f"url {url!r} must start with http:// or https://")
+    metadata = row.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise ImportFailure(path, line, "metadata must be a JSON object")
+    return ArticleRecord(
+        title=title[:500],
+        body=body,
+        location=f"{path}:{line}",
+        url=url,
+        source=clean_text(row.get("source"), path=path, line=line, name="source").strip() or None,
+        byline=clean_text(row.get("byline"), path=path, line=line, name="byline").strip(),
+        published_at=parse_published(row.get("published_at"), path=path, line=line),
+        language=clean_text(row.get("language"), path=path, line=line, name="language").strip(),
+        metadata=metadata,
+    )

@@ -1,0 +1,23 @@
+"""JSON Lines: one article object per line (title, body, url, source, byline, published_at, language, metadata)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from articles.importers import ArticleRecord, ImportFailure, decode_utf8, record_from_mapping
+
+
+def read(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord]:
+    text = decode_utf8(path.read_bytes() if data is None else data, path=path)
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ImportFailure(path, number, f"not valid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(row, dict):
+            raise ImportFailure(path, number, "each line must be a JSON object")
+        yield record_from_mapping(row, path=path, line=number)

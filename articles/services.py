@@ -1,0 +1,154 @@
+"""Writes to the corpus. Every function here is the one way its change is made."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from articles.importers import ArticleRecord, normalise_newlines
+from articles.models import Article, Source, body_sha256
+
+# Other apps may forbid changing an article's body (annotations: once spans point into it).
+# A check returns a reason, or None. The corpus itself knows nothing of what locks it.
+BodyLock = Callable[[Article], str | None]
+_body_locks: list[BodyLock] = []
+
+
+def register_body_lock(check: BodyLock) -> None:
+    if check not in _body_locks:
+        _body_locks.append(check)
+
+
+def article_body_lock_reason(*, article: Article) -> str | None:
+    for check in _body_locks:
+        reason = check(article)
+        if reason:
+            return reason
+    return None
+
+
+@transaction.atomic
+def article_update(*, article: Article, **fields) -> Article:
+    """Change an article's fields; a new body is refused while a body lock (e.g. existing spans) holds."""
+    if "body" in fields:
+        body = normalise_newlines(fields["body"])
+        if body != article.body:
+            # Lock the row so no span can be created between the check and the write.
+            locked = Article.objects.select_for_update().get(pk=article.pk)
+            reason = article_body_lock_reason(article=locked)
+            if reason:
+                raise ValidationError({"body": reason})
+            if not body.strip():
+                raise ValidationError({"body": "The body cannot be empty."})
+            fields["body"] = body
+            fields["body_sha256"] = body_sha256(body)
+        else:
+            del fields["body"]
+    for name, value in fields.items():
+        setattr(article, name, value)
+    if fields:
+        article.full_clean(exclude=["source"])
+        article.save(update_fields=list(fields))
+    return article
+
+
+@transaction.atomic
+def article_set_status(*, article: Article, status: str) -> Article:
+    if status not in Article.Status.values:
+        raise ValidationError(f"Unknown status {status!r}.")
+    if article.status != status:
+        article.status = status
+        article.save(update_fields=["status"])
+    return article
+
+
+def source_for(name: str) -> Source:
+    domain = name.strip().lower()
+    source, _ = Source.objects.get_or_create(domain=domain, defaults={"name": name.strip()})
+    return source
+
+
+@dataclass
+class ImportResult:
+    created: list[tuple[ArticleRecord, Article]] = field(default_factory=list)
+    duplicates: list[tuple[ArticleRecord, str]] = field(default_factory=list)
+
+    @property
+    def created_count(self) -> int:
+        return len(self.created)
+
+    @property
+    def duplicate_count(self) -> int:
+        return len(self.duplicates)
+
+
+def articles_plan(
+    records: Iterable[ArticleRecord],
+) -> tuple[list[tuple[ArticleRecord, str]], list[tuple[ArticleRecord, str]]]:
+    """Split records into (new, duplicate) without writing; each comes with its body hash or the reason."""
+    records = list(records)
+    hashes = {body_sha256(r.body): r for r in records}
+    urls = {r.url for r in records if r.url}
+    known_hashes = set(Article.objects.filter(body_sha256__in=list(hashes)).values_list("body_sha256", flat=True))
+    known_urls = set(Article.objects.filter(url__in=list(urls)).values_list("url", flat=True))
+    fresh: list[tuple[ArticleRecord, str]] = []
+    duplicates: list[tuple[ArticleRecord, str]] = []
+    seen_hashes: dict[str, str] = {}
+    seen_urls: dict[str, str] = {}
+    for record in records:
+        digest = body_sha256(record.body)
+        if digest in known_hashes:
+            duplicates.append((record, "same text as an article already in the corpus"))
+        elif record.url and record.url in known_urls:
+            duplicates.append((record, f"url {record.url} is already in the corpus"))
+        elif digest in seen_hashes:
+            duplicates.append((record, f"same text as {seen_hashes[digest]}"))
+        elif record.url and record.url in seen_urls:
+            duplicates.append((record, f"same url as {seen_urls[record.url]}"))
+        else:
+            seen_hashes[digest] = record.location
+            if record.url:
+                seen_urls[record.url] = record.location
+            fresh.append((record, digest))
+    return fresh, duplicates
+
+
+@transaction.atomic
+def articles_import(
+    *, records: Iterable[ArticleRecord], progress: Callable[[int], None] | None = None, batch_size: int = 500
+) -> ImportResult:
+    """Store new articles, skip duplicates (same body hash or url); all or nothing."""
+    fresh, duplicates = articles_plan(records)
+    result = ImportResult(duplicates=duplicates)
+    sources: dict[str, Source] = {}
+    for start in range(0, len(fresh), batch_size):
+        batch = fresh[start : start + batch_size]
+        articles = []
+        for record, digest in batch:
+            source = None
+            if record.source:
+                key = record.source.strip().lower()
+                if key not in sources:
+                    sources[key] = source_for(record.source)
+                source = sources[key]
+            articles.append(
+                Article(
+                    title=record.title,
+                    body=record.body,
+                    body_sha256=digest,
+                    url=record.url,
+                    source=source,
+                    byline=record.byline,
+                    published_at=record.published_at,
+                    language=record.language,
+                    metadata=record.metadata,
+                )
+            )
+        Article.objects.bulk_create(articles)
+        result.created.extend(zip((r for r, _ in batch), articles, strict=True))
+        if progress:
+            progress(len(batch))
+    return result

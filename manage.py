@@ -1,0 +1,18 @@
+#!/usr/bin/env python
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
+    from django.core.management import execute_from_command_line
+
+    from newsnotes.embedded.server import exit_on_sigterm
+
+    exit_on_sigterm()
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Which PostgreSQL to use: ``DATABASE_URL`` when set, otherwise the embedded server in the data dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+
+class DatabaseUrlError(ValueError):
+    pass
+
+
+def database_config(*, database_url: str | None, data_dir: Path) -> dict:
+    if not database_url:
+        return {
+            "ENGINE": "newsnotes.embedded",
+            "NAME": "newsnotes",
+            "USER": "postgres",
+            "PGDATA": str(data_dir / "pgdata"),
+            "CONN_MAX_AGE": 0,
+        }
+    return parse_database_url(database_url)
+
+
+def parse_database_url(url: str) -> dict:
+    """``postgres://user:password@host:port/name?sslmode=require`` → a Django DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise DatabaseUrlError(
+            "DATABASE_URL must start with postgres:// or postgresql:// "
+            f"(NewsNotes runs on PostgreSQL only), got {parts.scheme!r}"
+        )
+    options = dict(parse_qsl(parts.query))
+    conn_max_age = int(options.pop("conn_max_age", 60))
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")) or "postgres",
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": unquote(parts.hostname or ""),
+        "PORT": str(parts.port or ""),
+        "OPTIONS": options,
+        "CONN_MAX_AGE": conn_max_age,
+        "CONN_HEALTH_CHECKS": True,
+    }

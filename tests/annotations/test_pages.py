@@ -1,0 +1,78 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import ArticleFactory, SpanFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("name,args", [("annotations:article-list", []), ("annotations:article-detail", [1])])
+def test_pages_need_login(client, name, args):
+    response = client.get(reverse(name, args=args))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_login_page_and_csp(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_login_with_password_shows_the_article_list(client, editor):
+    ArticleFactory(title="Chip story")
+    response = client.post(reverse("login"), {"username": "ed", "password": "pw-for-tests"}, follow=True)
+    assert response.status_code == 200
+    assert b"Chip story" in response.content
+
+
+def test_list_shows_status_source_and_span_counts(editor_client, editor, labels):
+    article = ArticleFactory(title="Counted")
+    SpanFactory(article=article, label=labels["person"], start=0, end=4, annotator=editor)
+    SpanFactory(article=article, label=labels["person"], start=5, end=12, annotator=editor)
+    SpanFactory(article=article, label=labels["org"], start=16, end=26, annotator=editor)
+    response = editor_client.get(reverse("annotations:article-list"))
+    rows = dict(response.context["rows"])
+    counts = {label.slug: n for label, n in rows[next(a for a in rows if a.pk == article.pk)]}
+    assert counts == {"person": 2, "org": 1, "claim": 0, "sponsored": 0}
+    assert article.source.name.encode() in response.content
+
+
+def list_queries(client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("annotations:article-list")).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_list_query_count_does_not_grow_with_articles(editor_client, editor, labels):
+    for _ in range(5):
+        SpanFactory(article=ArticleFactory(), label=labels["person"], start=0, end=4, annotator=editor)
+    five = list_queries(editor_client)
+    for _ in range(45):
+        SpanFactory(article=ArticleFactory(), label=labels["org"], start=5, end=12, annotator=editor)
+    assert list_queries(editor_client) == five
+
+
+def test_htmx_request_gets_only_the_table(editor_client):
+    ArticleFactory(title="Fragment")
+    response = editor_client.get(reverse("annotations:article-list"), headers={"HX-Request": "true"})
+    assert b"Fragment" in response.content
+    assert b"<html" not in response.content
+    assert response["Vary"].count("HX-Request") == 1
+
+
+def test_detail_escapes_text(editor_client):
+    article = ArticleFactory(title="<script>alert(1)</script>", body="Body with <b>tags</b> & 👩‍💻")
+    response = editor_client.get(reverse("annotations:article-detail", args=[article.pk]))
+    assert b"<script>alert(1)</script>" not in response.content
+    assert "&lt;b&gt;tags&lt;/b&gt; &amp; 👩‍💻".encode() in response.content
+
+
+def test_labels_css_serves_colours(editor_client):
+    response = editor_client.get(reverse("annotations:labels-css"))
+    assert response["Content-Type"].startswith("text/css")
+    assert b".label-person { --label-color: #ffd166; }" in response.content
