@@ -34,6 +34,8 @@ CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS"
 DATA_DIR = Path(os.environ.get("NEWSNOTES_DATA_DIR", BASE_DIR / ".newsnotes")).resolve()
 
 INSTALLED_APPS = [
+    # Above django.contrib.admin: its object-tools templates add the "Events" (history) buttons.
+    "pghistory.admin",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -44,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_htmx",
+    "pgtrigger",
+    "pghistory",
     "articles",
     "annotations",
 ]
@@ -55,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: history events record the user and the URL of the request that made them.
+    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -147,6 +153,14 @@ if not DEBUG:
 # Uploads through the admin import page (articles/forms.py) are capped there with a clear message.
 NEWSNOTES_MAX_IMPORT_BYTES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_BYTES", 20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# History (django-pghistory): database triggers record every insert, update and delete of spans and articles.
+# Reads change nothing, so only writing methods open a context (user, url) for the triggers to attach.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
+PGHISTORY_ADMIN_LIST_DISPLAY = ["pgh_created_at", "pgh_label", "pgh_obj_model", "pgh_obj_id", "user", "pgh_diff"]
+# Events are history: nobody edits or deletes them, not even through SQL run by the app.
+PGHISTORY_APPEND_ONLY = True
 
 LOGGING = {
     "version": 1,

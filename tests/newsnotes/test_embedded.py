@@ -135,7 +135,12 @@ def test_database_url_parsing():
         parse_database_url("sqlite:///db.sqlite3")
 
 
-def test_runserver_autoreloader_releases_the_server_on_sigterm(data_dir):
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)],
+    ids=["SIGTERM to the watcher", "SIGTERM to both (pkill)", "Ctrl-C"],
+)
+def test_runserver_autoreloader_releases_the_server(data_dir, signum, to_group):
     import socket
     import urllib.request
 
@@ -152,6 +157,7 @@ def test_runserver_autoreloader_releases_the_server_on_sigterm(data_dir):
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, as a terminal gives it
     )
     try:
         deadline = time.monotonic() + 60
@@ -165,10 +171,13 @@ def test_runserver_autoreloader_releases_the_server_on_sigterm(data_dir):
                 time.sleep(0.3)
         watcher_and_worker = [server.pid, *(c.pid for c in psutil.Process(server.pid).children())]
         assert holders(data_dir) == [watcher_and_worker[1]], "only the worker, not the watcher, holds the database"
-        server.send_signal(signal.SIGTERM)
+        if to_group:
+            os.killpg(server.pid, signum)
+        else:
+            server.send_signal(signum)
         server.wait(timeout=30)
         assert wait_stopped(data_dir)
         assert holders(data_dir) == []
     finally:
         if server.poll() is None:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
