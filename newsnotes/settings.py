@@ -150,6 +150,10 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Submitting a domain to the browsers' HSTS preload list is hard to undo and applies to every subdomain:
+# the operator opts in with SECURE_HSTS_PRELOAD=1, so the check that nags about it is silenced.
+SILENCED_SYSTEM_CHECKS = [] if env_bool("SECURE_HSTS_PRELOAD", False) else ["security.W021"]
+
 # Uploads through the admin import page (articles/forms.py) are capped there with a clear message.
 NEWSNOTES_MAX_IMPORT_BYTES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_BYTES", 20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
