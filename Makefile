@@ -1,5 +1,6 @@
 # NewsNotes: `make run` serves the app with a demo corpus; `make test` runs every test.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
 
 VENV := .venv
@@ -28,7 +29,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	fi; \
 	echo "Using $$py ($$($$py --version))"; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then rm -rf $(VENV); $$py -m venv $(VENV); fi
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@echo "Installing dependencies into $(VENV) (pinned by constraints.txt)..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]" 2>&1 \
+	  | { grep -v "^WARNING: Location .* is ignored" || true; }
 	@touch $@
 
 venv: $(VENV)/.installed
