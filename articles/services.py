@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from articles.importers import ArticleRecord, normalise_newlines
 from articles.models import Article, Source, body_sha256
@@ -52,6 +58,33 @@ def article_update(*, article: Article, **fields) -> Article:
     if fields:
         article.full_clean(exclude=["source"])
         article.save(update_fields=list(fields))
+    return article
+
+
+def article_duplicate_reason(*, body: str, url: str | None, exclude_pk: int | None = None) -> str | None:
+    """Why an article with this text or url would duplicate one in the corpus, or None."""
+    others = Article.objects.exclude(pk=exclude_pk) if exclude_pk else Article.objects.all()
+    same_text = others.filter(body_sha256=body_sha256(normalise_newlines(body))).only("id", "title").first()
+    if same_text:
+        return f"The same text is already in the corpus: “{same_text.title}” (#{same_text.pk})."
+    same_url = others.filter(url=url).only("id", "title").first() if url else None
+    if same_url:
+        return f"This url is already in the corpus: “{same_url.title}” (#{same_url.pk})."
+    return None
+
+
+@transaction.atomic
+def article_create(*, title: str, body: str, **fields) -> Article:
+    """Add one article (the admin's add form); text or url already in the corpus is refused."""
+    body = normalise_newlines(body)
+    if not body.strip():
+        raise ValidationError({"body": "The body cannot be empty."})
+    reason = article_duplicate_reason(body=body, url=fields.get("url"))
+    if reason:
+        raise ValidationError(reason)
+    article = Article(title=title.strip(), body=body, body_sha256=body_sha256(body), **fields)
+    article.full_clean()
+    article.save()
     return article
 
 
@@ -152,3 +185,43 @@ def articles_import(
         if progress:
             progress(len(batch))
     return result
+
+
+# Uploads wait on disk between the import preview and its confirmation: re-uploading would make the curator
+# pick the file twice, and the session (a database row) is no place for megabytes. The token is random and
+# the view binds it to the session that uploaded it; files left unconfirmed are removed after a day.
+UPLOAD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+UPLOAD_LIFETIME = dt.timedelta(days=1)
+
+
+def _upload_path(token: str) -> Path:
+    if not UPLOAD_TOKEN.fullmatch(token):
+        raise ValidationError("This import is unknown or has expired; upload the file again.")
+    return Path(settings.DATA_DIR) / "uploads" / f"{token}.upload"
+
+
+def upload_store(*, data: bytes) -> str:
+    """Keep an upload for a later confirmation; returns its token. Removes uploads older than a day."""
+    directory = Path(settings.DATA_DIR) / "uploads"
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cutoff = (timezone.now() - UPLOAD_LIFETIME).timestamp()
+    for stale in directory.glob("*.upload"):
+        if stale.stat().st_mtime < cutoff:
+            stale.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(24)
+    path = _upload_path(token)
+    path.touch(mode=0o600)
+    path.write_bytes(data)
+    return token
+
+
+def upload_load(*, token: str) -> bytes:
+    try:
+        return _upload_path(token).read_bytes()
+    except FileNotFoundError:
+        raise ValidationError("This import is unknown or has expired; upload the file again.") from None
+
+
+def upload_discard(*, token: str) -> None:
+    if UPLOAD_TOKEN.fullmatch(token):
+        _upload_path(token).unlink(missing_ok=True)

@@ -116,7 +116,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "newsnotes.storage.StaticFilesStorage"
         if not DEBUG and not env_bool("NEWSNOTES_PLAIN_STATIC", False)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -156,6 +156,9 @@ SILENCED_SYSTEM_CHECKS = [] if env_bool("SECURE_HSTS_PRELOAD", False) else ["sec
 
 # Uploads through the admin import page (articles/forms.py) are capped there with a clear message.
 NEWSNOTES_MAX_IMPORT_BYTES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_BYTES", 20 * 1024 * 1024))
+# A zip is unpacked in memory: these bound what a small upload may expand to (a "zip bomb").
+NEWSNOTES_MAX_IMPORT_UNPACKED_BYTES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_UNPACKED_BYTES", 100 * 1024 * 1024))
+NEWSNOTES_MAX_IMPORT_FILES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_FILES", 2000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # History (django-pghistory): database triggers record every insert, update and delete of spans and articles.

@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -5,3 +6,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
 
 application = get_wsgi_application()
+
+# Everything loaded so far (Django, the apps, templates) lives as long as the process: move it out of the
+# cyclic garbage collector's sight so full collections stay short (they showed up as p95 spikes on span saves).
+gc.freeze()

@@ -38,6 +38,10 @@ class SpanRecord:
     origin: str = "import"
     note: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
+    # Our own exports carry these; an import into an empty database then recreates spans identically.
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    exported_id: int | None = None  # the span's id in the export: spans are recreated in this order
 
 
 @dataclass
@@ -52,6 +56,7 @@ class ArticleRecord:
     language: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     spans: list[SpanRecord] = field(default_factory=list)
+    status: str = ""  # an Article.Status value from an annotated export; empty means "new"
 
 
 def normalise_newlines(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from articles.importers import ArticleRecord, ImportFailure, csv, jsonl, txt
+from articles.importers import ArticleRecord, ImportFailure, archive, csv, html, jsonl, label_studio, txt
 
 Reader = Callable[..., Iterator[ArticleRecord]]
 
@@ -14,7 +14,21 @@ READERS: dict[str, Reader] = {
     ".ndjson": jsonl.read,
     ".csv": csv.read,
     ".txt": txt.read,
+    ".html": html.read,
+    ".htm": html.read,
+    ".zip": archive.read,
+    ".json": label_studio.read,
 }
+# Readers of annotated files take options: offsets="auto"|"codepoints"|"utf16" and notify(message).
+# (.jsonl holding doccano lines is handed to the doccano reader by jsonl.read.)
+TAKES_OPTIONS = {jsonl.read, label_studio.read}
+
+
+def _read(path: Path, data: bytes | None = None, **options) -> Iterator[ArticleRecord]:
+    reader = reader_for(path)
+    if options and reader in TAKES_OPTIONS:
+        return reader(path, data, **options)
+    return reader(path, data)
 
 
 def reader_for(path: Path) -> Reader:
@@ -27,7 +41,7 @@ def reader_for(path: Path) -> Reader:
     return reader
 
 
-def read_paths(paths: Iterable[str | Path]) -> Iterator[ArticleRecord]:
+def read_paths(paths: Iterable[str | Path], **options) -> Iterator[ArticleRecord]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -35,14 +49,13 @@ def read_paths(paths: Iterable[str | Path]) -> Iterator[ArticleRecord]:
             if not files:
                 raise ImportFailure(path, None, f"folder holds no importable files ({', '.join(sorted(READERS))})")
             for file in files:
-                yield from reader_for(file)(file)
+                yield from _read(file, **options)
         elif path.is_file():
-            yield from reader_for(path)(path)
+            yield from _read(path, **options)
         else:
             raise ImportFailure(path, None, "no such file or folder")
 
 
-def read_upload(name: str, data: bytes) -> Iterator[ArticleRecord]:
+def read_upload(name: str, data: bytes, **options) -> Iterator[ArticleRecord]:
     """Read one uploaded file (the admin import page); ``name`` is used for the reader and in messages."""
-    path = Path(name)
-    yield from reader_for(path)(path, data)
+    yield from _read(Path(name), data, **options)

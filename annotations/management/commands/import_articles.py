@@ -9,12 +9,14 @@ from tqdm import tqdm
 
 from annotations.services import ImportAborted, corpus_import
 from articles.importers import ImportFailure
+from articles.importers.offsets import CHOICES as OFFSET_CHOICES
 from articles.importers.registry import read_paths
 
 
 class Command(BaseCommand):
     help = (
-        "Import articles from JSONL, CSV or folders of .txt files (see README: Import format). "
+        "Import articles from JSONL, CSV or folders of .txt files, and annotated doccano JSONL or Label Studio "
+        "JSON with their spans (see README: Import format). "
         "All or nothing: the first bad line stops the import and nothing is stored."
     )
 
@@ -22,12 +24,26 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", help="files or folders")
         parser.add_argument("--annotator", help="username that owns spans in inputs that carry no annotator")
         parser.add_argument("--dry-run", action="store_true", help="check the input and report, store nothing")
+        parser.add_argument(
+            "--offsets",
+            choices=OFFSET_CHOICES,
+            default="auto",
+            help="what span offsets in doccano/Label Studio files count: code points, UTF-16 code units (what "
+            "JavaScript counts), or auto: decide from the span texts and say which was assumed (default)",
+        )
 
-    def handle(self, *args, paths, annotator=None, dry_run=False, verbosity=1, **options):
+    def handle(self, *args, paths, annotator=None, dry_run=False, offsets="auto", verbosity=1, **options):
         show_progress = sys.stderr.isatty() and verbosity > 0
+        notices: list[str] = []
         try:
             records = list(
-                tqdm(read_paths(paths), desc="reading", unit=" articles", disable=not show_progress, file=sys.stderr)
+                tqdm(
+                    read_paths(paths, offsets=offsets, notify=notices.append),
+                    desc="reading",
+                    unit=" articles",
+                    disable=not show_progress,
+                    file=sys.stderr,
+                )
             )
             with tqdm(
                 total=len(records), desc="storing", unit=" articles", disable=not show_progress, file=sys.stderr
@@ -37,6 +53,8 @@ class Command(BaseCommand):
                 )
         except (ImportFailure, ImportAborted) as err:
             raise CommandError(str(err), returncode=1) from None
+        for notice in notices:
+            self.stdout.write(self.style.WARNING(f"note: {notice}"))
         for record, reason in result.duplicates:
             if verbosity > 1:
                 self.stdout.write(f"{record.location}: skipped duplicate: {reason}")

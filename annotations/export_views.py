@@ -1,0 +1,65 @@
+"""The export page: filters, a live count of what will be exported, and a streamed download."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from annotations import exports
+from annotations.export_forms import ExportForm
+from annotations.views import HtmxHttpRequest
+
+EXPORT_PERMISSION = "annotations.export_spans"
+
+
+@require_GET
+@login_required
+@permission_required(EXPORT_PERMISSION, raise_exception=True)
+@vary_on_headers("HX-Request")
+def export_page(request: HtmxHttpRequest) -> HttpResponse:
+    form = ExportForm(request.GET or None)
+    preview = None
+    if form.is_bound and form.is_valid():
+        filters = form.filters()
+        fmt = exports.FORMATS[form.cleaned_data["format"]]
+        spans = exports.spans_for_export(filters)
+        preview = {
+            "format": fmt,
+            "spans": spans.count(),
+            # Span formats hold the articles their spans point into; article formats hold every matching article.
+            "articles": spans.values("article").distinct().count()
+            if fmt.unit == "span"
+            else exports.articles_for_export(filters).count(),
+            "filename": fmt.filename(timezone.now().date()),
+        }
+    template = "annotations/export.html"
+    if request.htmx:
+        template += "#export-preview"
+    return render(request, template, {"form": form, "preview": preview, "formats": exports.FORMATS.values()})
+
+
+@require_GET
+@login_required
+@permission_required(EXPORT_PERMISSION, raise_exception=True)
+def export_download(request: HtmxHttpRequest) -> HttpResponse:
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "annotations/export.html",
+            {"form": form, "preview": None, "formats": exports.FORMATS.values()},
+            status=400,
+        )
+    fmt = exports.FORMATS[form.cleaned_data["format"]]
+    response = StreamingHttpResponse(
+        exports.export(fmt.key, form.filters(), form.options()), content_type=fmt.content_type
+    )
+    response["Content-Disposition"] = f'attachment; filename="{fmt.filename(timezone.now().date())}"'
+    response["Cache-Control"] = "private, no-store"
+    # A proxy that buffers (nginx by default) would hold the whole file before sending a byte.
+    response["X-Accel-Buffering"] = "no"
+    return response

@@ -1,0 +1,80 @@
+"""``label-studio``: Label Studio's JSON export, a list of tasks with one annotation per annotator.
+
+Task ``{"id", "data": {"text", title, url, ...}, "annotations": [{"id", "completed_by", "annotator",
+"created_at", "updated_at", "result": [...]}]}``; each result is a ``labels`` region
+``{"id", "from_name": "label", "to_name": "text", "type": "labels", "origin", "value": {"start", "end",
+"text", "labels": [LABEL]}}`` with the note as Label Studio's region ``meta.text`` and our ``attributes``,
+``created_at`` and ``updated_at`` beside it. A labelling config that matches: ``<View><Labels name="label"
+toName="text">...</Labels><Text name="text" value="$text"/></View>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from itertools import count, groupby
+
+from annotations.exports.common import chunked, iso_utc, json_line, sorted_json, utf16_offsets
+from annotations.exports.doccano import article_fields
+from annotations.exports.query import ExportArticle, ExportFilters, iter_articles
+
+
+def _result(span, position) -> dict:
+    result = {
+        "id": str(span.pk),
+        "from_name": "label",
+        "to_name": "text",
+        "type": "labels",
+        "origin": span.origin,
+        "value": {
+            "start": position(span.start),
+            "end": position(span.end),
+            "text": span.text,
+            "labels": [span.label],
+        },
+    }
+    if span.note:
+        result["meta"] = {"text": [span.note]}
+    if span.attributes:
+        result["attributes"] = sorted_json(span.attributes)
+    result["created_at"] = iso_utc(span.created_at)
+    result["updated_at"] = iso_utc(span.updated_at)
+    return result
+
+
+def _task(article: ExportArticle, annotation_ids, *, utf16: bool) -> dict:
+    position = utf16_offsets(article.body) if utf16 else (lambda offset: offset)
+    annotations = []
+    by_annotator = sorted(article.spans, key=lambda s: (s.annotator, s.start, -s.end, s.pk))
+    for _, group in groupby(by_annotator, key=lambda s: s.annotator_id):
+        spans = list(group)
+        annotations.append(
+            {
+                "id": next(annotation_ids),
+                "completed_by": spans[0].annotator_id,
+                "annotator": spans[0].annotator,
+                "created_at": iso_utc(min(s.created_at for s in spans)),
+                "updated_at": iso_utc(max(s.updated_at for s in spans)),
+                "result": [_result(s, position) for s in spans],
+            }
+        )
+    return {
+        "id": article.pk,
+        "data": {"text": article.body, **article_fields(article), "offsets": "utf16" if utf16 else "codepoints"},
+        "annotations": annotations,
+    }
+
+
+def write(
+    filters: ExportFilters, *, utf16: bool = False, on_rows: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
+    def pieces():
+        annotation_ids = count(1)
+        separator = "[\n"
+        for article in iter_articles(filters):
+            yield separator + json_line(_task(article, annotation_ids, utf16=utf16))
+            separator = ",\n"
+            if on_rows:
+                on_rows(1)
+        yield "[]\n" if separator == "[\n" else "\n]\n"
+
+    return chunked(pieces())

@@ -1,0 +1,212 @@
+"""The span CSV, researchers' main file: one row per span, streamed by PostgreSQL's ``COPY ... TO STDOUT``.
+
+Columns (fixed order): span_id, article_id, article_url, source, title, published_at, label, start, end,
+text, annotator, origin, created_at, updated_at, note, attributes.
+
+PostgreSQL writes every byte: quoting (RFC 4180: a cell with a comma, quote, CR or LF is quoted, quotes doubled),
+ISO-8601 UTC times, the canonical JSON of ``attributes`` and, unless turned off, formula neutralising. Python
+only relays ~64 KiB chunks, so the export runs at close to the server's own speed in constant memory
+(``bench/export.py`` measures it against a bare ``COPY`` and against the server-side-cursor path below).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+
+import psycopg
+from django.contrib.auth import get_user_model
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, transaction
+from django.db.models import QuerySet
+
+from annotations.exports.common import CHUNK_BYTES, FORMULA_TRIGGERS, csv_line
+from annotations.models import Label, Span
+from articles.models import Article, Source
+
+COLUMNS = (
+    "span_id",
+    "article_id",
+    "article_url",
+    "source",
+    "title",
+    "published_at",
+    "label",
+    "start",
+    "end",
+    "text",
+    "annotator",
+    "origin",
+    "created_at",
+    "updated_at",
+    "note",
+    "attributes",
+)
+HEADER = ",".join(COLUMNS) + "\n"
+BOM = "\ufeff".encode()
+
+# The canonical JSON of Python's json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False):
+# jsonb's own text form sorts keys by length and puts spaces after separators. A session-local function
+# (pg_temp) needs no migration; it is (re)created on the connection before each export. Sorting keys
+# COLLATE "C" compares UTF-8 bytes, which orders them by code point, as Python does.
+CANONICAL_JSON_FUNCTION = """
+CREATE OR REPLACE FUNCTION pg_temp.newsnotes_canonical_json(value jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT AS $fn$
+BEGIN
+  CASE jsonb_typeof(value)
+  WHEN 'object' THEN
+    RETURN '{' || coalesce((
+      SELECT string_agg(to_json(key)::text || ':' || pg_temp.newsnotes_canonical_json(item), ','
+                        ORDER BY key COLLATE "C")
+      FROM jsonb_each(value) AS pairs(key, item)), '') || '}';
+  WHEN 'array' THEN
+    RETURN '[' || coalesce((
+      SELECT string_agg(pg_temp.newsnotes_canonical_json(item), ',' ORDER BY position)
+      FROM jsonb_array_elements(value) WITH ORDINALITY AS items(item, position)), '') || ']';
+  ELSE
+    RETURN value::text;
+  END CASE;
+END
+$fn$;
+"""
+
+_TRIGGERS_SQL = ", ".join(
+    "'" + c + "'" if c.isprintable() else "E'\\" + {"\t": "t", "\r": "r"}[c] + "'" for c in FORMULA_TRIGGERS
+)
+
+
+def _text(expression: str, *, neutralise: bool) -> str:
+    # Empty text becomes NULL so that COPY writes an empty unquoted cell, as Python's csv module does for "".
+    if not neutralise:
+        return f"NULLIF({expression}, '')"
+    return (
+        f"CASE WHEN left({expression}, 1) IN ({_TRIGGERS_SQL}) THEN '''' || {expression} "
+        f"ELSE NULLIF({expression}, '') END"
+    )
+
+
+def _time(expression: str) -> str:
+    return f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+def select_sql(spans: QuerySet[Span] | None = None, *, neutralise: bool = True) -> tuple[str, list]:
+    """The SELECT behind the CSV (without COPY), for ``spans`` (default: every span), in export order."""
+    User = get_user_model()
+    username = User._meta.get_field(User.USERNAME_FIELD).column
+
+    def t(expression: str) -> str:
+        return _text(expression, neutralise=neutralise)
+
+    where, params = "", []
+    if spans is not None and spans.query.where:
+        try:
+            subquery, sub_params = spans.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:  # .none(), or a filter on an empty list
+            subquery, sub_params = "SELECT NULL::bigint WHERE false", ()
+        where, params = f"WHERE s.id IN ({subquery})", list(sub_params)
+    # Only table and column names are interpolated here; values travel as parameters.
+    sql = f"""
+SELECT s.id, s.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")}, {_time("a.published_at")},
+       {t("l.name")}, s.start, s."end", {t("s.text")}, {t(f'u."{username}"')}, {t("s.origin")},
+       {_time("s.created_at")}, {_time("s.updated_at")}, {t("s.note")},
+       CASE WHEN s.attributes = '{{}}'::jsonb THEN '{{}}' ELSE pg_temp.newsnotes_canonical_json(s.attributes) END
+FROM {Span._meta.db_table} s
+JOIN {Article._meta.db_table} a ON a.id = s.article_id
+LEFT JOIN {Source._meta.db_table} src ON src.id = a.source_id
+JOIN {Label._meta.db_table} l ON l.id = s.label_id
+JOIN {User._meta.db_table} u ON u.id = s.annotator_id
+{where}
+ORDER BY s.article_id, s.start, s."end" DESC, s.id"""  # noqa: S608
+    return sql, params
+
+
+def copy_sql(spans: QuerySet[Span] | None = None, *, neutralise: bool = True) -> tuple[str, list]:
+    sql, params = select_sql(spans, neutralise=neutralise)
+    return f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params
+
+
+def stream_spans_csv(
+    spans: QuerySet[Span] | None = None,
+    *,
+    neutralise: bool = True,
+    bom: bool = False,
+    on_rows: Callable[[int], None] | None = None,
+    using: str | None = None,
+) -> Iterator[bytes]:
+    """The span CSV for ``spans`` (any Span QuerySet; default all) as byte chunks, header first.
+
+    Nothing runs until the first chunk is requested, so the result can go straight into a
+    ``StreamingHttpResponse``. ``on_rows(n)`` is called as rows go out (progress bars); ``neutralise=False``
+    leaves formula-like cells as they are, for programs rather than spreadsheets.
+    """
+    sql, params = copy_sql(spans, neutralise=neutralise)
+    connection = connections[using or (spans.db if spans is not None else "default")]
+    head = (BOM if bom else b"") + HEADER.encode()
+    with connection.cursor() as cursor:
+        cursor.execute(CANONICAL_JSON_FUNCTION)
+        # Parameters are bound client-side (COPY takes none), which also suits Django's debug cursor wrapper.
+        statement = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
+        buffer = bytearray(head)
+        rows = 0
+        with cursor.copy(statement) as copy:
+            # PostgreSQL sends one CopyData message per row: counting messages counts rows exactly.
+            for data in copy:
+                buffer += data
+                rows += 1
+                if len(buffer) >= CHUNK_BYTES:
+                    yield bytes(buffer)
+                    buffer.clear()
+                    if on_rows:
+                        on_rows(rows)
+                        rows = 0
+        if buffer:
+            yield bytes(buffer)
+        if on_rows and rows:
+            on_rows(rows)
+
+
+def stream_spans_csv_cursor(
+    spans: QuerySet[Span] | None = None,
+    *,
+    neutralise: bool = True,
+    bom: bool = False,
+    using: str | None = None,
+    fetch: int = 5000,
+) -> Iterator[bytes]:
+    """The same bytes as ``stream_spans_csv``, written by Python's csv module from a server-side cursor.
+
+    Kept as the measured alternative (``bench/export.py``); COPY is faster, so the app uses that.
+    """
+    sql, params = select_sql(spans, neutralise=neutralise)
+    # A flag column marks rows with a bare CR: csv.writer quotes only the characters of its line
+    # terminator ("\n"), PostgreSQL also quotes CR, so those rare rows are written by hand.
+    sql = sql.replace(
+        "\nFROM ",
+        ", strpos(concat(a.url, src.domain, a.title, l.name, s.text, s.note), E'\\r') > 0\nFROM ",
+        1,
+    )
+    connection = connections[using or (spans.db if spans is not None else "default")]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    with transaction.atomic(using=connection.alias):
+        connection.ensure_connection()
+        with connection.connection.cursor() as setup:
+            setup.execute(CANONICAL_JSON_FUNCTION)
+        with connection.connection.cursor(name="newsnotes_span_csv") as cursor:
+            cursor.itersize = fetch
+            cursor.execute(sql, params)
+            out.write(HEADER)
+            first = BOM if bom else b""
+            while rows := cursor.fetchmany(fetch):
+                for row in rows:
+                    if row[-1]:
+                        out.write(csv_line(row[:-1]))
+                    else:
+                        writer.writerow(row[:-1])
+                if out.tell() >= CHUNK_BYTES:
+                    yield first + out.getvalue().encode()
+                    first = b""
+                    out.seek(0)
+                    out.truncate()
+            yield first + out.getvalue().encode()

@@ -1,0 +1,83 @@
+"""``w3c``: W3C Web Annotation Data Model, JSON-LD: an ``AnnotationCollection`` with one annotation per span.
+
+Each annotation tags its target with the label (``TextualBody``, ``purpose: tagging``); a note becomes a
+``commenting`` body and attributes a ``describing`` body holding their JSON. The target's ``source`` is the
+article (``urn:newsnotes:article:<id>``; ``scope`` is its web address); it is selected twice, by quote
+(``TextQuoteSelector``: ``exact`` plus up to 32 characters of ``prefix``/``suffix``) and by position
+(``TextPositionSelector``, code points into the stored text, end exclusive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from annotations.exports.common import canonical_json, chunked, iso_utc, json_line
+from annotations.exports.query import ExportFilters, iter_articles, spans_for_export
+
+CONTEXT = "http://www.w3.org/ns/anno.jsonld"
+CONTEXT_CHARS = 32
+
+
+def annotation(span, article) -> dict:
+    body = article.body
+    quote = {"type": "TextQuoteSelector", "exact": span.text}
+    if prefix := body[max(0, span.start - CONTEXT_CHARS) : span.start]:
+        quote["prefix"] = prefix
+    if suffix := body[span.end : span.end + CONTEXT_CHARS]:
+        quote["suffix"] = suffix
+    bodies = [{"type": "TextualBody", "purpose": "tagging", "value": span.label}]
+    if span.note:
+        bodies.append({"type": "TextualBody", "purpose": "commenting", "value": span.note})
+    if span.attributes:
+        bodies.append(
+            {
+                "type": "TextualBody",
+                "purpose": "describing",
+                "format": "application/json",
+                "value": canonical_json(span.attributes),
+            }
+        )
+    target = {"source": f"urn:newsnotes:article:{article.pk}"}
+    if article.url:
+        target["scope"] = article.url
+    target["selector"] = [quote, {"type": "TextPositionSelector", "start": span.start, "end": span.end}]
+    item = {
+        "id": f"urn:newsnotes:span:{span.pk}",
+        "type": "Annotation",
+        "motivation": "tagging",
+        "created": iso_utc(span.created_at),
+        "modified": iso_utc(span.updated_at),
+        "creator": {
+            "id": f"urn:newsnotes:user:{span.annotator}",
+            "type": "Person",
+            "nickname": span.annotator,
+        },
+    }
+    if span.origin != "manual":
+        item["generator"] = {
+            "id": f"urn:newsnotes:origin:{span.origin}",
+            "type": "Software",
+            "name": f"NewsNotes {span.origin}",
+        }
+    item["body"] = bodies
+    item["target"] = target
+    return item
+
+
+def write(filters: ExportFilters, *, on_rows: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    def pieces():
+        total = spans_for_export(filters).count()
+        yield (
+            '{"@context":"' + CONTEXT + '","type":"AnnotationCollection","label":"NewsNotes spans",'
+            f'"total":{total},"first":{{"type":"AnnotationPage","startIndex":0,"items":['
+        )
+        separator = "\n"
+        for article in iter_articles(filters):
+            for span in article.spans:
+                yield separator + json_line(annotation(span, article))
+                separator = ",\n"
+            if on_rows and article.spans:
+                on_rows(len(article.spans))
+        yield "\n]}}\n"
+
+    return chunked(pieces())

@@ -1,0 +1,91 @@
+"""Input parsing for the editor workspace. Rules about spans live in services; forms only type the input."""
+
+from __future__ import annotations
+
+from django import forms
+
+from annotations.models import Label
+from annotations.services import CLAIM_VERDICTS, SPEAKER_MAX_LENGTH
+from articles.models import Article, Source
+
+NOTE_MAX_LENGTH = 2000
+
+
+def form_error_message(form: forms.Form) -> str:
+    """One sentence per problem, naming the field, for the workspace's error region."""
+    messages = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        prefix = f"{label or name.replace('_', ' ').capitalize()}: " if name != "__all__" else ""
+        messages += [f"{prefix}{error}" for error in errors]
+    return " ".join(messages)
+
+
+class QueueFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Article.Status.choices])
+    source = forms.ModelChoiceField(
+        label="Source", required=False, queryset=Source.objects.all(), empty_label="Any source"
+    )
+    label = forms.ModelChoiceField(
+        label="Has my label",
+        required=False,
+        queryset=Label.objects.all(),
+        to_field_name="slug",
+        empty_label="Any label",
+    )
+    mine = forms.BooleanField(label="Assigned to me", required=False)
+
+    def filters(self) -> dict:
+        """The valid filters only: a stale bookmark with an unknown source still shows the rest of the queue."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "q": (data.get("q") or "").strip(),
+            "status": data.get("status") or "",
+            "source": data.get("source"),
+            "label": data.get("label"),
+            "mine": bool(data.get("mine")),
+        }
+
+
+class SpanCreateForm(forms.Form):
+    label = forms.ModelChoiceField(
+        queryset=Label.objects.all(), error_messages={"invalid_choice": "Unknown label.", "required": "Pick a label."}
+    )
+    start = forms.IntegerField(error_messages={"invalid": "Start must be a whole number (a character offset)."})
+    end = forms.IntegerField(error_messages={"invalid": "End must be a whole number (a character offset)."})
+    # Kept exactly as sent: the server compares it with body[start:end], whitespace included.
+    text = forms.CharField(strip=False, error_messages={"required": "The selected text is missing."})
+
+    def clean_text(self) -> str:
+        # HTML form encoding turns line breaks into CRLF; bodies hold only "\n" (a database constraint).
+        return self.cleaned_data["text"].replace("\r\n", "\n")
+
+
+class SpanRefForm(forms.Form):
+    span = forms.IntegerField(error_messages={"invalid": "The span id must be a whole number."})
+
+
+class SpanRelabelForm(SpanRefForm):
+    label = forms.ModelChoiceField(
+        queryset=Label.objects.all(), error_messages={"invalid_choice": "Unknown label.", "required": "Pick a label."}
+    )
+
+
+class SpanDetailsForm(SpanRefForm):
+    note = forms.CharField(label="Note", required=False, max_length=NOTE_MAX_LENGTH, widget=forms.Textarea)
+    speaker_span = forms.IntegerField(
+        label="Speaker", required=False, error_messages={"invalid": "The speaker must be chosen from the list."}
+    )
+    speaker = forms.CharField(label="Speaker (free text)", required=False, max_length=SPEAKER_MAX_LENGTH)
+    verdict = forms.ChoiceField(
+        label="Verdict", required=False, choices=[("", "—"), *((v, v.capitalize()) for v in CLAIM_VERDICTS)]
+    )
+
+
+class ArticleStatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[(Article.Status.DONE, "Done"), (Article.Status.IN_PROGRESS, "In progress")],
+        error_messages={"invalid_choice": "Editors can mark an article done or reopen it, nothing else."},
+    )

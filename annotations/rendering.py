@@ -1,0 +1,222 @@
+"""HTML for the annotate page's two long parts: the body cut into segments, and the list of spans.
+
+The body is cut at every span boundary, one element per piece. Each segment element carries ``data-start``
+(its first code point's offset in the body), which is what the browser's selection code counts from, so the
+markup holds exactly the body's characters and nothing else between segments. Both parts are built in Python
+rather than in a template: a 10,000-word article with 1,000 spans makes a few thousand segments and a thousand
+list items, and a template loop over them costs several times the rest of the page.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from itertools import pairwise
+from typing import Any, NamedTuple, Protocol
+
+from django.utils.safestring import SafeString, mark_safe
+
+# Layers beyond this many share the innermost colour; the tooltip and side panel still name every label.
+MAX_LAYERS = 4
+EXCERPT = 80
+
+
+# A span as the workspace reads it (``selectors.workspace_spans``): ``(pk, start, end, label_id, note, verdict)``,
+# of which the body needs the first four. A plain tuple, not an object: the page draws a thousand per request,
+# and tuples of numbers and strings are untracked by the garbage collector, so they are never promoted and
+# rescanned (a full collection over a Django process costs tens of milliseconds).
+SpanRow = tuple[Any, ...]
+PK, START, END, LABEL, NOTE, VERDICT = range(6)
+
+
+def span_rows(spans: Iterable[Any]) -> list[SpanRow]:
+    """Rows as ``selectors.workspace_spans`` gives them; span objects (the admin's preview) are read the same way."""
+    return [span if isinstance(span, tuple) else (span.pk, span.start, span.end, span.label_id) for span in spans]
+
+
+class LabelLike(Protocol):
+    name: str
+    slug: str
+    ordering: int
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(slots=True)
+class WorkspaceSpan:
+    """The selected span (or a possible speaker) as the span editor shows it."""
+
+    pk: int
+    start: int
+    end: int
+    label_id: int
+    note: str
+    verdict: str | None
+    label: Any = None
+    text: str = ""
+    excerpt: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)  # loaded for the selected claim only
+
+    @classmethod
+    def from_row(cls, row: SpanRow, *, body: str, labels: Mapping[int, Any]) -> WorkspaceSpan:
+        pk, start, end, label_id, note, verdict = row
+        text = body[start:end]
+        return cls(pk, start, end, label_id, note, verdict, labels[label_id], text, excerpt(text))
+
+
+class Segment(NamedTuple):
+    start: int
+    end: int
+    spans: tuple[SpanRow, ...]  # outermost first: earlier start, then longer, then label order
+    opens: tuple[SpanRow, ...]  # the spans that begin here, in the same order
+
+
+def segments(body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> Iterator[Segment]:
+    """Cut ``body`` at every span start and end; each piece lists the spans covering it (one sweep, no rescans).
+
+    A generator: each piece is dropped as soon as it is drawn, so thousands of them never pile up for the
+    garbage collector to promote and rescan.
+    """
+    length = len(body)
+    keys: dict[int, tuple[int, int, int, int]] = {}
+    starting: dict[int, list[SpanRow]] = defaultdict(list)
+    ending: dict[int, set[int]] = defaultdict(set)
+    for span in span_rows(spans):
+        start, end = max(0, span[START]), min(length, span[END])
+        if start < end:
+            keys[span[PK]] = (start, -end, labels[span[LABEL]].ordering, span[PK])
+            starting[start].append(span)
+            ending[end].add(span[PK])
+
+    def key(span: SpanRow) -> tuple[int, int, int, int]:
+        return keys[span[PK]]
+
+    for opened in starting.values():
+        if len(opened) > 1:
+            opened.sort(key=key)
+    cuts = sorted({0, length, *starting, *ending})
+    active: list[SpanRow] = []
+    covering: tuple[SpanRow, ...] = ()
+    none: tuple[SpanRow, ...] = ()
+    for here, there in pairwise(cuts):
+        gone = ending.get(here)
+        if gone:
+            active = [span for span in active if span[PK] not in gone]
+            covering = tuple(active)
+        opened = starting.get(here)
+        if opened:
+            if active:
+                for span in opened:
+                    insort(active, span, key=key)
+            else:
+                active = list(opened)
+            covering = tuple(active)
+            yield Segment(here, there, covering, tuple(opened))
+        else:
+            yield Segment(here, there, covering, none)
+
+
+def render_body(body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> SafeString:
+    """The body as ``<span class="seg" data-start=…>`` elements; highlighted ones name their labels and spans."""
+    spans = span_rows(spans)
+    slugs = {pk: label.slug for pk, label in labels.items()}
+    names = {pk: escape(label.name) for pk, label in labels.items()}
+    ends = {span[END] for span in spans}
+    parts: list[str] = []
+    append = parts.append
+    last: tuple[SpanRow, ...] = ()
+    head = shared = ""
+    for start, end, covering, opens in segments(body, spans, labels):
+        text = body[start:end]
+        if "&" in text or "<" in text or ">" in text:
+            text = escape(text, quote=False)
+        if not covering:
+            append(f'<span class="seg" data-start="{start}">{text}</span>')
+            continue
+        if covering is not last:
+            last = covering
+            depth = len(covering)
+            # The innermost span gets the last layer (the background); outer ones become bands beneath it.
+            shown = covering[: MAX_LAYERS - 1] + covering[-1:] if depth > MAX_LAYERS else covering
+            layers = " ".join([f"l{n}-{slugs[span[LABEL]]}" for n, span in enumerate(shown, start=1)])
+            head = f"seg hl n{min(depth, MAX_LAYERS)} {layers}"
+            shared = (
+                f'data-spans="{" ".join([str(span[PK]) for span in covering])}" '
+                f'data-labels="{" + ".join([names[span[LABEL]] for span in covering])}"'
+            )
+        # A dark edge where spans begin or end keeps two adjacent spans of one label apart.
+        if opens:
+            # Tab stops: one per place where spans begin, so the keyboard walks span by span.
+            tab = f' tabindex="0" data-opens="{" ".join([str(span[PK]) for span in opens])}"'
+            edges = " open close" if end in ends else " open"
+        else:
+            tab = ""
+            edges = " close" if end in ends else ""
+        append(f'<span class="{head}{edges}" data-start="{start}" {shared}{tab}>{text}</span>')
+    return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped
+
+
+def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]]) -> SafeString:
+    """The side panel's spans, grouped by label: one button per span that selects it in the text."""
+    parts: list[str] = []
+    append = parts.append
+    for label, spans in groups:
+        name = escape(label.name)
+        append(
+            f'<section class="span-group"><h3><span class="swatch label-{label.slug}" aria-hidden="true"></span>'
+            f'{name} <span class="count">{len(spans)}</span></h3><ol class="span-list">'
+        )
+        for pk, start, end, _, note, verdict in spans:
+            append(
+                f'<li><button type="button" class="span-item" data-span="{pk}">'
+                f'<span class="visually-hidden">{name}: </span>{escape(excerpt(body[start:end]), quote=False)}</button>'
+            )
+            if note:
+                append(f' <span class="badge" title="{escape(note)}">note</span>')
+            if verdict:
+                verdict = escape(verdict)
+                append(f' <span class="badge verdict-{verdict}">{verdict}</span>')
+            append("</li>")
+        append("</ol></section>")
+    return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped
+
+
+# Text colours for highlights. WCAG 2 asks 4.5:1 for body text; the default ink is the page's own text colour.
+INK_DARK = "#1d232a"
+INK_LIGHT = "#ffffff"
+MIN_CONTRAST = 4.5
+
+
+def _luminance(color: str) -> float:
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours, from 1 to 21."""
+    high, low = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def ink_for(background: str) -> str:
+    """The text colour for a highlight: the page's dark ink unless a curator picked a dark label colour."""
+    if contrast_ratio(INK_DARK, background) >= MIN_CONTRAST:
+        return INK_DARK
+    return max((INK_LIGHT, INK_DARK), key=lambda ink: contrast_ratio(ink, background))
+
+
+def labels_stylesheet(labels: Iterable[tuple[str, str]]) -> str:
+    """Per-label custom properties: ``.label-<slug>`` for swatches, ``.l<n>-<slug>`` for the nth highlight layer."""
+    lines = []
+    for slug, color in labels:
+        ink = ink_for(color)
+        lines.append(f".label-{slug} {{ --label-color: {color}; }}")
+        lines.append(f".label-{slug} {{ --label-ink: {ink}; }}")
+        lines += [f".l{n}-{slug} {{ --l{n}: {color}; --ink{n}: {ink}; }}" for n in range(1, MAX_LAYERS + 1)]
+    return "\n".join(lines) + "\n"

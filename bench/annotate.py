@@ -1,0 +1,271 @@
+"""Server time of the annotate page and of span creation, next to a floor view (one INSERT, nothing rendered).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/annotate.py
+
+Creates the database ``newsnotes_bench_annotate`` on that server (dropped at the end), an article of 10,000
+words with 1,000 of one editor's spans (entities, and claims around some of them), then times requests made
+in-process with Django's test Client (``time.perf_counter`` around each call: URL routing, middleware, session,
+view, queries, template; no network). Prints medians, p95 and ratios to the floor; asserts nothing.
+Targets on the 2-core reference machine: annotate page < 50 ms, create p95 < 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import statistics
+import sys
+import time
+import types
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_DB = "newsnotes_bench_annotate"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+VOCABULARY = (
+    "the chip maker said its new processor ships in may after delays at the fab analysts expect prices to fall "
+    "while regulators review the merger and engineers test firmware updates across devices"
+)
+WORDS = VOCABULARY.split()
+NAMES = ["Mara Okonkwo", "Larchfield Systems", "Quillix", "Renée Dubois", "東京 Labs", "Amal Haddad", "Ivo Petrov"]
+
+
+def server_urls() -> tuple[str, str]:
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    parts = urlsplit(url)
+    bench = urlunsplit(parts._replace(path=f"/{BENCH_DB}", query="conn_max_age=600"))
+    return url, bench
+
+
+def admin(url: str, sql: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password or None,
+        dbname=parts.path.lstrip("/") or "postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(sql)
+
+
+def make_body(words: int, rng: random.Random) -> tuple[str, list[tuple[int, int, str]], list[tuple[int, int]]]:
+    """A body of ``words`` words in paragraphs; where its named entities and its sentences are (code points)."""
+    text: list[str] = []
+    entities: list[tuple[int, int, str]] = []
+    sentences: list[tuple[int, int]] = []
+    length = 0
+    count = 0
+    while count < words:
+        parts: list[str] = []
+        offset = length
+        for _ in range(rng.randint(8, 18)):
+            # About one word in ten is a name: a typical density for tech news.
+            if rng.random() < 0.09:
+                name = rng.choice(NAMES)
+                kind = "org" if name in ("Larchfield Systems", "Quillix", "東京 Labs") else "person"
+                entities.append((offset, offset + len(name), kind))
+                parts.append(name)
+                count += len(name.split())
+            else:
+                parts.append(rng.choice(WORDS))
+                count += 1
+            offset += len(parts[-1]) + 1
+        sentence = " ".join(parts) + rng.choice([".", ".", ".", "!", " 👩🏽‍💻."])
+        sentence = sentence[0].upper() + sentence[1:]
+        sentences.append((length, length + len(sentence)))
+        separator = "\n\n" if rng.random() < 0.15 else " "
+        text.append(sentence + separator)
+        length += len(sentence) + len(separator)
+    body = "".join(text).rstrip()
+    return body, entities, [(s, min(e, len(body))) for s, e in sentences]
+
+
+@contextmanager
+def counting(connection):
+    """The SQL statements run meanwhile (the request cycle clears Django's own query log)."""
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield statements
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def timed(call, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and this process's CPU milliseconds per call (CPU time shows our Python work apart from
+    the database's, and is less disturbed by other load on the machine)."""
+    wall, cpu = [], []
+    for i in range(repeat):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        response = call(i)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+        if response.status_code >= 400:
+            raise SystemExit(f"request failed with {response.status_code}: {response.content[:300]!r}")
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--words", type=int, default=10_000)
+    parser.add_argument("--spans", type=int, default=1_000)
+    parser.add_argument("--creates", type=int, default=200)
+    parser.add_argument("--pages", type=int, default=40)
+    args = parser.parse_args()
+
+    server, bench = server_urls()
+    admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin(server, f'CREATE DATABASE "{BENCH_DB}"')
+    # Production-shaped settings (DEBUG off, no query logging) minus HTTPS, which the in-process client lacks.
+    os.environ.update(
+        DATABASE_URL=bench,
+        DEBUG="0",
+        SECRET_KEY="bench-only-" + "x" * 50,
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        NEWSNOTES_PLAIN_STATIC="1",
+        LOG_LEVEL="ERROR",
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
+    try:
+        run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def run(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.decorators import login_required
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+    from django.http import HttpResponse
+    from django.test import Client
+    from django.urls import include, path, reverse
+    from django.views.decorators.http import require_POST
+
+    from annotations.models import Label, Span
+    from articles.models import Article, body_sha256
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, n integer NOT NULL)")
+
+    @require_POST
+    @login_required
+    def floor(request):
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_floor (n) VALUES (%s)", [1])
+        return HttpResponse(status=204)
+
+    urls = types.ModuleType("bench_annotate_urls")
+    urls.urlpatterns = [path("bench/floor/", floor), path("", include("newsnotes.urls"))]
+    sys.modules[urls.__name__] = urls
+    settings.ROOT_URLCONF = urls.__name__
+
+    rng = random.Random(20250101)
+    body, entities, sentences = make_body(args.words, rng)
+    article = Article.objects.create(title="Bench article", body=body, body_sha256=body_sha256(body))
+    user = get_user_model().objects.create_user("bench-editor", password="unused-bench-password")
+    user.groups.add(Group.objects.get(name="Editors"))
+    labels = {label.slug: label for label in Label.objects.all()}
+
+    # Mostly entities; the rest claims, whole sentences around some of them (nesting and crossing).
+    spans = [(start, end, kind) for start, end, kind in entities[: int(args.spans * 0.8)]]
+    spans += [(start, end, "claim") for start, end in rng.sample(sentences, args.spans - len(spans))]
+    used = {(start, end) for start, end, _ in spans}
+    Span.objects.bulk_create(
+        Span(article=article, label=labels[kind], start=s, end=e, text=body[s:e], annotator=user)
+        for s, e, kind in spans
+    )
+    free_words = [
+        (m_start, m_start + len(word))
+        for m_start, word in _words(body)
+        if not any(s <= m_start < e for s, e in used) and word.isalpha()
+    ]
+    targets = rng.sample(free_words, args.creates)
+
+    client = Client()
+    client.force_login(user)
+    page_url = reverse("annotations:article-annotate", args=[article.pk])
+    create_url = reverse("annotations:span-create", args=[article.pk])
+    person = labels["person"].pk
+
+    def create(i):
+        start, end = targets[i]
+        data = {"label": person, "start": start, "end": end, "text": body[start:end]}
+        return client.post(create_url, data, headers={"HX-Request": "true"})
+
+    for _ in range(5):  # warm caches, connections, template loaders
+        client.get(page_url)
+        client.post("/bench/floor/")
+    gc.freeze()  # as newsnotes/wsgi.py does once the application is loaded
+    with counting(connection) as page_queries:
+        page_html = client.get(page_url).content
+    page = timed(lambda i: client.get(page_url), args.pages)
+    floor_times = timed(lambda i: client.post("/bench/floor/"), args.creates)
+    with counting(connection) as create_queries:
+        create(0)
+    creates = timed(lambda i: create(i + 1), args.creates - 1)
+
+    spans_now = Span.objects.filter(article=article).count()
+    floor_median = statistics.median(floor_times[0])
+    print(f"article: {len(body.split()):,} words, {len(body):,} code points; spans: {args.spans:,} before the creates")
+    print(
+        f"annotate page: {len(page_html) / 1024:,.0f} KiB, {len(page_queries)} queries; "
+        f"create: {len(create_queries)} queries; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(f"{'request':<30}{'median ms':>10}{'p95 ms':>10}{'x floor':>9}{'CPU median':>12}{'CPU p95':>9}")
+    rows = [
+        ("floor (1 INSERT, no body)", floor_times),
+        (f"annotate page (GET, x{len(page[0])})", page),
+        (f"span create (POST, x{len(creates[0]) + 1})", creates),
+    ]
+    for name, (wall, cpu) in rows:
+        median = statistics.median(wall)
+        print(
+            f"{name:<30}{median:>10.2f}{percentile(wall, 0.95):>10.2f}{median / floor_median:>9.1f}"
+            f"{statistics.median(cpu):>12.2f}{percentile(cpu, 0.95):>9.2f}"
+        )
+    if os.environ.get("BENCH_SHOW_SQL"):
+        print("\n".join(sql[:160] for sql in create_queries))
+    print(f"targets: page < 50 ms, create p95 < 30 ms; spans at the end: {spans_now:,}")
+
+
+def _words(body: str):
+    start = None
+    for i, char in enumerate(body + " "):
+        if char.isalpha() and start is None:
+            start = i
+        elif not char.isalpha() and start is not None:
+            yield start, body[start:i]
+            start = None
+
+
+if __name__ == "__main__":
+    main()

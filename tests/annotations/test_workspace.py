@@ -1,0 +1,437 @@
+"""The annotate page and its htmx actions: create, relabel, details, delete, with every refusal."""
+
+import re
+from html import unescape
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from annotations.models import Span
+from articles.models import Article
+from tests.factories import ArticleFactory, SourceFactory, SpanFactory
+
+pytestmark = pytest.mark.django_db
+
+BODY = (
+    "Mara Okonkwo of Larchfield Systems said the chip ships in May.\n\n"
+    "Team 👩🏽‍💻 and 👨‍👩‍👧‍👦 met Rene\u0301e in 東京 — «مرحبا بكم»\tthen left.\n\n"
+    "Quillix OS is the privacy-first Linux distribution.\nTry it today."
+)
+HX = {"HX-Request": "true"}
+SEGMENT = re.compile(r'<span [^>]*data-start="(\d+)"[^>]*>(.*?)</span>', re.S)
+
+
+@pytest.fixture
+def article():
+    return ArticleFactory(
+        title="Chip news", body=BODY, byline="By Ada Lovelace", source=SourceFactory(name="Wire Feed")
+    )
+
+
+def url(name, article, *args):
+    return reverse(f"annotations:{name}", args=[article.pk, *args])
+
+
+def body_text(html: str) -> str:
+    return "".join(unescape(text) for _, text in SEGMENT.findall(html))
+
+
+def region(html: str, element_id: str) -> str:
+    """The opening tag and content of the element with ``id`` (regions in these pages do not nest their kind)."""
+    match = re.search(rf'<(\w+)[^>]*\bid="{element_id}"[^>]*>.*?</\1>', html, re.S)
+    assert match, f"no #{element_id} in response"
+    return match.group(0)
+
+
+def create(client, article, label, selected, *, htmx=True, **overrides):
+    """POST a create for the first occurrence of ``selected``, as the page would (``overrides`` tamper with it)."""
+    start = article.body.index(selected)
+    data = {"label": label.pk, "start": start, "end": start + len(selected), "text": selected, **overrides}
+    return client.post(url("span-create", article), data, headers=HX if htmx else {})
+
+
+# The page ---------------------------------------------------------------------------------------------------
+
+
+def test_page_shows_header_palette_body_and_own_spans_grouped(editor_client, editor, other_editor, article, labels):
+    article.url = "https://news.example/chip"
+    article.save()
+    SpanFactory(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    SpanFactory(article=article, label=labels["org"], start=16, end=34, annotator=editor)
+    SpanFactory(article=article, label=labels["claim"], start=0, end=62, annotator=editor)
+    SpanFactory(article=article, label=labels["sponsored"], start=0, end=4, annotator=other_editor)
+    response = editor_client.get(url("article-annotate", article))
+    html = response.content.decode()
+    assert response.status_code == 200
+    header = region(html, "workspace")
+    for text in ["Chip news", "Wire Feed", "By Ada Lovelace", 'href="https://news.example/chip"']:
+        assert text in header
+    assert body_text(region(html, "ws-body")) == BODY
+    palette = re.findall(r'class="label-btn label-(\w+)" data-label="\d+" data-name="(\w+)"\s+data-hotkey="(\d)"', html)
+    assert palette == [
+        ("person", "PERSON", "1"),
+        ("org", "ORG", "2"),
+        ("claim", "CLAIM", "3"),
+        ("sponsored", "SPONSORED", "4"),
+    ]
+    assert 'id="guide-person" role="tooltip">Person: a named individual' in html
+    panel = region(html, "ws-panel")
+    headings = re.findall(r"<h3>.*?</span>(\w+) <span class=\"count\">(\d+)</span></h3>", panel)
+    assert headings == [("PERSON", "1"), ("ORG", "1"), ("CLAIM", "1")]  # the other editor's SPONSORED is not here
+    assert "Larchfield Systems</button>" in panel
+    assert 'data-labels="CLAIM + PERSON"' in html
+
+
+def test_page_has_no_inline_script_or_style(editor_client, article, editor, labels):
+    SpanFactory(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    html = editor_client.get(url("article-annotate", article)).content.decode()
+    assert " style=" not in html
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
+    assert re.search(r' on[a-z]+="', html) is None
+    assert '<script type="module" src="/static/js/workspace.js">' in html
+
+
+def test_page_query_count_does_not_grow_with_spans(editor_client, editor, article, labels):
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            assert editor_client.get(url("article-annotate", article)).status_code == 200
+        return len(ctx.captured_queries)
+
+    SpanFactory(article=article, label=labels["person"], start=0, end=4, annotator=editor)
+    few = queries()
+    for start in range(5, 60, 2):
+        SpanFactory(article=article, label=labels["org"], start=start, end=start + 1, annotator=editor)
+    assert queries() == few
+
+
+def test_label_with_a_reserved_hotkey_is_click_only(editor_client, article, labels):
+    labels["sponsored"].hotkey = "d"
+    labels["sponsored"].save()
+    html = editor_client.get(url("article-annotate", article)).content.decode()
+    assert 'data-name="SPONSORED"\n                  data-hotkey=""' in html
+    assert "Its key “d” is a workspace shortcut" in html
+
+
+@pytest.mark.parametrize(
+    "name,args,method",
+    [
+        ("article-annotate", [], "get"),
+        ("span-create", [], "post"),
+        ("span-relabel", [], "post"),
+        ("span-details", [], "post"),
+        ("span-delete", [], "post"),
+        ("span-detail", [1], "get"),
+        ("article-undo", [], "post"),
+        ("article-status", [], "post"),
+        ("article-next", [], "get"),
+    ],
+)
+def test_anonymous_users_are_sent_to_login(client, article, labels, name, args, method):
+    data = {"label": labels["person"].pk, "start": 0, "end": 4, "text": "Mara", "span": 1, "status": "done"}
+    response = getattr(client, method)(url(name, article, *args), data if method == "post" else None)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    assert not Span.objects.exists()
+    article.refresh_from_db()
+    assert article.status == Article.Status.NEW
+
+
+def test_roles_without_span_rights_are_refused(client, researcher, article, labels):
+    client.force_login(researcher)
+    assert client.get(url("article-annotate", article)).status_code == 403
+    response = create(client, article, labels["person"], "Mara")
+    assert response.status_code == 403
+    assert not Span.objects.exists()
+
+
+# Create -----------------------------------------------------------------------------------------------------
+
+
+def test_create_answers_htmx_with_out_of_band_regions_only(editor_client, editor, article, labels):
+    response = create(editor_client, article, labels["person"], "Mara Okonkwo")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and "<header" not in html
+    span = Span.objects.get()
+    assert (span.start, span.end, span.text, span.annotator) == (0, 12, "Mara Okonkwo", editor)
+    assert '<div id="ws-body" hx-swap-oob="innerHTML">' in html
+    assert body_text(region(html, "ws-body")) == BODY
+    assert f'data-spans="{span.pk}"' in html
+    panel = region(html, "ws-panel")
+    assert 'hx-swap-oob="true"' in panel and f'data-selected="{span.pk}"' in panel
+    assert "Selected: PERSON" in panel  # the new span is selected, its editor ready
+    assert 'hx-swap-oob="true"' in region(html, "ws-status") and "In progress" in region(html, "ws-status")
+    assert re.search(r'id="ws-error"[^>]*hx-swap-oob="true"></div>', html)  # an earlier error is cleared
+    assert "disabled" not in region(html, "ws-undo")
+
+
+def test_first_span_moves_a_new_article_to_in_progress_only(editor_client, article, labels):
+    create(editor_client, article, labels["person"], "Mara")
+    article.refresh_from_db()
+    assert article.status == Article.Status.IN_PROGRESS
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.DONE)
+    create(editor_client, article, labels["org"], "Larchfield")
+    article.refresh_from_db()
+    assert article.status == Article.Status.DONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "👩🏽‍💻",
+        "👨‍👩‍👧‍👦",
+        "Rene\u0301e",
+        "東京",
+        "«مرحبا بكم»",
+        "«مرحبا بكم»\tthen",
+        "Quillix OS is the privacy-first Linux distribution.\nTry it today.",
+    ],
+)
+def test_create_stores_code_point_offsets(editor_client, article, labels, text):
+    response = create(editor_client, article, labels["claim"], text)
+    assert response.status_code == 200, response.content
+    span = Span.objects.get()
+    assert BODY[span.start : span.end] == span.text == text
+    assert span.start == BODY.index(text)
+
+
+def test_line_breaks_sent_as_crlf_still_match(editor_client, article, labels):
+    # Form encoding may turn "\n" into "\r\n"; bodies never hold "\r", so the server folds them back.
+    text = "Quillix OS is the privacy-first Linux distribution.\nTry it today."
+    response = create(editor_client, article, labels["sponsored"], text, text=text.replace("\n", "\r\n"))
+    assert response.status_code == 200
+    assert Span.objects.get().text == text
+
+
+def test_plain_form_post_redirects_back(editor_client, article, labels):
+    response = create(editor_client, article, labels["person"], "Mara", htmx=False)
+    assert response.status_code == 302
+    assert response["Location"] == url("article-annotate", article)
+    assert Span.objects.count() == 1
+
+
+def test_same_create_twice_stores_one_span(editor_client, article, labels):
+    first = create(editor_client, article, labels["person"], "Mara Okonkwo")
+    second = create(editor_client, article, labels["person"], "Mara Okonkwo")
+    assert first.status_code == second.status_code == 200
+    assert Span.objects.count() == 1
+    assert editor_client.session["workspace_undo"][str(article.pk)] == [{"op": "create", "span": Span.objects.get().pk}]
+
+
+def test_two_editors_keep_each_others_spans(client, editor, other_editor, article, labels):
+    from django.test import Client
+
+    other = Client()
+    other.force_login(other_editor)
+    client.force_login(editor)
+    create(client, article, labels["person"], "Mara Okonkwo")
+    create(other, article, labels["person"], "Mara Okonkwo")
+    create(other, article, labels["org"], "Larchfield Systems")
+    theirs = Span.objects.get(annotator=other_editor, label=labels["org"])
+    mine = Span.objects.get(annotator=editor)
+    client.post(url("span-delete", article), {"span": mine.pk}, headers=HX)
+    assert Span.objects.filter(annotator=other_editor).count() == 2
+    html = client.get(url("article-annotate", article)).content.decode()
+    assert f'data-spans="{theirs.pk}"' not in html
+    assert f'data-spans="{theirs.pk}"' in other.get(url("article-annotate", article)).content.decode()
+
+
+BAD_CREATES = [
+    ({"start": 0, "end": len(BODY) + 5, "text": "x"}, "runs past the end"),
+    ({"start": -3, "end": 4, "text": "Mara"}, "cannot be negative"),
+    ({"start": 4, "end": 4, "text": "Mara"}, "at least one character"),
+    ({"start": 6, "end": 2, "text": "Mara"}, "at least one character"),
+    ({"start": "4.5", "end": 8, "text": "Mara"}, "Start must be a whole number"),
+    ({"start": 0, "end": "ten", "text": "Mara"}, "End must be a whole number"),
+    ({"start": 0, "end": 4, "text": "Mars"}, "does not match the article"),
+    ({"start": 0, "end": 4, "text": ""}, "The selected text is missing"),
+    ({"start": 0, "end": 4, "text": "Mara", "label": 99999}, "Unknown label"),
+    ({"start": 0, "end": 4, "text": "Mara", "label": "person"}, "Unknown label"),
+]
+
+
+@pytest.mark.parametrize("data,message", BAD_CREATES)
+def test_bad_create_is_refused_with_a_message_in_the_error_region(editor_client, article, labels, data, message):
+    response = editor_client.post(url("span-create", article), {"label": labels["person"].pk, **data}, headers=HX)
+    assert response.status_code == 422
+    assert response["HX-Retarget"] == "#ws-error"
+    assert response["HX-Reswap"] == "outerHTML"
+    html = response.content.decode()
+    assert html.strip().startswith('<div id="ws-error"') and 'role="alert"' in html
+    assert message in unescape(html)
+    assert not Span.objects.exists()
+    article.refresh_from_db()
+    assert article.status == Article.Status.NEW
+
+
+def test_inactive_label_is_refused(editor_client, article, labels):
+    labels["org"].active = False
+    labels["org"].save()
+    response = create(editor_client, article, labels["org"], "Larchfield")
+    assert response.status_code == 422
+    assert "ORG is inactive" in response.content.decode()
+    assert not Span.objects.exists()
+
+
+def test_bad_create_without_htmx_renders_the_page_with_the_error(editor_client, article, labels):
+    response = create(editor_client, article, labels["person"], "Mara", htmx=False, text="Mars")
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "<html" in html
+    assert "does not match the article" in unescape(region(html, "ws-error"))
+
+
+# Relabel, details, delete -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mine(editor, article, labels):
+    return SpanFactory(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+
+
+@pytest.fixture
+def theirs(other_editor, article, labels):
+    return SpanFactory(article=article, label=labels["person"], start=16, end=34, annotator=other_editor)
+
+
+def test_relabel(editor_client, article, labels, mine):
+    response = editor_client.post(
+        url("span-relabel", article), {"span": mine.pk, "label": labels["org"].pk}, headers=HX
+    )
+    assert response.status_code == 200
+    mine.refresh_from_db()
+    assert mine.label == labels["org"]
+    assert "l1-org" in region(response.content.decode(), "ws-body")
+
+
+@pytest.mark.parametrize(
+    "action,data",
+    [
+        ("span-relabel", {"label": "org"}),
+        ("span-delete", {}),
+        ("span-details", {"note": "mine now"}),
+    ],
+)
+def test_another_editors_span_is_refused(editor_client, article, labels, theirs, action, data):
+    data = {k: labels[v].pk if k == "label" else v for k, v in data.items()}
+    response = editor_client.post(url(action, article), {"span": theirs.pk, **data}, headers=HX)
+    assert response.status_code == 403
+    assert "belongs to another editor" in response.content.decode()
+    assert response["HX-Retarget"] == "#ws-error"
+    theirs.refresh_from_db()
+    assert (theirs.label, theirs.note) == (labels["person"], "")
+
+
+@pytest.mark.parametrize("action", ["span-relabel", "span-delete", "span-details"])
+@pytest.mark.parametrize("span,status,message", [("abc", 422, "whole number"), ("987654", 404, "no longer exists")])
+def test_bad_span_ids_are_refused(editor_client, article, labels, mine, action, span, status, message):
+    response = editor_client.post(url(action, article), {"span": span, "label": labels["org"].pk}, headers=HX)
+    assert response.status_code == status
+    assert message in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.label == labels["person"]
+
+
+def test_span_of_another_article_is_not_found(editor_client, editor, article, labels):
+    elsewhere = SpanFactory(label=labels["person"], start=0, end=4, annotator=editor)
+    response = editor_client.post(url("span-delete", article), {"span": elsewhere.pk}, headers=HX)
+    assert response.status_code == 404
+    assert Span.objects.filter(pk=elsewhere.pk).exists()
+
+
+def test_relabel_to_inactive_label_is_refused(editor_client, article, labels, mine):
+    labels["org"].active = False
+    labels["org"].save()
+    response = editor_client.post(
+        url("span-relabel", article), {"span": mine.pk, "label": labels["org"].pk}, headers=HX
+    )
+    assert response.status_code == 422
+    mine.refresh_from_db()
+    assert mine.label == labels["person"]
+
+
+def test_delete(editor_client, article, mine):
+    response = editor_client.post(url("span-delete", article), {"span": mine.pk}, headers=HX)
+    assert response.status_code == 200
+    assert not Span.objects.exists()
+    html = response.content.decode()
+    assert 'data-selected=""' in html
+    assert "Deleted PERSON “Mara Okonkwo”." in html
+
+
+def test_note_on_any_span(editor_client, article, mine):
+    response = editor_client.post(url("span-details", article), {"span": mine.pk, "note": "check spelling"}, headers=HX)
+    assert response.status_code == 200
+    mine.refresh_from_db()
+    assert mine.note == "check spelling"
+    assert "check spelling</textarea>" in response.content.decode()
+
+
+def test_claim_speaker_from_a_person_span_and_verdict(editor_client, editor, article, labels, mine):
+    claim = SpanFactory(article=article, label=labels["claim"], start=0, end=62, annotator=editor)
+    data = {"span": claim.pk, "note": "", "speaker_span": mine.pk, "verdict": "disputed"}
+    response = editor_client.post(url("span-details", article), data, headers=HX)
+    assert response.status_code == 200
+    claim.refresh_from_db()
+    assert claim.attributes == {"speaker": "Mara Okonkwo", "speaker_span": mine.pk, "verdict": "disputed"}
+    html = response.content.decode()
+    assert f'<option value="{mine.pk}" selected>PERSON: Mara Okonkwo</option>' in html
+    assert 'value="disputed" checked' in html
+
+
+def test_claim_speaker_as_free_text_replaces_a_span_speaker(editor_client, editor, article, labels, mine):
+    claim = SpanFactory(
+        article=article,
+        label=labels["claim"],
+        start=0,
+        end=62,
+        annotator=editor,
+        attributes={"speaker": "Mara Okonkwo", "speaker_span": mine.pk, "verdict": "supported"},
+    )
+    data = {"span": claim.pk, "speaker": "  A spokesperson  ", "speaker_span": "", "verdict": "false"}
+    editor_client.post(url("span-details", article), data, headers=HX)
+    claim.refresh_from_db()
+    assert claim.attributes == {"speaker": "A spokesperson", "verdict": "false"}
+
+
+@pytest.mark.parametrize(
+    "speaker_span,verdict,message",
+    [
+        ("theirs", "supported", "PERSON or ORG spans marked in this article"),
+        ("claim", "supported", "PERSON or ORG spans marked in this article"),
+        ("other-article", "supported", "PERSON or ORG spans marked in this article"),
+        ("x", "supported", "The speaker must be chosen from the list"),
+        ("", "true", "Select a valid choice"),
+    ],
+)
+def test_bad_claim_attributes_are_refused(
+    editor_client, editor, article, labels, theirs, speaker_span, verdict, message
+):
+    claim = SpanFactory(article=article, label=labels["claim"], start=0, end=62, annotator=editor)
+    elsewhere = SpanFactory(label=labels["person"], start=0, end=4, annotator=editor)
+    speaker = {"theirs": theirs.pk, "claim": claim.pk, "other-article": elsewhere.pk}.get(speaker_span, speaker_span)
+    data = {"span": claim.pk, "speaker_span": speaker, "verdict": verdict}
+    response = editor_client.post(url("span-details", article), data, headers=HX)
+    assert response.status_code == 422
+    assert message in unescape(response.content.decode())
+    claim.refresh_from_db()
+    assert claim.attributes == {}
+
+
+def test_only_claims_take_a_verdict(editor_client, article, mine):
+    response = editor_client.post(url("span-details", article), {"span": mine.pk, "verdict": "false"}, headers=HX)
+    assert response.status_code == 422
+    assert "Only claims have a speaker and a verdict" in response.content.decode()
+
+
+def test_span_editor_fragment(editor_client, editor, article, labels, mine, theirs):
+    claim = SpanFactory(article=article, label=labels["claim"], start=0, end=62, annotator=editor)
+    response = editor_client.get(url("span-detail", article, claim.pk), headers=HX)
+    html = response.content.decode()
+    assert html.strip().startswith('<section class="span-editor"')
+    assert f'<option value="{mine.pk}">PERSON: Mara Okonkwo</option>' in html
+    assert "Larchfield" not in html.split("<select")[1].split("</select>")[0]  # another editor's span is no speaker
+    assert 'value="unverified" checked' in html
+    assert editor_client.get(url("span-detail", article, theirs.pk), headers=HX).status_code == 404

@@ -1,0 +1,427 @@
+"""The editor workspace in Debian's Chromium: selections become code-point offsets, keys and clicks make htmx
+round trips, and the page never reloads."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from annotations.models import Span
+from annotations.rendering import contrast_ratio
+from annotations.services import corpus_import, span_create
+from articles.importers import txt
+from articles.models import Article
+from tests.factories import ArticleFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+BODY = (
+    "Mara Okonkwo of Larchfield Systems said the chip ships in May.\n\n"
+    "Team 👩🏽‍💻 and 👨‍👩‍👧‍👦 met Mara again. Rene\u0301e flew to 東京 today; «مرحبا بكم»\tsaid Layla.\n\n"
+    "Quillix OS is the privacy-first Linux distribution.\nTry it today."
+)
+
+# Where the nth occurrence of a string is in the rendered text, as DOM points and as on-screen boxes of its
+# first and last UTF-16 unit. The test then drags the real mouse across those boxes.
+LOCATE = """
+([needle, which]) => {
+  const root = document.getElementById("ws-body");
+  let at = -1;
+  for (let i = 0; i <= which; i++) at = root.textContent.indexOf(needle, at + 1);
+  if (at < 0) throw new Error("not on the page: " + needle);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const wanted = [at, at + needle.length - 1];
+  const points = [];
+  let seen = 0;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    wanted.forEach((unit, i) => {
+      if (points[i] === undefined && unit >= seen && unit < seen + node.data.length) points[i] = [node, unit - seen];
+    });
+    seen += node.data.length;
+  }
+  const box = ([node, offset]) => {
+    const range = document.createRange();
+    range.setStart(node, offset);
+    range.setEnd(node, offset + 1);
+    const rect = range.getClientRects()[0];
+    return { left: rect.left, right: rect.right, y: rect.top + rect.height / 2 };
+  };
+  window.__points = points;
+  return [box(points[0]), box(points[1])];
+}
+"""
+
+SELECT = """
+([needle, which]) => {
+  const root = document.getElementById("ws-body");
+  let at = -1;
+  for (let i = 0; i <= which; i++) at = root.textContent.indexOf(needle, at + 1);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let seen = 0, start, end;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!start && at < seen + node.data.length) start = [node, at - seen];
+    if (!end && at + needle.length <= seen + node.data.length) end = [node, at + needle.length - seen];
+    seen += node.data.length;
+  }
+  window.getSelection().setBaseAndExtent(start[0], start[1], end[0], end[1]);
+}
+"""
+
+
+def annotate_url(live_server, article):
+    return live_server.url + reverse("annotations:article-annotate", args=[article.pk])
+
+
+@pytest.fixture
+def open_workspace(page, live_server, login, editor):
+    # Script errors and anything the strict CSP blocks fail the test that caused them.
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+
+    def _open(article, user=editor):
+        login(page, live_server, user)
+        page.goto(annotate_url(live_server, article))
+        page.wait_for_selector("#workspace[data-ready]")
+        # Survives only if no full page load happens from here on.
+        page.evaluate("window.__noReload = 'kept'")
+        return page
+
+    yield _open
+    assert problems == []
+
+
+@pytest.fixture
+def article(db):
+    return ArticleFactory(title="Chip news", body=BODY)
+
+
+def drag(page, needle, which=0):
+    first, last = page.evaluate(LOCATE, [needle, which])
+    page.mouse.move(first["left"] + 1, first["y"])
+    page.mouse.down()
+    page.mouse.move(last["right"] - 1, last["y"], steps=8)
+    page.mouse.up()
+
+
+def press(page, key, *, path):
+    """Press ``key`` and wait for the htmx POST it causes and for the page to settle."""
+    with page.expect_response(lambda r: path in r.url and r.request.method == "POST") as response:
+        page.keyboard.press(key)
+    status = response.value.status
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
+    return status
+
+
+def python_offsets(body, needle, which=0):
+    start = -1
+    for _ in range(which + 1):
+        start = body.index(needle, start + 1)
+    return start, start + len(needle)
+
+
+def stored(article):
+    return sorted(Span.objects.filter(article=article).values_list("label__slug", "start", "end", "text"))
+
+
+def test_mouse_drag_and_hotkey_create_a_span_at_python_offsets(open_workspace, article):
+    page = open_workspace(article)
+    drag(page, "Larchfield Systems")
+    assert press(page, "2", path="/spans/") == 200
+    start, end = python_offsets(BODY, "Larchfield Systems")
+    assert stored(article) == [("org", start, end, "Larchfield Systems")]
+    segment = page.locator("#ws-body .seg.hl")
+    expect(segment).to_have_text("Larchfield Systems")
+    expect(segment).to_have_attribute("data-labels", "ORG")
+    expect(page.locator("#ws-panel .span-item")).to_have_text(re.compile("Larchfield Systems"))
+    expect(page.locator("#ws-status .status")).to_have_text("In progress")
+    assert page.evaluate("window.__noReload") == "kept"
+
+
+def test_offsets_after_zwj_emoji_sequences_and_skin_tones(open_workspace, article):
+    page = open_workspace(article)
+    drag(page, "Mara", which=1)  # the second "Mara", after 👩🏽‍💻 and 👨‍👩‍👧‍👦
+    press(page, "1", path="/spans/")
+    assert stored(article) == [("person", *python_offsets(BODY, "Mara", 1), "Mara")]
+    # The JavaScript counted UTF-16 units on the way: the emoji before it take 7 and 11 units, 4 and 7 code points.
+    assert len("👩🏽‍💻".encode("utf-16-le")) // 2 == 7 and len("👩🏽‍💻") == 4
+    assert page.evaluate("window.__noReload") == "kept"
+
+
+@pytest.mark.parametrize("needle", ["👨‍👩‍👧‍👦", "Rene\u0301e", "東京", "«مرحبا بكم»", "Layla"])
+def test_selections_across_unicode_store_python_offsets(open_workspace, article, needle):
+    page = open_workspace(article)
+    page.evaluate(SELECT, [needle, 0])
+    press(page, "3", path="/spans/")
+    assert stored(article) == [("claim", *python_offsets(BODY, needle), needle)]
+
+
+def test_a_selection_inside_an_emoji_widens_to_the_whole_emoji(open_workspace, article):
+    page = open_workspace(article)
+    page.locator("#ws-snap").uncheck()
+    # Select only the first two code units (the woman) of the family emoji.
+    page.evaluate(SELECT, ["\U0001f468", 0])
+    press(page, "3", path="/spans/")
+    assert stored(article) == [("claim", *python_offsets(BODY, "👨‍👩‍👧‍👦"), "👨‍👩‍👧‍👦")]
+
+
+def test_crlf_imported_article(open_workspace, tmp_path, labels):
+    path = Path(tmp_path) / "story.txt"
+    path.write_bytes("Windows story\r\nFirst line 👍🏾 here.\r\n\r\nSecond paragraph names Mara Okonkwo.\r\n".encode())
+    corpus_import(records=list(txt.read(path)))
+    article = Article.objects.get(title="Windows story")
+    assert "\r" not in article.body
+    page = open_workspace(article)
+    drag(page, "Mara Okonkwo")
+    press(page, "1", path="/spans/")
+    assert stored(article) == [("person", *python_offsets(article.body, "Mara Okonkwo"), "Mara Okonkwo")]
+    # A selection across the blank line keeps its "\n\n" and matches the stored body exactly.
+    drag(page, "here.\n\nSecond")
+    press(page, "4", path="/spans/")
+    assert ("sponsored", *python_offsets(article.body, "here.\n\nSecond"), "here.\n\nSecond") in stored(article)
+
+
+def test_snapping_to_words_and_the_remembered_toggle(open_workspace, page, article):
+    page = open_workspace(article)
+    drag(page, "konkwo of Larch")
+    press(page, "3", path="/spans/")
+    assert stored(article) == [("claim", *python_offsets(BODY, "Okonkwo of Larchfield"), "Okonkwo of Larchfield")]
+    page.keyboard.press("w")
+    expect(page.locator("#ws-snap")).not_to_be_checked()
+    page.reload()
+    page.wait_for_selector("#workspace[data-ready]")
+    expect(page.locator("#ws-snap")).not_to_be_checked()
+    drag(page, "hip ships")
+    press(page, "3", path="/spans/")
+    assert ("claim", *python_offsets(BODY, "hip ships"), "hip ships") in stored(article)
+
+
+def test_overlapping_spans_render_and_each_can_be_selected_and_deleted(open_workspace, article, editor, labels):
+    claim = span_create(article=article, label=labels["claim"], start=0, end=62, annotator=editor)
+    person = span_create(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    page = open_workspace(article)
+    both = page.locator("#ws-body .seg.n2")
+    expect(both).to_have_text("Mara Okonkwo")
+    expect(both).to_have_attribute("data-spans", f"{claim.pk} {person.pk}")
+    both.hover()
+    assert page.evaluate("getComputedStyle(document.querySelector('.seg.n2'), '::after').content") == '"CLAIM + PERSON"'
+    # Two stacked colours: the person's background and the claim's band beneath it.
+    colours = page.evaluate(
+        "(() => { const s = getComputedStyle(document.querySelector('.seg.n2'));"
+        " return [s.backgroundColor, s.backgroundImage]; })()"
+    )
+    assert colours[0] == "rgb(255, 209, 102)" and "rgb(197, 225, 165)" in colours[1]
+    ink = page.evaluate("getComputedStyle(document.querySelector('.seg.n2')).color")
+    assert ink == "rgb(29, 35, 42)"
+    assert contrast_ratio("#1d232a", "#ffd166") >= 4.5
+
+    both.click()
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: PERSON")
+    both.click()  # the same place again: the span around it
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: CLAIM")
+    both.click()
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: PERSON")
+    press(page, "Delete", path="/spans/delete/")
+    assert stored(article) == [("claim", 0, 62, BODY[:62])]
+    page.locator("#ws-body .seg.hl").first.click()
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: CLAIM")
+    press(page, "Backspace", path="/spans/delete/")
+    assert stored(article) == []
+    expect(page.locator("#ws-body .seg.hl")).to_have_count(0)
+    assert page.evaluate("window.__noReload") == "kept"
+
+
+def test_relabel_with_a_hotkey_and_with_a_click(open_workspace, article, editor, labels):
+    span_create(article=article, label=labels["person"], start=16, end=34, annotator=editor)
+    page = open_workspace(article)
+    page.locator("#ws-body .seg.hl").click()
+    press(page, "2", path="/spans/relabel/")
+    assert stored(article) == [("org", 16, 34, "Larchfield Systems")]
+    expect(page.locator("#ws-body .seg.hl")).to_have_class(re.compile(r"\bl1-org\b"))
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: ORG")  # still selected after the swap
+    with page.expect_response(lambda r: "/spans/relabel/" in r.url):
+        page.locator(".palette .label-btn", has_text="SPONSORED").click()
+    assert stored(article) == [("sponsored", 16, 34, "Larchfield Systems")]
+
+
+def test_undo_create_delete_and_relabel(open_workspace, article):
+    page = open_workspace(article)
+    drag(page, "Mara Okonkwo")
+    press(page, "1", path="/spans/")
+    press(page, "2", path="/spans/relabel/")  # the new span is selected: relabel it
+    assert stored(article) == [("org", 0, 12, "Mara Okonkwo")]
+    press(page, "Delete", path="/spans/delete/")
+    assert stored(article) == []
+    press(page, "Control+z", path="/undo/")
+    assert stored(article) == [("org", 0, 12, "Mara Okonkwo")]
+    expect(page.locator("#ws-message")).to_have_text("Restored ORG “Mara Okonkwo”.")
+    press(page, "Control+z", path="/undo/")
+    assert stored(article) == [("person", 0, 12, "Mara Okonkwo")]
+    press(page, "Control+z", path="/undo/")
+    assert stored(article) == []
+    expect(page.locator("#ws-undo button")).to_be_disabled()
+    assert page.evaluate("window.__noReload") == "kept"
+
+
+def test_keyboard_only_labels_a_span(open_workspace, article):
+    page = open_workspace(article)
+    for _ in range(40):
+        if page.evaluate("document.activeElement.id") == "ws-body":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "ws-body"
+    page.keyboard.press("ArrowRight")  # the caret appears at the start of the text
+    expect(page.locator("#ws-caret")).to_be_visible()
+    page.keyboard.press("Control+Shift+ArrowRight")
+    page.keyboard.press("Control+Shift+ArrowRight")
+    assert page.evaluate("window.getSelection().toString().trim()") == "Mara Okonkwo"
+    press(page, "1", path="/spans/")
+    assert stored(article) == [("person", 0, 12, "Mara Okonkwo")]
+    # Shift+arrows select character by character, across the span just made.
+    page.keyboard.press("ArrowRight")
+    for _ in range(16):
+        page.keyboard.press("ArrowRight")
+    for _ in range(18):
+        page.keyboard.press("Shift+ArrowRight")
+    press(page, "2", path="/spans/")
+    assert ("org", 16, 34, "Larchfield Systems") in stored(article)
+    assert page.evaluate("window.__noReload") == "kept"
+
+
+def test_tab_walks_through_spans_and_enter_cycles_overlaps(open_workspace, article, editor, labels):
+    span_create(article=article, label=labels["claim"], start=0, end=62, annotator=editor)
+    span_create(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    span_create(article=article, label=labels["org"], start=16, end=34, annotator=editor)
+    page = open_workspace(article)
+    page.locator("#ws-body").focus()
+    page.keyboard.press("Tab")
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: CLAIM")
+    expect(page.locator("#ws-body .seg.sel")).to_have_count(4)  # every piece of the claim
+    page.keyboard.press("Enter")
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: PERSON")
+    page.keyboard.press("Tab")
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: ORG")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+
+
+def test_side_panel_item_selects_and_scrolls_to_the_span(open_workspace, article, editor, labels):
+    start = BODY.index("Quillix")
+    span_create(article=article, label=labels["sponsored"], start=start, end=len(BODY), annotator=editor)
+    page = open_workspace(article)
+    page.locator(".span-item", has_text="Quillix OS").click()
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: SPONSORED")
+    expect(page.locator("#ws-body .seg.sel")).to_have_text(BODY[start:])
+    expect(page.locator("#ws-body .seg.sel")).to_be_focused()
+
+
+def test_note_and_claim_attributes_keep_shortcut_keys_quiet_while_typing(open_workspace, article, editor, labels):
+    person = span_create(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    claim = span_create(article=article, label=labels["claim"], start=16, end=62, annotator=editor)
+    page = open_workspace(article)
+    page.locator("#ws-body .seg.hl", has_text="said the chip").click()
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: CLAIM")
+    page.keyboard.press("e")
+    expect(page.locator("#span-note")).to_be_focused()
+    page.keyboard.type("dates need 1 check")  # d, n and 1 are shortcuts outside fields
+    page.locator("#span-speaker-span").select_option(str(person.pk))
+    page.locator("input[name=verdict][value=disputed]").check()
+    with page.expect_response(lambda r: "/spans/details/" in r.url):
+        page.locator("#span-editor button", has_text="Save").click()
+    claim.refresh_from_db()
+    assert claim.note == "dates need 1 check"
+    assert claim.attributes == {"speaker": "Mara Okonkwo", "speaker_span": person.pk, "verdict": "disputed"}
+    article.refresh_from_db()
+    assert article.status == Article.Status.NEW
+    assert Span.objects.count() == 2
+    expect(page.locator("#ws-message")).to_have_text("Saved.")
+
+
+def test_refusal_shows_in_the_error_region(open_workspace, article, labels):
+    page = open_workspace(article)
+    page.evaluate(
+        """(label) => {
+            const form = document.getElementById("span-create");
+            Object.assign(form.elements.label, {value: label});
+            form.elements.start.value = "0"; form.elements.end.value = "4"; form.elements.text.value = "Nope";
+            form.requestSubmit();
+        }""",
+        labels["person"].pk,
+    )
+    expect(page.locator("#ws-error")).to_contain_text("does not match the article at 0–4")
+    assert stored(article) == []
+    drag(page, "Mara Okonkwo")
+    press(page, "1", path="/spans/")
+    expect(page.locator("#ws-error")).to_be_empty()  # a success clears it
+    assert page.evaluate("window.__noReload") == "kept"
+
+
+def test_done_next_and_help(open_workspace, page, live_server, article):
+    following = ArticleFactory(title="Next one")
+    page = open_workspace(article)
+    page.keyboard.press("?")
+    expect(page.locator("#ws-help")).to_be_visible()
+    expect(page.locator("#ws-help")).to_contain_text("Undo your last create, delete or relabel")
+    page.keyboard.press("d")  # keys are quiet while the help is open
+    page.keyboard.press("Escape")
+    expect(page.locator("#ws-help")).to_be_hidden()
+    press(page, "d", path="/status/")
+    expect(page.locator("#ws-status .status")).to_have_text("Done")
+    article.refresh_from_db()
+    assert article.status == Article.Status.DONE
+    page.keyboard.press("n")
+    page.wait_for_url(annotate_url(live_server, following))
+    expect(page.locator("h1")).to_have_text("Next one")
+    page.goto(live_server.url + "/")
+    expect(page.locator("tr", has_text="Chip news").locator(".status")).to_have_text("Done")
+
+
+def test_selection_module(open_workspace, article):
+    page = open_workspace(article)
+    cases = page.evaluate(
+        """async () => {
+            const m = await import("/static/js/selection.js");
+            const r = (body, s, e, snapWords = true) => {
+                const got = m.refine(body, s, e, { snapWords });
+                return got && [got.start, got.end, got.text];
+            };
+            return {
+                trim: r("  Mara Okonkwo  said", 0, 15),
+                snap: r("Mara Okonkwo said", 6, 9),
+                exact: r("Mara Okonkwo said", 6, 9, false),
+                apostrophe: r("O'Brien's lab", 3, 5),
+                zwj: r("a 👩🏽‍💻 b", 2, 3, false),
+                accent: r("Rene\u0301e", 0, 4, false),
+                arabic: r("قال «مرحبا بكم» أمس", 6, 8),
+                tab: r("word\\tnext", 4, 9),
+                space: r("a   b", 1, 3),
+                cpBefore: [[1], [2], [2, true], [3]].map((args) => m.codePointsBefore("a😀b", ...args)),
+                units: m.unitsBefore("a😀b", 2),
+            };
+        }"""
+    )
+    assert cases["trim"] == [2, 14, "Mara Okonkwo"]
+    assert cases["snap"] == [5, 12, "Okonkwo"]
+    assert cases["exact"] == [6, 9, "kon"]
+    assert cases["apostrophe"] == [0, 9, "O'Brien's"]
+    assert cases["zwj"] == [2, 6, "👩🏽‍💻"]
+    assert cases["accent"] == [0, 5, "Rene\u0301"]
+    arabic = "قال «مرحبا بكم» أمس"
+    assert cases["arabic"] == [arabic.index("مرحبا"), arabic.index("مرحبا") + 5, "مرحبا"]
+    assert cases["tab"] == [5, 9, "next"]
+    assert cases["space"] is None
+    assert cases["cpBefore"] == [1, 1, 2, 2]
+    assert cases["units"] == 3
+
+
+def test_a_lapsed_login_sends_the_editor_to_the_login_page(open_workspace, page, article):
+    page = open_workspace(article)
+    page.context.clear_cookies(name="sessionid")
+    drag(page, "Mara Okonkwo")
+    page.keyboard.press("1")
+    page.wait_for_url(re.compile(r"/login/\?next=%2Farticles%2F\d+%2Fannotate%2F$"))
+    assert stored(article) == []
