@@ -33,7 +33,7 @@ class ExportForm(forms.Form):
     annotated_only = forms.BooleanField(
         required=False,
         label="Only articles with a matching span",
-        help_text="Article formats (all but the CSVs of spans and W3C).",
+        help_text="Article CSV, doccano, Label Studio, CoNLL and brat.",
     )
     raw = forms.BooleanField(
         required=False,

@@ -148,6 +148,8 @@ def _progress(what: str, done: int, total: int, started: float) -> None:
 
 
 def _migrate(url: str) -> None:
+    # manage.py migrate in a child process, with settings pointed at the benchmark database: the caller may
+    # already have Django set up for another database (a test run, a benchmark timing the app).
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": os.environ.get("DEBUG", "1")}
     subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v", "0"], check=True, env=env, cwd=ROOT

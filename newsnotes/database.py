@@ -10,6 +10,17 @@ class DatabaseUrlError(ValueError):
     pass
 
 
+# pgtrigger's triggers (the history of spans and articles) read this setting on every row and, when it is unset,
+# trap the error in a subtransaction: thousands of those in one transaction make each insert slower than the
+# last (20,000 spans in one import: 5.6 s unset, 2.3 s set). Setting it for the session costs nothing.
+SESSION_OPTIONS = "-c pgtrigger.ignore={}"
+
+
+def with_session_options(options: dict) -> dict:
+    given = options.get("options", "")
+    return options | {"options": f"{given} {SESSION_OPTIONS}".strip()}
+
+
 def database_config(*, database_url: str | None, data_dir: Path) -> dict:
     if not database_url:
         return {
@@ -17,6 +28,7 @@ def database_config(*, database_url: str | None, data_dir: Path) -> dict:
             "NAME": "newsnotes",
             "USER": "postgres",
             "PGDATA": str(data_dir / "pgdata"),
+            "OPTIONS": with_session_options({}),
             "CONN_MAX_AGE": 0,
         }
     return parse_database_url(database_url)
@@ -39,7 +51,7 @@ def parse_database_url(url: str) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": unquote(parts.hostname or ""),
         "PORT": str(parts.port or ""),
-        "OPTIONS": options,
+        "OPTIONS": with_session_options(options),
         "CONN_MAX_AGE": conn_max_age,
         "CONN_HEALTH_CHECKS": True,
     }

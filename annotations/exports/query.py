@@ -27,10 +27,6 @@ class ExportFilters:
     published_to: dt.date | None = None  # inclusive: the whole day counts
     annotated_only: bool = False  # article formats: skip articles without a matching span
 
-    @property
-    def narrows_spans(self) -> bool:
-        return bool(self.labels or self.annotators or self.origins)
-
 
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)

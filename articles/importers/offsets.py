@@ -116,7 +116,11 @@ def resolve(
             )
     unit = mode if mode != AUTO else next(iter(evidence), default)
     notice = None
-    if mode == AUTO and evidence:
+    if mode == AUTO and evidence.get(unit, "").endswith("(declared)"):
+        # Our own exports say which unit they use; only a conversion is worth mentioning.
+        if unit == UTF16:
+            notice = f"{path}: offsets are UTF-16 code units, as the file says; converted to code points"
+    elif mode == AUTO and evidence:
         notice = f"{path}: offsets read as {NAMES[unit]}: the span at {evidence[unit]} only fits that way" + (
             "" if unit == CODEPOINTS else "; converted to code points"
         )

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from annotations.exports import ExportFilters
 from annotations.exports import conll as conll_format
 from annotations.exports.brat import read as read_brat
-from annotations.models import Span
+from annotations.models import Span, SpanEvent
 from articles.models import Article
 from tests.annotations.export_fixtures import BODY_1, BODY_2, BODY_3, T0, build_corpus, export_bytes, restart_identities
 from tests.factories import ArticleFactory, SpanFactory, UserFactory
@@ -65,6 +65,10 @@ def test_export_import_export_is_byte_identical(tmp_path, carrier, name, utf16):
     message = import_file(tmp_path, name, carried)
 
     assert "imported 3 articles and 6 spans" in message
+    if utf16:
+        assert "offsets are UTF-16 code units, as the file says; converted to code points" in message
+    else:
+        assert "note:" not in message
     after = export_all()
     for key in before:
         assert after[key] == before[key], key
@@ -86,6 +90,20 @@ def test_round_trip_keeps_times_status_origin_and_claim_details(tmp_path):
         BODY_2: "in_progress",
         BODY_3: "new",
     }
+
+
+def test_import_history_names_the_import_and_ends_with_the_exported_times(tmp_path):
+    build_corpus()
+    carried = export_bytes("jsonl")
+    restart_identities()
+    before = set(SpanEvent.objects.values_list("pgh_id", flat=True))
+    import_file(tmp_path, "corpus.jsonl", carried)
+    events = SpanEvent.objects.exclude(pgh_id__in=before).select_related("pgh_context").order_by("pgh_id")
+    # Each span is inserted, then given its exported times (auto_now fields cannot take them on insert).
+    assert sorted(e.pgh_label for e in events) == ["insert"] * 6 + ["update"] * 6
+    assert {e.pgh_context.metadata["action"] for e in events} == {"corpus_import"}
+    latest = {e.pgh_obj_id: e for e in events}
+    assert {e.created_at for e in latest.values()} == {T0 + dt.timedelta(minutes=n) for n in range(6)}
 
 
 def test_import_into_a_database_with_other_spans_renumbers_claim_speakers(tmp_path, labels):

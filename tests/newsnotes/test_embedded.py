@@ -130,7 +130,7 @@ def test_database_url_parsing():
         "6543",
         "newsnotes",
     )
-    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["OPTIONS"] == {"sslmode": "require", "options": "-c pgtrigger.ignore={}"}
     with pytest.raises(DatabaseUrlError, match="PostgreSQL only"):
         parse_database_url("sqlite:///db.sqlite3")
 

@@ -11,7 +11,7 @@ from django.db import transaction
 
 import articles
 from annotations.models import Label
-from annotations.services import corpus_import, span_create
+from annotations.services import article_start_annotating, corpus_import, span_create
 from articles.importers import jsonl
 from articles.models import Article
 
@@ -68,5 +68,6 @@ class Command(BaseCommand):
             end = article.body.index("\n", start) if "\n" in article.body[start:] else len(article.body)
             if not article.spans.filter(label=sponsored, start=start, end=end, annotator=editor).exists():
                 span_create(article=article, label=sponsored, start=start, end=end, annotator=editor)
+                article_start_annotating(article=article)
                 created += 1
         return created
