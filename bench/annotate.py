@@ -231,6 +231,14 @@ def run(args: argparse.Namespace) -> None:
     floor_times = timed(lambda i: client.post("/bench/floor/"), args.creates)
     with counting(connection) as create_queries:
         create(0)
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda: [create(i + 1) for i in range(40)])
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        return
     creates = timed(lambda i: create(i + 1), args.creates - 1)
 
     spans_now = Span.objects.filter(article=article).count()
