@@ -9,12 +9,14 @@ list items, and a template loop over them costs several times the rest of the pa
 
 from __future__ import annotations
 
+import zlib
 from bisect import insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 from django.utils.safestring import SafeString, mark_safe
@@ -76,22 +78,34 @@ class Segment(NamedTuple):
     opens: tuple[SpanRow, ...]  # the spans that begin here, in the same order
 
 
-def segments(body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> Iterator[Segment]:
+def segments(
+    body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike], window: tuple[int, int] | None = None
+) -> Iterator[Segment]:
     """Cut ``body`` at every span start and end; each piece lists the spans covering it (one sweep, no rescans).
+
+    With ``window`` (``(lo, hi)``, both cut points of the whole body's segmentation) only the pieces from ``lo``
+    to ``hi`` are cut, and they are the very pieces the whole body would give there: a piece depends only on
+    the spans covering it, and spans that begin before ``lo`` are simply open when the sweep starts.
 
     A generator: each piece is dropped as soon as it is drawn, so thousands of them never pile up for the
     garbage collector to promote and rescan.
     """
     length = len(body)
+    lo, hi = window if window is not None else (0, length)
     keys: dict[int, tuple[int, int, int, int]] = {}
     starting: dict[int, list[SpanRow]] = defaultdict(list)
     ending: dict[int, set[int]] = defaultdict(set)
+    open_before: list[SpanRow] = []
     for span in span_rows(spans):
         start, end = max(0, span[START]), min(length, span[END])
-        if start < end:
+        if start < end and start < hi and end > lo:
             keys[span[PK]] = (start, -end, labels[span[LABEL]].ordering, span[PK])
-            starting[start].append(span)
-            ending[end].add(span[PK])
+            if start < lo:
+                open_before.append(span)
+            else:
+                starting[start].append(span)
+            if end <= hi:
+                ending[end].add(span[PK])
 
     def key(span: SpanRow) -> tuple[int, int, int, int]:
         return keys[span[PK]]
@@ -99,9 +113,9 @@ def segments(body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike]) -
     for opened in starting.values():
         if len(opened) > 1:
             opened.sort(key=key)
-    cuts = sorted({0, length, *starting, *ending})
-    active: list[SpanRow] = []
-    covering: tuple[SpanRow, ...] = ()
+    cuts = sorted({lo, hi, *starting, *ending})
+    active: list[SpanRow] = sorted(open_before, key=key)
+    covering: tuple[SpanRow, ...] = tuple(active)
     none: tuple[SpanRow, ...] = ()
     for here, there in pairwise(cuts):
         gone = ending.get(here)
@@ -121,8 +135,14 @@ def segments(body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike]) -
             yield Segment(here, there, covering, none)
 
 
-def render_body(body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> SafeString:
-    """The body as ``<span class="seg" data-start=…>`` elements; highlighted ones name their labels and spans."""
+def render_body(
+    body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike], window: tuple[int, int] | None = None
+) -> SafeString:
+    """The body as ``<span class="seg" data-start=…>`` elements; highlighted ones name their labels and spans.
+
+    With ``window`` only the elements from one cut point to another (see ``segments``): exactly that stretch
+    of the whole body's markup, which the workspace splices in after a change instead of redrawing everything.
+    """
     spans = span_rows(spans)
     slugs = {pk: label.slug for pk, label in labels.items()}
     names = {pk: escape(label.name) for pk, label in labels.items()}
@@ -131,7 +151,7 @@ def render_body(body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike]
     append = parts.append
     last: tuple[SpanRow, ...] = ()
     head = shared = ""
-    for start, end, covering, opens in segments(body, spans, labels):
+    for start, end, covering, opens in segments(body, spans, labels, window):
         text = body[start:end]
         if "&" in text or "<" in text or ">" in text:
             text = escape(text, quote=False)
@@ -159,6 +179,32 @@ def render_body(body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike]
             edges = " close" if end in ends else ""
         append(f'<span class="{head}{edges}" data-start="{start}" {shared}{tab}>{text}</span>')
     return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped
+
+
+def body_version(spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> str:
+    """A short fingerprint of what the body shows, so a page can say which drawing of the body it holds."""
+    # A sum of the rows' hashes needs no sorting; hashes of tuples of ints are the same in every worker process
+    # (only str and bytes hashing is salted per process), and the labels' few strings go through crc32.
+    rows = sum(map(hash, map(itemgetter(slice(PK, LABEL + 1)), span_rows(spans)))) & (2**64 - 1)
+    drawn = sorted((pk, label.slug, label.name, label.ordering) for pk, label in labels.items())
+    return f"{rows:016x}{zlib.crc32(repr(drawn).encode()):08x}"
+
+
+def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, length: int) -> tuple[int, int]:
+    """The stretch of the body that one span's creation, removal or relabelling redraws.
+
+    From the last boundary of another span at or before ``start`` (or the body's start) to the first one at or
+    after ``end`` (or the body's end): those are cut points both with and without the changed span, so the
+    segments between them are all that differ, and the ones outside stay as they are.
+    """
+    # Spans that ``segments`` skips (empty once clipped to the body) cut nothing, so they bound nothing here.
+    rows = [span for span in span_rows(spans) if span[PK] != changed and max(0, span[START]) < min(length, span[END])]
+    starts = [max(0, span[START]) for span in rows]
+    ends = [min(length, span[END]) for span in rows]
+    start, end = max(0, start), min(length, end)
+    lo = max([cut for cut in starts if cut <= start] + [cut for cut in ends if cut <= start], default=0)
+    hi = min([cut for cut in starts if cut >= end] + [cut for cut in ends if cut >= end], default=length)
+    return lo, hi
 
 
 def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]]) -> SafeString:

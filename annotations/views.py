@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -41,6 +41,8 @@ from annotations.rendering import (
     START,
     SpanRow,
     WorkspaceSpan,
+    body_version,
+    change_window,
     labels_stylesheet,
     render_body,
     render_span_groups,
@@ -54,10 +56,21 @@ QUEUE_PARAMS = ("q", "status", "source", "label", "mine")
 RESERVED_KEYS = WORKSPACE_COMMAND_KEYS
 UNDO_SESSION_KEY = "workspace_undo"
 UNDO_ARTICLES = 20
+# A change whose redrawn stretch would be longer than this share of the body redraws the whole body instead.
+MAX_WINDOW_SHARE = 0.5
 
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+
+
+class BodyChange(NamedTuple):
+    """One span created, deleted or relabelled: its extent, and its row before the change (None if it was new)."""
+
+    span: int
+    start: int
+    end: int
+    before: SpanRow | None
 
 
 # The queue ------------------------------------------------------------------------------------------------
@@ -163,10 +176,35 @@ def _span_editor_context(
     return {"article": article, "selected": span, "speakers": speakers, "verdicts": services.CLAIM_VERDICTS}
 
 
+def _body_patch(
+    request: HttpRequest, article: Article, labels: dict[int, Label], rows: list[SpanRow], change: BodyChange
+) -> tuple[int, int] | None:
+    """The stretch of the body to redraw after ``change``, or None to redraw it all.
+
+    Only when the page says (``body_version``) that it holds exactly the body as it was before this change:
+    a page that missed a change (another tab, a curator renaming a label) gets the whole body again.
+    """
+    before = [row for row in rows if row[PK] != change.span]
+    if change.before is not None:
+        before.append(change.before)
+    if request.POST.get("body_version") != body_version(before, labels):
+        return None
+    length = len(article.body)
+    lo, hi = change_window(rows, changed=change.span, start=change.start, end=change.end, length=length)
+    return (lo, hi) if hi - lo <= length * MAX_WINDOW_SHARE else None
+
+
 def _workspace_context(
-    request: HttpRequest, article: Article, *, selected: int | None = None, error: str = "", message: str = ""
+    request: HttpRequest,
+    article: Article,
+    *,
+    selected: int | None = None,
+    error: str = "",
+    message: str = "",
+    change: BodyChange | None = None,
 ) -> dict[str, Any]:
     labels, rows = _workspace_spans(request, article)
+    patch = _body_patch(request, article, labels, rows, change) if change is not None else None
 
     def label_order(row: SpanRow) -> tuple:
         label = labels[row[LABEL]]
@@ -179,7 +217,9 @@ def _workspace_context(
     query = _queue_query(request)
     return {
         **_span_editor_context(article, labels, rows, selected),
-        "body_html": render_body(article.body, rows, labels),
+        "body_html": render_body(article.body, rows, labels, window=patch),
+        "body_patch": patch,
+        "body_version": body_version(rows, labels),
         "palette": palette,
         "span_groups": render_span_groups(article.body, groups),
         "span_count": len(rows),
@@ -197,11 +237,19 @@ def _article(pk: int) -> Article:
 
 
 def _updated(
-    request: HtmxHttpRequest, article: Article, *, selected: int | None = None, message: str = ""
+    request: HtmxHttpRequest,
+    article: Article,
+    *,
+    selected: int | None = None,
+    message: str = "",
+    change: BodyChange | None = None,
 ) -> HttpResponse:
-    """After a change: htmx gets every region that may have changed, out of band; a plain form post a redirect."""
+    """After a change: htmx gets every region that may have changed, out of band; a plain form post a redirect.
+
+    With ``change`` (one span's) the body is sent as just the stretch that changed, when the page can splice it.
+    """
     if request.htmx:
-        context = _workspace_context(request, article, selected=selected, message=message)
+        context = _workspace_context(request, article, selected=selected, message=message, change=change)
         return render(request, f"{WORKSPACE}#workspace-update", context)
     if message:
         messages.info(request, message)
@@ -276,7 +324,7 @@ def span_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     history = _undo_history(request, article)
     services.undo_record(history, {"op": "create", "span": span.pk})
     _save_undo_history(request, article, history)
-    return _updated(request, article, selected=span.pk)
+    return _updated(request, article, selected=span.pk, change=BodyChange(span.pk, span.start, span.end, None))
 
 
 @require_POST
@@ -302,7 +350,8 @@ def span_relabel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         history = _undo_history(request, article)
         services.undo_record(history, {"op": "relabel", "span": span.pk, "from": previous})
         _save_undo_history(request, article, history)
-    return _updated(request, article, selected=span.pk)
+    change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, previous))
+    return _updated(request, article, selected=span.pk, change=change)
 
 
 @require_POST
@@ -354,7 +403,9 @@ def span_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     history = _undo_history(request, article)
     services.undo_record(history, {"op": "delete", "span": snapshot})
     _save_undo_history(request, article, history)
-    return _updated(request, article, message=f"Deleted {span.label.name} “{services.excerpt(span.text)}”.")
+    change = BodyChange(snapshot["id"], span.start, span.end, (snapshot["id"], span.start, span.end, span.label_id))
+    message = f"Deleted {span.label.name} “{services.excerpt(span.text)}”."
+    return _updated(request, article, message=message, change=change)
 
 
 @require_POST

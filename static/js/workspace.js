@@ -1,7 +1,10 @@
 // The annotate page: text selection and span selection, label keys, and the htmx round trips.
 //
 // Every change goes through a small hidden form (create, relabel, delete) or a visible one (note, status, undo)
-// posted by htmx; the server answers with the re-rendered text and side panel as out-of-band swaps. Refusals
+// posted by htmx; the server answers with the re-rendered text and side panel as out-of-band swaps. After one
+// span's create, delete or relabel the text comes back as just the stretch that changed (#ws-body-patch), which
+// is spliced in here; every post says which drawing of the text the page holds, so a page that missed a
+// change gets the whole text instead. Refusals
 // come back as 4xx responses aimed (HX-Retarget) at the error region, which htmx would not swap by default.
 
 import { installCaret } from "./caret.js";
@@ -271,6 +274,55 @@ function start(workspace) {
     }
   });
 
+  // Every post names the drawing of the text this page holds; the server splices only into the one it drew.
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    const holder = document.getElementById("ws-body-patch");
+    if (holder && event.detail.verb === "post" && workspace.contains(event.detail.elt)) {
+      event.detail.parameters.body_version = holder.dataset.version;
+    }
+  });
+
+  /** Splice a redrawn stretch of the text in place of the segments it replaces, leaving the page as a full redraw would. */
+  function applyBodyPatch() {
+    const holder = document.getElementById("ws-body-patch");
+    if (!holder || holder.dataset.from === undefined) {
+      return;
+    }
+    const from = Number(holder.dataset.from);
+    const to = Number(holder.dataset.to);
+    delete holder.dataset.from;
+    delete holder.dataset.to;
+    const fresh = [...holder.children];
+    holder.replaceChildren();
+    const stale = [...root.children].filter((element) => {
+      const at = Number(element.dataset.start);
+      return at >= from && at < to;
+    });
+    const after = stale.length ? stale[stale.length - 1].nextElementSibling : null;
+    if (!stale.length || Number(stale[0].dataset.start) !== from || (after && Number(after.dataset.start) !== to)) {
+      // The server splices only into the drawing this page named, so this cannot line up wrongly; if it ever
+      // does, a reload shows what is stored rather than a text whose offsets are off.
+      window.location.reload();
+      return;
+    }
+    // A full redraw drops the focus and collapses a text selection held inside the text; so does this.
+    const active = document.activeElement;
+    if (active && active !== root && root.contains(active)) {
+      active.blur();
+    }
+    const selection = window.getSelection();
+    for (const node of [selection.anchorNode, selection.focusNode]) {
+      if (node && node !== root && root.contains(node)) {
+        selection.collapse(root, 0);
+        break;
+      }
+    }
+    stale[0].replaceWith(...fresh);
+    for (const element of stale.slice(1)) {
+      element.remove();
+    }
+  }
+
   function failed(text) {
     const region = document.getElementById("ws-error");
     const paragraph = document.createElement("p");
@@ -291,6 +343,8 @@ function start(workspace) {
   });
   document.body.addEventListener("htmx:sendError", () => failed("The server cannot be reached. Nothing was changed; try again."));
 
+  // At once, not at settle: a queued post may leave before the settle, and it names the drawing just received.
+  document.body.addEventListener("htmx:afterSwap", applyBodyPatch);
   document.body.addEventListener("htmx:afterSettle", (event) => {
     const panel = document.getElementById("ws-panel");
     const chosen = panel?.dataset.selected || null;

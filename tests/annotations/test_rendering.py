@@ -1,5 +1,6 @@
 """The body cut into segments: pure functions, no database."""
 
+import random
 import re
 from dataclasses import dataclass
 from html import unescape
@@ -11,6 +12,8 @@ from annotations.rendering import (
     INK_DARK,
     INK_LIGHT,
     MIN_CONTRAST,
+    body_version,
+    change_window,
     contrast_ratio,
     ink_for,
     labels_stylesheet,
@@ -157,3 +160,87 @@ def test_stylesheet_defines_every_layer_and_the_ink():
     assert ".label-person { --label-color: #ffd166; }" in css
     assert ".l4-person { --l4: #ffd166; --ink4: #1d232a; }" in css
     assert ".l1-dark { --l1: #1a237e; --ink1: #ffffff; }" in css
+
+
+# Redrawing one stretch ------------------------------------------------------------------------------------------
+
+# Markup-sensitive characters and code points beyond the BMP, so offsets and escaping are both exercised.
+ALPHABET = "ab c&<>é👩🏽‍💻東\n"
+ELEMENT = re.compile(r'<span class="seg[^"]*" data-start="(\d+)"[^>]*>[^<]*</span>')
+
+
+def elements(html):
+    """The rendered body as (data-start, element markup), checked to be nothing but segment elements."""
+    found = [(int(match.group(1)), match.group(0)) for match in ELEMENT.finditer(html)]
+    assert "".join(markup for _, markup in found) == html
+    return found
+
+
+def random_spans(rng, length, count, first_pk=1):
+    spans = []
+    for pk in range(first_pk, first_pk + count):
+        start = rng.randrange(length)
+        end = rng.randint(start + 1, min(length, start + rng.choice([1, 3, 10, length])))
+        if spans and rng.random() < 0.15:  # the same range again, or sharing one end, with another label
+            other = rng.choice(spans)
+            start, end = (other.start, other.end) if rng.random() < 0.5 else (other.start, max(end, other.start + 1))
+        spans.append(Sp(pk, start, end, rng.choice(list(LABELS))))
+    return spans
+
+
+def cut_points(spans, length):
+    return sorted({0, length, *(span.start for span in spans), *(span.end for span in spans)})
+
+
+def test_a_window_between_cut_points_renders_exactly_that_stretch_of_the_whole_body():
+    for seed in range(300):
+        rng = random.Random(seed)
+        body = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 120)))
+        spans = random_spans(rng, len(body), rng.randint(0, 25))
+        whole = elements(render_body(body, spans, LABELS))
+        points = cut_points(spans, len(body))
+        lo, hi = sorted(rng.sample(points, 2)) if len(points) > 2 else (0, len(body))
+        window = render_body(body, spans, LABELS, window=(lo, hi))
+        assert window == "".join(markup for start, markup in whole if lo <= start < hi), f"seed {seed}"
+
+
+def splice(old_html, patch_html, lo, hi):
+    """What the workspace script does: the old elements outside [lo, hi), the patch's in their place."""
+    old = elements(old_html)
+    before = [markup for start, markup in old if start < lo]
+    after = [markup for start, markup in old if start >= hi]
+    return "".join(before) + patch_html + "".join(after)
+
+
+def test_splicing_the_changed_window_gives_the_whole_new_body_after_a_create_delete_or_relabel():
+    for seed in range(300):
+        rng = random.Random(seed)
+        body = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(2, 150)))
+        kept = random_spans(rng, len(body), rng.randint(0, 20))
+        changed = random_spans(rng, len(body), 1, first_pk=100)[0]
+        relabelled = changed._replace(label_id=changed.label_id % len(LABELS) + 1)
+        for old, new in [(kept, [*kept, changed]), ([*kept, changed], kept), ([*kept, changed], [*kept, relabelled])]:
+            lo, hi = change_window(new, changed=changed.pk, start=changed.start, end=changed.end, length=len(body))
+            assert lo <= changed.start and changed.end <= hi
+            patch = render_body(body, new, LABELS, window=(lo, hi))
+            old_html = render_body(body, old, LABELS)
+            assert splice(old_html, patch, lo, hi) == render_body(body, new, LABELS), f"seed {seed}"
+
+
+def test_change_window_stops_at_the_nearest_other_boundaries():
+    body = "x" * 100
+    spans = [Sp(1, 10, 20, 1), Sp(2, 30, 60, 2), Sp(3, 40, 45, 1), Sp(4, 42, 50, 3)]
+    assert change_window(spans, changed=4, start=42, end=50, length=100) == (40, 60)
+    assert change_window(spans, changed=9, start=22, end=28, length=100) == (20, 30)
+    assert change_window(spans, changed=1, start=10, end=20, length=100) == (0, 30)
+    assert change_window(spans, changed=9, start=70, end=80, length=len(body)) == (60, 100)
+
+
+def test_body_version_follows_what_the_body_shows_in_any_order():
+    spans = [Sp(1, 0, 4, 1), Sp(2, 5, 9, 2)]
+    version = body_version(spans, LABELS)
+    assert body_version(spans[::-1], LABELS) == version
+    for changed in [[spans[0]], [spans[0], Sp(2, 5, 8, 2)], [spans[0], Sp(2, 5, 9, 3)], [spans[0], Sp(3, 5, 9, 2)]]:
+        assert body_version(changed, LABELS) != version
+    renamed = {**LABELS, 2: Lab("Organisation", "org", 2)}
+    assert body_version(spans, renamed) != version

@@ -425,3 +425,78 @@ def test_a_lapsed_login_sends_the_editor_to_the_login_page(open_workspace, page,
     page.keyboard.press("1")
     page.wait_for_url(re.compile(r"/login/\?next=%2Farticles%2F\d+%2Fannotate%2F$"))
     assert stored(article) == []
+
+
+# Only the changed stretch of the text is redrawn ---------------------------------------------------------------
+
+# Every segment of the text as the page holds it; "sel" marks the selected span and is not part of the drawing.
+SEGMENTS = """
+() => [...document.getElementById("ws-body").children].map((element) => ({
+  tag: element.tagName,
+  start: element.dataset.start,
+  spans: element.dataset.spans ?? null,
+  opens: element.dataset.opens ?? null,
+  labels: element.dataset.labels ?? null,
+  classes: [...element.classList].filter((name) => name !== "sel").join(" "),
+  text: element.textContent,
+}))
+"""
+
+
+def spliced(page, key, *, path):
+    """Press ``key``; check the answer carried only a stretch of the text and the page spliced it in."""
+    with page.expect_response(lambda r: path in r.url and r.request.method == "POST") as response:
+        page.keyboard.press(key)
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
+    html = response.value.text()
+    assert 'data-from="' in html and 'id="ws-body" hx-swap-oob' not in html
+    assert page.evaluate("document.getElementById('ws-body-patch').childElementCount") == 0
+
+
+def test_windowed_creates_relabels_and_deletes_leave_the_text_a_fresh_load_would_draw(
+    open_workspace, article, editor, labels
+):
+    long_body = "\n\n".join([BODY] * 4)
+    Article.objects.filter(pk=article.pk).update(body=long_body)
+    article.refresh_from_db()
+    for which in range(4):
+        start, end = python_offsets(long_body, "Larchfield Systems", which)
+        span_create(article=article, label=labels["org"], start=start, end=end, annotator=editor)
+    page = open_workspace(article)
+
+    page.evaluate(SELECT, ["Mara Okonkwo", 2])
+    spliced(page, "1", path="/spans/")
+    mara = Span.objects.get(label__slug="person")
+    page.evaluate(SELECT, ["Okonkwo of Larchfield Systems said", 2])
+    spliced(page, "3", path="/spans/")
+    claim = Span.objects.get(label__slug="claim")
+    # The new span is selected and all its pieces marked, as after a full redraw.
+    pieces = page.locator(f'#ws-body [data-spans~="{claim.pk}"]').count()
+    assert pieces > 1
+    expect(page.locator("#ws-body .seg.sel")).to_have_count(pieces)
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: CLAIM")
+    page.evaluate(SELECT, ["東京", 1])
+    spliced(page, "2", path="/spans/")
+    spliced(page, "4", path="/spans/relabel/")  # the new span is selected: a label key relabels it
+    page.evaluate(SELECT, ["Quillix OS", 3])
+    spliced(page, "1", path="/spans/")
+    page.locator(f'.span-item[data-span="{mara.pk}"]').click()
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: PERSON")
+    spliced(page, "Delete", path="/spans/delete/")
+    expect(page.locator("#ws-body .seg.sel")).to_have_count(0)
+
+    assert stored(article) == sorted(
+        [("org", *python_offsets(long_body, "Larchfield Systems", which), "Larchfield Systems") for which in range(4)]
+        + [
+            ("sponsored", *python_offsets(long_body, "東京", 1), "東京"),
+            ("person", *python_offsets(long_body, "Quillix OS", 3), "Quillix OS"),
+            ("claim", claim.start, claim.end, "Okonkwo of Larchfield Systems said"),
+        ]
+    )
+    drawn = page.evaluate(SEGMENTS)
+    assert "".join(segment["text"] for segment in drawn) == long_body
+    fresh = page.context.new_page()
+    fresh.goto(page.url)
+    fresh.wait_for_selector("#workspace[data-ready]")
+    assert drawn == fresh.evaluate(SEGMENTS)
+    assert page.evaluate("window.__noReload") == "kept"

@@ -1,0 +1,125 @@
+"""After one span's create, delete or relabel, htmx gets only the stretch of the body that changed."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from annotations.models import Label, Span
+from tests.factories import ArticleFactory, SpanFactory
+
+pytestmark = pytest.mark.django_db
+
+BODY = (
+    "Mara Okonkwo of Larchfield Systems said the chip ships in May.\n\n"
+    "Team 👩🏽‍💻 met Rene\u0301e in 東京 & then <left>.\n\n"
+    "Quillix OS is the privacy-first Linux distribution."
+)
+HX = {"HX-Request": "true"}
+PATCH = re.compile(
+    r'<div id="ws-body-patch" hidden data-version="(\w+)"(?: data-from="(\d+)" data-to="(\d+)")?[^>]*>(.*?)</div>',
+    re.S,
+)
+PAGE_BODY = re.compile(r'<div id="ws-body"[^>]*>(.*?)</div>', re.S)
+ELEMENT = re.compile(r'<span class="seg[^"]*" data-start="(\d+)"[^>]*>[^<]*</span>')
+
+
+@pytest.fixture
+def article():
+    return ArticleFactory(title="Chip news", body=BODY)
+
+
+def url(name, article):
+    return reverse(f"annotations:{name}", args=[article.pk])
+
+
+class Page:
+    """The workspace as the browser holds it: the body's segment elements and the drawing's version."""
+
+    def __init__(self, client, article):
+        self.client, self.article = client, article
+        html = client.get(url("article-annotate", article)).content.decode()
+        self.body = PAGE_BODY.search(html).group(1)
+        self.version = PATCH.search(html).group(1)
+
+    def post(self, name, data):
+        response = self.client.post(url(name, self.article), {**data, "body_version": self.version}, headers=HX)
+        assert response.status_code == 200
+        html = response.content.decode()
+        version, lo, hi, patch = PATCH.search(html).groups()
+        self.version = version
+        full = re.search(r'<div id="ws-body" hx-swap-oob="innerHTML">(.*?)</div>', html, re.S)
+        if full:
+            assert lo is None and patch == ""
+            self.body = full.group(1)
+            return "full"
+        lo, hi = int(lo), int(hi)
+        old = [(int(start), markup.group(0)) for markup in ELEMENT.finditer(self.body) for start in [markup.group(1)]]
+        assert [start for start, _ in old if start == lo], "the window starts at an element of the page"
+        assert [start for start, _ in old if start == hi] or hi == len(self.article.body)
+        self.body = (
+            "".join(markup for start, markup in old if start < lo)
+            + patch
+            + "".join(markup for start, markup in old if start >= hi)
+        )
+        return (lo, hi)
+
+    def create(self, label, text):
+        start = self.article.body.index(text)
+        return self.post("span-create", {"label": label.pk, "start": start, "end": start + len(text), "text": text})
+
+
+def fresh_body(client, article):
+    return PAGE_BODY.search(client.get(url("article-annotate", article)).content.decode()).group(1)
+
+
+def test_create_relabel_and_delete_send_only_the_changed_stretch_and_splice_into_the_stored_state(
+    editor_client, editor, article, labels
+):
+    SpanFactory(article=article, label=labels["claim"], start=0, end=62, annotator=editor)
+    SpanFactory(article=article, label=labels["org"], start=16, end=34, annotator=editor)
+    for text in ["東京", "Quillix"]:
+        start = BODY.index(text)
+        SpanFactory(article=article, label=labels["org"], start=start, end=start + len(text), annotator=editor)
+    page = Page(editor_client, article)
+    assert page.create(labels["person"], "Mara Okonkwo") == (0, 16)
+    assert page.body == fresh_body(editor_client, article)
+    assert page.create(labels["org"], "chip") == (34, 62)
+    assert page.create(labels["person"], "Team 👩🏽‍💻 met Rene\u0301e") == (62, BODY.index("東京"))
+    assert page.create(labels["claim"], "& then <left>") != "full"
+    assert page.body == fresh_body(editor_client, article)
+    mara = Span.objects.get(text="Mara Okonkwo")
+    assert page.post("span-relabel", {"span": mara.pk, "label": labels["org"].pk}) == (0, 16)
+    assert page.body == fresh_body(editor_client, article)
+    assert page.post("span-delete", {"span": mara.pk}) == (0, 16)
+    assert page.body == fresh_body(editor_client, article)
+    assert 'data-spans="' in page.body and "l1-org" in page.body
+
+
+def test_a_page_that_missed_a_change_gets_the_whole_body(editor_client, editor, article, labels):
+    page = Page(editor_client, article)
+    # Another tab of the same editor adds a span the page has not drawn.
+    SpanFactory(article=article, label=labels["org"], start=16, end=34, annotator=editor)
+    assert page.create(labels["person"], "Mara Okonkwo") == "full"
+    assert page.body == fresh_body(editor_client, article)
+    assert page.create(labels["org"], "Systems") == (16, 34)  # in step again
+
+
+def test_a_renamed_label_redraws_the_whole_body(editor_client, editor, article, labels):
+    SpanFactory(article=article, label=labels["org"], start=16, end=34, annotator=editor)
+    page = Page(editor_client, article)
+    Label.objects.filter(pk=labels["org"].pk).update(name="Organisation")
+    assert page.create(labels["person"], "Mara Okonkwo") == "full"
+    assert 'data-labels="Organisation"' in page.body
+
+
+def test_without_a_version_and_for_a_long_window_the_whole_body_is_sent(editor_client, article, labels):
+    response = editor_client.post(
+        url("span-create", article),
+        {"label": labels["person"].pk, "start": 0, "end": 4, "text": "Mara"},
+        headers=HX,
+    )
+    assert '<div id="ws-body" hx-swap-oob="innerHTML">' in response.content.decode()
+    page = Page(editor_client, article)
+    # The only other boundaries are 0 and 4, so the window runs to the body's end: more than half of it.
+    assert page.create(labels["claim"], "Team") == "full"
