@@ -7,6 +7,8 @@ by a reader. ``articles.services.articles_import`` writes the records, all or no
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,3 +136,14 @@ def record_from_mapping(row: dict[str, Any], *, path: str | Path, line: int) -> 
         language=clean_text(row.get("language"), path=path, line=line, name="language").strip(),
         metadata=metadata,
     )
+
+
+def json_lines(text: str, *, path: str | Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed value)`` for each non-blank line of a JSON Lines text."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ImportFailure(path, number, f"not valid JSON ({err.msg} at column {err.colno})") from None

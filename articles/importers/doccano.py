@@ -20,6 +20,7 @@ from articles.importers import (
     SpanRecord,
     clean_text,
     decode_utf8,
+    json_lines,
     parse_published,
     record_from_mapping,
 )
@@ -117,13 +118,7 @@ def read_text(
     path: Path, text: str, *, offsets: str = AUTO, notify: Callable[[str], None] | None = None
 ) -> Iterator[ArticleRecord]:
     rows: list[tuple[int, dict, ArticleRecord, list[tuple[RawSpan, dict]]]] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ImportFailure(path, number, f"not valid JSON ({err.msg} at column {err.colno})") from None
+    for number, row in json_lines(text, path=path):
         if not looks_like_doccano(row):
             raise ImportFailure(path, number, 'expected a doccano line: an object with "text" and "label"')
         if row.get("relations") and notify:

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from articles.importers import ArticleRecord, ImportFailure, decode_utf8, doccano, record_from_mapping
+from articles.importers import ArticleRecord, ImportFailure, decode_utf8, doccano, json_lines, record_from_mapping
 
 
 def read(path: Path, data: bytes | None = None, **options) -> Iterator[ArticleRecord]:
@@ -23,13 +23,7 @@ def read(path: Path, data: bytes | None = None, **options) -> Iterator[ArticleRe
     if is_doccano:
         yield from doccano.read_text(path, text, **options)
         return
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ImportFailure(path, number, f"not valid JSON ({err.msg} at column {err.colno})") from None
+    for number, row in json_lines(text, path=path):
         if not isinstance(row, dict):
             raise ImportFailure(path, number, "each line must be a JSON object")
         yield record_from_mapping(row, path=path, line=number)
