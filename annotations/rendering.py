@@ -266,3 +266,24 @@ def labels_stylesheet(labels: Iterable[tuple[str, str]]) -> str:
         lines.append(f".label-{slug} {{ --label-ink: {ink}; }}")
         lines += [f".l{n}-{slug} {{ --l{n}: {color}; --ink{n}: {ink}; }}" for n in range(1, MAX_LAYERS + 1)]
     return "\n".join(lines) + "\n"
+
+
+class BarPart(NamedTuple):
+    key: str
+    name: str
+    count: int
+    x: float  # percent of the bar's width where this part starts
+    width: float  # percent of the bar's width
+
+
+def stacked_bar(parts: Iterable[tuple[str, str, int]]) -> list[BarPart]:
+    """Geometry of a 100%-wide stacked bar for ``(key, name, count)`` parts; empty parts get no width."""
+    parts = list(parts)
+    total = sum(count for _, _, count in parts)
+    bar: list[BarPart] = []
+    x = 0.0
+    for key, name, count in parts:
+        width = 100 * count / total if total else 0.0
+        bar.append(BarPart(key, name, count, round(x, 3), round(width, 3)))
+        x += width
+    return bar

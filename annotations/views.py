@@ -46,6 +46,7 @@ from annotations.rendering import (
     labels_stylesheet,
     render_body,
     render_span_groups,
+    stacked_bar,
 )
 from articles.models import Article
 from articles.services import article_set_status
@@ -106,6 +107,7 @@ def article_list(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "labels": labels,
+        "progress": stacked_bar(selectors.status_breakdown(articles=queue)),
         "form": form,
         "queue_query": _queue_query(request),
         "can_annotate": request.user.has_perm("annotations.add_span"),

@@ -147,3 +147,26 @@ def test_status_badges_follow_the_article(editor_client):
     article = ArticleFactory(title="Flow")
     Article.objects.filter(pk=article.pk).update(status=Article.Status.IN_PROGRESS)
     assert '<span class="status status-in_progress">In progress</span>' in editor_client.get(QUEUE).content.decode()
+
+
+def test_queue_draws_progress_by_status_for_the_filtered_list(editor_client):
+    from articles.models import Article
+    from tests.factories import ArticleFactory
+
+    ArticleFactory.create_batch(3)
+    ArticleFactory(status=Article.Status.DONE)
+    ArticleFactory(status=Article.Status.IN_PROGRESS, source__domain="other.example")
+    response = editor_client.get("/")
+    bar = {part.key: (part.count, part.width) for part in response.context["progress"]}
+    assert bar == {"new": (3, 60.0), "in_progress": (1, 20.0), "done": (1, 20.0), "reviewed": (0, 0.0)}
+    html = response.content.decode()
+    assert '<rect class="bar-done" x="80.000" y="0" width="20.000"' in html
+    assert 'aria-label="New: 3, In progress: 1, Done: 1, Reviewed: 0"' in html
+    filtered = editor_client.get("/", {"status": "done"}, headers={"HX-Request": "true"})
+    assert {p.key: p.count for p in filtered.context["progress"]} == {
+        "new": 0,
+        "in_progress": 0,
+        "done": 1,
+        "reviewed": 0,
+    }
+    assert "stacked-bar" in filtered.content.decode()
