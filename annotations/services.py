@@ -67,6 +67,15 @@ def _check_owner(span: Span, actor: AbstractBaseUser) -> None:
         raise PermissionDenied("This span belongs to another editor.")
 
 
+def _checked_placement(
+    *, article: Article, label: Label, start: Any, end: Any, text: str | None
+) -> tuple[int, int, str]:
+    """Label active, article row locked, offsets valid against its body: ``(start, end, body[start:end])``."""
+    _check_label(label)
+    locked = _lock_article(article)
+    return check_offsets(body=locked.body, start=start, end=end, text=text)
+
+
 @transaction.atomic
 def span_create(
     *,
@@ -81,9 +90,7 @@ def span_create(
     attributes: dict[str, Any] | None = None,
 ) -> Span:
     """Create a span after checking label and offsets; the same span sent twice returns the first one."""
-    _check_label(label)
-    locked = _lock_article(article)
-    start, end, actual = check_offsets(body=locked.body, start=start, end=end, text=text)
+    start, end, actual = _checked_placement(article=article, label=label, start=start, end=end, text=text)
     if origin not in Span.Origin.values:
         raise ValidationError(f"Unknown origin {origin!r}.")
     span = Span(
@@ -177,6 +184,16 @@ CLAIM_VERDICTS = ("unverified", "supported", "disputed", "false")
 SPEAKER_LABEL_SLUGS = ("person", "org")
 SPEAKER_MAX_LENGTH = 200
 UNDO_DEPTH = 50
+
+
+@transaction.atomic
+def span_create_in_workspace(
+    *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator
+) -> Span:
+    """An editor labels text: the span is created and a ``new`` article moves to ``in_progress``, together."""
+    span = span_create(article=article, label=label, start=start, end=end, text=text, annotator=annotator)
+    article_start_annotating(article=article)
+    return span
 
 
 def article_start_annotating(*, article: Article) -> bool:
@@ -607,9 +624,9 @@ def span_restore(*, event: SpanEvent, actor: AbstractBaseUser) -> Span:
         raise ValidationError("The span's label has been deleted (merged into another?); it cannot come back.")
     if annotator is None:
         raise ValidationError("The editor who made this span no longer exists.")
-    _check_label(label)
-    locked = _lock_article(article)
-    start, end, text = check_offsets(body=locked.body, start=event.start, end=event.end, text=event.text)
+    start, end, text = _checked_placement(
+        article=article, label=label, start=event.start, end=event.end, text=event.text
+    )
     if Span.objects.filter(article=article, label=label, start=start, end=end, annotator=annotator).exists():
         raise ValidationError(f"{annotator.get_username()} has an identical {label.name} span there now.")
     span = Span(

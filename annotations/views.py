@@ -139,6 +139,13 @@ def _undo_history(request: HttpRequest, article: Article) -> list[dict[str, Any]
     return list(request.session.get(UNDO_SESSION_KEY, {}).get(str(article.pk), []))
 
 
+def _remember(request: HttpRequest, article: Article, step: dict[str, Any]) -> None:
+    """Push one step onto the editor's undo history for ``article``."""
+    history = _undo_history(request, article)
+    services.undo_record(history, step)
+    _save_undo_history(request, article, history)
+
+
 def _save_undo_history(request: HttpRequest, article: Article, history: list[dict[str, Any]]) -> None:
     store = dict(request.session.get(UNDO_SESSION_KEY, {}))
     store.pop(str(article.pk), None)
@@ -266,6 +273,12 @@ def _refused(request: HtmxHttpRequest, article: Article, message: str, status: i
     return render(request, WORKSPACE, _workspace_context(request, article, error=message), status=status)
 
 
+def _refused_for(request: HtmxHttpRequest, article: Article, error: ValidationError | PermissionDenied) -> HttpResponse:
+    """A service's refusal as a response: 403 for someone else's span, 422 for input that breaks a rule."""
+    status = 403 if isinstance(error, PermissionDenied) else 422
+    return _refused(request, article, _reason(error), status)
+
+
 def _reason(error: ValidationError | PermissionDenied) -> str:
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
@@ -312,7 +325,7 @@ def span_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return _refused(request, article, form_error_message(form), 422)
     data = form.cleaned_data
     try:
-        span = services.span_create(
+        span = services.span_create_in_workspace(
             article=article,
             label=data["label"],
             start=data["start"],
@@ -321,11 +334,8 @@ def span_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             annotator=request.user,
         )
     except ValidationError as error:
-        return _refused(request, article, _reason(error), 422)
-    services.article_start_annotating(article=article)
-    history = _undo_history(request, article)
-    services.undo_record(history, {"op": "create", "span": span.pk})
-    _save_undo_history(request, article, history)
+        return _refused_for(request, article, error)
+    _remember(request, article, {"op": "create", "span": span.pk})
     return _updated(request, article, selected=span.pk, change=BodyChange(span.pk, span.start, span.end, None))
 
 
@@ -344,14 +354,10 @@ def span_relabel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     previous = span.label_id
     try:
         span = services.span_update(span=span, actor=request.user, label=form.cleaned_data["label"])
-    except PermissionDenied as error:
-        return _refused(request, article, _reason(error), 403)
-    except ValidationError as error:
-        return _refused(request, article, _reason(error), 422)
+    except (PermissionDenied, ValidationError) as error:
+        return _refused_for(request, article, error)
     if span.label_id != previous:
-        history = _undo_history(request, article)
-        services.undo_record(history, {"op": "relabel", "span": span.pk, "from": previous})
-        _save_undo_history(request, article, history)
+        _remember(request, article, {"op": "relabel", "span": span.pk, "from": previous})
     change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, previous))
     return _updated(request, article, selected=span.pk, change=change)
 
@@ -378,10 +384,8 @@ def span_details(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             speaker_span=data["speaker_span"],
             verdict=data["verdict"] or None,
         )
-    except PermissionDenied as error:
-        return _refused(request, article, _reason(error), 403)
-    except ValidationError as error:
-        return _refused(request, article, _reason(error), 422)
+    except (PermissionDenied, ValidationError) as error:
+        return _refused_for(request, article, error)
     return _updated(request, article, selected=span.pk, message="Saved.")
 
 
@@ -401,10 +405,8 @@ def span_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     try:
         services.span_delete(span=span, actor=request.user)
     except PermissionDenied as error:
-        return _refused(request, article, _reason(error), 403)
-    history = _undo_history(request, article)
-    services.undo_record(history, {"op": "delete", "span": snapshot})
-    _save_undo_history(request, article, history)
+        return _refused_for(request, article, error)
+    _remember(request, article, {"op": "delete", "span": snapshot})
     change = BodyChange(snapshot["id"], span.start, span.end, (snapshot["id"], span.start, span.end, span.label_id))
     message = f"Deleted {span.label.name} “{services.excerpt(span.text)}”."
     return _updated(request, article, message=message, change=change)

@@ -11,7 +11,7 @@ from django.db import transaction
 
 import articles
 from annotations.models import Label
-from annotations.services import article_start_annotating, corpus_import, span_create
+from annotations.services import corpus_import, span_create_in_workspace
 from articles.importers import jsonl
 from articles.models import Article
 
@@ -67,7 +67,8 @@ class Command(BaseCommand):
             start = article.body.index(SPONSORED_START)
             end = article.body.index("\n", start) if "\n" in article.body[start:] else len(article.body)
             if not article.spans.filter(label=sponsored, start=start, end=end, annotator=editor).exists():
-                span_create(article=article, label=sponsored, start=start, end=end, annotator=editor)
-                article_start_annotating(article=article)
+                span_create_in_workspace(
+                    article=article, label=sponsored, start=start, end=end, text=None, annotator=editor
+                )
                 created += 1
         return created
