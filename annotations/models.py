@@ -1,7 +1,8 @@
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Length
+from django.db.models.functions import Length, Lower
 
 from articles.models import Article
 
@@ -41,6 +42,8 @@ class Label(models.Model):
         ordering = ["ordering", "name"]
         constraints = [
             models.UniqueConstraint(fields=["hotkey"], condition=~models.Q(hotkey=""), name="label_hotkey_unique"),
+            # "p" and "P" would fight over the same key press: unique ignoring case, as the admin form says.
+            models.UniqueConstraint(Lower("hotkey"), condition=~models.Q(hotkey=""), name="label_hotkey_lower_unique"),
             models.CheckConstraint(condition=models.Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="label_color_hex"),
             models.CheckConstraint(condition=models.Q(kind__in=LabelKind.values), name="label_kind_valid"),
             models.CheckConstraint(condition=~models.Q(hotkey=" "), name="label_hotkey_not_space"),
@@ -89,6 +92,30 @@ class Span(models.Model):
                 fields=["article", "label", "start", "end", "annotator"], name="span_unique_per_annotator"
             ),
         ]
+        triggers = [
+            # A span's text is exactly body[start:end]: substr counts characters (code points) in a UTF-8 database.
+            pgtrigger.Trigger(
+                name="span_text_matches_body",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.UpdateOf("start", "end", "text", "article_id"),
+                declare=[("actual", "text"), ("body_length", "integer")],
+                func="""
+                SELECT substr(a.body, NEW.start + 1, NEW."end" - NEW.start), char_length(a.body)
+                  INTO actual, body_length FROM articles_article a WHERE a.id = NEW.article_id;
+                IF NEW."end" > body_length THEN
+                  RAISE EXCEPTION 'span %-% runs past the end of article % (% characters)',
+                    NEW.start, NEW."end", NEW.article_id, body_length
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'span_text_matches_body';
+                END IF;
+                IF actual IS DISTINCT FROM NEW.text THEN
+                  RAISE EXCEPTION 'span text does not match body[%:%] of article %',
+                    NEW.start, NEW."end", NEW.article_id
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'span_text_matches_body';
+                END IF;
+                RETURN NEW;
+                """,
+            ),
+        ]
         indexes = [
             models.Index(fields=["article", "annotator"], name="span_article_annotator_idx"),
             models.Index(fields=["label"], name="span_label_idx"),
@@ -131,3 +158,26 @@ class TrackedArticle(Article):
     class Meta:
         proxy = True
         verbose_name = "article (history)"
+        triggers = [
+            # Spans hold offsets into the body, so it cannot change under them. The message is the explanation
+            # ``articles.services.article_update`` shows (it knows the constraint-name prefix, not spans), and
+            # the same sentence ``annotations.spans.selectors.body_lock_reason`` gives the admin up front.
+            pgtrigger.Trigger(
+                name="article_body_locked_by_spans",
+                when=pgtrigger.Before,
+                operation=pgtrigger.UpdateOf("body"),
+                condition=pgtrigger.Condition("NEW.body IS DISTINCT FROM OLD.body"),
+                declare=[("spans", "integer")],
+                func="""
+                SELECT count(*) INTO spans FROM annotations_span WHERE article_id = OLD.id;
+                IF spans > 0 THEN
+                  RAISE EXCEPTION USING
+                    MESSAGE = format('The text cannot change: %s span%s point into it by character offset, ', spans,
+                      CASE WHEN spans = 1 THEN '' ELSE 's' END) || 'and editing it would shift them. Delete the '
+                      || 'spans first or import the corrected text as a new article.',
+                    ERRCODE = 'check_violation', CONSTRAINT = 'article_body_locked_by_spans';
+                END IF;
+                RETURN NEW;
+                """,
+            ),
+        ]

@@ -1,9 +1,8 @@
 """The corpus in the admin: articles and sources, without any knowledge of labels.
 
-``annotations.admin`` extends both classes here with span counts, the highlighted preview, curation actions
-and the import page (which stores spans too), and registers the extended versions in their place. The corpus
-therefore stays usable in the admin on its own, and the dependency keeps pointing from annotations to
-articles, never back.
+These classes are not registered here: ``annotations.admin`` extends them with span counts, the highlighted
+preview, curation actions, the import page (which stores spans too) and the body lock, and registers the
+extended versions once. The dependency keeps pointing from annotations to articles, never back.
 """
 
 from __future__ import annotations
@@ -15,10 +14,9 @@ from django.http import HttpRequest
 
 from articles.forms import ArticleAdminForm
 from articles.models import SEARCH_CONFIG, Article, Source, search_vector
-from articles.services import article_body_lock_reason, article_create, article_update
+from articles.services import article_create, article_update
 
 
-@admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
     form = ArticleAdminForm
     list_display = ["title", "source", "published_at", "status", "language", "imported_at"]
@@ -45,19 +43,6 @@ class ArticleAdmin(admin.ModelAdmin):
         matches = Q(title__icontains=term) | Q(url__icontains=term) | Q(document=query)
         return queryset.alias(document=search_vector()).filter(matches), False
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Article | None = None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and article_body_lock_reason(article=obj):
-            fields.append("body")
-        return fields
-
-    def get_form(self, request: HttpRequest, obj: Article | None = None, change: bool = False, **kwargs):
-        # A read-only field shows its help text from the form's Meta: say why the text cannot be edited.
-        reason = article_body_lock_reason(article=obj) if obj is not None else None
-        if reason:
-            kwargs["help_texts"] = {**kwargs.get("help_texts", {}), "body": reason}
-        return super().get_form(request, obj, change=change, **kwargs)
-
     def save_model(self, request: HttpRequest, obj: Article, form, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
         if change:
@@ -67,7 +52,6 @@ class ArticleAdmin(admin.ModelAdmin):
             obj.pk, obj.body, obj.body_sha256 = created.pk, created.body, created.body_sha256
 
 
-@admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     list_display = ["name", "domain", "article_count"]
     search_fields = ["name", "domain"]

@@ -11,29 +11,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from articles.importers import ArticleRecord, normalise_newlines
 from articles.models import Article, Source, body_sha256
 
-# Other apps may forbid changing an article's body (annotations: once spans point into it).
-# A check returns a reason, or None. The corpus itself knows nothing of what locks it.
-BodyLock = Callable[[Article], str | None]
-_body_locks: list[BodyLock] = []
-
-
-def register_body_lock(check: BodyLock) -> None:
-    if check not in _body_locks:
-        _body_locks.append(check)
-
-
-def article_body_lock_reason(*, article: Article) -> str | None:
-    for check in _body_locks:
-        reason = check(article)
-        if reason:
-            return reason
-    return None
+# Other apps may forbid changing an article's body (annotations: once spans point into it) with a database
+# trigger that raises a check violation naming a constraint that starts with this prefix; its message says why.
+# The corpus itself knows nothing of what locks it.
+BODY_LOCK_PREFIX = "article_body_locked"
 
 
 @transaction.atomic
@@ -42,11 +29,6 @@ def article_update(*, article: Article, **fields) -> Article:
     if "body" in fields:
         body = normalise_newlines(fields["body"])
         if body != article.body:
-            # Lock the row so no span can be created between the check and the write.
-            locked = Article.objects.select_for_update().get(pk=article.pk)
-            reason = article_body_lock_reason(article=locked)
-            if reason:
-                raise ValidationError({"body": reason})
             if not body.strip():
                 raise ValidationError({"body": "The body cannot be empty."})
             fields["body"] = body
@@ -57,7 +39,14 @@ def article_update(*, article: Article, **fields) -> Article:
         setattr(article, name, value)
     if fields:
         article.full_clean(exclude=["source"])
-        article.save(update_fields=list(fields))
+        try:
+            with transaction.atomic():
+                article.save(update_fields=list(fields))
+        except IntegrityError as error:
+            diag = getattr(error.__cause__, "diag", None)
+            if diag is not None and (diag.constraint_name or "").startswith(BODY_LOCK_PREFIX):
+                raise ValidationError({"body": diag.message_primary}) from None
+            raise
     return article
 
 

@@ -222,7 +222,9 @@ def _build(url: str, articles: int, spans: int) -> None:
             name
             for (name,) in conn.execute(
                 "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'pgtrigger\\_%' "
-                "AND tgrelid IN ('annotations_span'::regclass, 'articles_article'::regclass)"
+                "AND tgrelid IN ('annotations_span'::regclass, 'articles_article'::regclass) "
+                "AND tgname NOT LIKE 'pgtrigger\\_span\\_text\\_matches\\_body\\_%' "
+                "AND tgname NOT LIKE 'pgtrigger\\_article\\_body\\_locked\\_by\\_spans\\_%'"
             )
         ]
         ignore = "{" + ",".join(history) + "}"

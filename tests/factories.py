@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from annotations.models import Label, Span
-from annotations.services import span_create
+from annotations.spans.services import span_create
 from articles.models import Article, Source, body_sha256
 
 

@@ -1,9 +1,9 @@
 """Articles and sources as curators see them: span counts, the highlighted text, curation actions, web import.
 
-The corpus admin (``articles.admin``) knows nothing of spans, so this module subclasses its classes and
-registers the subclasses in their place: span columns, filters, inline, preview, actions and the import page
-(which stores spans too, through ``corpus_import``) all need ``annotations``, and ``articles`` must not
-import it.
+The corpus admin (``articles.admin``) knows nothing of spans and registers nothing, so this module subclasses
+its classes and registers the subclasses: span columns, filters, inline, preview, actions, the body lock and the
+import page (which stores spans too, through ``corpus_import``) all need ``annotations``, and ``articles`` must
+not import it.
 """
 
 from __future__ import annotations
@@ -20,18 +20,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from annotations import selectors
 from annotations.admin.confirm import confirmation_page, confirmed
 from annotations.admin.imports import ImportPageMixin
+from annotations.curation.selectors import articles_span_summary
+from annotations.curation.services import articles_delete, assignment_create
 from annotations.exports.spans_csv import stream_spans_csv
 from annotations.models import Label, Span
-from annotations.rendering import render_body
-from annotations.services import (
-    article_mark_reviewed,
-    article_reopen,
-    articles_delete,
-    assignment_create,
-)
+from annotations.presentation import counted
+from annotations.progress import Transition, article_status_change
+from annotations.queue.selectors import articles_with_span_counts
+from annotations.spans.selectors import body_lock_reason, spans_for_article
+from annotations.workspace.rendering import render_body
 from articles.admin import ArticleAdmin, SourceAdmin
 from articles.models import Article, Source
 
@@ -120,6 +119,7 @@ class AssignForm(forms.Form):
     )
 
 
+@admin.register(Article)
 class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
     inlines = [SpanInline]
     actions = ["mark_reviewed", "reopen", "assign", "export_spans_csv", "delete_with_spans"]
@@ -129,7 +129,7 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Article]:
         # Counts come from one GROUP BY over the page's articles, never a query per row.
         return (
-            selectors.articles_with_span_counts(articles=super().get_queryset(request))
+            articles_with_span_counts(articles=super().get_queryset(request))
             .annotate(editor_count=Count("spans__annotator", distinct=True))
             # With GROUP BY, Django no longer applies Meta.ordering by itself (autocomplete pages need an order).
             .order_by(*Article._meta.ordering)
@@ -162,11 +162,19 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Article | None = None):
-        return [*super().get_readonly_fields(request, obj), "highlighted_text"]
+        locked = obj is not None and body_lock_reason(article=obj)
+        return [*super().get_readonly_fields(request, obj), "highlighted_text", *(["body"] if locked else [])]
+
+    def get_form(self, request: HttpRequest, obj: Article | None = None, change: bool = False, **kwargs):
+        # A read-only field shows its help text from the form's Meta: say why the text cannot be edited.
+        reason = body_lock_reason(article=obj) if obj is not None else None
+        if reason:
+            kwargs["help_texts"] = {**kwargs.get("help_texts", {}), "body": reason}
+        return super().get_form(request, obj, change=change, **kwargs)
 
     @admin.display(description="Text with every editor's spans")
     def highlighted_text(self, article: Article) -> str:
-        spans = list(selectors.spans_for_article(article=article))
+        spans = list(spans_for_article(article=article))
         labels = {label.pk: label for label in Label.objects.all()}
         counts: dict[int, int] = {}
         for span in spans:
@@ -203,7 +211,7 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
 
     def get_deleted_objects(self, objs, request: HttpRequest):
         articles = Article.objects.filter(pk__in=[obj.pk for obj in objs])
-        summary = selectors.articles_span_summary(articles=articles)
+        summary = articles_span_summary(articles=articles)
         perms_needed = set() if self.has_delete_permission(request) else {"article"}
         lines = [str(obj) for obj in objs] + _summary_lines(summary)
         model_count = {"articles": len(objs), "spans": summary["spans"], "assignments": summary["assignments"]}
@@ -239,8 +247,8 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
                 button="Yes, mark them reviewed",
             )
         for article in queryset:
-            article_mark_reviewed(article=article, actor=request.user)
-        self.message_user(request, f"Marked {_articles(len(queryset))} reviewed.", messages.SUCCESS)
+            article_status_change(article=article, actor=request.user, transition=Transition.REVIEWED)
+        self.message_user(request, f"Marked {counted(len(queryset), 'article')} reviewed.", messages.SUCCESS)
         return None
 
     @admin.action(description="Reopen selected articles", permissions=["review"])
@@ -259,8 +267,8 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
                 button="Yes, reopen them",
             )
         for article in queryset:
-            article_reopen(article=article, actor=request.user)
-        self.message_user(request, f"Reopened {_articles(len(queryset))}.", messages.SUCCESS)
+            article_status_change(article=article, actor=request.user, transition=Transition.SEND_BACK)
+        self.message_user(request, f"Reopened {counted(len(queryset), 'article')}.", messages.SUCCESS)
         return None
 
     @admin.action(description="Assign selected articles to editors…", permissions=["assign"])
@@ -289,7 +297,9 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
             self.message_user(request, " ".join(err.messages), messages.ERROR)
             return None
         names = ", ".join(user.get_username() for user in form.cleaned_data["users"])
-        self.message_user(request, f"Made {created} new assignment(s) of {_articles(len(queryset))} to {names}.")
+        self.message_user(
+            request, f"Made {created} new assignment(s) of {counted(len(queryset), 'article')} to {names}."
+        )
         return None
 
     @admin.action(description="Export spans of selected articles as CSV", permissions=["export"])
@@ -317,7 +327,7 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
     @admin.action(description="Delete selected articles and their spans…", permissions=["delete"])
     def delete_with_spans(self, request: HttpRequest, queryset: QuerySet[Article]):
         if not confirmed(request):
-            summary = selectors.articles_span_summary(articles=queryset)
+            summary = articles_span_summary(articles=queryset)
             return confirmation_page(
                 self,
                 request,
@@ -325,7 +335,7 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
                 action="delete_with_spans",
                 title="Delete articles",
                 lines=[
-                    f"Deletes {_articles(queryset.count())}.",
+                    f"Deletes {counted(queryset.count(), 'article')}.",
                     *_summary_lines(summary),
                     "Deleted spans stay in the history and can be restored while their article exists; "
                     "the articles themselves cannot be brought back.",
@@ -336,14 +346,11 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
         deleted = articles_delete(articles=queryset, actor=request.user)
         self.message_user(
             request,
-            f"Deleted {_articles(deleted.articles)}, {deleted.spans} span(s) and {deleted.assignments} assignment(s).",
+            f"Deleted {counted(deleted.articles, 'article')}, {deleted.spans} span(s) "
+            f"and {deleted.assignments} assignment(s).",
             messages.SUCCESS,
         )
         return None
-
-
-def _articles(n: int) -> str:
-    return f"{n} article{'s' if n != 1 else ''}"
 
 
 def _summary_lines(summary: dict[str, int]) -> list[str]:
@@ -353,6 +360,7 @@ def _summary_lines(summary: dict[str, int]) -> list[str]:
     ]
 
 
+@admin.register(Source)
 class CurationSourceAdmin(SourceAdmin):
     list_display = ["name", "domain", "article_count", "span_count"]
 
@@ -367,9 +375,3 @@ class CurationSourceAdmin(SourceAdmin):
     @admin.display(description="Spans", ordering="span_count")
     def span_count(self, source: Source) -> int:
         return source.span_count
-
-
-admin.site.unregister(Article)
-admin.site.register(Article, CurationArticleAdmin)
-admin.site.unregister(Source)
-admin.site.register(Source, CurationSourceAdmin)

@@ -20,8 +20,8 @@ from django.http import HttpRequest
 from pghistory.admin import EventModelAdmin
 
 from annotations.admin.confirm import confirmation_page, confirmed
+from annotations.curation.services import span_restore
 from annotations.models import ArticleEvent, Label, SpanEvent
-from annotations.services import span_restore
 from articles.models import Article
 
 

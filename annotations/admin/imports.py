@@ -1,8 +1,8 @@
 """The "Import articles" admin page: upload, preview, confirm. Mixed into the article admin.
 
-The preview reads the upload with ``articles.importers.preview`` (every error, by file and line) and plans it
-with ``articles_plan`` (new or duplicate, and why) without writing anything. Confirm reads the stored upload
-again with the ordinary readers and hands it to ``corpus_import``, all or nothing, exactly as
+The preview reads the upload with ``articles.importers.preview`` and the annotated readers (every error, by
+file and line) and plans it with ``articles_plan`` (new or duplicate, and why) without writing anything. Confirm
+reads the stored upload again with the same readers and hands it to ``corpus_import``, all or nothing, exactly as
 ``manage.py import_articles`` would.
 """
 
@@ -18,11 +18,12 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotations.services import ImportAborted, corpus_import
+from annotations.imports.registry import ANNOTATED
+from annotations.imports.services import corpus_import
+from annotations.presentation import counted
 from articles.forms import ImportConfirmForm, ImportUploadForm
 from articles.importers import ImportFailure
 from articles.importers.preview import read_upload_report
-from articles.importers.registry import read_upload
 from articles.services import articles_plan, upload_discard, upload_load, upload_store
 
 IMPORT_SESSION_KEY = "newsnotes_admin_import"
@@ -60,7 +61,7 @@ class ImportPageMixin:
             return self._import_page(request, form=form)
         upload = form.cleaned_data["upload"]
         data = upload.read()
-        report = read_upload_report(upload.name, data)
+        report = read_upload_report(upload.name, data, ANNOTATED)
         fresh, duplicates = articles_plan(report.records)
         previous = request.session.pop(IMPORT_SESSION_KEY, None)
         if previous:
@@ -98,9 +99,9 @@ class ImportPageMixin:
                 self.message_user(request, "Import cancelled; nothing was stored.", messages.INFO)
                 return redirect(here)
             # Read again with the ordinary readers: the import is exactly what import_articles would do.
-            records = list(read_upload(pending["name"], upload_load(token=token)))
+            records = list(ANNOTATED.read_upload(pending["name"], upload_load(token=token)))
             result = corpus_import(records=records, default_annotator=request.user.get_username())
-        except (ImportFailure, ImportAborted, ValidationError) as err:
+        except (ImportFailure, ValidationError) as err:
             text = "; ".join(err.messages) if isinstance(err, ValidationError) else str(err)
             self.message_user(request, f"Nothing was imported: {text}", messages.ERROR)
             return redirect(here)
@@ -109,12 +110,8 @@ class ImportPageMixin:
         spans = f" with {result.span_count} span(s)" if result.span_count else ""
         self.message_user(
             request,
-            f"Imported {_articles(result.created_count)}{spans} from {pending['name']}; "
+            f"Imported {counted(result.created_count, 'article')}{spans} from {pending['name']}; "
             f"skipped {result.duplicate_count} duplicate(s).",
             messages.SUCCESS,
         )
         return redirect("admin:articles_article_changelist")
-
-
-def _articles(n: int) -> str:
-    return f"{n} article{'s' if n != 1 else ''}"

@@ -16,8 +16,8 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from annotations.admin.confirm import confirmation_page, confirmed
+from annotations.curation.services import label_deactivate, label_merge
 from annotations.models import WORKSPACE_COMMAND_KEYS, Label
-from annotations.services import label_deactivate, label_merge
 
 WORKSPACE_KEYS = WORKSPACE_COMMAND_KEYS
 

@@ -9,8 +9,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from annotations.admin.confirm import confirmation_page, confirmed
+from annotations.curation.services import assignment_create, spans_relabel
 from annotations.models import Assignment, Label, Span
-from annotations.services import assignment_create, check_offsets, span_create, span_delete, span_update, spans_relabel
+from annotations.spans.offsets import check_offsets
+from annotations.spans.services import span_create, span_delete, span_update
 
 
 class SpanAdminForm(forms.ModelForm):

@@ -3,7 +3,7 @@
 Columns: article_id, url, source, title, byline, published_at, language, status, chars (length of the text in
 code points), metadata (canonical JSON), spans, then ``spans_<label slug>`` for every label (in label order),
 then has_sponsored. Counts cover the spans the filters select; ``has_sponsored`` is a fact about the article:
-``true`` when anyone has marked SPONSORED content in it. Same CSV conventions as the span CSV.
+``true`` when anyone has marked SPONSORED content (a boilerplate label) in it. Same CSV conventions as the span CSV.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from annotations.exports.common import canonical_json, chunked, csv_line, iso_ut
 from annotations.exports.query import ExportFilters, articles_for_export
 from annotations.models import Label, Span
 
-SPONSORED_SLUG = "sponsored"
 FIXED_COLUMNS = (
     "article_id",
     "url",
@@ -59,7 +58,7 @@ def write(
             .annotate(
                 chars=Length("body"),
                 span_total=Count("spans", filter=span_filter),
-                has_sponsored=Exists(Span.objects.filter(article=OuterRef("pk"), label__slug=SPONSORED_SLUG)),
+                has_sponsored=Exists(Span.objects.filter(article=OuterRef("pk"), label__kind=Label.Kind.BOILERPLATE)),
                 **counts,
             )
             .defer("body")

@@ -29,24 +29,6 @@ class ImportFailure(Exception):
 
 
 @dataclass
-class SpanRecord:
-    """A span carried by an annotated input (doccano, Label Studio, our own exports)."""
-
-    start: int
-    end: int
-    label: str
-    text: str | None = None
-    annotator: str | None = None
-    origin: str = "import"
-    note: str = ""
-    attributes: dict[str, Any] = field(default_factory=dict)
-    # Our own exports carry these; an import into an empty database then recreates spans identically.
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
-    exported_id: int | None = None  # the span's id in the export: spans are recreated in this order
-
-
-@dataclass
 class ArticleRecord:
     title: str
     body: str
@@ -57,8 +39,6 @@ class ArticleRecord:
     published_at: dt.datetime | None = None
     language: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
-    spans: list[SpanRecord] = field(default_factory=list)
-    status: str = ""  # an Article.Status value from an annotated export; empty means "new"
 
 
 def normalise_newlines(text: str) -> str:

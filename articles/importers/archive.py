@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -34,9 +34,10 @@ def _is_clutter(name: str) -> bool:
     return parts[0] == "__MACOSX" or any(part.startswith(".") for part in parts) or parts[-1] == "Thumbs.db"
 
 
-def unpack(path: Path, data: bytes) -> Unpacked:
-    """The importable members as ``(archive/member path, bytes)``, in name order, with the limits checked."""
-    from articles.importers.registry import READERS
+def unpack(path: Path, data: bytes, suffixes: Iterable[str] | None = None) -> Unpacked:
+    """The importable members (``suffixes``: the plain readers') as ``(archive/member path, bytes)``, in name order."""
+    if suffixes is None:
+        from articles.importers.registry import READERS as suffixes
 
     max_bytes = settings.NEWSNOTES_MAX_IMPORT_UNPACKED_BYTES
     max_files = settings.NEWSNOTES_MAX_IMPORT_FILES
@@ -58,7 +59,7 @@ def unpack(path: Path, data: bytes) -> Unpacked:
                 raise ImportFailure(
                     f"{path}/{member.filename}", None, "a zip inside a zip is not read; put its files in the outer one"
                 )
-            if suffix in READERS:
+            if suffix in suffixes:
                 wanted.append(member)
             else:
                 unpacked.skipped.append(member.filename)
@@ -66,7 +67,7 @@ def unpack(path: Path, data: bytes) -> Unpacked:
             raise ImportFailure(
                 path,
                 None,
-                f"the archive holds no importable files ({', '.join(sorted(s for s in READERS if s != '.zip'))})",
+                f"the archive holds no importable files ({', '.join(sorted(s for s in suffixes if s != '.zip'))})",
             )
         if sum(m.file_size for m in wanted) > max_bytes:
             raise ImportFailure(path, None, f"the archive unpacks to more than {_megabytes(max_bytes)}")
@@ -88,7 +89,6 @@ def unpack(path: Path, data: bytes) -> Unpacked:
 
 
 def read(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord]:
-    from articles.importers.registry import reader_for
+    from articles.importers.registry import PLAIN
 
-    for member, content in unpack(path, path.read_bytes() if data is None else data).files:
-        yield from reader_for(member)(member, content)
+    yield from PLAIN.reader_for(path)(path, data)

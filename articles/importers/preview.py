@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from articles.importers import ArticleRecord, ImportFailure, archive, decode_utf8
-from articles.importers.registry import reader_for
+from articles.importers.registry import PLAIN, Readers
 
 # Past this many errors the file is clearly in the wrong shape; the list would only bury the first ones.
 MAX_FAILURES = 100
@@ -39,13 +39,13 @@ class UploadReport:
         return True
 
 
-def read_upload_report(name: str, data: bytes) -> UploadReport:
+def read_upload_report(name: str, data: bytes, readers: Readers = PLAIN) -> UploadReport:
     report = UploadReport()
     path = Path(name)
     files = [(path, data)]
     if path.suffix.lower() == ".zip":
         try:
-            unpacked = archive.unpack(path, data)
+            unpacked = archive.unpack(path, data, readers.suffixes)
         except ImportFailure as failure:
             report.add_failure(failure)
             return report
@@ -53,13 +53,13 @@ def read_upload_report(name: str, data: bytes) -> UploadReport:
     for file_path, content in files:
         if report.more_failures:
             break
-        _read_file(file_path, content, report)
+        _read_file(file_path, content, report, readers)
     return report
 
 
-def _read_file(path: Path, data: bytes, report: UploadReport) -> None:
+def _read_file(path: Path, data: bytes, report: UploadReport, readers: Readers) -> None:
     try:
-        reader = reader_for(path)
+        reader = readers.reader_for(path)
         text = decode_utf8(data, path=path) if path.suffix.lower() in LINE_FORMATS | CSV_FORMATS else None
     except ImportFailure as failure:
         report.add_failure(failure)

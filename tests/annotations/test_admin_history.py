@@ -5,8 +5,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from annotations.curation.services import span_restore
 from annotations.models import ArticleEvent, Span, SpanEvent
-from annotations.services import span_delete, span_restore, span_update
+from annotations.spans.services import span_delete, span_update
 from articles.services import article_update
 from tests.factories import ArticleFactory, SpanFactory
 

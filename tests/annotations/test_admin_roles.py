@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from annotations.models import ArticleEvent, Label, SpanEvent
-from annotations.services import span_delete
+from annotations.spans.services import span_delete
 from tests.factories import ArticleFactory, SpanFactory
 
 pytestmark = pytest.mark.django_db

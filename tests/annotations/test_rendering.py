@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import pytest
 
-from annotations.rendering import (
+from annotations.workspace.rendering import (
     INK_DARK,
     INK_LIGHT,
     MIN_CONTRAST,

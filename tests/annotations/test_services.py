@@ -3,7 +3,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from annotations.models import Span
-from annotations.services import span_create, span_delete, span_update
+from annotations.spans.selectors import body_lock_reason
+from annotations.spans.services import span_create, span_delete, span_update
 from articles.services import article_update
 from tests.factories import ArticleFactory, SpanFactory
 
@@ -93,12 +94,14 @@ def test_database_rejects_text_that_is_not_the_body(article, labels, editor):
 def test_body_is_immutable_once_spanned(article, labels, editor):
     article_update(article=article, body=BODY + " More.")  # no spans yet: allowed
     SpanFactory(article=article, label=labels["person"], start=0, end=4, annotator=editor)
-    with pytest.raises(ValidationError, match="cannot change: 1 span"):
+    with pytest.raises(ValidationError, match="cannot change: 1 span") as refused:
         article_update(article=article, body="Something else entirely.")
+    # The database's explanation is the one the admin gives up front.
+    assert refused.value.message_dict["body"] == [body_lock_reason(article=article)]
     article.refresh_from_db()
     assert article.body == BODY + " More."
     # The database refuses too, whatever code tries.
-    with pytest.raises(IntegrityError, match="body cannot change"), transaction.atomic(), connection.cursor() as cur:
+    with pytest.raises(IntegrityError, match="text cannot change"), transaction.atomic(), connection.cursor() as cur:
         cur.execute("UPDATE articles_article SET body = 'x' WHERE id = %s", [article.pk])
     # Other fields stay editable.
     article_update(article=article, title="New title")
@@ -124,3 +127,14 @@ def test_only_owner_or_reviewer_changes_a_span(article, labels, editor, other_ed
     span_update(span=span, actor=reviewer, note="reviewed")
     span_delete(span=span, actor=reviewer)
     assert not Span.objects.exists()
+
+
+@pytest.mark.django_db
+def test_hotkeys_are_unique_ignoring_case_in_the_database(labels):
+    labels["person"].hotkey = "p"
+    labels["person"].save()
+    refused = pytest.raises(IntegrityError, match="label_hotkey_lower_unique")
+    with refused, transaction.atomic(), connection.cursor() as cur:
+        cur.execute("UPDATE annotations_label SET hotkey = 'P' WHERE id = %s", [labels["org"].pk])
+    with connection.cursor() as cur:  # empty hotkeys stay allowed on any number of labels
+        cur.execute("UPDATE annotations_label SET hotkey = ''")

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from annotations.models import Span
+from annotations.workspace.undo import Created, SessionUndoStore
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
 
@@ -217,7 +218,8 @@ def test_same_create_twice_stores_one_span(editor_client, article, labels):
     second = create(editor_client, article, labels["person"], "Mara Okonkwo")
     assert first.status_code == second.status_code == 200
     assert Span.objects.count() == 1
-    assert editor_client.session["workspace_undo"][str(article.pk)] == [{"op": "create", "span": Span.objects.get().pk}]
+    span = Span.objects.get()
+    assert SessionUndoStore(editor_client.session, article.pk).load() == [Created(span=span.pk, label=span.label_id)]
 
 
 def test_two_editors_keep_each_others_spans(client, editor, other_editor, article, labels):

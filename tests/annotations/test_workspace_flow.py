@@ -1,4 +1,4 @@
-"""Undo, article status, next article, and concurrent editors on the workspace."""
+"""Article status, next article, and concurrent editors on the workspace (undo: ``test_undo.py``)."""
 
 import threading
 
@@ -8,7 +8,6 @@ from django.test import Client
 from django.urls import reverse
 
 from annotations.models import Assignment, Span
-from annotations.services import UNDO_DEPTH, span_undo, undo_record
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
 
@@ -37,105 +36,6 @@ def undo(client, article):
 @pytest.fixture
 def article(db):
     return ArticleFactory(body=BODY)
-
-
-# Undo -------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_undo_create_delete_and_relabel_in_reverse_order(editor_client, article, labels):
-    person = create(editor_client, article, labels["person"], "Mara Okonkwo")
-    editor_client.post(url("span-relabel", article), {"span": person.pk, "label": labels["org"].pk}, headers=HX)
-    editor_client.post(url("span-details", article), {"span": person.pk, "note": "kept"}, headers=HX)
-    editor_client.post(url("span-delete", article), {"span": person.pk}, headers=HX)
-    assert not Span.objects.exists()
-
-    html = undo(editor_client, article)  # the delete: the span comes back, note and all
-    restored = Span.objects.get()
-    assert (restored.label, restored.start, restored.end, restored.note) == (labels["org"], 0, 12, "kept")
-    assert "Restored ORG “Mara Okonkwo”." in html
-    assert f'data-spans="{restored.pk}"' in html
-
-    html = undo(editor_client, article)  # the relabel, on the restored row despite its new id
-    restored.refresh_from_db()
-    assert restored.label == labels["person"]
-    assert "back from ORG to PERSON" in html
-
-    html = undo(editor_client, article)  # the create
-    assert not Span.objects.exists()
-    assert "disabled>Undo <kbd>Ctrl+Z</kbd>" in html
-
-    assert "Nothing to undo on this article." in undo(editor_client, article)
-
-
-@pytest.mark.django_db
-def test_undo_history_is_per_article_and_per_editor(client, editor, other_editor, labels):
-    first, second = ArticleFactory(body=BODY), ArticleFactory(body=BODY + " More.")
-    client.force_login(editor)
-    mine_first = create(client, first, labels["person"], "Mara")
-    create(client, second, labels["person"], "Mara")
-    other = Client()
-    other.force_login(other_editor)
-    theirs = create(other, second, labels["org"], "Larchfield")
-
-    undo(client, first)
-    assert not Span.objects.filter(pk=mine_first.pk).exists()
-    assert Span.objects.filter(article=second).count() == 2  # neither my span there nor theirs
-    assert "Nothing to undo" in undo(client, first)
-    undo(client, second)
-    assert list(Span.objects.filter(article=second)) == [theirs]
-
-
-@pytest.mark.django_db
-def test_undo_skips_entries_whose_span_is_gone(editor_client, article, labels):
-    kept = create(editor_client, article, labels["org"], "Larchfield")
-    gone = create(editor_client, article, labels["person"], "Mara")
-    Span.objects.filter(pk=gone.pk).delete()  # e.g. deleted from another tab, whose history is elsewhere
-    undo(editor_client, article)
-    assert not Span.objects.filter(pk=kept.pk).exists()
-
-
-@pytest.mark.django_db
-def test_undo_that_cannot_be_applied_says_why_and_moves_on(editor_client, article, labels):
-    person = create(editor_client, article, labels["person"], "Mara")
-    editor_client.post(url("span-delete", article), {"span": person.pk}, headers=HX)
-    labels["person"].active = False
-    labels["person"].save()
-    response = editor_client.post(url("article-undo", article), headers=HX)
-    assert response.status_code == 409
-    assert "Could not undo: The label PERSON is inactive" in response.content.decode()
-    assert not Span.objects.exists()
-    assert editor_client.session["workspace_undo"][str(article.pk)] == [{"op": "create", "span": person.pk}]
-
-
-@pytest.mark.django_db
-def test_undo_history_is_bounded():
-    history = []
-    for n in range(UNDO_DEPTH + 10):
-        undo_record(history, {"op": "create", "span": n})
-    assert len(history) == UNDO_DEPTH
-    assert history[0]["span"] == 10
-    undo_record(history, {"op": "create", "span": UNDO_DEPTH + 9})
-    assert len(history) == UNDO_DEPTH  # a repeated create is not recorded twice
-
-
-@pytest.mark.django_db
-def test_undo_restores_another_editors_span_for_the_reviewer_who_deleted_it(article, labels, editor, reviewer):
-    span = SpanFactory(article=article, label=labels["person"], start=0, end=4, annotator=editor)
-    client = Client()
-    client.force_login(reviewer)
-    client.post(url("span-delete", article), {"span": span.pk}, headers=HX)
-    undo(client, article)
-    assert Span.objects.get().annotator == editor
-
-
-@pytest.mark.django_db
-def test_span_undo_service_pops_in_place(article, labels, editor):
-    span = SpanFactory(article=article, label=labels["person"], start=0, end=4, annotator=editor)
-    history = [{"op": "create", "span": span.pk}]
-    assert span_undo(article=article, actor=editor, history=history) == "Removed PERSON “Mara”."
-    assert history == []
-    assert span_undo(article=article, actor=editor, history=history) is None
 
 
 # Status and next ----------------------------------------------------------------------------------------------

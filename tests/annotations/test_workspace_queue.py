@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from annotations import selectors
 from annotations.models import Assignment
+from annotations.queue import selectors
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
 

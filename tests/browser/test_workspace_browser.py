@@ -8,9 +8,10 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from annotations.imports.services import corpus_import
 from annotations.models import Span
-from annotations.rendering import contrast_ratio
-from annotations.services import corpus_import, span_create
+from annotations.spans.services import span_create
+from annotations.workspace.rendering import contrast_ratio
 from articles.importers import txt
 from articles.models import Article
 from tests.factories import ArticleFactory

@@ -7,10 +7,10 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotations.services import ImportAborted, corpus_import
+from annotations.imports.offsets import CHOICES as OFFSET_CHOICES
+from annotations.imports.registry import read_paths
+from annotations.imports.services import corpus_import
 from articles.importers import ImportFailure
-from articles.importers.offsets import CHOICES as OFFSET_CHOICES
-from articles.importers.registry import read_paths
 
 
 class Command(BaseCommand):
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 result = corpus_import(
                     records=records, default_annotator=annotator, dry_run=dry_run, progress=bar.update
                 )
-        except (ImportFailure, ImportAborted) as err:
+        except ImportFailure as err:
             raise CommandError(str(err), returncode=1) from None
         for notice in notices:
             self.stdout.write(self.style.WARNING(f"note: {notice}"))

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 import articles
+from annotations.imports.services import corpus_import
 from annotations.models import Label
-from annotations.services import corpus_import, span_create_in_workspace
+from annotations.spans.services import span_create_in_workspace
 from articles.importers import jsonl
 from articles.models import Article
 
@@ -60,7 +61,10 @@ class Command(BaseCommand):
 
     def _example_spans(self, editor) -> int:
         """Label the sponsored footer of two syndicated stories, so a first look shows highlights."""
-        sponsored = Label.objects.get(slug="sponsored")
+        # The first active boilerplate label (SPONSORED by default), whatever a curator has renamed it to.
+        sponsored = Label.objects.filter(kind=Label.Kind.BOILERPLATE, active=True).order_by("ordering", "pk").first()
+        if sponsored is None:
+            return 0
         created = 0
         articles = Article.objects.filter(body__contains=SPONSORED_START).order_by("published_at", "id")[:2]
         for article in articles:

@@ -14,18 +14,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from annotations.imports.offsets import AUTO, UTF16, Document, RawSpan, resolve
+from annotations.imports.records import AnnotatedRecord, SpanRecord, annotated
 from articles.importers import (
     ArticleRecord,
     ImportFailure,
-    SpanRecord,
     clean_text,
     decode_utf8,
     json_lines,
     parse_published,
     record_from_mapping,
 )
-from articles.importers.offsets import AUTO, UTF16, Document, RawSpan, resolve
-from articles.models import ArticleStatus
 
 SPAN_KEYS = ("label", "labels", "entities")
 # doccano's own bookkeeping: nothing an article needs.
@@ -117,7 +116,7 @@ def _span_record(raw: RawSpan, detail: dict, offsets: tuple[int, int], *, path: 
 def read_text(
     path: Path, text: str, *, offsets: str = AUTO, notify: Callable[[str], None] | None = None
 ) -> Iterator[ArticleRecord]:
-    rows: list[tuple[int, dict, ArticleRecord, list[tuple[RawSpan, dict]]]] = []
+    rows: list[tuple[int, dict, AnnotatedRecord, list[tuple[RawSpan, dict]]]] = []
     for number, row in json_lines(text, path=path):
         if not looks_like_doccano(row):
             raise ImportFailure(path, number, 'expected a doccano line: an object with "text" and "label"')
@@ -143,10 +142,7 @@ def read_text(
             path=path,
             line=number,
         )
-        status = row.get("status") or ""
-        if status and status not in ArticleStatus.values:
-            raise ImportFailure(path, number, f"status {status!r} is not one of {', '.join(ArticleStatus.values)}")
-        record.status = status
+        record = annotated(record, status=row.get("status"), path=path, line=number)
         rows.append((number, row, record, _raw_spans(row, path=path, number=number)))
     documents = [Document(record.body, [raw for raw, _ in spans]) for _, _, record, spans in rows]
     resolved, notice = resolve(path, documents, mode=offsets, default=UTF16, tool="doccano")

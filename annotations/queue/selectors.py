@@ -1,24 +1,12 @@
-"""Reads of labels and spans, with their related rows loaded up front."""
+"""The editor's queue: which articles, in which order, with what counts, and which comes next."""
 
 from __future__ import annotations
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
-from django.db.models.fields.json import KT
 
 from annotations.models import Assignment, Label, Span
 from articles.models import SEARCH_CONFIG, Article, Source, search_vector
-
-
-def labels_active() -> QuerySet[Label]:
-    return Label.objects.filter(active=True)
-
-
-def spans_for_article(*, article: Article, annotator=None) -> QuerySet[Span]:
-    spans = Span.objects.filter(article=article).select_related("label", "annotator")
-    if annotator is not None:
-        spans = spans.filter(annotator=annotator)
-    return spans.order_by("start", "-end", "label__ordering")
 
 
 def articles_with_span_counts(*, annotator=None, articles: QuerySet[Article] | None = None) -> QuerySet[Article]:
@@ -86,35 +74,12 @@ def status_breakdown(*, articles: QuerySet[Article]) -> list[tuple[str, str, int
     return [(value, name, counts.get(value, 0)) for value, name in Article.Status.choices]
 
 
-def workspace_spans(*, article: Article, annotator) -> QuerySet:
-    """One editor's spans on one article as ``(id, start, end, label_id, note, verdict)`` tuples.
-
-    The annotate page draws a thousand of them per request: model instances, or decoding every span's JSON
-    attributes when the list shows only the verdict, would cost more than the rest of the page.
-    """
-    return (
-        Span.objects.filter(article=article, annotator=annotator)
-        .order_by("start", "-end", "id")
-        .values_list("id", "start", "end", "label_id", "note", KT("attributes__verdict"))
-    )
-
-
-def next_in_queue(*, queue: QuerySet[Article], current: int) -> int | None:
-    """The first open (new or in progress) article after ``current`` in ``queue``'s order, wrapping around."""
-    rows = list(queue.values_list("id", "status"))
+def next_in_queue(*, user, current: int, **filters) -> int | None:
+    """The first open (new or in progress) article after ``current`` in ``user``'s queue order, wrapping around."""
+    rows = list(article_queue(user=user, **filters).values_list("id", "status"))
     position = next((i for i, (pk, _) in enumerate(rows) if pk == current), -1)
     open_statuses = {Article.Status.NEW, Article.Status.IN_PROGRESS}
     for pk, status in rows[position + 1 :] + rows[: position + 1]:
         if pk != current and status in open_statuses:
             return pk
     return None
-
-
-def articles_span_summary(*, articles: QuerySet[Article]) -> dict[str, int]:
-    """What goes with ``articles`` when they are deleted: span, editor and assignment counts."""
-    ids = articles.order_by().values("pk")
-    summary = Span.objects.filter(article__in=ids).aggregate(
-        spans=Count("pk"), editors=Count("annotator", distinct=True)
-    )
-    summary["assignments"] = Assignment.objects.filter(article__in=ids).count()
-    return summary

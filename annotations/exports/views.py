@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from annotations import exports
-from annotations.export_forms import ExportForm
-from annotations.views import HtmxHttpRequest
+from annotations.exports.forms import ExportForm
+from annotations.http import HtmxHttpRequest
 
 EXPORT_PERMISSION = "annotations.export_spans"
 

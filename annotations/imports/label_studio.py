@@ -17,18 +17,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from annotations.imports.doccano import title_from
+from annotations.imports.offsets import AUTO, CODEPOINTS, Document, RawSpan, resolve
+from annotations.imports.records import AnnotatedRecord, SpanRecord, annotated
 from articles.importers import (
     ArticleRecord,
     ImportFailure,
-    SpanRecord,
     clean_text,
     decode_utf8,
     parse_published,
     record_from_mapping,
 )
-from articles.importers.doccano import title_from
-from articles.importers.offsets import AUTO, CODEPOINTS, Document, RawSpan, resolve
-from articles.models import ArticleStatus
 
 ARTICLE_KEYS = {"text", "title", "url", "source", "byline", "published_at", "language", "status", "metadata", "offsets"}
 # Label Studio marks regions drawn by hand "manual" and model output "prediction" ("prediction-changed" once a
@@ -77,7 +76,7 @@ def _minimal_to_full(task: dict) -> dict:
 
 
 class _Task:
-    def __init__(self, where: str, record: ArticleRecord):
+    def __init__(self, where: str, record: AnnotatedRecord):
         self.where = where
         self.record = record
         self.spans: list[tuple[RawSpan, dict]] = []
@@ -134,10 +133,7 @@ def _task(path: Path, number: int, task: Any, skipped: Counter) -> _Task:
         {**fields, "title": title, "body": body, "metadata": {**extra, **metadata}}, path=where, line=0
     )
     record.location = where
-    status = data.get("status") or ""
-    if status and status not in ArticleStatus.values:
-        raise ImportFailure(where, None, f"status {status!r} is not one of {', '.join(ArticleStatus.values)}")
-    record.status = status
+    record = annotated(record, status=data.get("status"), path=where, line=None)
     declared = data.get("offsets") if data.get("offsets") in ("codepoints", "utf16") else None
     parsed = _Task(where, record)
     if any(task.get("predictions") or []):

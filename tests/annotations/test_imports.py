@@ -5,8 +5,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from annotations.imports.offsets import utf16_reader
 from annotations.models import Span
-from articles.importers.offsets import utf16_reader
 from articles.models import Article
 from tests.factories import UserFactory
 

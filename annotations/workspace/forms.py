@@ -1,52 +1,15 @@
-"""Input parsing for the editor workspace. Rules about spans live in services; forms only type the input."""
+"""Input parsing for the annotate page. Rules about spans live in services; forms only type the input."""
 
 from __future__ import annotations
 
 from django import forms
 
 from annotations.models import Label
-from annotations.services import CLAIM_VERDICTS, SPEAKER_MAX_LENGTH
-from articles.models import Article, Source
+from annotations.progress import Transition
+from annotations.spans.claims import CLAIM_VERDICTS, SPEAKER_MAX_LENGTH
+from articles.models import Article
 
 NOTE_MAX_LENGTH = 2000
-
-
-def form_error_message(form: forms.Form) -> str:
-    """One sentence per problem, naming the field, for the workspace's error region."""
-    messages = []
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else None
-        prefix = f"{label or name.replace('_', ' ').capitalize()}: " if name != "__all__" else ""
-        messages += [f"{prefix}{error}" for error in errors]
-    return " ".join(messages)
-
-
-class QueueFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=200)
-    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Article.Status.choices])
-    source = forms.ModelChoiceField(
-        label="Source", required=False, queryset=Source.objects.all(), empty_label="Any source"
-    )
-    label = forms.ModelChoiceField(
-        label="Has my label",
-        required=False,
-        queryset=Label.objects.all(),
-        to_field_name="slug",
-        empty_label="Any label",
-    )
-    mine = forms.BooleanField(label="Assigned to me", required=False)
-
-    def filters(self) -> dict:
-        """The valid filters only: a stale bookmark with an unknown source still shows the rest of the queue."""
-        self.is_valid()
-        data = self.cleaned_data
-        return {
-            "q": (data.get("q") or "").strip(),
-            "status": data.get("status") or "",
-            "source": data.get("source"),
-            "label": data.get("label"),
-            "mine": bool(data.get("mine")),
-        }
 
 
 class SpanCreateForm(forms.Form):
@@ -89,3 +52,6 @@ class ArticleStatusForm(forms.Form):
         choices=[(Article.Status.DONE, "Done"), (Article.Status.IN_PROGRESS, "In progress")],
         error_messages={"invalid_choice": "Editors can mark an article done or reopen it, nothing else."},
     )
+
+    def transition(self) -> Transition:
+        return Transition.DONE if self.cleaned_data["status"] == Article.Status.DONE else Transition.REOPEN

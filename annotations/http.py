@@ -1,0 +1,40 @@
+"""What every view of this app shares: the request type htmx decorates, and a service's refusal as a status and
+a sentence (403 when it is not the user's to do, 422 when the input breaks a rule)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+Refusal = ValidationError | PermissionDenied | ObjectDoesNotExist
+
+
+def refusal_reason(error: Refusal) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error) or "You may not change this span."
+
+
+def refusal_status(error: Refusal) -> int:
+    if isinstance(error, PermissionDenied):
+        return 403
+    if isinstance(error, ObjectDoesNotExist):
+        return 404
+    return 422
+
+
+def form_error_message(form: forms.Form) -> str:
+    """One sentence per problem, naming the field, for the workspace's error region."""
+    messages = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        prefix = f"{label or name.replace('_', ' ').capitalize()}: " if name != "__all__" else ""
+        messages += [f"{prefix}{error}" for error in errors]
+    return " ".join(messages)

@@ -1,0 +1,38 @@
+"""The readers ``import_articles`` and the admin's import page use: the corpus's plain readers plus annotated ones.
+
+A ``.jsonl`` file whose first line is a doccano line (``text`` and ``label``/``labels``/``entities``) is read with
+its spans; other JSON Lines files are plain articles. ``.json`` is a Label Studio export.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from annotations.imports import doccano, label_studio
+from articles.importers import ArticleRecord, decode_utf8, jsonl
+from articles.importers.registry import PLAIN
+
+
+def read_jsonl(
+    path: Path, data: bytes | None = None, *, offsets: str = "auto", notify: Callable[[str], None] | None = None
+) -> Iterator[ArticleRecord]:
+    text = decode_utf8(path.read_bytes() if data is None else data, path=path)
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    try:
+        is_doccano = doccano.looks_like_doccano(json.loads(first))
+    except json.JSONDecodeError:
+        is_doccano = False
+    if is_doccano:
+        yield from doccano.read_text(path, text, offsets=offsets, notify=notify)
+    else:
+        yield from jsonl.read_text(path, text)
+
+
+ANNOTATED = PLAIN.extended(
+    {".jsonl": read_jsonl, ".ndjson": read_jsonl, ".json": label_studio.read},
+    takes_options=[read_jsonl, label_studio.read],
+)
+read_paths = ANNOTATED.read_paths
+read_upload = ANNOTATED.read_upload

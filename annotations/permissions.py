@@ -1,0 +1,19 @@
+"""The permission checks every service makes: one refusal sentence each, raised as ``PermissionDenied``."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+
+REVIEW_SPANS = "annotations.review_span"
+
+
+def require(actor: AbstractBaseUser, *perms: str, reason: str = "You do not have permission to do this.") -> None:
+    if not actor.has_perms(perms):
+        raise PermissionDenied(reason)
+
+
+def require_owner(annotator_id: int | None, actor: AbstractBaseUser, *, reason: str) -> None:
+    """Editors change their own spans; reviewers everyone's."""
+    if annotator_id != actor.pk and not actor.has_perm(REVIEW_SPANS):
+        raise PermissionDenied(reason)

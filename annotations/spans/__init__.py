@@ -1,0 +1,1 @@
+"""Spans: where a span is validated (``offsets``), written (``services``) and read (``selectors``)."""

@@ -1,0 +1,48 @@
+"""Reads of labels and spans, with their related rows loaded up front."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.db.models.fields.json import KT
+
+from annotations.models import Label, Span
+from articles.models import Article
+
+
+def labels_active() -> QuerySet[Label]:
+    return Label.objects.filter(active=True)
+
+
+def spans_for_article(*, article: Article, annotator=None) -> QuerySet[Span]:
+    spans = Span.objects.filter(article=article).select_related("label", "annotator")
+    if annotator is not None:
+        spans = spans.filter(annotator=annotator)
+    return spans.order_by("start", "-end", "label__ordering")
+
+
+def workspace_spans(*, article: Article, annotator) -> QuerySet:
+    """One editor's spans on one article as ``(id, start, end, label_id, note, verdict)`` tuples.
+
+    The annotate page draws a thousand of them per request: model instances, or decoding every span's JSON
+    attributes when the list shows only the verdict, would cost more than the rest of the page.
+    """
+    return (
+        Span.objects.filter(article=article, annotator=annotator)
+        .order_by("start", "-end", "id")
+        .values_list("id", "start", "end", "label_id", "note", KT("attributes__verdict"))
+    )
+
+
+def body_lock_reason(*, article: Article) -> str | None:
+    """Why ``article``'s text cannot be edited (spans point into it), or None.
+
+    The database enforces this (the ``article_body_locked_by_spans`` trigger, whose message is this sentence);
+    the admin asks up front to show the text read-only with the reason.
+    """
+    count = Span.objects.filter(article=article).count()
+    if count:
+        return (
+            f"The text cannot change: {count} span{'s' if count != 1 else ''} point into it by character offset, "
+            "and editing it would shift them. Delete the spans first or import the corrected text as a new article."
+        )
+    return None

@@ -1,0 +1,222 @@
+"""Writes to spans: create, update (relabel, move, note, attributes), delete, and bring a deleted span back.
+
+Views, commands, undo and the admin change spans only through these; each checks the label, the offsets
+against the locked article body and who may touch the span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from annotations.models import Label, Span
+from annotations.permissions import require, require_owner
+from annotations.progress import article_start_annotating
+from annotations.spans.offsets import check_offsets
+from articles.models import Article
+
+NOT_YOURS = "This span belongs to another editor."
+
+
+def _lock_article(article_id: int) -> Article:
+    # FOR NO KEY UPDATE: holds off a concurrent body change while we validate offsets against the body.
+    return Article.objects.select_for_update(no_key=True).only("id", "body").get(pk=article_id)
+
+
+def check_label(label: Label) -> None:
+    """Only active labels are applied; retired ones keep their spans."""
+    if not label.active:
+        raise ValidationError(f"The label {label.name} is inactive and cannot be applied.")
+
+
+def _checked_placement(
+    *, article_id: int, label: Label, start: Any, end: Any, text: str | None
+) -> tuple[int, int, str]:
+    """Label active, article row locked, offsets valid against its body: ``(start, end, body[start:end])``."""
+    check_label(label)
+    locked = _lock_article(article_id)
+    return check_offsets(body=locked.body, start=start, end=end, text=text)
+
+
+@transaction.atomic
+def span_create(
+    *,
+    article: Article,
+    label: Label,
+    start: Any,
+    end: Any,
+    annotator: AbstractBaseUser,
+    text: str | None = None,
+    origin: str = Span.Origin.MANUAL,
+    note: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> Span:
+    """Create a span after checking label and offsets; the same span sent twice returns the first one."""
+    start, end, actual = _checked_placement(article_id=article.pk, label=label, start=start, end=end, text=text)
+    if origin not in Span.Origin.values:
+        raise ValidationError(f"Unknown origin {origin!r}.")
+    span = Span(
+        article_id=article.pk,
+        label=label,
+        start=start,
+        end=end,
+        text=actual,
+        annotator=annotator,
+        origin=origin,
+        note=note or "",
+        attributes=attributes or {},
+    )
+    try:
+        with transaction.atomic():
+            span.save()
+    except IntegrityError:
+        existing = Span.objects.filter(
+            article_id=article.pk, label=label, start=start, end=end, annotator=annotator
+        ).first()
+        if existing is None:
+            raise
+        return existing
+    return span
+
+
+@transaction.atomic
+def span_update(
+    *,
+    span: Span,
+    actor: AbstractBaseUser,
+    label: Label | None = None,
+    start: Any = None,
+    end: Any = None,
+    note: str | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> Span:
+    """Relabel, move, annotate or set attributes of a span; offsets are re-checked against the body."""
+    span = Span.objects.select_for_update().select_related("label").get(pk=span.pk)
+    require_owner(span.annotator_id, actor, reason=NOT_YOURS)
+    changed: list[str] = []
+    if label is not None and label.pk != span.label_id:
+        check_label(label)
+        span.label = label
+        changed.append("label")
+    if start is not None or end is not None:
+        locked = _lock_article(span.article_id)
+        new_start, new_end, actual = check_offsets(
+            body=locked.body,
+            start=span.start if start is None else start,
+            end=span.end if end is None else end,
+        )
+        if (new_start, new_end) != (span.start, span.end):
+            span.start, span.end, span.text = new_start, new_end, actual
+            changed += ["start", "end", "text"]
+    if note is not None and note != span.note:
+        span.note = note
+        changed.append("note")
+    if attributes is not None and attributes != span.attributes:
+        span.attributes = attributes
+        changed.append("attributes")
+    if changed:
+        duplicate = (
+            Span.objects.filter(
+                article_id=span.article_id,
+                label_id=span.label_id,
+                start=span.start,
+                end=span.end,
+                annotator_id=span.annotator_id,
+            )
+            .exclude(pk=span.pk)
+            .exists()
+        )
+        if duplicate:
+            raise ValidationError("This editor already has an identical span with that label.")
+        span.save(update_fields=[*changed, "updated_at"])
+    return span
+
+
+@transaction.atomic
+def span_delete(*, span: Span, actor: AbstractBaseUser) -> None:
+    """Delete a span owned by ``actor`` (reviewers may delete anyone's)."""
+    require_owner(span.annotator_id, actor, reason=NOT_YOURS)
+    Span.objects.filter(pk=span.pk).delete()
+
+
+@dataclass(frozen=True)
+class SpanSnapshot:
+    """A span as it was when deleted: enough to bring it back under its own id (undo, the admin's restore)."""
+
+    id: int
+    article_id: int
+    label_id: int
+    start: int
+    end: int
+    text: str
+    annotator_id: int
+    origin: str = Span.Origin.MANUAL
+    note: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, span: Span) -> SpanSnapshot:
+        return cls(
+            id=span.pk,
+            article_id=span.article_id,
+            label_id=span.label_id,
+            start=span.start,
+            end=span.end,
+            text=span.text,
+            annotator_id=span.annotator_id,
+            origin=span.origin,
+            note=span.note,
+            attributes=dict(span.attributes),
+        )
+
+
+@transaction.atomic
+def span_bring_back(*, snapshot: SpanSnapshot, actor: AbstractBaseUser) -> Span:
+    """Re-create a deleted span under its old id, after the checks a new span passes; says why it cannot."""
+    require_owner(snapshot.annotator_id, actor, reason="This span belonged to another editor.")
+    require(actor, "annotations.add_span")
+    if Span.objects.filter(pk=snapshot.id).exists():
+        raise ValidationError("This span has been restored already.")
+    article = Article.objects.filter(pk=snapshot.article_id).only("id").first()
+    label = Label.objects.filter(pk=snapshot.label_id).first()
+    annotator = get_user_model().objects.filter(pk=snapshot.annotator_id).first()
+    if article is None:
+        raise ValidationError("The article this span belonged to has been deleted.")
+    if label is None:
+        raise ValidationError("The span's label has been deleted (merged into another?); it cannot come back.")
+    if annotator is None:
+        raise ValidationError("The editor who made this span no longer exists.")
+    start, end, text = _checked_placement(
+        article_id=article.pk, label=label, start=snapshot.start, end=snapshot.end, text=snapshot.text
+    )
+    if Span.objects.filter(article=article, label=label, start=start, end=end, annotator=annotator).exists():
+        raise ValidationError(f"{annotator.get_username()} has an identical {label.name} span there now.")
+    span = Span(
+        pk=snapshot.id,
+        article=article,
+        label=label,
+        start=start,
+        end=end,
+        text=text,
+        annotator=annotator,
+        origin=snapshot.origin,
+        note=snapshot.note,
+        attributes=snapshot.attributes,
+    )
+    span.save(force_insert=True)
+    return span
+
+
+@transaction.atomic
+def span_create_in_workspace(
+    *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: AbstractBaseUser
+) -> Span:
+    """An editor labels text: the span is created and a ``new`` article moves to ``in_progress``, together."""
+    span = span_create(article=article, label=label, start=start, end=end, text=text, annotator=annotator)
+    article_start_annotating(article=article)
+    return span

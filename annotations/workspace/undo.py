@@ -1,0 +1,170 @@
+"""Undo in the workspace: one typed history per editor and article, and the one function that reverses an entry.
+
+An entry records a change as it was made (``Created``, ``Deleted``, ``Relabelled``). Undoing it re-checks the
+present first: a span deleted or changed meanwhile (another tab, a reviewer), a label merged away or retired,
+an editor deleted. Whatever no longer fits is refused with a sentence and the entry is dropped, so the next
+Ctrl+Z moves on to the one before it; undo never fails with a server error.
+
+Storage is behind ``UndoStore`` (``load``/``append``/``pop``); today the session holds it (``SessionUndoStore``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import transaction
+
+from annotations.http import refusal_reason
+from annotations.models import Label, Span
+from annotations.presentation import excerpt
+from annotations.spans.services import SpanSnapshot, span_bring_back, span_delete, span_update
+from articles.models import Article
+
+UNDO_DEPTH = 50  # entries kept per editor and article
+UNDO_ARTICLES = 20  # articles whose history the session keeps (the most recently changed)
+SESSION_KEY = "workspace_undo"
+CHANGED_MEANWHILE = (
+    "That span was changed after your edit (by a reviewer or in another tab); the page now shows what is stored."
+)
+GONE_MEANWHILE = "That span was deleted after your edit (by a reviewer or in another tab)."
+
+
+@dataclass(frozen=True)
+class Created:
+    span: int
+    label: int  # the label it was created with
+
+
+@dataclass(frozen=True)
+class Deleted:
+    snapshot: SpanSnapshot
+
+
+@dataclass(frozen=True)
+class Relabelled:
+    span: int
+    label: int  # the label it was given
+    previous: int  # the label it had
+    previous_name: str  # to name it once it is gone
+
+
+Entry = Created | Deleted | Relabelled
+
+
+@dataclass(frozen=True)
+class Undone:
+    message: str
+    refused: bool = False  # the entry could not be reversed (and was dropped): ``message`` says why
+
+
+class UndoStore(Protocol):
+    """One editor's history on one article, oldest first."""
+
+    def load(self) -> list[Entry]: ...
+
+    def append(self, entry: Entry) -> None: ...
+
+    def pop(self) -> Entry | None: ...
+
+
+def to_json(entry: Entry) -> dict[str, Any]:
+    if isinstance(entry, Created):
+        return {"op": "create", **asdict(entry)}
+    if isinstance(entry, Deleted):
+        return {"op": "delete", "snapshot": asdict(entry.snapshot)}
+    return {"op": "relabel", **asdict(entry)}
+
+
+def from_json(data: Any) -> Entry | None:
+    """The entry ``to_json`` wrote; None for anything else (an older format), which is then forgotten."""
+    try:
+        op = data.pop("op") if isinstance(data, dict) else None
+        if op == "create":
+            return Created(**data)
+        if op == "delete":
+            return Deleted(SpanSnapshot(**data["snapshot"]))
+        if op == "relabel":
+            return Relabelled(**data)
+    except (TypeError, KeyError):
+        pass
+    return None
+
+
+class SessionUndoStore:
+    """The history in the session (a database row), keyed by article; only recent articles keep theirs."""
+
+    def __init__(self, session: MutableMapping[str, Any], article_id: int) -> None:
+        self.session = session
+        self.key = str(article_id)
+
+    def load(self) -> list[Entry]:
+        raw = self.session.get(SESSION_KEY, {}).get(self.key, [])
+        return [entry for entry in (from_json(dict(item)) for item in raw) if entry is not None]
+
+    def _save(self, entries: list[Entry]) -> None:
+        store = dict(self.session.get(SESSION_KEY, {}))
+        store.pop(self.key, None)
+        if entries:
+            store[self.key] = [to_json(entry) for entry in entries[-UNDO_DEPTH:]]
+        for stale in list(store)[:-UNDO_ARTICLES]:
+            del store[stale]
+        self.session[SESSION_KEY] = store
+
+    def append(self, entry: Entry) -> None:
+        self._save([*self.load(), entry])
+
+    def pop(self) -> Entry | None:
+        entries = self.load()
+        entry = entries.pop() if entries else None
+        self._save(entries)
+        return entry
+
+
+def undo_record(store: UndoStore, entry: Entry) -> None:
+    """Remember a change; a create sent twice (a double click) is recorded once."""
+    if isinstance(entry, Created) and entry in store.load():
+        return
+    store.append(entry)
+
+
+def undo_last(*, article: Article, actor: AbstractBaseUser, store: UndoStore) -> Undone:
+    """Reverse the newest entry and drop it; a refusal drops it too, and says why."""
+    entry = store.pop()
+    if entry is None:
+        return Undone("Nothing to undo on this article.")
+    try:
+        with transaction.atomic():
+            return Undone(_reverse(entry, article=article, actor=actor))
+    except (PermissionDenied, ValidationError, ObjectDoesNotExist) as error:
+        return Undone(f"Could not undo: {refusal_reason(error)}", refused=True)
+
+
+def _current(article: Article, span_id: int) -> Span:
+    span = Span.objects.filter(pk=span_id, article=article).select_related("label").first()
+    if span is None:
+        raise ValidationError(GONE_MEANWHILE)
+    return span
+
+
+def _reverse(entry: Entry, *, article: Article, actor: AbstractBaseUser) -> str:
+    if isinstance(entry, Deleted):
+        if entry.snapshot.article_id != article.pk:
+            raise ValidationError("That change belongs to another article.")
+        restored = span_bring_back(snapshot=entry.snapshot, actor=actor)
+        return f"Restored {restored.label.name} “{excerpt(restored.text)}”."
+    span = _current(article, entry.span)
+    if span.label_id != entry.label:
+        raise ValidationError(CHANGED_MEANWHILE)
+    if isinstance(entry, Created):
+        span_delete(span=span, actor=actor)
+        return f"Removed {span.label.name} “{excerpt(span.text)}”."
+    previous = Label.objects.filter(pk=entry.previous).first()
+    if previous is None:
+        raise ValidationError(f"The label {entry.previous_name} no longer exists (merged into another label?).")
+    name = span.label.name
+    span_update(span=span, actor=actor, label=previous)
+    return f"Relabelled “{excerpt(span.text)}” back from {name} to {previous.name}."

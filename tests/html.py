@@ -1,0 +1,29 @@
+"""Read HTML in tests through a parser (lxml), never with regular expressions or exact whitespace."""
+
+from __future__ import annotations
+
+import lxml.html
+from lxml.html import HtmlElement
+
+
+def parse(html: str | bytes) -> HtmlElement:
+    """A document or fragment; out-of-band htmx fragments parse as siblings under one root."""
+    if isinstance(html, bytes):
+        html = html.decode()
+    return lxml.html.fragment_fromstring(html, create_parent="div") if html.strip() else lxml.html.Element("div")
+
+
+def select(html: str | bytes | HtmlElement, css: str) -> list[HtmlElement]:
+    root = html if isinstance(html, HtmlElement) else parse(html)
+    return root.cssselect(css)
+
+
+def one(html: str | bytes | HtmlElement, css: str) -> HtmlElement:
+    found = select(html, css)
+    assert len(found) == 1, f"expected one {css!r}, found {len(found)}"
+    return found[0]
+
+
+def text(element: HtmlElement) -> str:
+    """The element's text with runs of whitespace collapsed, as a reader sees it."""
+    return " ".join(element.text_content().split())
