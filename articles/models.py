@@ -1,8 +1,11 @@
+import datetime as dt
 import hashlib
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 # The full-text search vector: the same expression serves the GIN index and the queries that use it.
@@ -40,6 +43,15 @@ class ArticleStatus(models.TextChoices):
     REVIEWED = "reviewed", "Reviewed"
 
 
+# Undated articles sort after every dated one: "published_at DESC NULLS LAST" as a non-null, indexable key.
+UNDATED = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
+def queue_order() -> Coalesce:
+    """The date key of queue order (newest first); the same expression as ``article_status_queue_order_idx``."""
+    return Coalesce("published_at", Value(UNDATED))
+
+
 class Article(models.Model):
     Status = ArticleStatus
 
@@ -75,6 +87,8 @@ class Article(models.Model):
         indexes = [
             GinIndex(search_vector(), name="article_search_gin"),
             models.Index(fields=["status"], name="article_status_idx"),
+            # Newest first within a status, undated last: the order of a work queue, walked one row at a time.
+            models.Index(F("status"), queue_order().desc(), F("id").desc(), name="article_status_queue_order_idx"),
             models.Index(fields=["source", "status"], name="article_source_status_idx"),
         ]
 

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber
 
 from annotations.models import Assignment, Label, Span
-from articles.models import SEARCH_CONFIG, Article, Source, search_vector
+from articles.models import SEARCH_CONFIG, UNDATED, Article, Source, queue_order, search_vector
 
 
 def articles_with_span_counts(*, annotator=None, articles: QuerySet[Article] | None = None) -> QuerySet[Article]:
@@ -50,12 +66,7 @@ def article_queue(
     index; with it, better matches come first. ``label`` keeps articles where ``user`` has spans of that label.
     """
     articles = Article.objects.annotate(assigned=Exists(Assignment.objects.filter(article=OuterRef("pk"), user=user)))
-    if status:
-        articles = articles.filter(status=status)
-    if source is not None:
-        articles = articles.filter(source=source)
-    if label is not None:
-        articles = articles.filter(Exists(Span.objects.filter(article=OuterRef("pk"), annotator=user, label=label)))
+    articles = _filtered(articles, user=user, status=status, source=source, label=label)
     if mine:
         articles = articles.filter(assigned=True)
     ordering: list = [F("assigned").desc()]
@@ -64,7 +75,7 @@ def article_queue(
         articles = articles.alias(document=search_vector()).filter(document=query)
         articles = articles.annotate(rank=SearchRank(search_vector(), query))
         ordering.append(F("rank").desc())
-    ordering += [_STATUS_RANK.asc(), F("published_at").desc(nulls_last=True), F("id").desc()]
+    ordering += [_STATUS_RANK.asc(), queue_order().desc(), F("id").desc()]
     return articles.order_by(*ordering)
 
 
@@ -74,12 +85,107 @@ def status_breakdown(*, articles: QuerySet[Article]) -> list[tuple[str, str, int
     return [(value, name, counts.get(value, 0)) for value, name in Article.Status.choices]
 
 
-def next_in_queue(*, user, current: int, **filters) -> int | None:
-    """The first open (new or in progress) article after ``current`` in ``user``'s queue order, wrapping around."""
-    rows = list(article_queue(user=user, **filters).values_list("id", "status"))
-    position = next((i for i, (pk, _) in enumerate(rows) if pk == current), -1)
-    open_statuses = {Article.Status.NEW, Article.Status.IN_PROGRESS}
-    for pk, status in rows[position + 1 :] + rows[: position + 1]:
-        if pk != current and status in open_statuses:
-            return pk
-    return None
+# Open articles in queue order: assigned first, then in progress before new (``_STATUS_RANK``).
+_OPEN_GROUPS = [
+    (True, Article.Status.IN_PROGRESS),
+    (True, Article.Status.NEW),
+    (False, Article.Status.IN_PROGRESS),
+    (False, Article.Status.NEW),
+]
+_OPEN = {Article.Status.IN_PROGRESS: 0, Article.Status.NEW: 1}
+# For each group, the queue key bound below which rows come after the current article: its own key when it is
+# in the group, everything when the group comes later in the queue, nothing when earlier. Computed by PostgreSQL
+# from the current row (one-row sub-selects, run once), so the row comparison stays an index range condition.
+_BOUND = """
+    (SELECT CASE WHEN {rank} = c.rank THEN c.key WHEN {rank} > c.rank THEN 'infinity'::timestamptz
+                 ELSE '-infinity'::timestamptz END FROM current_key c),
+    (SELECT CASE WHEN {rank} = c.rank THEN c.id WHEN {rank} > c.rank THEN 9223372036854775807 ELSE 0 END
+       FROM current_key c)
+"""
+
+
+def next_in_queue(
+    *,
+    user,
+    current: int,
+    q: str = "",
+    status: str = "",
+    source: Source | None = None,
+    label: Label | None = None,
+    mine: bool = False,
+) -> int | None:
+    """The first open (new or in progress) article after ``current`` in ``user``'s queue, wrapping around.
+
+    One query whatever the corpus size: for each of the four open groups of the queue (assigned or not, in
+    progress or new) the first article after the current one and the group's first article (for wrapping),
+    each a walk of ``article_status_queue_order_idx`` that stops at its first row. With a text search the
+    queue is ordered by rank, which no index holds; the matches (found by the GIN index) are ranked instead.
+    """
+    if q:
+        return _next_by_rank(user=user, current=current, q=q, status=status, source=source, label=label, mine=mine)
+    assigned = Assignment.objects.filter(user=user).values("article_id")
+    parts = []
+    for group, (is_assigned, group_status) in enumerate(_OPEN_GROUPS):
+        if (mine and not is_assigned) or (status and status != group_status):
+            continue
+        rank = (0 if is_assigned else 4) + _OPEN[group_status]  # as ``current_rank`` computes it
+        rows = _filtered(Article.objects.filter(status=group_status), user=user, source=source, label=label)
+        rows = rows.exclude(pk=current)
+        rows = rows.filter(pk__in=assigned) if is_assigned else rows.exclude(pk__in=assigned)
+        after = rows.filter(
+            RawSQL(  # noqa: S611 - constant SQL; the values are parameters
+                f"(COALESCE(published_at, %s), articles_article.id) < ({_BOUND.format(rank=rank)})",
+                [UNDATED],
+                output_field=BooleanField(),
+            )
+        )
+        for wrapped, part in ((0, after), (1, rows)):
+            parts.append(
+                part.annotate(part=Value(wrapped * 10 + group, output_field=IntegerField()))
+                .order_by(queue_order().desc(), F("id").desc())
+                .values_list("id", "part")[:1]
+            )
+    if not parts:
+        return None
+    # The current article, if it is in this queue at all (otherwise the walk starts at the top).
+    current_rank = Case(When(pk__in=assigned, then=Value(0)), default=Value(4)) + _STATUS_RANK
+    here = _filtered(Article.objects.filter(pk=current), user=user, status=status, source=source, label=label)
+    if mine:
+        here = here.filter(pk__in=assigned)
+    here = here.annotate(key=queue_order(), rank=current_rank).values("key", "id", "rank")
+    here_sql, here_params = here.query.sql_with_params()
+    sql, params = parts[0].union(*parts[1:], all=True).order_by("part")[:1].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH current_key AS ({here_sql}) {sql}", [*here_params, *params])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _filtered(
+    articles: QuerySet[Article], *, user, status: str = "", source: Source | None, label: Label | None
+) -> QuerySet[Article]:
+    if status:
+        articles = articles.filter(status=status)
+    if source is not None:
+        articles = articles.filter(source=source)
+    if label is not None:
+        articles = articles.filter(Exists(Span.objects.filter(article=OuterRef("pk"), annotator=user, label=label)))
+    return articles
+
+
+def _next_by_rank(*, user, current: int, **filters) -> int | None:
+    """``next_in_queue`` with a text search: one query over the matching articles, numbered in queue order."""
+    queue = article_queue(user=user, **filters)
+    numbered = queue.annotate(position=Window(RowNumber(), order_by=list(queue.query.order_by))).values(
+        "id", "status", "position"
+    )
+    sql, params = numbered.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # Django's own SQL for the queue; the values are parameters.
+        cursor.execute(
+            f"WITH queue AS ({sql}) SELECT id FROM queue WHERE status IN ('new', 'in_progress') AND id <> %s "  # noqa: S608
+            "ORDER BY position <= COALESCE((SELECT position FROM queue WHERE id = %s), 0), position LIMIT 1",
+            [*params, current, current],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
