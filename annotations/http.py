@@ -4,6 +4,7 @@ a sentence (403 when it is not the user's to do, 422 when the input breaks a rul
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
@@ -11,6 +12,8 @@ from django_htmx.middleware import HtmxDetails
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+    # Every view of this app is behind login_required: the user is never anonymous there.
+    user: User
 
 
 Refusal = ValidationError | PermissionDenied | ObjectDoesNotExist

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import enum
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from annotations.models import Span
-from annotations.permissions import require
+from annotations.permissions import Actor, require
 from articles.models import Article
 from articles.services import article_set_status
 
@@ -40,7 +39,7 @@ def _target(article: Article, transition: Transition) -> str:
     return Article.Status.IN_PROGRESS if spanned else Article.Status.NEW
 
 
-def _check(article: Article, actor: AbstractBaseUser, transition: Transition) -> None:
+def _check(article: Article, actor: Actor, transition: Transition) -> None:
     if transition in (Transition.REVIEWED, Transition.SEND_BACK):
         require(actor, REVIEW)
         return
@@ -50,7 +49,7 @@ def _check(article: Article, actor: AbstractBaseUser, transition: Transition) ->
 
 
 @transaction.atomic
-def article_status_change(*, article: Article, actor: AbstractBaseUser, transition: Transition) -> Article:
+def article_status_change(*, article: Article, actor: Actor, transition: Transition) -> Article:
     """Apply ``transition`` to ``article`` for ``actor``; ``PermissionDenied`` says why it is not theirs to make."""
     _check(article, actor, transition)
     return article_set_status(article=article, status=_target(article, transition))

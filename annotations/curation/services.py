@@ -9,20 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pghistory
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from annotations.models import Assignment, Label, Span, SpanEvent
-from annotations.permissions import require
+from annotations.models import Assignment, Label, Span, SpanEvent  # type: ignore[attr-defined]  # pghistory makes it
+from annotations.permissions import Actor, require
 from annotations.spans.services import SpanSnapshot, check_label, span_bring_back
 from articles.models import Article
 
 
 @transaction.atomic
-def assignment_create(*, article: Article, user: AbstractBaseUser, assigned_by: AbstractBaseUser) -> bool:
+def assignment_create(*, article: Article, user: Actor, assigned_by: Actor) -> bool:
     """Put ``article`` in ``user``'s queue; True if new. The assignee must be able to annotate."""
     require(assigned_by, "annotations.add_assignment")
     if not user.is_active or not user.has_perm("annotations.add_span"):
@@ -39,7 +38,7 @@ class ArticlesDeleted:
 
 
 @transaction.atomic
-def articles_delete(*, articles: QuerySet[Article], actor: AbstractBaseUser) -> ArticlesDeleted:
+def articles_delete(*, articles: QuerySet[Article], actor: Actor) -> ArticlesDeleted:
     """Delete articles with their spans and assignments; the span history keeps every deleted span."""
     require(actor, "articles.delete_article")
     ids = list(articles.values_list("pk", flat=True))
@@ -70,7 +69,7 @@ class LabelMerged:
 
 
 @transaction.atomic
-def label_merge(*, source: Label, target: Label, actor: AbstractBaseUser) -> LabelMerged:
+def label_merge(*, source: Label, target: Label, actor: Actor) -> LabelMerged:
     """Give every span of ``source`` the label ``target``, then delete ``source``.
 
     A span whose editor already marked the same range with ``target`` is dropped rather than duplicated.
@@ -90,7 +89,7 @@ def label_merge(*, source: Label, target: Label, actor: AbstractBaseUser) -> Lab
 
 
 @transaction.atomic
-def label_deactivate(*, label: Label, actor: AbstractBaseUser) -> Label:
+def label_deactivate(*, label: Label, actor: Actor) -> Label:
     """Retire a label: its spans stay, editors can no longer apply it."""
     require(actor, "annotations.change_label")
     if label.active:
@@ -106,7 +105,7 @@ class SpansRelabelled:
 
 
 @transaction.atomic
-def spans_relabel(*, spans: QuerySet[Span], label: Label, actor: AbstractBaseUser) -> SpansRelabelled:
+def spans_relabel(*, spans: QuerySet[Span], label: Label, actor: Actor) -> SpansRelabelled:
     """Give ``spans`` the (active) ``label``; spans that would duplicate one their editor has are left alone."""
     require(actor, "annotations.change_span")
     check_label(label)
@@ -120,9 +119,10 @@ def spans_relabel(*, spans: QuerySet[Span], label: Label, actor: AbstractBaseUse
         )
     )
     chosen = []
-    for pk, *key in rows:
-        if tuple(key) not in taken:
-            taken.add(tuple(key))
+    for pk, article_id, start, end, annotator_id in rows:
+        key = (article_id, start, end, annotator_id)
+        if key not in taken:
+            taken.add(key)
             chosen.append(pk)
     with pghistory.context(action="spans_relabel", label_to=label.name):
         relabelled = Span.objects.filter(pk__in=chosen).update(label=label, updated_at=timezone.now())
@@ -130,7 +130,7 @@ def spans_relabel(*, spans: QuerySet[Span], label: Label, actor: AbstractBaseUse
 
 
 @transaction.atomic
-def span_restore(*, event: SpanEvent, actor: AbstractBaseUser) -> Span:
+def span_restore(*, event: SpanEvent, actor: Actor) -> Span:
     """Bring back the span a delete event recorded, under its old id, after the checks a new span passes."""
     if event.pgh_label != "delete":
         raise ValidationError("Only a deleted span can be restored; pick a “delete” event.")

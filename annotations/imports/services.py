@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 
 import pghistory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from annotations.imports.records import AnnotatedRecord, SpanRecord
 from annotations.models import Label, Span
+from annotations.permissions import Actor
 from annotations.spans.offsets import check_offsets
 from articles.importers import ArticleRecord, ImportFailure
 from articles.models import Article
@@ -77,9 +77,9 @@ def _import_spans(created: list[tuple[ArticleRecord, Article]], *, default_annot
     User = get_user_model()
     labels = {label.name.lower(): label for label in Label.objects.all()}
     labels.update({label.slug: label for label in labels.values()})
-    users: dict[str, AbstractBaseUser] = {}
+    users: dict[str, Actor] = {}
 
-    def user_named(name: str | None, where: str) -> AbstractBaseUser:
+    def user_named(name: str | None, where: str) -> Actor:
         name = name or default_annotator
         if not name:
             raise ImportFailure(where, None, "span has no annotator; pass --annotator USERNAME")
@@ -133,7 +133,7 @@ def _import_spans(created: list[tuple[ArticleRecord, Article]], *, default_annot
     if pairs and all(source.exported_id is not None for _, source in pairs):
         # Recreate spans in their exported id order: imported into an emptied database (sequences restarted),
         # they get their old ids back and a re-export is byte-identical (README: Exports, round trips).
-        pairs.sort(key=lambda pair: pair[1].exported_id)
+        pairs.sort(key=lambda pair: pair[1].exported_id or 0)
     Span.objects.bulk_create([span for span, _ in pairs], batch_size=1000)
     _import_span_details(pairs)
     return len(spans)

@@ -152,8 +152,8 @@ def next_in_queue(
     here = _filtered(Article.objects.filter(pk=current), user=user, status=status, source=source, label=label)
     if mine:
         here = here.filter(pk__in=assigned)
-    here = here.annotate(key=queue_order(), rank=current_rank).values("key", "id", "rank")
-    here_sql, here_params = here.query.sql_with_params()
+    here_row = here.annotate(key=queue_order(), rank=current_rank).values("key", "id", "rank")
+    here_sql, here_params = here_row.query.sql_with_params()
     sql, params = parts[0].union(*parts[1:], all=True).order_by("part")[:1].query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"WITH current_key AS ({here_sql}) {sql}", [*here_params, *params])

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotations.models import Label, Span
-from annotations.permissions import require_owner
+from annotations.permissions import Actor, require_owner
 from annotations.spans.services import NOT_YOURS, span_update
 
 CLAIM_VERDICTS = ("unverified", "supported", "disputed", "false")
@@ -22,7 +21,7 @@ SPEAKER_MAX_LENGTH = 200
 def span_set_details(
     *,
     span: Span,
-    actor: AbstractBaseUser,
+    actor: Actor,
     note: str,
     speaker: str = "",
     speaker_span: Any = None,

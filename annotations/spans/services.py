@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from annotations.models import Label, Span
-from annotations.permissions import require, require_owner
+from annotations.permissions import Actor, require, require_owner
 from annotations.progress import article_start_annotating
 from annotations.spans.offsets import check_offsets
 from articles.models import Article
@@ -50,7 +49,7 @@ def span_create(
     label: Label,
     start: Any,
     end: Any,
-    annotator: AbstractBaseUser,
+    annotator: Actor,
     text: str | None = None,
     origin: str = Span.Origin.MANUAL,
     note: str = "",
@@ -88,7 +87,7 @@ def span_create(
 def span_update(
     *,
     span: Span,
-    actor: AbstractBaseUser,
+    actor: Actor,
     label: Label | None = None,
     start: Any = None,
     end: Any = None,
@@ -138,7 +137,7 @@ def span_update(
 
 
 @transaction.atomic
-def span_delete(*, span: Span, actor: AbstractBaseUser) -> None:
+def span_delete(*, span: Span, actor: Actor) -> None:
     """Delete a span owned by ``actor`` (reviewers may delete anyone's)."""
     require_owner(span.annotator_id, actor, reason=NOT_YOURS)
     Span.objects.filter(pk=span.pk).delete()
@@ -176,7 +175,7 @@ class SpanSnapshot:
 
 
 @transaction.atomic
-def span_bring_back(*, snapshot: SpanSnapshot, actor: AbstractBaseUser) -> Span:
+def span_bring_back(*, snapshot: SpanSnapshot, actor: Actor) -> Span:
     """Re-create a deleted span under its old id, after the checks a new span passes; says why it cannot."""
     require_owner(snapshot.annotator_id, actor, reason="This span belonged to another editor.")
     require(actor, "annotations.add_span")
@@ -214,7 +213,7 @@ def span_bring_back(*, snapshot: SpanSnapshot, actor: AbstractBaseUser) -> Span:
 
 @transaction.atomic
 def span_create_in_workspace(
-    *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: AbstractBaseUser
+    *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: Actor
 ) -> Span:
     """An editor labels text: the span is created and a ``new`` article moves to ``in_progress``, together."""
     span = span_create(article=article, label=label, start=start, end=end, text=text, annotator=annotator)

@@ -14,12 +14,12 @@ from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 
 from annotations.http import refusal_reason
 from annotations.models import Label, Span
+from annotations.permissions import Actor
 from annotations.presentation import excerpt
 from annotations.spans.services import SpanSnapshot, span_bring_back, span_delete, span_update
 from articles.models import Article
@@ -131,7 +131,7 @@ def undo_record(store: UndoStore, entry: Entry) -> None:
     store.append(entry)
 
 
-def undo_last(*, article: Article, actor: AbstractBaseUser, store: UndoStore) -> Undone:
+def undo_last(*, article: Article, actor: Actor, store: UndoStore) -> Undone:
     """Reverse the newest entry and drop it; a refusal drops it too, and says why."""
     entry = store.pop()
     if entry is None:
@@ -150,7 +150,7 @@ def _current(article: Article, span_id: int) -> Span:
     return span
 
 
-def _reverse(entry: Entry, *, article: Article, actor: AbstractBaseUser) -> str:
+def _reverse(entry: Entry, *, article: Article, actor: Actor) -> str:
     if isinstance(entry, Deleted):
         if entry.snapshot.article_id != article.pk:
             raise ValidationError("That change belongs to another article.")

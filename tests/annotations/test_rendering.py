@@ -3,7 +3,6 @@
 import random
 import re
 from dataclasses import dataclass
-from html import unescape
 from typing import NamedTuple
 
 import pytest
@@ -21,6 +20,7 @@ from annotations.workspace.rendering import (
     render_span_groups,
     segments,
 )
+from tests.html import one, select, text
 
 
 @dataclass
@@ -79,30 +79,30 @@ def test_rendered_text_is_exactly_the_body_with_offsets_in_code_points():
     start = body.index("Rene")
     spans = [Sp(1, start, start + 6, 1), Sp(2, body.index("東京"), body.index("東京") + 2, 2), Sp(3, 0, 9, 3)]
     html = str(render_body(body, spans, LABELS))
-    pieces = re.findall(r'<span [^>]*data-start="(\d+)"[^>]*>(.*?)</span>', html, flags=re.S)
-    assert "".join(unescape(text) for _, text in pieces) == body
-    for offset, text in pieces:
-        assert body[int(offset) :].startswith(unescape(text))
-    assert "<b>" not in html and "&lt;b&gt;" in html
+    pieces = [(int(seg.get("data-start")), seg.text_content()) for seg in select(html, "[data-start]")]
+    assert "".join(piece for _, piece in pieces) == body
+    for offset, piece in pieces:
+        assert body[offset:].startswith(piece)
+    assert select(html, "b") == []  # the body's markup is text, escaped
 
 
 def test_highlight_markup_names_labels_layers_and_tab_stops():
     spans = [Sp(10, 0, 30, 3), Sp(11, 0, 12, 1), Sp(12, 16, 26, 2)]
     html = str(render_body(BODY, spans, LABELS))
-    first = re.search(r'<span ([^>]*)data-start="0"([^>]*)>', html).group(0)
-    assert 'class="seg hl n2 l1-claim l2-person open close"' in first
-    assert 'data-spans="10 11"' in first and 'data-labels="CLAIM + PERSON"' in first
-    assert 'tabindex="0"' in first and 'data-opens="10 11"' in first
-    middle = re.search(r'<span [^>]*data-start="12"[^>]*>', html).group(0)
-    assert "tabindex" not in middle and "n1 l1-claim" in middle and "open" not in middle
+    first = one(html, '[data-start="0"]')
+    assert first.classes == {"seg", "hl", "n2", "l1-claim", "l2-person", "open", "close"}
+    assert (first.get("data-spans"), first.get("data-labels")) == ("10 11", "CLAIM + PERSON")
+    assert (first.get("tabindex"), first.get("data-opens")) == ("0", "10 11")
+    middle = one(html, '[data-start="12"]')
+    assert middle.get("tabindex") is None and {"n1", "l1-claim"} <= middle.classes and "open" not in middle.classes
 
 
 def test_deep_nesting_keeps_the_innermost_colour():
     spans = [Sp(i, i, 20 - i, 1 + i % 3) for i in range(6)]
     html = str(render_body(BODY, spans, LABELS))
-    deepest = re.search(r'<span [^>]*data-start="5"[^>]*>', html).group(0)
-    assert "n4 l1-person l2-org l3-claim l4-claim" in deepest
-    assert deepest.count("+") == 5
+    deepest = one(html, '[data-start="5"]')
+    assert {"n4", "l1-person", "l2-org", "l3-claim", "l4-claim"} <= deepest.classes
+    assert deepest.get("data-labels").count("+") == 5
 
 
 def test_span_list_groups_by_label_with_excerpts_notes_and_verdicts():
@@ -113,12 +113,15 @@ def test_span_list_groups_by_label_with_excerpts_notes_and_verdicts():
             [(LABELS[3], [(7, 0, 100, 3, 'say "why"', "disputed")]), (LABELS[1], [(8, 101, 104, 1, "", None)])],
         )
     )
-    assert (
-        '<h3><span class="swatch label-claim" aria-hidden="true"></span>CLAIM <span class="count">1</span></h3>' in html
-    )
-    assert 'data-span="7"><span class="visually-hidden">CLAIM: </span>' + "x" * 79 + "…</button>" in html
-    assert 'title="say &quot;why&quot;">note</span>' in html and "verdict-disputed" in html
-    assert 'data-span="8"><span class="visually-hidden">PERSON: </span>&lt;b&gt;</button></li>' in html
+    claim_heading, person_heading = select(html, "h3")
+    assert text(person_heading) == "PERSON 1"
+    assert text(claim_heading) == "CLAIM 1" and text(one(claim_heading, ".count")) == "1"
+    assert one(claim_heading, ".swatch").classes == {"swatch", "label-claim"}
+    claim = one(html, '[data-span="7"]')
+    assert text(claim) == "CLAIM: " + "x" * 79 + "…" and text(one(claim, ".visually-hidden")) == "CLAIM:"
+    assert one(html, '[title="say \\"why\\""]').text_content() == "note" and select(html, ".verdict-disputed")
+    person = one(html, '[data-span="8"]')
+    assert person.tag == "button" and person.getparent().tag == "li" and text(person) == "PERSON: <b>"
 
 
 def test_span_objects_render_like_rows():
@@ -136,7 +139,8 @@ def test_span_objects_render_like_rows():
 def test_labels_are_escaped_in_attributes():
     labels = {1: Lab('Q"<x>', "q", 1)}
     html = str(render_body(BODY, [Sp(1, 0, 4, 1)], labels))
-    assert 'data-labels="Q&quot;&lt;x&gt;"' in html
+    assert one(html, "[data-labels]").get("data-labels") == 'Q"<x>'
+    assert 'data-labels="Q&quot;&lt;x&gt;"' in html  # escaped as an attribute, not only parsed back
 
 
 @pytest.mark.parametrize("color", ["#ffd166", "#8ecae6", "#c5e1a5", "#f4b6c2"])

@@ -1,8 +1,5 @@
 """The annotate page and its htmx actions: create, relabel, details, delete, with every refusal."""
 
-import re
-from html import unescape
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,6 +9,7 @@ from annotations.models import Span
 from annotations.workspace.undo import Created, SessionUndoStore
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
+from tests.html import one, parse, select, text
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +19,6 @@ BODY = (
     "Quillix OS is the privacy-first Linux distribution.\nTry it today."
 )
 HX = {"HX-Request": "true"}
-SEGMENT = re.compile(r'<span [^>]*data-start="(\d+)"[^>]*>(.*?)</span>', re.S)
 
 
 @pytest.fixture
@@ -35,15 +32,14 @@ def url(name, article, *args):
     return reverse(f"annotations:{name}", args=[article.pk, *args])
 
 
-def body_text(html: str) -> str:
-    return "".join(unescape(text) for _, text in SEGMENT.findall(html))
+def body_text(html) -> str:
+    """The article text as the drawn segments of ``#ws-body`` hold it."""
+    return "".join(segment.text_content() for segment in select(region(html, "ws-body"), "[data-start]"))
 
 
-def region(html: str, element_id: str) -> str:
-    """The opening tag and content of the element with ``id`` (regions in these pages do not nest their kind)."""
-    match = re.search(rf'<(\w+)[^>]*\bid="{element_id}"[^>]*>.*?</\1>', html, re.S)
-    assert match, f"no #{element_id} in response"
-    return match.group(0)
+def region(html, element_id: str):
+    """The element with ``id``, parsed."""
+    return one(html, f"#{element_id}")
 
 
 def create(client, article, label, selected, *, htmx=True, **overrides):
@@ -66,32 +62,43 @@ def test_page_shows_header_palette_body_and_own_spans_grouped(editor_client, edi
     response = editor_client.get(url("article-annotate", article))
     html = response.content.decode()
     assert response.status_code == 200
-    header = region(html, "workspace")
-    for text in ["Chip news", "Wire Feed", "By Ada Lovelace", 'href="https://news.example/chip"']:
-        assert text in header
-    assert body_text(region(html, "ws-body")) == BODY
-    palette = re.findall(r'class="label-btn label-(\w+)" data-label="\d+" data-name="(\w+)"\s+data-hotkey="(\d)"', html)
+    page = parse(html)
+    header = text(region(page, "workspace"))
+    for shown in ["Chip news", "Wire Feed", "By Ada Lovelace"]:
+        assert shown in header
+    assert select(region(page, "workspace"), 'a[href="https://news.example/chip"]')
+    assert body_text(page) == BODY
+    palette = [
+        (
+            next(c.removeprefix("label-") for c in button.classes if c.startswith("label-") and c != "label-btn"),
+            button.get("data-name"),
+            button.get("data-hotkey"),
+        )
+        for button in select(page, ".label-btn")
+    ]
     assert palette == [
         ("person", "PERSON", "1"),
         ("org", "ORG", "2"),
         ("claim", "CLAIM", "3"),
         ("sponsored", "SPONSORED", "4"),
     ]
-    assert 'id="guide-person" role="tooltip">Person: a named individual' in html
-    panel = region(html, "ws-panel")
-    headings = re.findall(r"<h3>.*?</span>(\w+) <span class=\"count\">(\d+)</span></h3>", panel)
+    guide = region(page, "guide-person")
+    assert guide.get("role") == "tooltip" and text(guide).startswith("Person: a named individual")
+    panel = region(page, "ws-panel")
+    headings = [tuple(text(h3).split()) for h3 in select(panel, "h3")]
     assert headings == [("PERSON", "1"), ("ORG", "1"), ("CLAIM", "1")]  # the other editor's SPONSORED is not here
-    assert "Larchfield Systems</button>" in panel
-    assert 'data-labels="CLAIM + PERSON"' in html
+    assert "ORG: Larchfield Systems" in [text(button) for button in select(panel, "button")]
+    assert select(page, '[data-labels="CLAIM + PERSON"]')
 
 
 def test_page_has_no_inline_script_or_style(editor_client, article, editor, labels):
     SpanFactory(article=article, label=labels["person"], start=0, end=12, annotator=editor)
-    html = editor_client.get(url("article-annotate", article)).content.decode()
-    assert " style=" not in html
-    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
-    assert re.search(r' on[a-z]+="', html) is None
-    assert '<script type="module" src="/static/js/workspace.js">' in html
+    page = parse(editor_client.get(url("article-annotate", article)).content)
+    elements = list(page.iter())
+    assert [e for e in elements if "style" in e.attrib] == []
+    assert select(page, "script:not([src])") == [] and select(page, "style") == []
+    assert [(e.tag, a) for e in elements for a in e.attrib if a.startswith("on")] == []
+    assert select(page, 'script[type="module"][src="/static/js/workspace.js"]')
 
 
 def test_page_query_count_does_not_grow_with_spans(editor_client, editor, article, labels):
@@ -153,19 +160,21 @@ def test_roles_without_span_rights_are_refused(client, researcher, article, labe
 def test_create_answers_htmx_with_out_of_band_regions_only(editor_client, editor, article, labels):
     response = create(editor_client, article, labels["person"], "Mara Okonkwo")
     assert response.status_code == 200
-    html = response.content.decode()
-    assert "<html" not in html and "<header" not in html
+    page = parse(response.content)
+    assert select(page, "html, header") == []
     span = Span.objects.get()
     assert (span.start, span.end, span.text, span.annotator) == (0, 12, "Mara Okonkwo", editor)
-    assert '<div id="ws-body" hx-swap-oob="innerHTML">' in html
-    assert body_text(region(html, "ws-body")) == BODY
-    assert f'data-spans="{span.pk}"' in html
-    panel = region(html, "ws-panel")
-    assert 'hx-swap-oob="true"' in panel and f'data-selected="{span.pk}"' in panel
-    assert "Selected: PERSON" in panel  # the new span is selected, its editor ready
-    assert 'hx-swap-oob="true"' in region(html, "ws-status") and "In progress" in region(html, "ws-status")
-    assert re.search(r'id="ws-error"[^>]*hx-swap-oob="true"></div>', html)  # an earlier error is cleared
-    assert "disabled" not in region(html, "ws-undo")
+    assert region(page, "ws-body").get("hx-swap-oob") == "innerHTML"
+    assert body_text(page) == BODY
+    assert select(page, f'[data-spans="{span.pk}"]')
+    panel = region(page, "ws-panel")
+    assert panel.get("hx-swap-oob") == "true" and select(panel, f'[data-selected="{span.pk}"]')
+    assert "Selected: PERSON" in text(panel)  # the new span is selected, its editor ready
+    status = region(page, "ws-status")
+    assert status.get("hx-swap-oob") == "true" and "In progress" in text(status)
+    error = region(page, "ws-error")
+    assert error.get("hx-swap-oob") == "true" and text(error) == ""  # an earlier error is cleared
+    assert one(region(page, "ws-undo"), "button").get("disabled") is None
 
 
 def test_first_span_moves_a_new_article_to_in_progress_only(editor_client, article, labels):
@@ -261,8 +270,9 @@ def test_bad_create_is_refused_with_a_message_in_the_error_region(editor_client,
     assert response["HX-Retarget"] == "#ws-error"
     assert response["HX-Reswap"] == "outerHTML"
     html = response.content.decode()
-    assert html.strip().startswith('<div id="ws-error"') and 'role="alert"' in html
-    assert message in unescape(html)
+    [error] = parse(html)  # the fragment is the error region alone
+    assert error.get("id") == "ws-error" and error.get("role") == "alert"
+    assert message in text(error)
     assert not Span.objects.exists()
     article.refresh_from_db()
     assert article.status == Article.Status.NEW
@@ -281,8 +291,8 @@ def test_bad_create_without_htmx_renders_the_page_with_the_error(editor_client, 
     response = create(editor_client, article, labels["person"], "Mara", htmx=False, text="Mars")
     assert response.status_code == 422
     html = response.content.decode()
-    assert "<html" in html
-    assert "does not match the article" in unescape(region(html, "ws-error"))
+    assert select(parse(html), "html") or html.lstrip().lower().startswith("<!doctype html")
+    assert "does not match the article" in text(region(html, "ws-error"))
 
 
 # Relabel, details, delete -----------------------------------------------------------------------------------
@@ -305,7 +315,7 @@ def test_relabel(editor_client, article, labels, mine):
     assert response.status_code == 200
     mine.refresh_from_db()
     assert mine.label == labels["org"]
-    assert "l1-org" in region(response.content.decode(), "ws-body")
+    assert select(region(response.content, "ws-body"), ".l1-org")
 
 
 @pytest.mark.parametrize(
@@ -417,7 +427,7 @@ def test_bad_claim_attributes_are_refused(
     data = {"span": claim.pk, "speaker_span": speaker, "verdict": verdict}
     response = editor_client.post(url("span-details", article), data, headers=HX)
     assert response.status_code == 422
-    assert message in unescape(response.content.decode())
+    assert message in text(region(response.content, "ws-error"))
     claim.refresh_from_db()
     assert claim.attributes == {}
 

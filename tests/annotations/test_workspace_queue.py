@@ -1,7 +1,5 @@
 """The editor's queue: filters, full-text search, assignments first, counts for the current editor, htmx paging."""
 
-import re
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,6 +9,7 @@ from annotations.models import Assignment
 from annotations.queue import selectors
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
+from tests.html import one, parse, select, text
 
 pytestmark = pytest.mark.django_db
 QUEUE = reverse("annotations:article-list")
@@ -115,38 +114,40 @@ def test_htmx_paging_returns_the_table_and_keeps_filters(editor_client):
     for n in range(55):
         ArticleFactory(title=f"Paged {n}", published_at=f"2025-01-01T00:{n:02d}Z")
     response = editor_client.get(QUEUE + "?status=new&page=2", headers={"HX-Request": "true"})
-    html = response.content.decode()
-    assert html.strip().startswith('<div id="article-table">')
-    assert '<form class="queue-filters"' not in html
-    assert re.search(r'href="\?status=new&amp;page=1" hx-get="\?status=new&amp;page=1"', html)
-    assert 'hx-push-url="true"' in html
+    [table] = parse(response.content)  # the table region alone
+    assert table.get("id") == "article-table"
+    assert select(table, "form.queue-filters") == []
+    assert select(table, 'a[href="?status=new&page=1"][hx-get="?status=new&page=1"]')
+    assert select(table, '[hx-push-url="true"]')
     assert len(response.context["rows"]) == 5
 
 
 def test_htmx_history_restore_gets_the_whole_page(editor_client):
     headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
-    assert "<html" in editor_client.get(QUEUE, headers=headers).content.decode()
+    assert select(parse(editor_client.get(QUEUE, headers=headers).content), "html, body, form.queue-filters")
 
 
 def test_filter_form_drives_the_table_through_htmx(editor_client):
     html = editor_client.get(QUEUE).content.decode()
-    form = re.search(r'<form class="queue-filters".*?</form>', html, re.S).group(0)
-    assert 'hx-get="/"' in form and 'hx-target="#article-table"' in form and 'hx-push-url="true"' in form
-    assert 'action="/"' in form  # works without JavaScript too
+    form = one(html, "form.queue-filters")
+    assert (form.get("hx-get"), form.get("hx-target"), form.get("hx-push-url")) == ("/", "#article-table", "true")
+    assert form.get("action") == "/"  # works without JavaScript too
 
 
 def test_editors_open_the_workspace_with_the_queue_filters(editor_client, client, researcher):
     article = ArticleFactory(title="Linked")
     html = editor_client.get(QUEUE + "?status=new&page=1").content.decode()
-    assert f'href="/articles/{article.pk}/annotate/?status=new">Linked</a>' in html
+    assert text(one(html, f'a[href="/articles/{article.pk}/annotate/?status=new"]')) == "Linked"
     client.force_login(researcher)
-    assert f'href="/articles/{article.pk}/">Linked</a>' in client.get(QUEUE).content.decode()
+    assert text(one(client.get(QUEUE).content, f'a[href="/articles/{article.pk}/"]')) == "Linked"
 
 
 def test_status_badges_follow_the_article(editor_client):
     article = ArticleFactory(title="Flow")
     Article.objects.filter(pk=article.pk).update(status=Article.Status.IN_PROGRESS)
-    assert '<span class="status status-in_progress">In progress</span>' in editor_client.get(QUEUE).content.decode()
+    assert [text(badge) for badge in select(editor_client.get(QUEUE).content, "td .status-in_progress")] == [
+        "In progress"
+    ]
 
 
 def test_queue_draws_progress_by_status_for_the_filtered_list(editor_client):
@@ -160,8 +161,9 @@ def test_queue_draws_progress_by_status_for_the_filtered_list(editor_client):
     bar = {part.key: (part.count, part.width) for part in response.context["progress"]}
     assert bar == {"new": (3, 60.0), "in_progress": (1, 20.0), "done": (1, 20.0), "reviewed": (0, 0.0)}
     html = response.content.decode()
-    assert '<rect class="bar-done" x="80.000" y="0" width="20.000"' in html
-    assert 'aria-label="New: 3, In progress: 1, Done: 1, Reviewed: 0"' in html
+    done = one(html, "rect.bar-done")
+    assert (done.get("x"), done.get("width")) == ("80.000", "20.000")
+    assert select(html, '[aria-label="New: 3, In progress: 1, Done: 1, Reviewed: 0"]')
     filtered = editor_client.get("/", {"status": "done"}, headers={"HX-Request": "true"})
     assert {p.key: p.count for p in filtered.context["progress"]} == {
         "new": 0,
