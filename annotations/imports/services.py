@@ -115,19 +115,9 @@ def _import_spans(created: list[tuple[ArticleRecord, Article]], *, default_annot
             if key in seen:
                 continue
             seen.add(key)
-            spans.append(
-                Span(
-                    article=article,
-                    label=label,
-                    start=start,
-                    end=end,
-                    text=text,
-                    annotator=annotator,
-                    origin=span.origin if span.origin in Span.Origin.values else Span.Origin.IMPORT,
-                    note=span.note,
-                    attributes=span.attributes,
-                )
-            )
+            origin = span.origin if span.origin in Span.Origin.values else Span.Origin.IMPORT
+            placed = {"start": start, "end": end, "text": text, "note": span.note, "attributes": span.attributes}
+            spans.append(Span(article=article, label=label, annotator=annotator, origin=origin, **placed))
             sources.append(span)
     pairs = list(zip(spans, sources, strict=True))
     if pairs and all(source.exported_id is not None for _, source in pairs):

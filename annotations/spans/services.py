@@ -6,7 +6,7 @@ against the locked article body and who may touch the span.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -195,18 +195,8 @@ def span_bring_back(*, snapshot: SpanSnapshot, actor: Actor) -> Span:
     )
     if Span.objects.filter(article=article, label=label, start=start, end=end, annotator=annotator).exists():
         raise ValidationError(f"{annotator.get_username()} has an identical {label.name} span there now.")
-    span = Span(
-        pk=snapshot.id,
-        article=article,
-        label=label,
-        start=start,
-        end=end,
-        text=text,
-        annotator=annotator,
-        origin=snapshot.origin,
-        note=snapshot.note,
-        attributes=snapshot.attributes,
-    )
+    # The snapshot's fields are the row's columns; the offsets are the ones just checked.
+    span = Span(**{**asdict(snapshot), "start": start, "end": end, "text": text})
     span.save(force_insert=True)
     return span
 

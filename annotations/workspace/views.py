@@ -213,20 +213,25 @@ def _refused(request: HtmxHttpRequest, article: Article, message: str, status: i
 Action = Callable[[HtmxHttpRequest, Article], HttpResponse]
 
 
-def workspace_action(view: Action) -> Callable[[HtmxHttpRequest, int], HttpResponse]:
-    """The opening every workspace post shares: load the article, and turn any refusal into the page's message."""
+def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResponse]]:
+    """What every workspace post shares: POST only, logged in with ``permission``, varying on htmx; the article
+    loaded; and any refusal (a form, a vanished span, a service's rule) answered as the page's message."""
 
-    @functools.wraps(view)
-    def wrapper(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-        article = _article(pk)
-        try:
-            return view(request, article)
-        except Refused as refusal:
-            return _refused(request, article, refusal.message, refusal.status)
-        except (PermissionDenied, ValidationError) as error:
-            return _refused(request, article, refusal_reason(error), refusal_status(error))
+    def decorate(view: Action) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+            article = _article(pk)
+            try:
+                return view(request, article)
+            except Refused as refusal:
+                return _refused(request, article, refusal.message, refusal.status)
+            except (PermissionDenied, ValidationError) as error:
+                return _refused(request, article, refusal_reason(error), refusal_status(error))
 
-    return wrapper
+        guarded = permission_required(permission, raise_exception=True)(vary_on_headers("HX-Request")(wrapper))
+        return require_POST(login_required(guarded))
+
+    return decorate
 
 
 def _cleaned(form: Form) -> dict[str, Any]:
@@ -264,11 +269,7 @@ def span_detail(request: HtmxHttpRequest, pk: int, span_pk: int) -> HttpResponse
     return render(request, f"{WORKSPACE}#span-editor", context)
 
 
-@require_POST
-@login_required
-@permission_required("annotations.add_span", raise_exception=True)
-@vary_on_headers("HX-Request")
-@workspace_action
+@workspace_post("annotations.add_span")
 def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     data = _cleaned(SpanCreateForm(request.POST))
     span = spans.span_create_in_workspace(
@@ -283,11 +284,7 @@ def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     return _updated(request, article, selected=span.pk, change=BodyChange(span.pk, span.start, span.end, None))
 
 
-@require_POST
-@login_required
-@permission_required("annotations.change_span", raise_exception=True)
-@vary_on_headers("HX-Request")
-@workspace_action
+@workspace_post("annotations.change_span")
 def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     data = _cleaned(SpanRelabelForm(request.POST))
     span = _span(article, data["span"])
@@ -300,11 +297,7 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     return _updated(request, article, selected=span.pk, change=change)
 
 
-@require_POST
-@login_required
-@permission_required("annotations.change_span", raise_exception=True)
-@vary_on_headers("HX-Request")
-@workspace_action
+@workspace_post("annotations.change_span")
 def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     data = _cleaned(SpanDetailsForm(request.POST))
     span = _span(article, data["span"])
@@ -319,11 +312,7 @@ def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     return _updated(request, article, selected=span.pk, message="Saved.")
 
 
-@require_POST
-@login_required
-@permission_required("annotations.delete_span", raise_exception=True)
-@vary_on_headers("HX-Request")
-@workspace_action
+@workspace_post("annotations.delete_span")
 def span_delete(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     span = _span(article, _cleaned(SpanRefForm(request.POST))["span"])
     snapshot = spans.SpanSnapshot.of(span)
@@ -334,11 +323,7 @@ def span_delete(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     return _updated(request, article, message=message, change=change)
 
 
-@require_POST
-@login_required
-@permission_required("annotations.add_span", raise_exception=True)
-@vary_on_headers("HX-Request")
-@workspace_action
+@workspace_post("annotations.add_span")
 def article_undo(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     done = undo.undo_last(article=article, actor=request.user, store=_undo_store(request, article))
     if done.refused:
@@ -346,11 +331,7 @@ def article_undo(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     return _updated(request, article, message=done.message)
 
 
-@require_POST
-@login_required
-@permission_required("annotations.add_span", raise_exception=True)
-@vary_on_headers("HX-Request")
-@workspace_action
+@workspace_post("annotations.add_span")
 def article_status(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     """Mark the article done, or reopen it; a reviewed article is the reviewers' to reopen."""
     form = ArticleStatusForm(request.POST)

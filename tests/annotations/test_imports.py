@@ -3,11 +3,12 @@
 import json
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from annotations.imports.offsets import utf16_reader
 from annotations.models import Span
 from articles.models import Article
+from tests.commands import run_command
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,17 +27,7 @@ def u16(offset: int) -> int:
 
 
 def run(*args) -> str:
-    out = []
-
-    class Sink:
-        def write(self, text):
-            out.append(text)
-
-        def flush(self):
-            pass
-
-    call_command("import_articles", *map(str, args), stdout=Sink())
-    return "".join(out)
+    return run_command("import_articles", *args)
 
 
 def write_lines(path, rows):

@@ -9,7 +9,6 @@ id order (README: Exports, "Round trips").
 import datetime as dt
 
 import pytest
-from django.core.management import call_command
 
 from annotations.exports import ExportFilters
 from annotations.exports import conll as conll_format
@@ -17,6 +16,7 @@ from annotations.exports.brat import read as read_brat
 from annotations.models import Span, SpanEvent
 from articles.models import Article
 from tests.annotations.export_fixtures import BODY_1, BODY_2, BODY_3, T0, build_corpus, export_bytes, restart_identities
+from tests.commands import run_command
 from tests.factories import ArticleFactory, SpanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,17 +33,7 @@ def export_all(**options) -> dict[str, bytes]:
 def import_file(tmp_path, name: str, data: bytes, *args) -> str:
     path = tmp_path / name
     path.write_bytes(data)
-    out = []
-
-    class Sink:
-        def write(self, text):
-            out.append(text)
-
-        def flush(self):
-            pass
-
-    call_command("import_articles", str(path), *args, stdout=Sink())
-    return "".join(out)
+    return run_command("import_articles", path, *args)
 
 
 @pytest.mark.parametrize(

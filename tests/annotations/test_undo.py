@@ -7,7 +7,6 @@ editor deleted), undo answers with a sentence and drops the entry: never a serve
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.urls import reverse
 
 from annotations.curation.services import label_deactivate, label_merge
 from annotations.models import Span
@@ -15,21 +14,9 @@ from annotations.spans.services import SpanSnapshot, span_update
 from annotations.workspace import undo
 from tests.factories import ArticleFactory, SpanFactory, UserFactory
 from tests.html import one, select, text
+from tests.workspace import HX, create, url
 
-HX = {"HX-Request": "true"}
 BODY = "Mara Okonkwo of Larchfield Systems said the chip ships in May, and Quillix OS agreed."
-
-
-def url(name, article):
-    return reverse(f"annotations:{name}", args=[article.pk])
-
-
-def create(client, article, label, selected):
-    start = article.body.index(selected)
-    data = {"label": label.pk, "start": start, "end": start + len(selected), "text": selected}
-    response = client.post(url("span-create", article), data, headers=HX)
-    assert response.status_code == 200, response.content
-    return Span.objects.get(article=article, label=label, start=start, end=start + len(selected))
 
 
 def relabel(client, article, span, label):

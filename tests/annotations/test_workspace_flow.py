@@ -10,27 +10,9 @@ from django.urls import reverse
 from annotations.models import Assignment, Span
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
+from tests.workspace import HX, url
 
-HX = {"HX-Request": "true"}
 BODY = "Mara Okonkwo of Larchfield Systems said the chip ships in May, and Quillix OS agreed."
-
-
-def url(name, article, *args):
-    return reverse(f"annotations:{name}", args=[article.pk, *args])
-
-
-def create(client, article, label, selected):
-    start = article.body.index(selected)
-    data = {"label": label.pk, "start": start, "end": start + len(selected), "text": selected}
-    response = client.post(url("span-create", article), data, headers=HX)
-    assert response.status_code == 200, response.content
-    return Span.objects.get(article=article, label=label, start=start, end=start + len(selected))
-
-
-def undo(client, article):
-    response = client.post(url("article-undo", article), headers=HX)
-    assert response.status_code == 200, response.content
-    return response.content.decode()
 
 
 @pytest.fixture

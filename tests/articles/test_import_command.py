@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 
 from annotations.models import Span
 from articles.models import Article, Source
+from tests.commands import run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -28,18 +29,8 @@ def write_jsonl(path, rows):
     return path
 
 
-def run(*args):
-    out = []
-
-    class Sink:
-        def write(self, s):
-            out.append(s)
-
-        def flush(self):
-            pass
-
-    call_command("import_articles", *map(str, args), stdout=Sink())
-    return "".join(out)
+def run(*args) -> str:
+    return run_command("import_articles", *args)
 
 
 def test_jsonl_import(tmp_path):
