@@ -27,3 +27,15 @@ def one(html: str | bytes | HtmlElement, css: str) -> HtmlElement:
 def text(element: HtmlElement) -> str:
     """The element's text with runs of whitespace collapsed, as a reader sees it."""
     return " ".join(element.text_content().split())
+
+
+def segments(html: str | bytes | HtmlElement) -> list[tuple[int, str]]:
+    """A drawn article body (its container, or the markup inside it) as the browser holds it: the segment
+    elements, each as ``(data-start, markup)``, checked to be nothing but segments."""
+    container = html if isinstance(html, HtmlElement) else parse(html)
+    assert not (container.text or "").strip(), "text outside the segments"
+    found = []
+    for element in container:
+        assert element.tag == "span" and "seg" in element.classes and not (element.tail or "").strip()
+        found.append((int(element.get("data-start")), lxml.html.tostring(element, encoding=str, with_tail=False)))
+    return found

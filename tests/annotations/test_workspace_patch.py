@@ -1,12 +1,11 @@
 """After one span's create, delete or relabel, htmx gets only the stretch of the body that changed."""
 
-import re
-
 import pytest
 from django.urls import reverse
 
 from annotations.models import Label, Span
 from tests.factories import ArticleFactory, SpanFactory
+from tests.html import one, parse, segments, select
 
 pytestmark = pytest.mark.django_db
 
@@ -16,12 +15,6 @@ BODY = (
     "Quillix OS is the privacy-first Linux distribution."
 )
 HX = {"HX-Request": "true"}
-PATCH = re.compile(
-    r'<div id="ws-body-patch" hidden data-version="(\w+)"(?: data-from="(\d+)" data-to="(\d+)")?[^>]*>(.*?)</div>',
-    re.S,
-)
-PAGE_BODY = re.compile(r'<div id="ws-body"[^>]*>(.*?)</div>', re.S)
-ELEMENT = re.compile(r'<span class="seg[^"]*" data-start="(\d+)"[^>]*>[^<]*</span>')
 
 
 @pytest.fixture
@@ -38,30 +31,27 @@ class Page:
 
     def __init__(self, client, article):
         self.client, self.article = client, article
-        html = client.get(url("article-annotate", article)).content.decode()
-        self.body = PAGE_BODY.search(html).group(1)
-        self.version = PATCH.search(html).group(1)
+        page = parse(client.get(url("article-annotate", article)).content)
+        self.body = segments(one(page, "#ws-body"))
+        self.version = one(page, "#ws-body-patch").get("data-version")
 
     def post(self, name, data):
         response = self.client.post(url(name, self.article), {**data, "body_version": self.version}, headers=HX)
         assert response.status_code == 200
-        html = response.content.decode()
-        version, lo, hi, patch = PATCH.search(html).groups()
-        self.version = version
-        full = re.search(r'<div id="ws-body" hx-swap-oob="innerHTML">(.*?)</div>', html, re.S)
+        answer = parse(response.content)
+        patch = one(answer, "#ws-body-patch")
+        self.version = patch.get("data-version")
+        full = select(answer, "#ws-body")
         if full:
-            assert lo is None and patch == ""
-            self.body = full.group(1)
+            assert full[0].get("hx-swap-oob") == "innerHTML"
+            assert patch.get("data-from") is None and len(patch) == 0
+            self.body = segments(full[0])
             return "full"
-        lo, hi = int(lo), int(hi)
-        old = [(int(start), markup.group(0)) for markup in ELEMENT.finditer(self.body) for start in [markup.group(1)]]
+        lo, hi = int(patch.get("data-from")), int(patch.get("data-to"))
+        old = self.body
         assert [start for start, _ in old if start == lo], "the window starts at an element of the page"
         assert [start for start, _ in old if start == hi] or hi == len(self.article.body)
-        self.body = (
-            "".join(markup for start, markup in old if start < lo)
-            + patch
-            + "".join(markup for start, markup in old if start >= hi)
-        )
+        self.body = [*(e for e in old if e[0] < lo), *segments(patch), *(e for e in old if e[0] >= hi)]
         return (lo, hi)
 
     def create(self, label, text):
@@ -70,7 +60,7 @@ class Page:
 
 
 def fresh_body(client, article):
-    return PAGE_BODY.search(client.get(url("article-annotate", article)).content.decode()).group(1)
+    return segments(one(client.get(url("article-annotate", article)).content, "#ws-body"))
 
 
 def test_create_relabel_and_delete_send_only_the_changed_stretch_and_splice_into_the_stored_state(
@@ -93,7 +83,8 @@ def test_create_relabel_and_delete_send_only_the_changed_stretch_and_splice_into
     assert page.body == fresh_body(editor_client, article)
     assert page.post("span-delete", {"span": mara.pk}) == (0, 16)
     assert page.body == fresh_body(editor_client, article)
-    assert 'data-spans="' in page.body and "l1-org" in page.body
+    drawn = parse("".join(markup for _, markup in page.body))
+    assert select(drawn, "[data-spans]") and select(drawn, ".l1-org")
 
 
 def test_a_page_that_missed_a_change_gets_the_whole_body(editor_client, editor, article, labels):
@@ -110,7 +101,7 @@ def test_a_renamed_label_redraws_the_whole_body(editor_client, editor, article, 
     page = Page(editor_client, article)
     Label.objects.filter(pk=labels["org"].pk).update(name="Organisation")
     assert page.create(labels["person"], "Mara Okonkwo") == "full"
-    assert 'data-labels="Organisation"' in page.body
+    assert select(parse("".join(markup for _, markup in page.body)), '[data-labels="Organisation"]')
 
 
 def test_without_a_version_and_for_a_long_window_the_whole_body_is_sent(editor_client, article, labels):
@@ -119,7 +110,7 @@ def test_without_a_version_and_for_a_long_window_the_whole_body_is_sent(editor_c
         {"label": labels["person"].pk, "start": 0, "end": 4, "text": "Mara"},
         headers=HX,
     )
-    assert '<div id="ws-body" hx-swap-oob="innerHTML">' in response.content.decode()
+    assert one(response.content, "#ws-body").get("hx-swap-oob") == "innerHTML"
     page = Page(editor_client, article)
     # The only other boundaries are 0 and 4, so the window runs to the body's end: more than half of it.
     assert page.create(labels["claim"], "Team") == "full"
