@@ -55,7 +55,7 @@ class Label(models.Model):
 
 # Every write to a span lands in SpanEvent through database triggers, with the request's user and url as
 # context (pghistory middleware): bulk updates and raw SQL are recorded too. A delete event keeps the whole
-# row, so a deleted span can be restored (services.span_restore).
+# row, so a deleted span can be restored (annotations.curation.services.span_restore).
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), model_name="SpanEvent")
 class Span(models.Model):
     """A labelled range of an article's body: code points ``[start, end)`` of ``article.body``."""

@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from annotations.imports.offsets import AUTO, UTF16, Document, RawSpan, resolve
-from annotations.imports.records import AnnotatedRecord, SpanRecord, annotated
+from annotations.imports.records import AnnotatedRecord, annotated, span_record
 from articles.importers import (
     ArticleRecord,
     ImportFailure,
-    clean_text,
     decode_utf8,
     json_lines,
-    parse_published,
     record_from_mapping,
 )
 
@@ -86,33 +84,6 @@ def _raw_spans(row: dict, *, path: Path, number: int) -> list[tuple[RawSpan, dic
     return out
 
 
-def _time(value: Any, *, path: Path, number: int, name: str):
-    try:
-        return parse_published(value, path=path, line=number)
-    except ImportFailure:
-        raise ImportFailure(path, number, f"{name} {value!r} is not an ISO-8601 date-time") from None
-
-
-def _span_record(raw: RawSpan, detail: dict, offsets: tuple[int, int], *, path: Path, number: int) -> SpanRecord:
-    attributes = detail.get("attributes") or {}
-    if not isinstance(attributes, dict):
-        raise ImportFailure(path, number, "span attributes must be a JSON object")
-    exported_id = detail.get("id")
-    return SpanRecord(
-        start=offsets[0],
-        end=offsets[1],
-        label=raw.label,
-        text=raw.text,
-        annotator=clean_text(detail.get("annotator"), path=path, line=number, name="annotator").strip() or None,
-        origin=detail.get("origin") or "import",
-        note=clean_text(detail.get("note"), path=path, line=number, name="note"),
-        attributes=attributes,
-        created_at=_time(detail.get("created_at"), path=path, number=number, name="created_at"),
-        updated_at=_time(detail.get("updated_at"), path=path, number=number, name="updated_at"),
-        exported_id=exported_id if isinstance(exported_id, int) and not isinstance(exported_id, bool) else None,
-    )
-
-
 def read_text(
     path: Path, text: str, *, offsets: str = AUTO, notify: Callable[[str], None] | None = None
 ) -> Iterator[ArticleRecord]:
@@ -149,7 +120,7 @@ def read_text(
     if notice and notify:
         notify(notice)
     for number, _, record, spans in rows:
-        record.spans = [_span_record(raw, detail, resolved[id(raw)], path=path, number=number) for raw, detail in spans]
+        record.spans = [span_record(raw, resolved[id(raw)], detail, path=path, line=number) for raw, detail in spans]
         yield record
 
 

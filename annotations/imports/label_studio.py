@@ -19,13 +19,11 @@ from typing import Any
 
 from annotations.imports.doccano import title_from
 from annotations.imports.offsets import AUTO, CODEPOINTS, Document, RawSpan, resolve
-from annotations.imports.records import AnnotatedRecord, SpanRecord, annotated
+from annotations.imports.records import AnnotatedRecord, SpanRecord, annotated, span_record
 from articles.importers import (
     ArticleRecord,
     ImportFailure,
-    clean_text,
     decode_utf8,
-    parse_published,
     record_from_mapping,
 )
 
@@ -163,13 +161,6 @@ def _task(path: Path, number: int, task: Any, skipped: Counter) -> _Task:
     return parsed
 
 
-def _time(value: Any, *, where: str, name: str):
-    try:
-        return parse_published(value, path=where, line=None)
-    except ImportFailure:
-        raise ImportFailure(where, None, f"{name} {value!r} is not an ISO-8601 date-time") from None
-
-
 def _span_record(raw: RawSpan, detail: dict, offsets: tuple[int, int], *, where: str) -> SpanRecord:
     annotation, result = detail["annotation"], detail["result"]
     meta = result.get("meta") or {}
@@ -182,16 +173,13 @@ def _span_record(raw: RawSpan, detail: dict, offsets: tuple[int, int], *, where:
     if not isinstance(attributes, dict):
         raise ImportFailure(where, None, "a region's attributes must be a JSON object")
     exported_id = result.get("id")
-    return SpanRecord(
-        start=offsets[0],
-        end=offsets[1],
-        label=raw.label,
-        text=raw.text,
-        annotator=_annotator(annotation),
-        origin=ORIGINS.get(result.get("origin") or "", "import"),
-        note=clean_text("\n".join(notes or []), path=where, line=None, name="note"),
-        attributes=attributes,
-        created_at=_time(result.get("created_at") or annotation.get("created_at"), where=where, name="created_at"),
-        updated_at=_time(result.get("updated_at") or annotation.get("updated_at"), where=where, name="updated_at"),
-        exported_id=int(exported_id) if isinstance(exported_id, str) and exported_id.isdigit() else None,
-    )
+    detail = {
+        "annotator": _annotator(annotation),
+        "origin": ORIGINS.get(result.get("origin") or "", "import"),
+        "note": "\n".join(notes or []),
+        "attributes": attributes,
+        "created_at": result.get("created_at") or annotation.get("created_at"),
+        "updated_at": result.get("updated_at") or annotation.get("updated_at"),
+        "id": int(exported_id) if isinstance(exported_id, str) and exported_id.isdigit() else None,
+    }
+    return span_record(raw, offsets, detail, path=where, line=None)

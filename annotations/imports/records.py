@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from articles.importers import ArticleRecord, ImportFailure
+from annotations.imports.offsets import RawSpan
+from articles.importers import ArticleRecord, ImportFailure, clean_text, parse_published
 from articles.models import ArticleStatus
 
 
@@ -47,3 +49,34 @@ def annotated(record: ArticleRecord, *, status: Any, path: str | Path, line: int
     result = AnnotatedRecord.from_article(record)
     result.status = status
     return result
+
+
+def span_record(
+    raw: RawSpan, offsets: tuple[int, int], detail: Mapping[str, Any], *, path: str | Path, line: int | None
+) -> SpanRecord:
+    """A span from what a file gives beside its offsets (doccano's ``spans`` entries; Label Studio's regions in the
+    same keys): ``annotator``, ``origin``, ``note``, ``attributes``, ``created_at``, ``updated_at``, ``id``."""
+    attributes = detail.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise ImportFailure(path, line, "span attributes must be a JSON object")
+    exported_id = detail.get("id")
+    return SpanRecord(
+        start=offsets[0],
+        end=offsets[1],
+        label=raw.label,
+        text=raw.text,
+        annotator=clean_text(detail.get("annotator"), path=path, line=line, name="annotator").strip() or None,
+        origin=detail.get("origin") or "import",
+        note=clean_text(detail.get("note"), path=path, line=line, name="note"),
+        attributes=attributes,
+        created_at=_time(detail.get("created_at"), path=path, line=line, name="created_at"),
+        updated_at=_time(detail.get("updated_at"), path=path, line=line, name="updated_at"),
+        exported_id=exported_id if isinstance(exported_id, int) and not isinstance(exported_id, bool) else None,
+    )
+
+
+def _time(value: Any, *, path: str | Path, line: int | None, name: str) -> dt.datetime | None:
+    try:
+        return parse_published(value, path=path, line=line)
+    except ImportFailure:
+        raise ImportFailure(path, line, f"{name} {value!r} is not an ISO-8601 date-time") from None

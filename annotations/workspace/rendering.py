@@ -26,7 +26,7 @@ MAX_LAYERS = 4
 EXCERPT = 80
 
 
-# A span as the workspace reads it (``selectors.workspace_spans``): ``(pk, start, end, label_id, note, verdict)``,
+# A span as the workspace reads it (``spans.selectors.workspace_spans``): ``(pk, start, end, label_id, note, verdict)``,
 # of which the body needs the first four. A plain tuple, not an object: the page draws a thousand per request,
 # and tuples of numbers and strings are untracked by the garbage collector, so they are never promoted and
 # rescanned (a full collection over a Django process costs tens of milliseconds).
@@ -35,7 +35,7 @@ PK, START, END, LABEL, NOTE, VERDICT = range(6)
 
 
 def span_rows(spans: Iterable[Any]) -> list[SpanRow]:
-    """Rows as ``selectors.workspace_spans`` gives them; span objects (the admin's preview) are read the same way."""
+    """Rows as ``workspace_spans`` gives them; span objects (the admin's preview) are read the same way."""
     return [span if isinstance(span, tuple) else (span.pk, span.start, span.end, span.label_id) for span in spans]
 
 
