@@ -159,6 +159,10 @@ NEWSNOTES_MAX_IMPORT_BYTES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_BYTES", 20
 # A zip is unpacked in memory: these bound what a small upload may expand to (a "zip bomb").
 NEWSNOTES_MAX_IMPORT_UNPACKED_BYTES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_UNPACKED_BYTES", 100 * 1024 * 1024))
 NEWSNOTES_MAX_IMPORT_FILES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_FILES", 2000))
+# The longest article body (characters): every span create answers with text from it, and pages draw it whole.
+NEWSNOTES_MAX_ARTICLE_CHARS = int(os.environ.get("NEWSNOTES_MAX_ARTICLE_CHARS", 1_000_000))
+# A CSV header wider than this is not an article table; the refusal names only the first few columns.
+NEWSNOTES_MAX_CSV_COLUMNS = int(os.environ.get("NEWSNOTES_MAX_CSV_COLUMNS", 64))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # History (django-pghistory): database triggers record every insert, update and delete of spans and articles.

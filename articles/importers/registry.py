@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from articles.importers import ArticleRecord, ImportFailure, archive, csv, html, jsonl, label_studio, txt
+from articles.validation import MAX_JSON_DEPTH
 
 Reader = Callable[..., Iterator[ArticleRecord]]
 
@@ -27,8 +28,16 @@ TAKES_OPTIONS = {jsonl.read, label_studio.read}
 def _read(path: Path, data: bytes | None = None, **options) -> Iterator[ArticleRecord]:
     reader = reader_for(path)
     if options and reader in TAKES_OPTIONS:
-        return reader(path, data, **options)
-    return reader(path, data)
+        return guarded(path, reader(path, data, **options))
+    return guarded(path, reader(path, data))
+
+
+def guarded(path: Path, records: Iterator[ArticleRecord]) -> Iterator[ArticleRecord]:
+    """A reader's records, with Python's recursion limit (a JSON document nested thousands deep) as a message."""
+    try:
+        yield from records
+    except RecursionError:
+        raise ImportFailure(path, None, f"the JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None
 
 
 def reader_for(path: Path) -> Reader:
