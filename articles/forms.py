@@ -7,9 +7,8 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
-
 from django.forms.fields import InvalidJSONInput
+from django.template.defaultfilters import filesizeformat
 
 from articles.importers import JSONRefused, normalise_newlines, parse_json
 from articles.importers.registry import READERS
