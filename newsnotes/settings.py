@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from newsnotes.database import database_config
+from newsnotes.database import database_config, owner_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -92,6 +92,11 @@ TEMPLATES = [
 WSGI_APPLICATION = "newsnotes.wsgi.application"
 
 DATABASES = {"default": database_config(database_url=os.environ.get("DATABASE_URL"), data_dir=DATA_DIR)}
+# The role that owns the tables and runs migrations (newsnotes/roles.py): DATABASE_OWNER_URL, or for the
+# embedded server its superuser. None: one role does both (the history then holds only against the app's code).
+DATABASE_OWNER = owner_config(
+    database_url=os.environ.get("DATABASE_URL"), owner_url=os.environ.get("DATABASE_OWNER_URL")
+)
 # Parallel test runs (several developers, CI) on one server each get their own test database.
 if os.environ.get("NEWSNOTES_TEST_DB"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["NEWSNOTES_TEST_DB"]}

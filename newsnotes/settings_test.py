@@ -9,3 +9,11 @@ import os
 os.environ.setdefault("DEBUG", "1")
 
 from newsnotes.settings import *  # noqa: F403
+
+# The suite creates and drops test databases, which needs the owner role (the embedded server's superuser).
+# tests/hostile/test_history_roles.py proves the app role's limits with a role of its own.
+if DATABASE_OWNER:  # noqa: F405
+    DATABASES["default"].update(  # noqa: F405
+        {key: DATABASE_OWNER[key] for key in ("USER", "PASSWORD", "HOST", "PORT") if DATABASE_OWNER.get(key)}  # noqa: F405
+    )
+    DATABASE_OWNER = None
