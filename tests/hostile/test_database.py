@@ -84,3 +84,26 @@ def test_labels_css_escapes_whatever_it_is_given():
     css = labels_stylesheet([("a}b{c", "#aabbcc"), ("ok", "red;}body{display:none")])
     assert "a}b{c" not in css and ".label-a\\7d b\\7b c {" in css
     assert "display" not in css
+
+
+def test_the_migration_normalises_stored_language_tags():
+    """Tags stored before the checks: canonical case kept as a tag, non-tags moved into metadata."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    from articles.models import Article
+
+    migration = importlib.import_module("articles.migrations.0002_article_integrity_checks")
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_ARTICLE, ["One.", "One.", None, None, "EN-us"])
+        cursor.execute(INSERT_ARTICLE, ["Two.", "Two.", None, None, "en-US-US"])
+        cursor.execute(INSERT_ARTICLE, ["Three.", "Three.", None, None, "pt-BR"])
+    migration.normalise_languages(apps, SimpleNamespace(connection=connection))
+    stored = {a.body: (a.language, a.metadata) for a in Article.objects.all()}
+    assert stored == {
+        "One.": ("en-US", {}),
+        "Two.": ("", {"language_refused": "en-US-US"}),
+        "Three.": ("pt-BR", {}),
+    }
