@@ -1,6 +1,7 @@
 import pghistory
 import pgtrigger
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Length, Lower
 
@@ -30,7 +31,16 @@ class Label(models.Model):
     Kind = LabelKind
 
     name = models.CharField(max_length=64, unique=True, help_text="Shown in exports, e.g. PERSON")
-    slug = models.SlugField(max_length=64, unique=True)
+    slug = models.SlugField(
+        max_length=64,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9][a-z0-9_-]*$",
+                "Use lower-case letters, digits, hyphens and underscores, starting with a letter or digit.",
+            )
+        ],
+    )
     kind = models.CharField(max_length=16, choices=LabelKind.choices, default=LabelKind.ENTITY)
     color = models.CharField(max_length=7, default="#ffd166", help_text="Highlight colour, #rrggbb")
     hotkey = models.CharField(max_length=1, blank=True, help_text="One key that applies the label in the workspace")
@@ -47,6 +57,14 @@ class Label(models.Model):
             models.CheckConstraint(condition=models.Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="label_color_hex"),
             models.CheckConstraint(condition=models.Q(kind__in=LabelKind.values), name="label_kind_valid"),
             models.CheckConstraint(condition=~models.Q(hotkey=" "), name="label_hotkey_not_space"),
+            # Slugs become CSS class names and URL parts: plain ASCII only.
+            models.CheckConstraint(condition=models.Q(slug__regex=r"^[a-z0-9][a-z0-9_-]*$"), name="label_slug_shape"),
+            # Imports match labels by name ignoring case; two names differing only in case would be ambiguous.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="label_name_unique_ignoring_case",
+                violation_error_message="A label with this name already exists (names are compared ignoring case).",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,10 +3,14 @@ import hashlib
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from articles.validation import PUBLISHED_MAX, PUBLISHED_MIN, PUBLISHED_RANGE_TEXT, language_tag, published_at_in_range
 
 # The full-text search vector: the same expression serves the GIN index and the queries that use it.
 SEARCH_CONFIG = "english"
@@ -18,6 +22,27 @@ def search_vector() -> SearchVector:
 
 def body_sha256(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def body_sha256_sql() -> models.Func:
+    """``encode(sha256(convert_to(body, 'UTF8')), 'hex')``: the database's own hash of the body."""
+    utf8 = models.Func(models.F("body"), models.Value("UTF8"), function="convert_to")
+    return models.Func(
+        models.Func(utf8, function="sha256"), models.Value("hex"), function="encode", output_field=models.CharField()
+    )
+
+
+def validate_published_at(value) -> None:
+    if value is not None and not published_at_in_range(value):
+        raise ValidationError(f"The date must be {PUBLISHED_RANGE_TEXT}.", code="published_at_range")
+
+
+def validate_language_tag(value: str) -> None:
+    if value and language_tag(value) != value:
+        raise ValidationError(
+            "Use a BCP-47 language tag such as en, en-US or zh-Hant-TW (a hyphen, not an underscore).",
+            code="language_tag",
+        )
 
 
 class Source(models.Model):
@@ -58,10 +83,14 @@ class Article(models.Model):
     title = models.CharField(max_length=500)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="articles", null=True, blank=True)
     # NULL, not "", when absent: the unique constraint then applies only to real URLs.
-    url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
+    url = models.URLField(  # noqa: DJ001
+        max_length=2000, null=True, blank=True, validators=[URLValidator(schemes=["http", "https"])]
+    )
     byline = models.CharField(max_length=300, blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
-    language = models.CharField(max_length=16, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, validators=[validate_published_at])
+    language = models.CharField(
+        max_length=16, blank=True, validators=[validate_language_tag], help_text="BCP-47, e.g. en, en-US, pt-BR"
+    )
     body = models.TextField(
         help_text="Plain text. Newlines are normalised to \\n at import; otherwise stored exactly as received."
     )
@@ -83,6 +112,26 @@ class Article(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(status__in=ArticleStatus.values), name="article_status_valid"),
             models.CheckConstraint(condition=~models.Q(title=""), name="article_title_not_empty"),
+            # The hash that makes bodies unique is the body's hash, whoever writes the row.
+            models.CheckConstraint(
+                condition=models.Q(body_sha256=body_sha256_sql()), name="article_body_sha256_matches_body"
+            ),
+            # A link the pages render: never javascript:, data: or any other scheme.
+            models.CheckConstraint(
+                condition=models.Q(url__isnull=True) | models.Q(url__iregex=r"^https?://"), name="article_url_http"
+            ),
+            # Years 1000-9998 in UTC (articles.validation): Python cannot hold a date beyond year 9999 in any
+            # time zone, and one such row would break every page and export that shows it.
+            models.CheckConstraint(
+                condition=models.Q(published_at__isnull=True)
+                | models.Q(published_at__gte=PUBLISHED_MIN, published_at__lt=PUBLISHED_MAX),
+                name="article_published_at_range",
+            ),
+            # The shape of a BCP-47 tag; the importers and the admin store it canonically (en-US).
+            models.CheckConstraint(
+                condition=models.Q(language__regex=r"^([A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8})*)?$"),
+                name="article_language_tag_shape",
+            ),
         ]
         indexes = [
             GinIndex(search_vector(), name="article_search_gin"),

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from articles.importers import ArticleRecord, normalise_newlines
-from articles.models import Article, Source, body_sha256
+from articles.importers import ArticleRecord, ImportFailure, normalise_newlines
+from articles.models import SEARCH_CONFIG, Article, Source, body_sha256
 
 # Other apps may forbid changing an article's body (annotations: once spans point into it) with a database
 # trigger that raises a check violation naming a constraint that starts with this prefix; its message says why.
@@ -48,6 +48,34 @@ def article_update(*, article: Article, **fields) -> Article:
                 raise ValidationError({"body": diag.message_primary}) from None
             raise
     return article
+
+
+# PostgreSQL's full-text vector holds at most 1 MB. It takes at most about 4 bytes per byte of text (short
+# distinct words), so shorter texts cannot reach it and only longer ones are tried in the database.
+TSVECTOR_LIMIT_BYTES = 1_048_575
+TSVECTOR_SAFE_TEXT_BYTES = TSVECTOR_LIMIT_BYTES // 5
+
+
+def article_text_problem(*, title: str, body: str) -> str | None:
+    """Why PostgreSQL could not index this title and body for full-text search, or None. Writes nothing."""
+    if len(title.encode()) + len(body.encode()) < TSVECTOR_SAFE_TEXT_BYTES:
+        return None
+    try:
+        # The same expression as the search index (articles.models.search_vector); a savepoint keeps the
+        # caller's transaction usable when it fails.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT length(to_tsvector(%s::regconfig, COALESCE(%s, '') || ' ' || COALESCE(%s, '')))",
+                [SEARCH_CONFIG, title, body],
+            )
+    except DatabaseError as err:
+        if getattr(err.__cause__, "sqlstate", None) != "54000":  # program_limit_exceeded
+            raise
+        return (
+            "the text has too many distinct words for PostgreSQL's full-text index (its limit is 1 MB); "
+            "split the article"
+        )
+    return None
 
 
 def article_duplicate_reason(*, body: str, url: str | None, exclude_pk: int | None = None) -> str | None:
@@ -131,6 +159,9 @@ def articles_plan(
         elif record.url and record.url in seen_urls:
             duplicates.append((record, f"same url as {seen_urls[record.url]}"))
         else:
+            problem = article_text_problem(title=record.title, body=record.body)
+            if problem:
+                raise ImportFailure(record.location, None, problem)
             seen_hashes[digest] = record.location
             if record.url:
                 seen_urls[record.url] = record.location

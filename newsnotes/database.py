@@ -21,12 +21,26 @@ def with_session_options(options: dict) -> dict:
     return options | {"options": f"{given} {SESSION_OPTIONS}".strip()}
 
 
+# The embedded server's roles: its superuser owns the tables and migrates; the app connects as APP_ROLE.
+EMBEDDED_OWNER = "postgres"
+EMBEDDED_APP_ROLE = "newsnotes_app"
+
+
+def owner_config(*, database_url: str | None, owner_url: str | None) -> dict | None:
+    """Connection settings of the owner role that runs migrations, or None when one role does everything."""
+    if owner_url:
+        return parse_database_url(owner_url)
+    if not database_url:
+        return {"USER": EMBEDDED_OWNER, "PASSWORD": "", "HOST": None, "PORT": None}
+    return None
+
+
 def database_config(*, database_url: str | None, data_dir: Path) -> dict:
     if not database_url:
         return {
             "ENGINE": "newsnotes.embedded",
             "NAME": "newsnotes",
-            "USER": "postgres",
+            "USER": EMBEDDED_APP_ROLE,
             "PGDATA": str(data_dir / "pgdata"),
             "OPTIONS": with_session_options({}),
             "CONN_MAX_AGE": 0,

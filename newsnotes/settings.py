@@ -1,12 +1,13 @@
 """NewsNotes settings, driven by the environment (see README: Configuration)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from newsnotes.database import database_config
+from newsnotes.database import database_config, owner_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "newsnotes.urls"
@@ -88,6 +92,11 @@ TEMPLATES = [
 WSGI_APPLICATION = "newsnotes.wsgi.application"
 
 DATABASES = {"default": database_config(database_url=os.environ.get("DATABASE_URL"), data_dir=DATA_DIR)}
+# The role that owns the tables and runs migrations (newsnotes/roles.py): DATABASE_OWNER_URL, or for the
+# embedded server its superuser. None: one role does both (the history then holds only against the app's code).
+DATABASE_OWNER = owner_config(
+    database_url=os.environ.get("DATABASE_URL"), owner_url=os.environ.get("DATABASE_OWNER_URL")
+)
 # Parallel test runs (several developers, CI) on one server each get their own test database.
 if os.environ.get("NEWSNOTES_TEST_DB"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["NEWSNOTES_TEST_DB"]}
@@ -100,6 +109,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes): the first backend refuses a locked-out account or address before the second
+# one hashes a password, so a flood of guesses costs no CPU once the limit is reached.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Failures are counted per account and, separately, per client address; either reaching the limit locks.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = int(os.environ.get("NEWSNOTES_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("NEWSNOTES_LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address: REMOTE_ADDR, unless NEWSNOTES_CLIENT_IP_HEADER names the header a trusted reverse proxy
+# sets (never trust a header a client can send straight to the app).
+NEWSNOTES_CLIENT_IP_HEADER = os.environ.get("NEWSNOTES_CLIENT_IP_HEADER", "").strip()
+AXES_CLIENT_IP_CALLABLE = "newsnotes.client_ip.client_ip"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -159,6 +182,10 @@ NEWSNOTES_MAX_IMPORT_BYTES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_BYTES", 20
 # A zip is unpacked in memory: these bound what a small upload may expand to (a "zip bomb").
 NEWSNOTES_MAX_IMPORT_UNPACKED_BYTES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_UNPACKED_BYTES", 100 * 1024 * 1024))
 NEWSNOTES_MAX_IMPORT_FILES = int(os.environ.get("NEWSNOTES_MAX_IMPORT_FILES", 2000))
+# The longest article body (characters): every span create answers with text from it, and pages draw it whole.
+NEWSNOTES_MAX_ARTICLE_CHARS = int(os.environ.get("NEWSNOTES_MAX_ARTICLE_CHARS", 1_000_000))
+# A CSV header wider than this is not an article table; the refusal names only the first few columns.
+NEWSNOTES_MAX_CSV_COLUMNS = int(os.environ.get("NEWSNOTES_MAX_CSV_COLUMNS", 64))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # History (django-pghistory): database triggers record every insert, update and delete of spans and articles.

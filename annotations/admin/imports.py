@@ -62,7 +62,11 @@ class ImportPageMixin:
         upload = form.cleaned_data["upload"]
         data = upload.read()
         report = read_upload_report(upload.name, data, ANNOTATED)
-        fresh, duplicates = articles_plan(report.records)
+        try:
+            fresh, duplicates = articles_plan(report.records)
+        except ImportFailure as failure:  # a text the database cannot index
+            report.add_failure(failure)
+            fresh, duplicates = [], []
         previous = request.session.pop(IMPORT_SESSION_KEY, None)
         if previous:
             upload_discard(token=previous["token"])

@@ -9,6 +9,13 @@ from django.db.models import Exists, OuterRef
 from annotations.exports import FORMATS, ExportFilters, ExportOptions
 from annotations.models import Label, Span
 from articles.models import Article, Source
+from articles.validation import day_in_range
+
+
+def validate_day_in_range(day) -> None:
+    # Stored dates lie in years 1000-9998 (UTC); a bound far outside would overflow the day arithmetic.
+    if not day_in_range(day):
+        raise forms.ValidationError("Choose a date between 1000-01-01 and 9998-12-31.", code="date_range")
 
 
 class DateInput(forms.DateInput):
@@ -28,8 +35,12 @@ class ExportForm(forms.Form):
     origins = forms.MultipleChoiceField(
         choices=Span.Origin.choices, required=False, widget=forms.CheckboxSelectMultiple, label="Span origin"
     )
-    published_from = forms.DateField(required=False, widget=DateInput, label="Published from")
-    published_to = forms.DateField(required=False, widget=DateInput, label="Published to (inclusive)")
+    published_from = forms.DateField(
+        required=False, widget=DateInput, label="Published from", validators=[validate_day_in_range]
+    )
+    published_to = forms.DateField(
+        required=False, widget=DateInput, label="Published to (inclusive)", validators=[validate_day_in_range]
+    )
     annotated_only = forms.BooleanField(
         required=False,
         label="Only articles with a matching span",

@@ -9,6 +9,7 @@ list items, and a template loop over them costs several times the rest of the pa
 
 from __future__ import annotations
 
+import re
 import zlib
 from bisect import insort
 from collections import defaultdict
@@ -257,10 +258,19 @@ def ink_for(background: str) -> str:
     return max((INK_LIGHT, INK_DARK), key=lambda ink: contrast_ratio(ink, background))
 
 
+def css_ident(text: str) -> str:
+    """``text`` safe inside a CSS class selector: anything but ASCII letters, digits, ``-`` and ``_`` escaped."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else f"\\{ord(c):x} " for c in text)
+
+
 def labels_stylesheet(labels: Iterable[tuple[str, str]]) -> str:
     """Per-label custom properties: ``.label-<slug>`` for swatches, ``.l<n>-<slug>`` for the nth highlight layer."""
     lines = []
-    for slug, color in labels:
+    for raw_slug, color in labels:
+        # The database allows only plain slugs and #rrggbb colours; escaped anyway, as a stylesheet is code.
+        slug = css_ident(raw_slug)
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+            continue
         ink = ink_for(color)
         lines.append(f".label-{slug} {{ --label-color: {color}; }}")
         lines.append(f".label-{slug} {{ --label-ink: {ink}; }}")

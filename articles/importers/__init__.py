@@ -13,8 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+
+from articles.validation import (
+    FIELD_LIMITS,
+    MAX_JSON_DEPTH,
+    PUBLISHED_RANGE_TEXT,
+    json_value_problem,
+    language_tag,
+    published_at_in_range,
+)
 
 
 class ImportFailure(Exception):
@@ -78,7 +88,31 @@ def parse_published(value: Any, *, path: str | Path, line: int | None) -> dt.dat
         raise ImportFailure(path, line, f"published_at {value!r} is not an ISO-8601 date or date-time")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, dt.UTC)
+    if not published_at_in_range(moment):
+        raise ImportFailure(path, line, f"published_at {value!r} is not {PUBLISHED_RANGE_TEXT}")
     return moment
+
+
+class JSONRefused(ValueError):
+    """JSON that cannot be stored; the message completes a sentence whose subject the caller names."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JSONRefused(f"holds {name}, which JSON does not allow")
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` refusing NaN/Infinity (PostgreSQL's jsonb has neither) and nesting deep enough to crash.
+
+    Python's json reads ``NaN`` and recurses until RecursionError; both become ``JSONRefused``. Invalid JSON
+    raises ``json.JSONDecodeError`` as usual. NUL characters and moderate nesting are left to ``check_record``,
+    which names the field.
+    """
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise JSONRefused(f"is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None
+    return value
 
 
 def decode_utf8(data: bytes, *, path: str | Path) -> str:
@@ -105,17 +139,58 @@ def record_from_mapping(row: dict[str, Any], *, path: str | Path, line: int) -> 
     metadata = row.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise ImportFailure(path, line, "metadata must be a JSON object")
-    return ArticleRecord(
-        title=title[:500],
-        body=body,
-        location=f"{path}:{line}",
-        url=url,
-        source=clean_text(row.get("source"), path=path, line=line, name="source").strip() or None,
-        byline=clean_text(row.get("byline"), path=path, line=line, name="byline").strip(),
-        published_at=parse_published(row.get("published_at"), path=path, line=line),
-        language=clean_text(row.get("language"), path=path, line=line, name="language").strip(),
-        metadata=metadata,
+    return check_record(
+        ArticleRecord(
+            title=title[:500],
+            body=body,
+            location=f"{path}:{line}",
+            url=url,
+            source=clean_text(row.get("source"), path=path, line=line, name="source").strip() or None,
+            byline=clean_text(row.get("byline"), path=path, line=line, name="byline").strip(),
+            published_at=parse_published(row.get("published_at"), path=path, line=line),
+            language=clean_text(row.get("language"), path=path, line=line, name="language").strip(),
+            metadata=metadata,
+        ),
+        path=path,
+        line=line,
     )
+
+
+def check_record(record: ArticleRecord, *, path: str | Path | None = None, line: int | None = None) -> ArticleRecord:
+    """Check what every reader produces against the columns' limits, so no record can fail in the database.
+
+    The language tag is normalised to BCP-47 (``en_US`` becomes ``en-US``). Raises ``ImportFailure`` at the
+    record's location.
+    """
+
+    def refuse(message: str):
+        # Readers of line-oriented files pass path and line: the admin preview resumes after that line.
+        return ImportFailure(path, line, message) if path is not None else ImportFailure(record.location, None, message)
+
+    limit = settings.NEWSNOTES_MAX_ARTICLE_CHARS
+    if len(record.body) > limit:
+        raise refuse(f"body is {len(record.body)} characters; at most {limit} are allowed (split the article)")
+    for name, size in FIELD_LIMITS.items():
+        value = getattr(record, name) or ""
+        if len(value) > size:
+            raise refuse(f"{name} is {len(value)} characters; at most {size} are allowed")
+    if record.url is not None and not record.url.lower().startswith(("http://", "https://")):
+        raise refuse(f"url {record.url[:100]!r} must start with http:// or https://")
+    if record.published_at is not None and not published_at_in_range(record.published_at):
+        raise refuse(f"published_at is not {PUBLISHED_RANGE_TEXT}")
+    if record.language:
+        tag = language_tag(record.language)
+        if tag is None:
+            raise refuse(
+                f"language {record.language[:40]!r} is not a BCP-47 language tag (such as en, en-US, zh-Hant-TW)"
+            )
+        record.language = tag
+    if not isinstance(record.metadata, dict):
+        raise refuse("metadata must be a JSON object")
+    problem = json_value_problem(record.metadata)
+    if problem:
+        raise refuse(f"metadata {problem}")
+    return record
 
 
 def json_lines(text: str, *, path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -124,6 +199,8 @@ def json_lines(text: str, *, path: str | Path) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, parse_json(line)
         except json.JSONDecodeError as err:
             raise ImportFailure(path, number, f"not valid JSON ({err.msg} at column {err.colno})") from None
+        except JSONRefused as err:
+            raise ImportFailure(path, number, f"the line {err}") from None

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from articles.importers import ArticleRecord, ImportFailure, clean_text, parse_published
+from articles.importers import ArticleRecord, ImportFailure, check_record, clean_text, parse_published
+from articles.validation import language_tag
 
 MIN_WORDS = 10
 # htmldate's default output is the day only; with the time the article sorts right among wire stories.
@@ -30,7 +31,8 @@ def read(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord]:
     tree = trafilatura.load_html(data)
     if tree is None:
         raise ImportFailure(path, None, "could not parse the file as HTML")
-    language = (tree.get("lang") or "").strip()[:16]
+    # A page's lang attribute is often sloppy (en_US, "english"): keep it normalised, or not at all.
+    language = language_tag(tree.get("lang") or "") or ""
     document = trafilatura.bare_extraction(
         tree,
         url=None,
@@ -51,17 +53,19 @@ def read(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord]:
     if not title:
         title = " ".join(first.split())[:200]
     url = document.url if document.url and document.url.lower().startswith(("http://", "https://")) else None
-    yield ArticleRecord(
-        title=title[:500],
-        # trafilatura puts one paragraph per line; the corpus separates paragraphs with a blank line.
-        body="\n\n".join(p.strip() for p in text.split("\n") if p.strip()),
-        location=f"{path}:1",
-        url=url,
-        source=document.hostname or None,
-        byline=(document.author or "")[:300],
-        published_at=_published(document.date, path=path),
-        language=language,
-        metadata={"extracted_with": "trafilatura"} | ({"sitename": document.sitename} if document.sitename else {}),
+    yield check_record(
+        ArticleRecord(
+            title=title[:500],
+            # trafilatura puts one paragraph per line; the corpus separates paragraphs with a blank line.
+            body="\n\n".join(p.strip() for p in text.split("\n") if p.strip()),
+            location=f"{path}:1",
+            url=url,
+            source=document.hostname or None,
+            byline=(document.author or "")[:300],
+            published_at=_published(document.date, path=path),
+            language=language,
+            metadata={"extracted_with": "trafilatura"} | ({"sitename": document.sitename} if document.sitename else {}),
+        )
     )
 
 

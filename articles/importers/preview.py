@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv as csv_module
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from articles.importers import ArticleRecord, ImportFailure, archive, decode_utf8
-from articles.importers.registry import PLAIN, Readers
+from articles.importers.registry import PLAIN, Readers, guarded
 
 # Past this many errors the file is clearly in the wrong shape; the list would only bury the first ones.
 MAX_FAILURES = 100
@@ -42,14 +43,14 @@ class UploadReport:
 def read_upload_report(name: str, data: bytes, readers: Readers = PLAIN) -> UploadReport:
     report = UploadReport()
     path = Path(name)
-    files = [(path, data)]
+    files: Iterable[tuple[Path, bytes]] = [(path, data)]
     if path.suffix.lower() == ".zip":
         try:
             unpacked = archive.unpack(path, data, readers.suffixes)
         except ImportFailure as failure:
             report.add_failure(failure)
             return report
-        files, report.skipped = unpacked.files, unpacked.skipped
+        files, report.skipped = unpacked.files(), unpacked.skipped
     for file_path, content in files:
         if report.more_failures:
             break
@@ -68,7 +69,7 @@ def _read_file(path: Path, data: bytes, report: UploadReport, readers: Readers) 
     current = data
     while True:
         try:
-            for record in reader(path, current):
+            for record in guarded(path, reader(path, current)):
                 report.records.append(_shifted_record(record, offset))
             return
         except ImportFailure as failure:

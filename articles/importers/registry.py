@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from articles.importers import ArticleRecord, ImportFailure, archive, csv, html, jsonl, txt
+from articles.validation import MAX_JSON_DEPTH
 
 Reader = Callable[..., Iterator[ArticleRecord]]
 
@@ -40,14 +41,14 @@ class Readers:
         return {*self.by_suffix, ".zip"}
 
     def _read_zip(self, path: Path, data: bytes | None = None, **options) -> Iterator[ArticleRecord]:
-        for member, content in archive.unpack(path, path.read_bytes() if data is None else data, self.suffixes).files:
+        for member, content in archive.unpack(path, path.read_bytes() if data is None else data, self.suffixes).files():
             yield from self._read(member, content, **options)
 
     def _read(self, path: Path, data: bytes | None = None, **options) -> Iterator[ArticleRecord]:
         reader = self.reader_for(path)
         if options and (reader in self.takes_options or reader == self._read_zip):
-            return reader(path, data, **options)
-        return reader(path, data)
+            return guarded(path, reader(path, data, **options))
+        return guarded(path, reader(path, data))
 
     def read_paths(self, paths: Iterable[str | Path], **options) -> Iterator[ArticleRecord]:
         for raw in paths:
@@ -84,3 +85,11 @@ READERS = PLAIN.suffixes
 reader_for = PLAIN.reader_for
 read_paths = PLAIN.read_paths
 read_upload = PLAIN.read_upload
+
+
+def guarded(path: Path, records: Iterator[ArticleRecord]) -> Iterator[ArticleRecord]:
+    """A reader's records, with Python's recursion limit (a JSON document nested thousands deep) as a message."""
+    try:
+        yield from records
+    except RecursionError:
+        raise ImportFailure(path, None, f"the JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from articles.importers import ArticleRecord, ImportFailure, clean_text, decode_utf8
+from articles.importers import ArticleRecord, ImportFailure, check_record, clean_text, decode_utf8
 
 
 def read(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord]:
@@ -17,4 +17,4 @@ def read(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord]:
         raise ImportFailure(path, 1, "the first line (the title) is empty")
     if not body.strip():
         raise ImportFailure(path, 2, "the body (everything after the first line) is empty")
-    yield ArticleRecord(title=title.strip()[:500], body=body.lstrip("\n"), location=f"{path}:1")
+    yield check_record(ArticleRecord(title=title.strip()[:500], body=body.lstrip("\n"), location=f"{path}:1"))

@@ -14,6 +14,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.settings_dict["PORT"] = str(info.port)
         name = self.settings_dict["NAME"]
         if name and name not in self._database_ready and not name.startswith("test_"):
-            ensure_database(info, name)
+            ensure_database(info, name, self.settings_dict["USER"])
             self._database_ready.add(name)
         return super().get_connection_params()

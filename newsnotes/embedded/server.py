@@ -112,8 +112,8 @@ def ensure_server(pgdata: Path):
         return _server.get_postmaster_info()
 
 
-def ensure_database(info, name: str) -> None:
-    """Create database ``name`` on the embedded server unless it exists (safe under races)."""
+def ensure_database(info, name: str, role: str | None = None) -> None:
+    """Create database ``name`` (and the login ``role``) on the embedded server unless they exist (race-safe)."""
     import psycopg
     from psycopg import errors, sql
 
@@ -124,3 +124,11 @@ def ensure_database(info, name: str) -> None:
         if not exists:
             with contextlib.suppress(errors.DuplicateDatabase):  # another process won the race
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        # The app's role (newsnotes/roles.py); migrate, run as postgres, grants it its privileges.
+        if (
+            role
+            and role != "postgres"
+            and not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+        ):
+            with contextlib.suppress(errors.DuplicateObject):
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))

@@ -88,6 +88,19 @@ export function selectionOffsets(root, selection = window.getSelection()) {
 
 const SPACE = /^\s$/u;
 
+/**
+ * A word segmenter for the article's language. A tag the browser refuses (a stored `en_US`, say) throws a
+ * RangeError; the default locale's word breaks are then used rather than losing the selection silently.
+ */
+export function wordSegmenter(locale) {
+  try {
+    return new Intl.Segmenter(locale || undefined, { granularity: "word" });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return new Intl.Segmenter(undefined, { granularity: "word" });
+  }
+}
+
 function graphemeBounds(text) {
   const bounds = new Set([0, text.length]);
   for (const { index } of new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(text)) {
@@ -126,7 +139,7 @@ export function refine(body, start, end, { snapWords = true, locale } = {}) {
   while (e < window.length && !bounds.has(e)) e += 1;
 
   if (snapWords) {
-    for (const word of new Intl.Segmenter(locale, { granularity: "word" }).segment(window)) {
+    for (const word of wordSegmenter(locale).segment(window)) {
       if (!word.isWordLike) continue;
       const wordEnd = word.index + word.segment.length;
       if (word.index < s && s < wordEnd) s = word.index;

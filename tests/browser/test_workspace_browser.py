@@ -13,7 +13,7 @@ from annotations.models import Span
 from annotations.spans.services import span_create
 from annotations.workspace.rendering import contrast_ratio
 from articles.importers import txt
-from articles.models import Article
+from articles.models import Article, body_sha256
 from tests.factories import ArticleFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -458,7 +458,7 @@ def test_windowed_creates_relabels_and_deletes_leave_the_text_a_fresh_load_would
     open_workspace, article, editor, labels
 ):
     long_body = "\n\n".join([BODY] * 4)
-    Article.objects.filter(pk=article.pk).update(body=long_body)
+    Article.objects.filter(pk=article.pk).update(body=long_body, body_sha256=body_sha256(long_body))
     article.refresh_from_db()
     for which in range(4):
         start, end = python_offsets(long_body, "Larchfield Systems", which)

@@ -16,13 +16,17 @@ from tqdm import tqdm
 from annotations.exports import FORMATS, ExportFilters, ExportOptions, count, export
 from annotations.models import Label, Span
 from articles.models import Article, Source
+from articles.validation import day_in_range
 
 
 def _day(value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+    if not day_in_range(day):
+        raise CommandError(f"{value} is outside the dates articles can have (1000-01-01 to 9998-12-31)")
+    return day
 
 
 def _resolve(model, names: list[str], lookups: tuple[str, ...], what: str, shown: str) -> tuple[int, ...]:
