@@ -131,3 +131,7 @@ class TrackedArticle(Article):
     class Meta:
         proxy = True
         verbose_name = "article (history)"
+
+
+# Agreement's token cache lives in its own room; imported here so the model belongs to this app's migrations.
+from annotations.agreement.models import ArticleTokens  # noqa: E402, F401
