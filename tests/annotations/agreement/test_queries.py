@@ -1,0 +1,201 @@
+"""Agreement read from PostgreSQL: which layers count, the token cache, filters, and the command's output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
+
+from annotations.agreement.metrics import Agreement, ArticleLayers
+from annotations.agreement.models import ArticleTokens
+from annotations.agreement.queries import Scope, iter_article_layers
+from annotations.agreement.report import agreement_compute
+from annotations.agreement.tokens import TOKENIZER
+from annotations.exports import conll
+from articles.models import Article
+from tests.factories import ArticleFactory, SourceFactory, SpanFactory, UserFactory
+
+BODY = "Mara Okonkwo of Larchfield Systems said the chip ships in May."
+#       0    5       13 16         27      35   40  44   49    55 58
+
+
+def editor(name: str):
+    user = UserFactory(username=name)
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+def span(article, who, label, start, end):
+    return SpanFactory(article=article, annotator=who, label=label, start=start, end=end)
+
+
+@pytest.fixture
+def desk(labels, reviewer):
+    """Two done articles labelled by two editors, one by a third; a reviewer's spans and an unfinished article."""
+    ana, bo, cy = editor("ana"), editor("bo"), editor("cy")
+    source = SourceFactory(domain="wire.example")
+    first = ArticleFactory(body=BODY, source=source, status=Article.Status.DONE)
+    second = ArticleFactory(body=BODY + " (2)", status=Article.Status.REVIEWED)
+    open_one = ArticleFactory(body=BODY + " (3)", status=Article.Status.IN_PROGRESS)
+    person, org = labels["person"], labels["org"]
+    span(first, ana, person, 0, 12)
+    span(first, ana, org, 16, 34)
+    span(first, bo, person, 0, 12)
+    span(first, bo, org, 16, 26)
+    span(first, reviewer, person, 40, 48)  # a reviewer is not an editor
+    span(second, ana, person, 0, 4)
+    span(second, bo, org, 0, 4)
+    span(second, cy, person, 0, 4)
+    span(open_one, ana, person, 0, 12)  # not finished: left out
+    span(open_one, cy, person, 0, 12)
+    return {"ana": ana, "bo": bo, "cy": cy, "first": first, "second": second, "source": source}
+
+
+def reference(desk, labels, label_ids) -> dict:
+    """The same figures from the pure accumulator, fed by hand from the fixture's spans."""
+    agreement = Agreement(labels=label_ids)
+    for article in (desk["first"], desk["second"]):
+        tokens = conll.tokenize(article.body)
+        layers: dict[int, list] = {}
+        for s in article.spans.exclude(annotator__username="rev").order_by("start", "-end", "id"):
+            if s.label_id in label_ids:
+                layers.setdefault(s.annotator_id, []).append((s.label_id, s.start, s.end, s.pk))
+            else:
+                layers.setdefault(s.annotator_id, [])
+        agreement.add(ArticleLayers(article.pk, [t.start for t in tokens], [t.end for t in tokens], layers))
+    names = {desk[n].pk: n for n in ("ana", "bo", "cy")}
+    return agreement.report(label_names={label.pk: label.name for label in labels.values()}, editor_names=names)
+
+
+def run_json(*args) -> dict:
+    out = io.StringIO()
+    call_command("agreement", "--format", "json", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_command_json_has_the_documented_shape_and_the_accumulators_numbers(desk, labels):
+    result = run_json()
+    ordered = [label.pk for label in sorted(labels.values(), key=lambda label: (label.ordering, label.name))]
+    expected = reference(desk, labels, ordered).as_json()
+    assert result == json.loads(json.dumps(expected))
+    assert result["articles"] == 2
+    assert result["editors"] == ["ana", "bo", "cy"]
+    assert set(result["labels"]) == {"PERSON", "ORG", "CLAIM", "SPONSORED"}
+    assert set(result["overall"]) == {"exact_f1", "overlap_f1", "cohen_kappa", "krippendorff_alpha", "gold"}
+    # ana × bo share both articles: PERSON 0-12 identical, ORG 16-34 vs 16-26, and 0-4 PERSON vs ORG.
+    pair = next(p for p in result["pairs"] if p["editors"] == ["ana", "bo"])
+    assert pair["articles"] == 2
+    assert pair["overall"]["exact_f1"] == pytest.approx(2 * 1 / (3 + 3))
+    # cy finished only the second article: its pairs have one article each.
+    assert {tuple(p["editors"]): p["articles"] for p in result["pairs"]} == {
+        ("ana", "bo"): 2,
+        ("ana", "cy"): 1,
+        ("bo", "cy"): 1,
+    }
+    assert result["overall"]["gold"] == {
+        e: {"precision": None, "recall": None, "f1": None} for e in ("ana", "bo", "cy")
+    }
+    # The matched range 0-4 on the second article: ana and cy say PERSON, bo says ORG (twice PERSON/ORG).
+    confusion = dict(zip(result["confusion"]["labels"], result["confusion"]["counts"], strict=True))
+    assert confusion["PERSON"][:2] == [2, 2]
+
+
+def test_label_filter_keeps_finished_layers_without_that_label(desk, labels):
+    result = run_json("--label", "org")
+    assert list(result["labels"]) == ["ORG"]
+    expected = reference(desk, labels, [labels["org"].pk]).as_json()
+    assert result == json.loads(json.dumps(expected))
+    # cy made no ORG span, but finished the second article: an empty ORG layer that disagrees with bo's.
+    pair = next(p for p in result["pairs"] if p["editors"] == ["bo", "cy"])
+    assert pair["overall"]["exact_f1"] == 0
+
+
+def test_source_filter(desk):
+    result = run_json("--source", "wire.example")
+    assert result["articles"] == 1
+    assert result["editors"] == ["ana", "bo"]
+
+
+def test_unknown_label_or_source_is_an_error_naming_what_exists(desk):
+    with pytest.raises(CommandError, match="unknown label 'nope'; known: CLAIM, ORG, PERSON, SPONSORED"):
+        run_json("--label", "nope")
+    with pytest.raises(CommandError, match="unknown source 'nowhere'"):
+        run_json("--source", "nowhere")
+
+
+def test_csv_layout(desk):
+    out = io.StringIO()
+    call_command("agreement", "--format", "csv", stdout=out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert list(rows[0]) == ["scope", "editor_a", "editor_b", "label", "label_b", "metric", "value"]
+    assert rows[0] == {
+        "scope": "articles",
+        "editor_a": "",
+        "editor_b": "",
+        "label": "",
+        "label_b": "",
+        "metric": "articles",
+        "value": "2",
+    }
+    result = run_json()
+    for row in rows:
+        if row["scope"] == "average":
+            scope = result["overall"] if row["label"] == "overall" else result["labels"][row["label"]]
+            value = scope[row["metric"]]
+            assert row["value"] == ("" if value is None else repr(value))
+    assert {r["scope"] for r in rows} == {"articles", "average", "pair", "gold", "confusion"}
+
+
+def test_table_output_is_readable(desk):
+    out = io.StringIO()
+    call_command("agreement", stdout=out)
+    text = out.getvalue()
+    assert "Articles with a finished layer: 2" in text
+    assert "ana × bo (2 articles)" in text
+
+
+def test_tokens_are_stored_once_and_refilled_when_stale(desk, django_assert_max_num_queries):
+    agreement_compute(Scope())
+    stored = ArticleTokens.objects.get(article=desk["first"])
+    tokens = conll.tokenize(BODY)
+    assert stored.starts == [t.start for t in tokens] and stored.ends == [t.end for t in tokens]
+    assert stored.tokenizer == TOKENIZER
+    assert ArticleTokens.objects.count() == 2  # the unfinished article is never tokenized
+    # A second run reads them: no article is tokenized again.
+    tokenized = []
+    agreement_compute(Scope(), on_tokenized=tokenized.append)
+    assert tokenized == []
+    # A stale row (another tokenizer) is refilled, and meanwhile the article is not read with wrong boundaries.
+    ArticleTokens.objects.filter(article=desk["first"]).update(tokenizer="old", starts=[0], ends=[4])
+    assert [a.article_id for a in iter_article_layers(Scope())] == [desk["second"].pk]
+    agreement_compute(Scope(), on_tokenized=tokenized.append)
+    assert tokenized == [1]
+    assert ArticleTokens.objects.get(article=desk["first"]).starts == [t.start for t in tokens]
+
+
+def test_stream_yields_each_finished_layer_with_its_spans(desk, labels):
+    agreement_compute(Scope())
+    articles = list(iter_article_layers(Scope()))
+    assert [a.article_id for a in articles] == [desk["first"].pk, desk["second"].pk]
+    first = articles[0]
+    assert set(first.layers) == {desk["ana"].pk, desk["bo"].pk}
+    assert [s[:3] for s in first.layers[desk["ana"].pk]] == [(labels["person"].pk, 0, 12), (labels["org"].pk, 16, 34)]
+    assert first.gold is None
+
+
+def test_token_rows_must_pair_starts_and_ends(desk):
+    agreement_compute(Scope())
+    with (
+        pytest.raises(IntegrityError, match="articletokens_same_length"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE annotations_articletokens SET starts = '{0,5}', ends = '{4}' WHERE article_id = %s",
+            [desk["first"].pk],
+        )
