@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from annotations import export_views, views
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("labels.css", views.labels_css, name="labels-css"),
     path("export/", export_views.export_page, name="export"),
     path("export/download", export_views.export_download, name="export-download"),
+    path("agreement/", include("annotations.agreement.urls")),
 ]

@@ -26,6 +26,8 @@ class ArticleTokens(models.Model):
 
     class Meta:
         verbose_name_plural = "article tokens"
+        # The agreement page and figures: reviewers, researchers and curators (migration 0007), never editors.
+        permissions = [("view_agreement", "Can see agreement between editors")]
         constraints = [
             models.CheckConstraint(
                 condition=Exact(_cardinality("starts"), _cardinality("ends")), name="articletokens_same_length"
