@@ -7,7 +7,7 @@ rows they return.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -15,8 +15,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from annotations.agreement.metrics import ArticleLayers
-from annotations.agreement.tokens import TOKENIZER
+from annotations.agreement.metrics import ArticleLayers, SpanTuple
+from annotations.agreement.services import TokenRow
+from annotations.agreement.tokens import TOKENIZER, boundaries, unpack
 from annotations.models import Label, Span
 from articles.models import Article, Source
 
@@ -78,12 +79,16 @@ def _sql(queryset: QuerySet, columns: str) -> tuple[str, tuple]:
         return f"SELECT {nulls} WHERE false", ()
 
 
-def iter_article_layers(scope: Scope, *, chunk_size: int = 500) -> Iterator[ArticleLayers]:
-    """Every article of ``scope`` with at least one finished layer, in id order, with its stored tokens (fill them
-    first: ``services.article_tokens_fill``; an article without current tokens is left out), its finished layers'
-    spans of the scope's labels (a finished layer with none is an empty layer) and its gold layer.
+def iter_article_layers(
+    scope: Scope, *, store_tokens: Callable[[TokenRow], None] | None = None, chunk_size: int = 100
+) -> Iterator[ArticleLayers]:
+    """Every article of ``scope`` with at least one finished layer, in id order, with its token boundaries, its
+    finished layers' spans of the scope's labels (a finished layer with none is an empty layer) and its gold layer.
 
-    One query read through a server-side cursor, ``chunk_size`` rows at a time, so memory stays flat.
+    Boundaries come from ``ArticleTokens``; an article without current ones is tokenized here (its body is read
+    only then) and handed to ``store_tokens``. One query, read through a server-side cursor ``chunk_size`` rows at
+    a time, so memory stays flat; spans and boundaries travel as packed integers (``int4send``, ``int8send``), which
+    Python reads without parsing.
     """
     articles = scope.articles()
     finished_sql, finished_params = _sql(finished_layers(articles=articles), "article_id annotator_id")
@@ -97,8 +102,8 @@ def iter_article_layers(scope: Scope, *, chunk_size: int = 500) -> Iterator[Arti
         ),
         spans AS (
             SELECT s.article_id,
-                   array_agg(ARRAY[s.annotator_id, s.label_id, s.start, s."end", s.id]
-                             ORDER BY s.annotator_id, s.start, s."end" DESC, s.id) AS spans
+                   string_agg(int8send(s.annotator_id) || int8send(s.label_id) || int8send(s.start)
+                              || int8send(s."end") || int8send(s.id), ''::bytea) AS spans
             FROM annotations_span s
             JOIN finished f ON f.article_id = s.article_id AND f.editor_id = s.annotator_id
             WHERE s.label_id = ANY(%s)
@@ -106,15 +111,16 @@ def iter_article_layers(scope: Scope, *, chunk_size: int = 500) -> Iterator[Arti
         ),
         golds AS (
             SELECT article_id,
-                   coalesce(array_agg(ARRAY[label_id, start, stop] ORDER BY start, stop DESC, label_id)
-                            FILTER (WHERE label_id = ANY(%s)), '{{}}') AS spans
+                   coalesce(string_agg(int8send(label_id) || int8send(start) || int8send(stop), ''::bytea)
+                            FILTER (WHERE label_id = ANY(%s)), ''::bytea) AS spans
             FROM gold GROUP BY article_id
         )
-        SELECT l.article_id, t.starts, t.ends, l.editors, s.spans, g.spans
+        SELECT l.article_id, l.editors, t.starts, t.ends, a.body_sha256,
+               CASE WHEN t.article_id IS NULL THEN a.body END, s.spans, g.spans
         FROM layers l
-        JOIN annotations_articletokens t
-          ON t.article_id = l.article_id AND t.tokenizer = %s
-        JOIN articles_article a ON a.id = l.article_id AND a.body_sha256 = t.body_sha256
+        JOIN articles_article a ON a.id = l.article_id
+        LEFT JOIN annotations_articletokens t
+          ON t.article_id = l.article_id AND t.tokenizer = %s AND t.body_sha256 = a.body_sha256
         LEFT JOIN spans s ON s.article_id = l.article_id
         LEFT JOIN golds g ON g.article_id = l.article_id
         ORDER BY l.article_id
@@ -123,11 +129,22 @@ def iter_article_layers(scope: Scope, *, chunk_size: int = 500) -> Iterator[Arti
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(chunk_size):
-            for article_id, starts, ends, editors, spans, gold in rows:
-                layers: dict[int, list] = {editor: [] for editor in editors}
-                for editor, label, start, end, span_id in spans or ():
-                    layers[editor].append((label, start, end, span_id))
-                gold_layer = None if gold is None else [(label, start, end, 0) for label, start, end in gold]
+            for article_id, editors, starts, ends, sha, body, spans, gold in rows:
+                if starts is None:
+                    starts, ends = boundaries(body)
+                    if store_tokens is not None:
+                        store_tokens((article_id, sha, starts, ends))
+                else:
+                    starts, ends = unpack(starts), unpack(ends)
+                layers: dict[int, list[SpanTuple]] = {editor: [] for editor in editors}
+                if spans is not None:
+                    values = unpack(spans, "q")
+                    for i in range(0, len(values), 5):
+                        layers[values[i]].append((values[i + 1], values[i + 2], values[i + 3], values[i + 4]))
+                gold_layer = None
+                if gold is not None:
+                    values = unpack(gold, "q")
+                    gold_layer = [(values[i], values[i + 1], values[i + 2], 0) for i in range(0, len(values), 3)]
                 yield ArticleLayers(article_id, starts, ends, layers, gold_layer)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 from annotations.agreement.metrics import AGREEMENT_METRICS, GOLD_METRICS, Agreement, Report
 from annotations.agreement.queries import Scope, editor_names, finished_layers, iter_article_layers
-from annotations.agreement.services import article_tokens_fill, articles_without_tokens
+from annotations.agreement.services import article_tokens_writer, articles_without_tokens
 from annotations.exports.common import csv_line, neutralise
 from articles.models import Article
 
@@ -25,14 +25,15 @@ def agreement_compute(
     on_tokenized: Callable[[int], None] | None = None,
     on_article: Callable[[int], None] | None = None,
 ) -> Report:
-    """Fill missing token boundaries, then read every finished layer of ``scope`` once and measure agreement."""
-    article_tokens_fill(articles=scope_articles(scope), on_article=on_tokenized)
+    """Read every finished layer of ``scope`` once and measure agreement; articles read for the first time (or
+    changed since) are tokenized on the way and their boundaries stored."""
     labels = scope.labels()
     agreement = Agreement(labels=[label.pk for label in labels])
-    for article in iter_article_layers(scope):
-        agreement.add(article)
-        if on_article:
-            on_article(1)
+    with article_tokens_writer(on_stored=on_tokenized) as store:
+        for article in iter_article_layers(scope, store_tokens=store):
+            agreement.add(article)
+            if on_article:
+                on_article(1)
     return agreement.report(
         label_names={label.pk: label.name for label in labels}, editor_names=editor_names(agreement.editors)
     )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from annotations.agreement.models import ArticleTokens
-from annotations.agreement.tokens import TOKENIZER, tokenize
+from annotations.agreement.tokens import TOKENIZER, boundaries, pack
 from articles.models import Article
+
+# (article id, its body_sha256, token starts, token ends)
+TokenRow = tuple[int, str, list[int], list[int]]
 
 
 def articles_without_tokens(*, articles: QuerySet[Article]) -> QuerySet[Article]:
@@ -20,42 +24,52 @@ def articles_without_tokens(*, articles: QuerySet[Article]) -> QuerySet[Article]
     return articles.filter(~Exists(current))
 
 
-def article_tokens_fill(
-    *, articles: QuerySet[Article], chunk_size: int = 500, on_article: Callable[[int], None] | None = None
-) -> int:
-    """Tokenize, as the CoNLL export does, every article of ``articles`` whose stored tokens are missing or stale,
-    and store them (one transaction per chunk; a concurrent fill of the same article is harmless). Returns how
-    many were tokenized."""
-    todo = articles_without_tokens(articles=articles).order_by("pk").values_list("pk", "body", "body_sha256")
-    done = 0
-    batch: list[ArticleTokens] = []
+@transaction.atomic
+def article_tokens_store(*, rows: list[TokenRow]) -> None:
+    """Store (or replace) the token boundaries of each article in ``rows``; a concurrent store of the same
+    article is harmless (last one wins, and both hold the same boundaries)."""
+    ArticleTokens.objects.bulk_create(
+        [
+            ArticleTokens(article_id=pk, body_sha256=sha, tokenizer=TOKENIZER, starts=pack(starts), ends=pack(ends))
+            for pk, sha, starts, ends in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["article"],
+        update_fields=["body_sha256", "tokenizer", "starts", "ends"],
+    )
+
+
+@contextmanager
+def article_tokens_writer(
+    *, batch_size: int = 500, on_stored: Callable[[int], None] | None = None
+) -> Iterator[Callable[[TokenRow], None]]:
+    """A function that queues one article's boundaries for storage, written ``batch_size`` at a time and when the
+    block ends (so an agreement run stores what it tokenized on the way, in flat memory)."""
+    batch: list[TokenRow] = []
 
     def flush() -> None:
-        with transaction.atomic():
-            ArticleTokens.objects.bulk_create(
-                batch,
-                update_conflicts=True,
-                unique_fields=["article"],
-                update_fields=["body_sha256", "tokenizer", "starts", "ends"],
-            )
-        if on_article:
-            on_article(len(batch))
-        batch.clear()
+        if batch:
+            article_tokens_store(rows=batch)
+            if on_stored:
+                on_stored(len(batch))
+            batch.clear()
 
-    for pk, body, sha in todo.iterator(chunk_size=chunk_size):
-        tokens = tokenize(body)
-        batch.append(
-            ArticleTokens(
-                article_id=pk,
-                body_sha256=sha,
-                tokenizer=TOKENIZER,
-                starts=[t.start for t in tokens],
-                ends=[t.end for t in tokens],
-            )
-        )
-        done += 1
-        if len(batch) >= chunk_size:
+    def add(row: TokenRow) -> None:
+        batch.append(row)
+        if len(batch) >= batch_size:
             flush()
-    if batch:
-        flush()
+
+    yield add
+    flush()
+
+
+def article_tokens_fill(*, articles: QuerySet[Article], chunk_size: int = 500) -> int:
+    """Tokenize and store every article of ``articles`` whose stored boundaries are missing or stale (ahead of a
+    run, e.g. after an import); returns how many."""
+    todo = articles_without_tokens(articles=articles).order_by("pk").values_list("pk", "body", "body_sha256")
+    done = 0
+    with article_tokens_writer(batch_size=chunk_size) as store:
+        for pk, body, sha in todo.iterator(chunk_size=chunk_size):
+            store((pk, sha, *boundaries(body)))
+            done += 1
     return done

@@ -19,7 +19,7 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 from sklearn.metrics import cohen_kappa_score
 
-from annotations.agreement.metrics import Agreement, ArticleLayers, token_labels
+from annotations.agreement.metrics import Agreement, ArticleLayers, token_tags
 from annotations.exports import conll
 
 LABELS = {1: "PERSON", 2: "ORG", 3: "CLAIM", 4: "SPONSORED"}
@@ -201,9 +201,9 @@ def test_token_labels_are_the_conll_exports_tags(seed):
         body = make_body(rng)
         spans = random_spans(rng, body, rng.randint(0, 12), iob=False, first_id=1)
         tokens = conll.tokenize(body)
-        ours = token_labels([t.start for t in tokens], [t.end for t in tokens], spans)
+        ours = token_tags([t.start for t in tokens], [t.end for t in tokens], spans, {code: code for code in LABELS})
         expected = [plain(tag) for tag in conll_tags(body, spans)]
-        assert [ours.get(i, 0) for i in range(len(tokens))] == expected
+        assert list(ours) == expected
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -381,3 +381,22 @@ def test_pairs_are_averaged_only_where_defined():
     assert by_pair[("a", "c")]["overall"]["exact_f1"] is None
     assert by_pair[("a", "b")]["articles"] == 2 and by_pair[("b", "c")]["articles"] == 1
     assert result["overall"]["exact_f1"] == pytest.approx(2 / 3)
+
+
+def test_sixteen_labels_or_more_give_the_same_figures():
+    """Below 16 labels token pairs are tallied packed in a byte; from 16 on, as pairs. Both must agree."""
+    corpus = make_corpus(4, editors=3, articles=30, iob=False)
+    narrow = run(corpus)
+    unused = {100 + n: f"UNUSED{n}" for n in range(14)}
+    wide = Agreement(labels=[*LABELS, *unused])
+    assert not wide.narrow
+    for article_id, body, layers, gold in corpus:
+        tokens = conll.tokenize(body)
+        wide.add(ArticleLayers(article_id, [t.start for t in tokens], [t.end for t in tokens], layers, gold))
+    result = wide.report(
+        label_names={**LABELS, **unused}, editor_names={e: f"editor{e}" for e in range(1, 10)}
+    ).as_json()
+    for name in LABELS.values():
+        assert result["labels"][name] == narrow["labels"][name]
+    for key in ("cohen_kappa", "krippendorff_alpha", "exact_f1"):
+        assert result["overall"][key] == approx(narrow["overall"][key])

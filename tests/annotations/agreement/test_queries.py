@@ -13,8 +13,9 @@ from django.db import IntegrityError, connection, transaction
 from annotations.agreement.metrics import Agreement, ArticleLayers
 from annotations.agreement.models import ArticleTokens
 from annotations.agreement.queries import Scope, iter_article_layers
-from annotations.agreement.report import agreement_compute
-from annotations.agreement.tokens import TOKENIZER
+from annotations.agreement.report import agreement_compute, scope_articles
+from annotations.agreement.services import article_tokens_fill
+from annotations.agreement.tokens import TOKENIZER, pack, unpack
 from annotations.exports import conll
 from tests.annotations.agreement.conftest import BODY
 
@@ -122,32 +123,49 @@ def test_table_output_is_readable(desk):
     assert "ana × bo (2 articles)" in text
 
 
-def test_tokens_are_stored_once_and_refilled_when_stale(desk, django_assert_max_num_queries):
-    agreement_compute(Scope())
+def test_tokens_are_stored_once_and_refilled_when_stale(desk):
+    tokenized: list[int] = []
+    agreement_compute(Scope(), on_tokenized=tokenized.append)
+    assert tokenized == [2]  # the unfinished article is never tokenized
     stored = ArticleTokens.objects.get(article=desk["first"])
     tokens = conll.tokenize(BODY)
-    assert stored.starts == [t.start for t in tokens] and stored.ends == [t.end for t in tokens]
-    assert stored.tokenizer == TOKENIZER
-    assert ArticleTokens.objects.count() == 2  # the unfinished article is never tokenized
-    # A second run reads them: no article is tokenized again.
-    tokenized = []
+    assert list(unpack(stored.starts)) == [t.start for t in tokens]
+    assert list(unpack(stored.ends)) == [t.end for t in tokens]
+    assert bytes(stored.starts)[:8] == b"\0\0\0\0\0\0\0\5"  # big-endian 0, 5, as int4send writes them
+    assert stored.tokenizer == TOKENIZER and stored.body_sha256 == desk["first"].body_sha256
+    assert ArticleTokens.objects.count() == 2
+    # A second run reads them: nothing is tokenized again, and the figures are the same.
+    first = agreement_compute(Scope()).as_json()
+    tokenized.clear()
+    assert agreement_compute(Scope(), on_tokenized=tokenized.append).as_json() == first
+    assert tokenized == []
+    # Stale rows (another tokenizer; boundaries of another body) are never read: tokenized again and replaced.
+    ArticleTokens.objects.filter(article=desk["first"]).update(tokenizer="old", starts=pack([0]), ends=pack([4]))
+    ArticleTokens.objects.filter(article=desk["second"]).update(body_sha256="0" * 64, starts=pack([0]), ends=pack([1]))
+    assert agreement_compute(Scope(), on_tokenized=tokenized.append).as_json() == first
+    assert tokenized == [2]
+    assert list(unpack(ArticleTokens.objects.get(article=desk["first"]).starts)) == [t.start for t in tokens]
+    assert ArticleTokens.objects.get(article=desk["second"]).body_sha256 == desk["second"].body_sha256
+
+
+def test_fill_ahead_of_a_run(desk):
+    assert article_tokens_fill(articles=scope_articles(Scope())) == 2
+    assert article_tokens_fill(articles=scope_articles(Scope())) == 0
+    tokenized: list[int] = []
     agreement_compute(Scope(), on_tokenized=tokenized.append)
     assert tokenized == []
-    # A stale row (another tokenizer) is refilled, and meanwhile the article is not read with wrong boundaries.
-    ArticleTokens.objects.filter(article=desk["first"]).update(tokenizer="old", starts=[0], ends=[4])
-    assert [a.article_id for a in iter_article_layers(Scope())] == [desk["second"].pk]
-    agreement_compute(Scope(), on_tokenized=tokenized.append)
-    assert tokenized == [1]
-    assert ArticleTokens.objects.get(article=desk["first"]).starts == [t.start for t in tokens]
 
 
 def test_stream_yields_each_finished_layer_with_its_spans(desk, labels):
-    agreement_compute(Scope())
     articles = list(iter_article_layers(Scope()))
     assert [a.article_id for a in articles] == [desk["first"].pk, desk["second"].pk]
     first = articles[0]
     assert set(first.layers) == {desk["ana"].pk, desk["bo"].pk}
-    assert [s[:3] for s in first.layers[desk["ana"].pk]] == [(labels["person"].pk, 0, 12), (labels["org"].pk, 16, 34)]
+    assert sorted(s[:3] for s in first.layers[desk["ana"].pk]) == [
+        (labels["person"].pk, 0, 12),
+        (labels["org"].pk, 16, 34),
+    ]
+    assert list(first.token_starts) == [t.start for t in conll.tokenize(BODY)]
     assert first.gold is None
 
 
@@ -159,6 +177,20 @@ def test_token_rows_must_pair_starts_and_ends(desk):
         connection.cursor() as cursor,
     ):
         cursor.execute(
-            "UPDATE annotations_articletokens SET starts = '{0,5}', ends = '{4}' WHERE article_id = %s",
+            "UPDATE annotations_articletokens SET starts = int4send(0) || int4send(5), ends = int4send(4) "
+            "WHERE article_id = %s",
+            [desk["first"].pk],
+        )
+
+
+def test_token_rows_hold_whole_integers(desk):
+    agreement_compute(Scope())
+    with (
+        pytest.raises(IntegrityError, match="articletokens_whole_integers"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE annotations_articletokens SET starts = '\\x000000', ends = '\\x000004' WHERE article_id = %s",
             [desk["first"].pk],
         )
