@@ -37,7 +37,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.corpus import article_spans, article_text, ensure_corpus  # noqa: E402
+from bench.corpus import _migrate, article_spans, article_text, ensure_corpus  # noqa: E402
 
 DATABASE = "newsnotes_bench_agreement"
 EDITORS = ["bench-ana", "bench-bo", "bench-cy"]
@@ -90,6 +90,7 @@ def _existing(url: str) -> tuple[int, int, int] | None:
 
 def build(url: str, database: str, articles: int, per_editor: int) -> None:
     if _existing(url) == (articles, articles * per_editor * len(EDITORS), len(EDITORS)):
+        _migrate(url)
         print(f"reusing {database}: {articles:,} articles, {per_editor} spans each by {len(EDITORS)} editors")
         return
     ensure_corpus(articles=articles, spans=0, database=database, force=True)

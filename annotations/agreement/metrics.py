@@ -41,6 +41,8 @@ from itertools import accumulate, combinations
 # (label id, start, end, span id); the id only orders spans that start and end at the same place.
 SpanTuple = tuple[int, int, int, int]
 
+_PENDING_BYTES = 1 << 20  # packed token pairs waiting to be tallied, per editor pair
+
 AGREEMENT_METRICS = ("exact_f1", "overlap_f1", "cohen_kappa", "krippendorff_alpha")
 GOLD_METRICS = ("precision", "recall", "f1")
 
@@ -86,6 +88,30 @@ def token_tags(
     return tags
 
 
+class _Intervals:
+    """One label's spans of a layer, sorted by start, with what an overlap test needs precomputed."""
+
+    __slots__ = ("items", "reach", "starts")
+
+    def __init__(self, items: list[tuple[int, int]]):
+        self.items = sorted(items)
+        self.starts = [start for start, _ in self.items]
+        self.reach = list(accumulate((end for _, end in self.items), max))  # furthest end up to here
+
+    def overlapped_by(self, others: _Intervals) -> int:
+        """How many of these share a code point with one of ``others``."""
+        starts, reach = others.starts, others.reach
+        hits = 0
+        for start, end in self.items:
+            i = bisect_left(starts, end)  # others starting before this one ends
+            if i and reach[i - 1] > start:
+                hits += 1
+        return hits
+
+
+_NONE = _Intervals([])
+
+
 class _Layer:
     """One editor's (or gold's) spans on one article, prepared for comparisons."""
 
@@ -104,23 +130,9 @@ class _Layer:
         for label, start, end in self.exact:
             by_label[label].append((start, end))
             ranges[(start, end)].append(label)
-        self.by_label = {label: sorted(intervals) for label, intervals in by_label.items()}
+        self.by_label = {label: _Intervals(intervals) for label, intervals in by_label.items()}
         self.ranges = ranges
         self.tokens = token_tags(starts, ends, spans, codes) if starts is not None and codes else bytearray()
-
-
-def _overlapped(intervals: list[tuple[int, int]], others: list[tuple[int, int]]) -> int:
-    """How many of ``intervals`` share a code point with one of ``others`` (both sorted by start)."""
-    if not intervals or not others:
-        return 0
-    other_starts = [s for s, _ in others]
-    reach = list(accumulate((e for _, e in others), max))  # furthest end among others starting up to here
-    hits = 0
-    for start, end in intervals:
-        i = bisect_left(other_starts, end)  # others starting before this one ends
-        if i and reach[i - 1] > start:
-            hits += 1
-    return hits
 
 
 @dataclass
@@ -135,12 +147,13 @@ class SpanCounts:
 
     def add(self, first: _Layer, second: _Layer) -> None:
         for label in first.by_label.keys() | second.by_label.keys():
-            mine = first.by_label.get(label, [])
-            theirs = second.by_label.get(label, [])
-            self.a[label] += len(mine)
-            self.b[label] += len(theirs)
-            self.overlap_a[label] += _overlapped(mine, theirs)
-            self.overlap_b[label] += _overlapped(theirs, mine)
+            mine = first.by_label.get(label, _NONE)
+            theirs = second.by_label.get(label, _NONE)
+            self.a[label] += len(mine.items)
+            self.b[label] += len(theirs.items)
+            if mine.items and theirs.items:
+                self.overlap_a[label] += mine.overlapped_by(theirs)
+                self.overlap_b[label] += theirs.overlapped_by(mine)
         self.exact.update(label for label, _, _ in first.exact & second.exact)
 
     def total(self, counter: Counter, label: int | None) -> int:
@@ -156,6 +169,7 @@ class PairStats:
     spans: SpanCounts = field(default_factory=SpanCounts)
     tokens: Counter = field(default_factory=Counter)  # (code of A, code of B) → tokens, when codes reach 16
     packed: Counter = field(default_factory=Counter)  # code of A · 16 + code of B → tokens, below 16 codes
+    pending: bytearray = field(default_factory=bytearray)  # packed pairs not yet tallied into ``packed``
     ranges: Counter = field(default_factory=Counter)
 
     def add(self, first: _Layer, second: _Layer, narrow: bool) -> None:
@@ -163,20 +177,35 @@ class PairStats:
         self.spans.add(first, second)
         a, b = first.tokens, second.tokens
         if narrow:
-            # Codes below 16 fit in half a byte: shifting A's tags by four bits and adding B's puts each token's
-            # pair in one byte, which Counter tallies in C (the hot loop of a whole run).
-            self.packed.update(((int.from_bytes(a) << 4) | int.from_bytes(b)).to_bytes(len(a)))
+            # The hot loop of a run. Codes below 16 fit in half a byte: shifting A's tags by four bits and adding
+            # B's puts each token's pair in one byte. O/O tokens (byte 0, most of them) are counted and dropped;
+            # the rest wait in ``pending`` and are tallied in C a megabyte at a time (memory stays bounded).
+            joint = ((int.from_bytes(a) << 4) | int.from_bytes(b)).to_bytes(len(a))
+            self.packed[0] += joint.count(0)
+            self.pending += joint.translate(None, b"\0")
+            if len(self.pending) >= _PENDING_BYTES:
+                self._tally()
         else:
             self.tokens.update(zip(a, b, strict=True))
-        for where in first.ranges.keys() & second.ranges.keys():
-            a_labels, b_labels = set(first.ranges[where]), set(second.ranges[where])
-            for label in a_labels & b_labels:
+        mine, theirs = first.ranges, second.ranges
+        for where in mine.keys() & theirs.keys():
+            a_labels, b_labels = mine[where], theirs[where]
+            if len(a_labels) == 1 and a_labels == b_labels:  # the usual case: one label each, the same
+                self.ranges[(a_labels[0], a_labels[0])] += 1
+                continue
+            a_set, b_set = set(a_labels), set(b_labels)
+            for label in a_set & b_set:
                 self.ranges[(label, label)] += 1
-            for pair in zip(sorted(a_labels - b_labels), sorted(b_labels - a_labels), strict=False):
+            for pair in zip(sorted(a_set - b_set), sorted(b_set - a_set), strict=False):
                 self.ranges[pair] += 1
+
+    def _tally(self) -> None:
+        self.packed.update(self.pending)
+        self.pending.clear()
 
     def confusion(self) -> Counter:
         """Tokens by (code of A's label, code of B's label)."""
+        self._tally()
         out = Counter(self.tokens)
         for packed, n in self.packed.items():
             out[(packed >> 4, packed & 15)] += n

@@ -19,6 +19,7 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 from sklearn.metrics import cohen_kappa_score
 
+from annotations.agreement import metrics
 from annotations.agreement.metrics import Agreement, ArticleLayers, token_tags
 from annotations.exports import conll
 
@@ -400,3 +401,11 @@ def test_sixteen_labels_or_more_give_the_same_figures():
         assert result["labels"][name] == narrow["labels"][name]
     for key in ("cohen_kappa", "krippendorff_alpha", "exact_f1"):
         assert result["overall"][key] == approx(narrow["overall"][key])
+
+
+def test_token_pairs_tallied_in_batches_give_the_same_figures(monkeypatch):
+    """Packed token pairs wait in a buffer tallied a megabyte at a time; tally after every few bytes instead."""
+    corpus = make_corpus(6, editors=3, articles=30, iob=False)
+    whole = run(corpus)
+    monkeypatch.setattr(metrics, "_PENDING_BYTES", 8)
+    assert run(corpus) == whole
