@@ -16,7 +16,7 @@ Definitions (also in the README, "Agreement"):
   code point with it; P = matched spans of B / spans of B, R = matched spans of A / spans of A, F1 = 2PR/(P+R)
   (symmetric in A and B; 0 when one side has spans and the other none).
 - **Tokens** are the CoNLL export's tokens (``annotations.exports.conll.tokenize``). A token's label in an
-  editor's layer is the one the CoNLL export of that layer gives it (``token_labels``): spans not on token
+  editor's layer is the one the CoNLL export of that layer gives it (``token_tags``): spans not on token
   boundaries are left out, and a span sharing a token with an earlier-starting (or, at the same start, longer)
   span is left out; untagged tokens are ``O``.
 - **Cohen's κ** over every token of the shared articles; **Krippendorff's α** (nominal) over the same tokens,

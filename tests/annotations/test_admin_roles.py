@@ -88,8 +88,9 @@ def test_groups_hold_exactly_their_permissions():
         "annotations.review_span",
         "articles.review_article",
         "annotations.view_assignment",
+        "annotations.view_agreement",
     }
-    assert perms("Researchers") == VIEW_CORPUS | {"annotations.export_spans"}
+    assert perms("Researchers") == VIEW_CORPUS | {"annotations.export_spans", "annotations.view_agreement"}
     assert perms("Curators") == VIEW_CORPUS | SPAN_WRITE | {
         "articles.add_article",
         "articles.change_article",
@@ -112,6 +113,7 @@ def test_groups_hold_exactly_their_permissions():
         "pghistory.view_events",
         "pghistory.view_middlewareevents",
         "auth.view_user",
+        "annotations.view_agreement",
     }
 
 

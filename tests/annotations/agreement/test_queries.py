@@ -17,7 +17,7 @@ from annotations.agreement.report import agreement_compute, scope_articles
 from annotations.agreement.services import article_tokens_fill
 from annotations.agreement.tokens import TOKENIZER, pack, unpack
 from annotations.exports import conll
-from tests.annotations.agreement.conftest import BODY
+from tests.annotations.agreement.conftest import BODY, make_editor, span
 
 
 def reference(desk, labels, label_ids) -> dict:
@@ -194,3 +194,17 @@ def test_token_rows_hold_whole_integers(desk):
             "UPDATE annotations_articletokens SET starts = '\\x000000', ends = '\\x000004' WHERE article_id = %s",
             [desk["first"].pk],
         )
+
+
+def test_csv_defuses_names_a_spreadsheet_would_run(desk, labels):
+    """Usernames may start with @, + or -; in the CSV such a name gets a leading quote unless --raw."""
+    plotter = make_editor("@plotter")
+    span(desk["first"], plotter, labels["person"], 0, 12)
+    out = io.StringIO()
+    call_command("agreement", "--format", "csv", stdout=out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert "'@plotter" in {r["editor_a"] for r in rows} | {r["editor_b"] for r in rows}
+    assert "@plotter" not in {r["editor_a"] for r in rows} | {r["editor_b"] for r in rows}
+    raw = io.StringIO()
+    call_command("agreement", "--format", "csv", "--raw", stdout=raw)
+    assert "@plotter" in {r["editor_a"] for r in csv.DictReader(io.StringIO(raw.getvalue()))}

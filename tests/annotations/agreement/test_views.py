@@ -36,7 +36,9 @@ def page(client, query: str = ""):
     [("editor", 403), ("reviewer", 200), ("researcher", 200), ("curator", 200), (None, 302)],
 )
 @pytest.mark.parametrize("url", [URL, CSV_URL])
-def test_permission_matrix(client, request, who, status, url):
+def test_permission_matrix(db, client, request, who, status, url):
+    # ``db`` up front: pytest-django runs tests that ask for no database after the transactional ones, which
+    # empty the tables the migrations filled (the roles).
     if who is not None:
         client.force_login(request.getfixturevalue(who))
     response = client.get(url)
