@@ -199,3 +199,7 @@ class TrackedArticle(Article):
                 """,
             ),
         ]
+
+
+# Agreement's token cache lives in its own room; imported here so the model belongs to this app's migrations.
+from annotations.agreement.models import ArticleTokens  # noqa: E402, F401

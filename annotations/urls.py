@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from annotations.exports import views as exports
 from annotations.queue import views as queue
@@ -21,4 +21,5 @@ urlpatterns = [
     path("labels.css", workspace.labels_css, name="labels-css"),
     path("export/", exports.export_page, name="export"),
     path("export/download", exports.export_download, name="export-download"),
+    path("agreement/", include("annotations.agreement.urls")),
 ]

@@ -88,8 +88,9 @@ def test_groups_hold_exactly_their_permissions():
         "annotations.review_span",
         "articles.review_article",
         "annotations.view_assignment",
+        "annotations.view_agreement",
     }
-    assert perms("Researchers") == VIEW_CORPUS | {"annotations.export_spans"}
+    assert perms("Researchers") == VIEW_CORPUS | {"annotations.export_spans", "annotations.view_agreement"}
     assert perms("Curators") == VIEW_CORPUS | SPAN_WRITE | {
         "articles.add_article",
         "articles.change_article",
@@ -117,6 +118,7 @@ def test_groups_hold_exactly_their_permissions():
         "axes.delete_accessattempt",
         "axes.view_accessfailurelog",
         "axes.view_accesslog",
+        "annotations.view_agreement",
     }
 
 
