@@ -8,8 +8,7 @@ import json
 import pytest
 from django.db import connection
 
-from annotations.exports import ExportFilters, stream_spans_csv
-from annotations.exports.common import canonical_json, neutralise, unneutralise
+from annotations.exports import ExportFilters, common, stream_spans_csv
 from annotations.exports.spans_csv import CANONICAL_JSON_FUNCTION, stream_spans_csv_cursor
 from annotations.models import Span
 from tests.annotations.export_fixtures import BODY_1, BODY_2, build_corpus, export_bytes
@@ -121,7 +120,7 @@ def test_postgres_writes_the_same_canonical_json_as_python(corpus, value):
     with connection.cursor() as cursor:
         cursor.execute(CANONICAL_JSON_FUNCTION)
         cursor.execute("SELECT pg_temp.newsnotes_canonical_json(%s::jsonb)", [json.dumps(value)])
-        assert cursor.fetchone()[0] == canonical_json(value)
+        assert cursor.fetchone()[0] == common.canonical_json(value)
 
 
 def test_span_csv_attributes_cell_is_canonical_json(corpus):
@@ -189,7 +188,7 @@ def test_already_quoted_formula_cells_round_trip_through_the_undo_rule(corpus):
     assert b",'plain, quoted" not in data  # not a formula: written as stored (quoted for the comma only)
     assert b',"\'plain, quoted",{}\n' in data
     rows = list(csv.DictReader(io.StringIO(data.decode(), newline="")))
-    notes = {int(r["span_id"]): unneutralise(r["note"]) for r in rows}
+    notes = {int(r["span_id"]): common.unneutralise(r["note"]) for r in rows}
     assert notes == {s.pk: s.note for s in Span.objects.all()}
     assert data == b"".join(stream_spans_csv_cursor())
 
@@ -209,5 +208,5 @@ def test_already_quoted_formula_cells_round_trip_through_the_undo_rule(corpus):
     ],
 )
 def test_neutralise_and_its_undo_rule_are_exact_inverses(stored, written):
-    assert neutralise(stored) == written
-    assert unneutralise(written) == stored
+    assert common.neutralise(stored) == written
+    assert common.unneutralise(written) == stored
