@@ -1,5 +1,6 @@
 """doccano JSONL, Label Studio, W3C, CoNLL and brat, byte for byte, on the hostile corpus."""
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -223,11 +224,22 @@ def test_label_studio_with_nothing_to_export_is_an_empty_list(corpus):
     assert export_bytes("label-studio", filters=ExportFilters(statuses=("reviewed",))) == b"[]\n"
 
 
+def test_w3c_collection_and_page_ids_name_the_selection(corpus):
+    """The model requires an id on the collection and its page; the same filters always give the same IRIs."""
+    filters = ExportFilters(labels=(3, 1), statuses=("done",), published_from=dt.date(2026, 1, 1), annotated_only=True)
+    head = json.loads(export_bytes("w3c", filters=filters).decode())
+    ident = "urn:newsnotes:spans:labels=3,1;statuses=done;published_from=2026-01-01;annotated_only=yes"
+    assert head["id"] == ident
+    assert head["first"]["id"] == ident + "#page1"
+    assert json.loads(export_bytes("w3c").decode())["id"] == "urn:newsnotes:spans:all"
+
+
 def test_w3c_web_annotations(corpus):
     text = export_bytes("w3c").decode()
     head = (
-        '{"@context":"http://www.w3.org/ns/anno.jsonld","type":"AnnotationCollection","label":"NewsNotes spans",'
-        '"total":6,"first":{"type":"AnnotationPage","startIndex":0,"items":[\n'
+        '{"@context":"http://www.w3.org/ns/anno.jsonld","id":"urn:newsnotes:spans:all","type":"AnnotationCollection",'
+        '"label":"NewsNotes spans","total":6,"first":{"id":"urn:newsnotes:spans:all#page1","type":"AnnotationPage",'
+        '"startIndex":0,"items":[\n'
     )
     assert text.startswith(head) and text.endswith("\n]}}\n")
     items = text[len(head) : -len("\n]}}\n")].split(",\n")
