@@ -23,7 +23,8 @@ CONTEXT_CHARS = 32
 
 
 def collection_id(filters: ExportFilters) -> str:
-    """``urn:newsnotes:spans:all``, or the filters that chose the spans: ``urn:newsnotes:spans:labels=1,3;statuses=done``.
+    """The collection's IRI: ``urn:newsnotes:spans:all``, or the filters that chose the spans, for example
+    ``urn:newsnotes:spans:labels=1,3;statuses=done``.
 
     Ids are database ids and dates ISO days; the parts come in the order of ``ExportFilters``' fields.
     """
