@@ -9,7 +9,8 @@ An attribute ``<name>_span`` holding the id of another exported span (a claim's 
 a relation, ``R1<TAB>Speaker Arg1:T2 Arg2:T1``. Offsets are code points, as in brat. The configuration is
 generated from the label set (names, colours) and the attributes and relations present. What brat cannot
 hold (annotator, origin, times; multi-word or non-string attribute values; line breaks in notes or at a
-span's edges) is listed in ``newsnotes-report.md`` and passed to ``on_dropped``. Zip entries
+span's edges; a second annotator's span identical in label and offsets to one already written, which becomes
+the same brat entity) is listed in ``newsnotes-report.md`` and passed to ``on_dropped``. Zip entries
 are dated 1980-01-01 so the same data gives the same bytes.
 """
 
@@ -81,14 +82,28 @@ def _fragments(body: str, start: int, end: int) -> list[tuple[int, int]]:
 def ann_text(article, spans, report: Callable[[str], None], seen: dict) -> str:
     """The .ann lines of one article; ``seen`` collects types, attributes and relations for the .conf files."""
     kept = []
+    # brat has no annotator: the same label on the same text by several annotators is one brat entity.
+    first: dict[tuple, object] = {}
+    alias: dict[int, int] = {}
     for span in spans:
         fragments = _fragments(article.body, span.start, span.end)
         if not fragments or fragments[0][0] != span.start or fragments[-1][1] != span.end:
             report(f"{_where(span, article)}: starts or ends with a line break, which brat cannot mark; left out")
             continue
+        twin = first.setdefault((span.label, span.start, span.end), span)
+        if twin is not span:
+            alias[span.pk] = twin.pk
+            lost = " (its note and attributes are not written)" if span.note or span.attributes else ""
+            report(
+                f"{_where(span, article)} by {span.annotator} is identical to span {twin.pk} by {twin.annotator}; "
+                f"written once{lost}"
+            )
+            continue
         kept.append((span, fragments))
     ident = {span.pk: f"T{t}" for t, (span, _) in enumerate(kept, start=1)}
+    ident.update({pk: ident[twin] for pk, twin in alias.items()})
     kinds = {span.pk: brat_name(span.label) for span, _ in kept}
+    kinds.update({pk: kinds[twin] for pk, twin in alias.items()})
     lines = []
     a = n = r = 0
     for span, fragments in kept:

@@ -552,3 +552,23 @@ def test_brat_reads_back(corpus):
         "note": "-spans a line break and a comma, too",
         "attributes": {"verdict": "disputed", "ünïcode": "ß", "speaker_span": ("PERSON", 0, 23)},
     }
+
+
+def test_brat_writes_identical_spans_by_two_annotators_once_and_says_so(corpus):
+    """brat has no annotator: two identical T lines are one entity twice (pybrat refuses such a file)."""
+    from annotations.exports import ExportOptions, export
+
+    person = Span.objects.get(label__slug="person")
+    twin = Span.objects.create(
+        article=person.article, label=person.label, start=person.start, end=person.end, text=person.text,
+        annotator=corpus["users"]["@lice"], note="mine too",
+    )  # fmt: skip
+    heard = []
+    data = b"".join(export("brat", ExportFilters(), ExportOptions(), on_dropped=heard.append))
+    ann = zipfile.ZipFile(io.BytesIO(data)).read("collection/1.ann").decode()
+    assert ann.count("\tPERSON 0 23\t") == 1
+    assert "R1\tSpeaker Arg1:T2 Arg2:T1\n" in ann
+    assert (
+        f"span {twin.pk} PERSON 0-23 (article 1) by @lice is identical to span {person.pk} by ed; "
+        "written once (its note and attributes are not written)" in heard
+    )

@@ -85,6 +85,7 @@ NAME = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b")
 class Expected:
     """One span as every tool should give it back."""
 
+    pk: int
     article: int
     label: str
     start: int
@@ -139,6 +140,6 @@ def build() -> list[Expected]:
                 start = body.index(quoted, start + 1)
             add(item, slug, start, start + len(quoted), who, origin, note)
     return [
-        Expected(s.article_id, s.label.name, s.start, s.end, s.text, s.annotator.username, s.origin)
+        Expected(s.pk, s.article_id, s.label.name, s.start, s.end, s.text, s.annotator.username, s.origin)
         for s in sorted(made, key=lambda s: (s.article_id, s.start, -s.end, s.pk))
     ]
