@@ -191,3 +191,22 @@ def test_doccano_writes_the_import_fixtures(doccano, tmp_path, convention):
         for path in (FIXTURES / f"doccano-1.8.4/{convention}").glob("*.jsonl")
     }
     assert doccano_spans(committed) == given
+
+
+def test_doccano_writes_its_export_of_our_jsonl(doccano, exports, tmp_path):
+    """doccano's export of our own JSONL (the hostile articles): it re-sorts ``label`` and keeps our ``spans``."""
+    admin = doccano.login("admin")
+    project = create_project(admin, "newsnotes-roundtrip-fixture")
+    ours = [json.loads(line) for line in exports.path("corpus-utf16.jsonl").read_text(encoding="utf-8").splitlines()]
+    hostile = [line for line in ours if line["title"].startswith("Hostile")]
+    upload(
+        admin, project, "newsnotes.jsonl", "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in hostile).encode()
+    )
+    (lines,) = download(admin, project).values()
+    assert doccano_spans({"admin.jsonl": lines}) == doccano_spans({"admin.jsonl": hostile})
+    assert any(line["label"] != next(h for h in hostile if h["text"] == line["text"])["label"] for line in lines)
+    written = tmp_path / "admin.jsonl"
+    written.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), encoding="utf-8")
+    committed = keep(written, "doccano-1.8.4/newsnotes-jsonl/admin.jsonl")
+    back = [json.loads(line) for line in committed.read_text(encoding="utf-8").splitlines()]
+    assert doccano_spans({"admin.jsonl": back}) == doccano_spans({"admin.jsonl": hostile})
