@@ -22,11 +22,11 @@ from articles.models import Article, body_sha256
 from tests.annotations.export_fixtures import build_corpus, export_bytes
 from tests.factories import UserFactory
 from tests.interop import source
-from tests.interop.conftest import FIXTURES
 
 pytestmark = pytest.mark.django_db
 
 AFTER_THE_MOVE = pytest.mark.xfail(strict=True, reason="import side: after the importers move")
+FIXTURES = source.SOURCE.parent
 LS = FIXTURES / "label-studio-1.23.2"
 DOCCANO = FIXTURES / "doccano-1.8.4"
 
