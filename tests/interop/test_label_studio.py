@@ -92,10 +92,10 @@ def test_label_studio_refuses_user_ids_it_does_not_know(label_studio, exports):
     """Why the export writes no completed_by: Label Studio refuses the whole file for one unknown id."""
     project = new_project(label_studio, "completed_by check")
     tasks = json.loads(exports.path("label-studio.json").read_text(encoding="utf-8"))[:1]
-    tasks[0]["annotations"][0]["completed_by"] = 2
+    tasks[0]["annotations"][0]["completed_by"] = 987654  # one of our user ids, unknown to this Label Studio
     status, payload = label_studio.api.call("POST", f"/api/projects/{project}/import", tasks)
     assert status == 400
-    assert b"completed_by=2 which is not a valid annotator's email or ID" in payload
+    assert b"completed_by=987654 which is not a valid annotator's email or ID" in payload
 
 
 def editor_regions(label_studio, project: int, task_ids: list[int]) -> dict[int, list[list[str]]]:
