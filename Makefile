@@ -14,11 +14,12 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; \
 	done
 
-.PHONY: help run test lint venv browser clean-data
+.PHONY: help run test lint venv browser clean-data interop
 
 help:
 	@echo "make run    set up and serve NewsNotes at http://$(HOST):$(PORT) with the demo corpus"
 	@echo "make test   run the whole test suite"
+	@echo "make interop  run our files through the real tools (Label Studio, doccano, spaCy, ...; installs them in .interop/)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@py=$$($(FIND_PYTHON)); \
@@ -48,6 +49,10 @@ browser:
 
 test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Label Studio, doccano and the readers get their own environments in .interop/ (bin/interop).
+interop: venv browser
+	bash bin/interop
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,6 @@
-"""``brat``: a zip of ``<article id>.txt`` + ``<article id>.ann`` per article, ``annotation.conf`` and ``visual.conf``.
+"""``brat``: a zip holding one brat collection, ``collection/``: ``<article id>.txt`` + ``<article id>.ann`` per
+article, ``annotation.conf`` and ``visual.conf``; beside it (outside the collection, not a ``.txt``, so brat and
+brat readers never take it for a document) ``newsnotes-report.md``.
 
 ``.ann`` lines: ``T1<TAB>LABEL START END<TAB>TEXT`` (a span across line breaks becomes fragments
 ``START END;START END``, as brat itself writes them), notes as ``#1<TAB>AnnotatorNotes T1<TAB>NOTE`` and
@@ -7,7 +9,8 @@ An attribute ``<name>_span`` holding the id of another exported span (a claim's 
 a relation, ``R1<TAB>Speaker Arg1:T2 Arg2:T1``. Offsets are code points, as in brat. The configuration is
 generated from the label set (names, colours) and the attributes and relations present. What brat cannot
 hold (annotator, origin, times; multi-word or non-string attribute values; line breaks in notes or at a
-span's edges) is listed in ``newsnotes-report.txt`` inside the zip and passed to ``on_dropped``. Zip entries
+span's edges; a second annotator's span identical in label and offsets to one already written, which becomes
+the same brat entity) is listed in ``newsnotes-report.md`` and passed to ``on_dropped``. Zip entries
 are dated 1980-01-01 so the same data gives the same bytes.
 """
 
@@ -24,12 +27,15 @@ from annotations.exports.query import ExportFilters, iter_articles
 from annotations.models import Label
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+COLLECTION = "collection/"
+REPORT = "newsnotes-report.md"
 # Characters with a meaning in .ann or .conf lines; a type, attribute or value cannot hold them.
 _SYNTAX = re.compile(r"[\s:,|;=<>!#]")
 
 
 REPORT_HEAD = (
-    "NewsNotes brat export. brat's standoff format has no place for a span's annotator, origin or times,\n"
+    "NewsNotes brat export: the brat collection is the folder `collection/` (copy it into brat's `data/`).\n"
+    "brat's standoff format has no place for a span's annotator, origin or times,\n"
     "so this export leaves them out (the CSV, JSONL and Label Studio exports keep them).\n"
 )
 
@@ -76,14 +82,28 @@ def _fragments(body: str, start: int, end: int) -> list[tuple[int, int]]:
 def ann_text(article, spans, report: Callable[[str], None], seen: dict) -> str:
     """The .ann lines of one article; ``seen`` collects types, attributes and relations for the .conf files."""
     kept = []
+    # brat has no annotator: the same label on the same text by several annotators is one brat entity.
+    first: dict[tuple, object] = {}
+    alias: dict[int, int] = {}
     for span in spans:
         fragments = _fragments(article.body, span.start, span.end)
         if not fragments or fragments[0][0] != span.start or fragments[-1][1] != span.end:
             report(f"{_where(span, article)}: starts or ends with a line break, which brat cannot mark; left out")
             continue
+        twin = first.setdefault((span.label, span.start, span.end), span)
+        if twin is not span:
+            alias[span.pk] = twin.pk
+            lost = " (its note and attributes are not written)" if span.note or span.attributes else ""
+            report(
+                f"{_where(span, article)} by {span.annotator} is identical to span {twin.pk} by {twin.annotator}; "
+                f"written once{lost}"
+            )
+            continue
         kept.append((span, fragments))
     ident = {span.pk: f"T{t}" for t, (span, _) in enumerate(kept, start=1)}
+    ident.update({pk: ident[twin] for pk, twin in alias.items()})
     kinds = {span.pk: brat_name(span.label) for span, _ in kept}
+    kinds.update({pk: kinds[twin] for pk, twin in alias.items()})
     lines = []
     a = n = r = 0
     for span, fragments in kept:
@@ -179,23 +199,23 @@ def write(
     seen = new_seen()
     with zipfile.ZipFile(sink, "w") as archive:  # type: ignore[arg-type]
         for article in iter_articles(filters):
-            archive.writestr(_entry(f"{article.pk}.txt"), article.body.encode())
+            archive.writestr(_entry(f"{COLLECTION}{article.pk}.txt"), article.body.encode())
             archive.writestr(
-                _entry(f"{article.pk}.ann"), ann_text(article, article.spans, dropped.append, seen).encode()
+                _entry(f"{COLLECTION}{article.pk}.ann"), ann_text(article, article.spans, dropped.append, seen).encode()
             )
             if on_rows:
                 on_rows(1)
             if sink.pending >= CHUNK_BYTES:
                 yield sink.drain()
         labels = list(Label.objects.order_by("ordering", "name"))
-        archive.writestr(_entry("annotation.conf"), annotation_conf(labels, seen).encode())
-        archive.writestr(_entry("visual.conf"), visual_conf(labels).encode())
+        archive.writestr(_entry(f"{COLLECTION}annotation.conf"), annotation_conf(labels, seen).encode())
+        archive.writestr(_entry(f"{COLLECTION}visual.conf"), visual_conf(labels).encode())
         report = REPORT_HEAD + (
             f"{len(dropped)} thing(s) brat could not hold:\n" + "".join(f"{m}\n" for m in dropped)
             if dropped
             else "Everything else was exported.\n"
         )
-        archive.writestr(_entry("newsnotes-report.txt"), report.encode())
+        archive.writestr(_entry(REPORT), report.encode())
         for message in dropped:
             if on_dropped:
                 on_dropped(message)
@@ -205,6 +225,9 @@ def write(
 def read(data: bytes) -> dict[str, list[dict]]:
     """The spans in a brat zip, per document name: ``{"label", "start", "end", "text", "note", "attributes"}``.
 
+    Documents are read from ``collection/`` (or from the top of the zip, where exports before it was
+    introduced put them).
+
     Checks every T line's text against the .txt, so a reader of our export gets exact code-point offsets.
     A relation ``R1<TAB>Speaker Arg1:T2 Arg2:T1`` comes back as the attribute ``speaker_span`` of T2, holding
     T1's ``(label, start, end)``.
@@ -212,10 +235,11 @@ def read(data: bytes) -> dict[str, list[dict]]:
     documents: dict[str, list[dict]] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for name in sorted(archive.namelist()):
-            if not name.endswith(".ann"):
+            folder, _, leaf = name.rpartition("/")
+            if not leaf.endswith(".ann") or folder not in ("", COLLECTION.rstrip("/")):
                 continue
-            stem = name.removesuffix(".ann")
-            body = archive.read(stem + ".txt").decode()
+            stem = leaf.removesuffix(".ann")
+            body = archive.read(name.removesuffix(".ann") + ".txt").decode()
             spans: dict[str, dict] = {}
             relations: list[tuple[str, str, tuple]] = []
             for line in archive.read(name).decode().splitlines():

@@ -16,9 +16,23 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_BYTES = 64 * 1024
 
 
+def needs_quote(value: str) -> bool:
+    """A cell that starts with a formula trigger, or with single quotes and then one, gets one more ``'``.
+
+    Quoting the already-quoted cells too makes the undo rule exact: drop one ``'`` from a cell that starts
+    with one or more ``'`` followed by a trigger, and every cell comes back as stored.
+    """
+    return value.lstrip("'").startswith(FORMULA_TRIGGERS)
+
+
 def neutralise(value: str) -> str:
     """Prefix a single quote to a cell a spreadsheet would run as a formula; the quote is not displayed."""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+    return "'" + value if needs_quote(value) else value
+
+
+def unneutralise(value: str) -> str:
+    """The exact inverse of ``neutralise``, for programs reading a default (neutralised) CSV."""
+    return value[1:] if value.startswith("'") and needs_quote(value[1:]) else value
 
 
 def iso_utc(moment: dt.datetime | None) -> str | None:

@@ -11,9 +11,12 @@ Sentences end at a line break and after ``.``, ``!``, ``?`` or ``…`` followed 
 brackets stay with their sentence), but never inside a span being exported.
 
 IOB2 gives each token one tag, so a span is exported only if it starts and ends on token boundaries and shares
-no token with an earlier-starting (or, at the same start, longer) span. The rest are listed after the last
-article as ``# `` comment lines, never dropped silently; ``on_dropped`` also receives each message. Export one
-label (``--layer``) or one annotator to avoid overlaps. Identical spans by several annotators count once.
+no token with an earlier-starting (or, at the same start, longer) span. The file holds tokens and tags only
+(other tools read any line as a token, ``#`` included): what it cannot hold goes to ``on_dropped``, one
+message each, which the CLI prints: ``left out: …`` for a span left out, ``written once: …`` for a span
+identical (label, start, end) to one by another annotator, and one ``note: …`` naming the annotators when
+several share the file. Annotators are not told apart in IOB2: their spans share one tag layer per article.
+Export one annotator (``--annotator``) or one label (``--layer``) for a layer without overlaps.
 """
 
 from __future__ import annotations
@@ -71,22 +74,24 @@ def tag_article(article, spans, report: Callable[[str], None]) -> str:
     tags = ["O"] * len(tokens)
     owner: list = [None] * len(tokens)
     covered: set[int] = set()
-    kept: set[tuple] = set()
+    kept: dict[tuple, object] = {}
     for span in spans:
         first = bisect_left(starts, span.start)
         last = bisect_left(ends, span.end)
         where = f"span {span.pk} {span.label} {span.start}-{span.end} (article {article.pk})"
         if first >= len(tokens) or starts[first] != span.start or last >= len(tokens) or ends[last] != span.end:
-            report(f"{where}: does not start and end on token boundaries")
+            report(f"left out: {where}: does not start and end on token boundaries")
             continue
         key = (span.label_id, span.start, span.end)
         if key in kept:
+            twin = kept[key]
+            report(f"written once: {where} by {span.annotator} is identical to span {twin.pk} by {twin.annotator}")
             continue
         clash = next((owner[i] for i in range(first, last + 1) if owner[i] is not None), None)
         if clash is not None:
-            report(f"{where}: overlaps span {clash.pk} {clash.label} {clash.start}-{clash.end}")
+            report(f"left out: {where}: overlaps span {clash.pk} {clash.label} {clash.start}-{clash.end}")
             continue
-        kept.add(key)
+        kept[key] = span
         tag = span.label.replace(" ", "_")
         for i in range(first, last + 1):
             owner[i] = span
@@ -109,16 +114,20 @@ def write(
 ) -> Iterator[bytes]:
     def pieces():
         dropped: list[str] = []
+        annotators: set[str] = set()
         for article in iter_articles(filters):
+            annotators.update(span.annotator for span in article.spans)
             yield DOCSTART + "\n" + tag_article(article, article.spans, dropped.append)
             if on_rows:
                 on_rows(1)
-        if dropped:
-            yield f"# newsnotes: {len(dropped)} span(s) cannot be expressed in IOB2 and were left out:\n"
-            for message in dropped:
-                yield f"# {message}\n"
-                if on_dropped:
-                    on_dropped(message)
+        if len(annotators) > 1:
+            dropped.append(
+                f"note: spans by {len(annotators)} annotators ({', '.join(sorted(annotators))}) share one tag layer "
+                "per article; export one with --annotator NAME"
+            )
+        for message in dropped:
+            if on_dropped:
+                on_dropped(message)
 
     return chunked(pieces())
 
@@ -126,13 +135,14 @@ def write(
 def read(text: str, bodies: list[str]) -> list[list[tuple[str, int, int]]]:
     """Spans ``(label, start, end)`` per article from a CoNLL export, given the articles' texts in export order.
 
-    Tokens are matched against ``tokenize(body)``, so tags map back to exact code-point offsets.
+    Tokens are matched against ``tokenize(body)``, so tags map back to exact code-point offsets. Every line
+    but ``-DOCSTART-`` and blank ones is a token, ``#`` included (a hashtag, "Kaiun #001").
     """
     documents: list[list[str]] = []
     for line in text.split("\n"):
         if line.startswith("-DOCSTART-"):
             documents.append([])
-        elif line and not line.startswith("# ") and documents:
+        elif line and documents:
             documents[-1].append(line)
     if len(documents) != len(bodies):
         raise ValueError(f"{len(documents)} documents in the file, {len(bodies)} texts given")

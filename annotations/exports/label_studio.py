@@ -1,11 +1,20 @@
 """``label-studio``: Label Studio's JSON export, a list of tasks with one annotation per annotator.
 
-Task ``{"id", "data": {"text", title, url, ...}, "annotations": [{"id", "completed_by", "annotator",
-"created_at", "updated_at", "result": [...]}]}``; each result is a ``labels`` region
-``{"id", "from_name": "label", "to_name": "text", "type": "labels", "origin", "value": {"start", "end",
-"text", "labels": [LABEL]}}`` with the note as Label Studio's region ``meta.text`` and our ``attributes``,
-``created_at`` and ``updated_at`` beside it. A labelling config that matches: ``<View><Labels name="label"
-toName="text">...</Labels><Text name="text" value="$text"/></View>``.
+Task ``{"id", "data": {"text", title, url, ...}, "annotations": [{"id", "annotator", "created_at",
+"updated_at", "result": [...]}]}``; each result is a ``labels`` region ``{"id", "from_name": "label",
+"to_name": "text", "type": "labels", "origin", "value": {"start", "end", "text", "labels": [LABEL]}}`` with
+``meta`` (the note as Label Studio's ``meta.text``, and our ``annotator`` and ``origin``) and our
+``attributes``, ``created_at`` and ``updated_at`` beside it. A labelling config that matches:
+``<View><Labels name="label" toName="text">...</Labels><Text name="text" value="$text"/></View>``.
+
+Written so that a fresh Label Studio imports it unchanged (checked against 1.23.2 by ``tests/interop``):
+
+- no ``completed_by``: Label Studio accepts only ids and emails of its own users there, and refuses the
+  whole file otherwise; without it the annotations belong to whoever imports the file. The annotator is kept
+  where Label Studio keeps what it is given (the stored region, exported back as written): ``meta.annotator``
+  on every region, besides our own annotation-level ``annotator`` (which Label Studio drops on import).
+- region ``origin`` is one Label Studio's editor accepts (``manual``, or ``prediction`` for our suggestions;
+  ``import`` and ``suggestion`` make it show nothing); ours is ``meta.origin``.
 """
 
 from __future__ import annotations
@@ -17,6 +26,9 @@ from annotations.exports.common import chunked, iso_utc, json_line, sorted_json,
 from annotations.exports.doccano import article_fields
 from annotations.exports.query import ExportArticle, ExportFilters, iter_articles
 
+# Label Studio's editor knows the origins "manual", "prediction" and "prediction-changed" only.
+LS_ORIGINS = {"manual": "manual", "suggestion": "prediction", "import": "manual"}
+
 
 def _result(span, position) -> dict:
     result = {
@@ -24,7 +36,7 @@ def _result(span, position) -> dict:
         "from_name": "label",
         "to_name": "text",
         "type": "labels",
-        "origin": span.origin,
+        "origin": LS_ORIGINS.get(span.origin, "manual"),
         "value": {
             "start": position(span.start),
             "end": position(span.end),
@@ -32,8 +44,8 @@ def _result(span, position) -> dict:
             "labels": [span.label],
         },
     }
-    if span.note:
-        result["meta"] = {"text": [span.note]}
+    meta = {"text": [span.note]} if span.note else {}
+    result["meta"] = {**meta, "annotator": span.annotator, "origin": span.origin}
     if span.attributes:
         result["attributes"] = sorted_json(span.attributes)
     result["created_at"] = iso_utc(span.created_at)
@@ -50,7 +62,6 @@ def _task(article: ExportArticle, annotation_ids, *, utf16: bool) -> dict:
         annotations.append(
             {
                 "id": next(annotation_ids),
-                "completed_by": spans[0].annotator_id,
                 "annotator": spans[0].annotator,
                 "created_at": iso_utc(min(s.created_at for s in spans)),
                 "updated_at": iso_utc(max(s.updated_at for s in spans)),

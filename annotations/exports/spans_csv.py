@@ -81,7 +81,7 @@ def _text(expression: str, *, neutralise: bool) -> str:
     if not neutralise:
         return f"NULLIF({expression}, '')"
     return (
-        f"CASE WHEN left({expression}, 1) IN ({_TRIGGERS_SQL}) THEN '''' || {expression} "
+        f"CASE WHEN left(ltrim({expression}, ''''), 1) IN ({_TRIGGERS_SQL}) THEN '''' || {expression} "
         f"ELSE NULLIF({expression}, '') END"
     )
 

@@ -5,10 +5,14 @@ Each annotation tags its target with the label (``TextualBody``, ``purpose: tagg
 article (``urn:newsnotes:article:<id>``; ``scope`` is its web address); it is selected twice, by quote
 (``TextQuoteSelector``: ``exact`` plus up to 32 characters of ``prefix``/``suffix``) and by position
 (``TextPositionSelector``, code points into the stored text, end exclusive).
+
+The collection and its one page carry stable IRIs named by the filters (``collection_id``): the same
+selection always gets the same ``id``, a different one a different ``id``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 
 from annotations.exports.common import canonical_json, chunked, iso_utc, json_line
@@ -16,6 +20,25 @@ from annotations.exports.query import ExportFilters, iter_articles, spans_for_ex
 
 CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 CONTEXT_CHARS = 32
+
+
+def collection_id(filters: ExportFilters) -> str:
+    """The collection's IRI: ``urn:newsnotes:spans:all``, or the filters that chose the spans, for example
+    ``urn:newsnotes:spans:labels=1,3;statuses=done``.
+
+    Ids are database ids and dates ISO days; the parts come in the order of ``ExportFilters``' fields.
+    """
+    parts = []
+    for item in dataclasses.fields(filters):
+        value = getattr(filters, item.name)
+        if value in ((), None, False):
+            continue
+        if isinstance(value, tuple):
+            value = ",".join(str(v) for v in value)
+        elif value is True:
+            value = "yes"
+        parts.append(f"{item.name}={value}")
+    return "urn:newsnotes:spans:" + (";".join(parts) or "all")
 
 
 def annotation(span, article) -> dict:
@@ -67,9 +90,10 @@ def annotation(span, article) -> dict:
 def write(filters: ExportFilters, *, on_rows: Callable[[int], None] | None = None) -> Iterator[bytes]:
     def pieces():
         total = spans_for_export(filters).count()
+        ident = collection_id(filters)
         yield (
-            '{"@context":"' + CONTEXT + '","type":"AnnotationCollection","label":"NewsNotes spans",'
-            f'"total":{total},"first":{{"type":"AnnotationPage","startIndex":0,"items":['
+            f'{{"@context":"{CONTEXT}","id":"{ident}","type":"AnnotationCollection","label":"NewsNotes spans",'
+            f'"total":{total},"first":{{"id":"{ident}#page1","type":"AnnotationPage","startIndex":0,"items":['
         )
         separator = "\n"
         for article in iter_articles(filters):

@@ -137,9 +137,9 @@ def test_download_streams_each_format_with_a_dated_name(researcher_client, corpu
     assert response["Cache-Control"] == "private, no-store"
     body = b"".join(response.streaming_content)
     if key == "brat":
-        assert zipfile.ZipFile(io.BytesIO(body)).read("1.ann") == zipfile.ZipFile(
+        assert zipfile.ZipFile(io.BytesIO(body)).read("collection/1.ann") == zipfile.ZipFile(
             io.BytesIO(export_bytes("brat"))
-        ).read("1.ann")
+        ).read("collection/1.ann")
     else:
         assert body == export_bytes(key)
 

@@ -8,8 +8,7 @@ import json
 import pytest
 from django.db import connection
 
-from annotations.exports import ExportFilters, stream_spans_csv
-from annotations.exports.common import canonical_json
+from annotations.exports import ExportFilters, common, stream_spans_csv
 from annotations.exports.spans_csv import CANONICAL_JSON_FUNCTION, stream_spans_csv_cursor
 from annotations.models import Span
 from tests.annotations.export_fixtures import BODY_1, BODY_2, build_corpus, export_bytes
@@ -121,7 +120,7 @@ def test_postgres_writes_the_same_canonical_json_as_python(corpus, value):
     with connection.cursor() as cursor:
         cursor.execute(CANONICAL_JSON_FUNCTION)
         cursor.execute("SELECT pg_temp.newsnotes_canonical_json(%s::jsonb)", [json.dumps(value)])
-        assert cursor.fetchone()[0] == canonical_json(value)
+        assert cursor.fetchone()[0] == common.canonical_json(value)
 
 
 def test_span_csv_attributes_cell_is_canonical_json(corpus):
@@ -174,3 +173,40 @@ def test_article_csv_counts_follow_span_filters_but_sponsored_is_a_fact(corpus):
         + '1,"https://wirefeed.example/1?a=1,2",wirefeed.example,"Quotes, ""commas"" and =cmd|",Priya Raman-Holt,'
         '2026-01-14T09:30:00.000000Z,en,done,128,"{""section"":""Chips"",""tags"":[""ai"",""chips""]}",3,1,1,1,0,true\n'
     )
+
+
+def test_already_quoted_formula_cells_round_trip_through_the_undo_rule(corpus):
+    """A cell stored as ``'=SUM(A1)`` gets one more quote, so dropping one ``'`` always gives the stored text."""
+    Span.objects.filter(pk=1).update(note="'=SUM(A1)")
+    Span.objects.filter(pk=2).update(note="''+1")
+    Span.objects.filter(pk=4).update(note="'plain, quoted")
+    data = export_bytes("csv")
+    assert b",\"'Larchfield'\"" not in data
+    assert b"{},,'''=SUM(A1)" not in data  # exactly one quote is added, not one per quote
+    assert b",''=SUM(A1),{}\n" in data
+    assert b",'''+1,{}\n" in data
+    assert b",'plain, quoted" not in data  # not a formula: written as stored (quoted for the comma only)
+    assert b',"\'plain, quoted",{}\n' in data
+    rows = list(csv.DictReader(io.StringIO(data.decode(), newline="")))
+    notes = {int(r["span_id"]): common.unneutralise(r["note"]) for r in rows}
+    assert notes == {s.pk: s.note for s in Span.objects.all()}
+    assert data == b"".join(stream_spans_csv_cursor())
+
+
+@pytest.mark.parametrize(
+    "stored,written",
+    [
+        ("=SUM(A1)", "'=SUM(A1)"),
+        ("'=SUM(A1)", "''=SUM(A1)"),
+        ("''@x", "'''@x"),
+        ("'-5", "''-5"),
+        ("'\t", "''\t"),
+        ("'plain", "'plain"),
+        ("'", "'"),
+        ("''", "''"),
+        ("plain", "plain"),
+    ],
+)
+def test_neutralise_and_its_undo_rule_are_exact_inverses(stored, written):
+    assert common.neutralise(stored) == written
+    assert common.unneutralise(written) == stored

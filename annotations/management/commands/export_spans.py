@@ -145,11 +145,18 @@ class Command(BaseCommand):
                     raise
         report = self.stderr if to_stdout else self.stdout
         for message in dropped:
-            self.stderr.write(f"left out: {message}")
+            self.stderr.write(message if format == "conll" else f"left out: {message}")
         if verbosity > 0:
             where = "standard output" if to_stdout else output
             unit = fmt.unit if written == 1 else f"{fmt.unit}s"
             summary = f"wrote {written:,} {unit} ({fmt.title}) to {where}"
-            if dropped:
-                summary += f"; {len(dropped)} span(s) could not be expressed and are listed in the file"
+            if format == "conll" and dropped:
+                summary += "; " + ", ".join(
+                    f"{n} {kind}"
+                    for kind in ("left out", "written once", "note")
+                    if (n := sum(m.startswith(kind + ":") for m in dropped))
+                )
+                summary += " (listed above; the file holds tokens and tags only)"
+            elif dropped:
+                summary += f"; {len(dropped)} thing(s) brat cannot hold, listed above and in newsnotes-report.md"
             report.write(summary)

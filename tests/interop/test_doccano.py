@@ -1,0 +1,132 @@
+"""Our ``jsonl`` export in a real doccano 1.8.4 (sequence labelling): imported through its upload API, exported
+back, span for span; and what happens without "allow overlapping"."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+import zipfile
+from collections import Counter
+
+import pytest
+
+pytestmark = [pytest.mark.interop, pytest.mark.django_db]
+
+TASK_TIMEOUT = 180
+
+
+def multipart(field: str, name: str, data: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def wait_task(api, task_id: str) -> dict:
+    deadline = time.monotonic() + TASK_TIMEOUT
+    while time.monotonic() < deadline:
+        status = api.json("GET", f"/v1/tasks/status/{task_id}")
+        if status.get("ready"):
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"doccano task {task_id} did not finish in {TASK_TIMEOUT} s")
+
+
+def create_project(api, name: str, *, overlapping: bool = True, graphemes: bool = False) -> int:
+    return api.json(
+        "POST",
+        "/v1/projects",
+        {
+            "name": name,
+            "description": "NewsNotes interop",
+            "guideline": "",
+            "project_type": "SequenceLabeling",
+            "resourcetype": "SequenceLabelingProject",
+            "random_order": False,
+            "collaborative_annotation": False,
+            "allow_overlapping": overlapping,
+            "grapheme_mode": graphemes,
+            "use_relation": False,
+            "tags": [],
+        },
+    )["id"]
+
+
+def upload(api, project: int, name: str, data: bytes) -> dict:
+    body, content_type = multipart("filepond", name, data)
+    status, upload_id = api.call("POST", "/v1/fp/process/", raw=body, content_type=content_type)
+    assert status == 200, upload_id
+    task = api.json(
+        "POST",
+        f"/v1/projects/{project}/upload",
+        {
+            "uploadIds": [upload_id.decode()],
+            "format": "JSONL",
+            "task": "SequenceLabeling",
+            "column_data": "text",
+            "column_label": "label",
+            "encoding": "utf_8",
+        },
+        expect=(200, 201, 202),
+    )["task_id"]
+    return wait_task(api, task)
+
+
+def download(api, project: int) -> dict[str, list[dict]]:
+    """doccano's JSONL export: a zip with one file per user (name.jsonl); their lines, parsed."""
+    task = api.json("POST", f"/v1/projects/{project}/download", {"format": "JSONL", "exportApproved": False})["task_id"]
+    wait_task(api, task)
+    status, data = api.call("GET", f"/v1/projects/{project}/download?taskId={task}")
+    assert status == 200, data[:300]
+    files = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            files[name] = [json.loads(line) for line in archive.read(name).decode().splitlines() if line]
+    return files
+
+
+def spans_of(lines: list[dict]) -> Counter:
+    return Counter((line["text"], start, end, label) for line in lines for start, end, label in line["label"])
+
+
+@pytest.fixture(scope="module")
+def admin(doccano):
+    return doccano.login("admin")
+
+
+def test_doccano_imports_our_jsonl_and_exports_every_span(admin, exports):
+    ours = exports.path("corpus-utf16.jsonl").read_bytes()
+    project = create_project(admin, "newsnotes-overlapping")
+    result = upload(admin, project, "newsnotes.jsonl", ours)
+    assert not result.get("result", {}).get("error"), result
+    files = download(admin, project)
+    assert list(files) == ["admin.jsonl"]
+    lines = [json.loads(line) for line in ours.decode().splitlines()]
+    assert spans_of(files["admin.jsonl"]) == spans_of(lines)
+    # doccano keeps every other key we wrote (title, spans, metadata ...) and gives it back.
+    back = {line["text"]: line for line in files["admin.jsonl"]}
+    for line in lines:
+        theirs = back[line["text"]]
+        for key, value in line.items():
+            if key not in ("id", "label"):
+                assert theirs[key] == value, key
+
+
+def test_doccano_without_allow_overlapping_drops_spans_silently(admin, exports):
+    """Why the README asks for "allow overlapping": without it doccano's import leaves overlapping spans out
+    (identical spans by two annotators included) and reports no error."""
+    ours = exports.path("corpus-utf16.jsonl").read_bytes()
+    project = create_project(admin, "newsnotes-no-overlap", overlapping=False)
+    result = upload(admin, project, "newsnotes.jsonl", ours)
+    assert not result.get("result", {}).get("error"), result
+    lines = [json.loads(line) for line in ours.decode().splitlines()]
+    kept = sum(spans_of(download(admin, project)["admin.jsonl"]).values())
+    assert kept < sum(spans_of(lines).values())
