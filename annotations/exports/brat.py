@@ -21,6 +21,7 @@ import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from annotations.exports.common import CHUNK_BYTES
 from annotations.exports.query import ExportFilters, iter_articles
@@ -83,7 +84,7 @@ def ann_text(article, spans, report: Callable[[str], None], seen: dict) -> str:
     """The .ann lines of one article; ``seen`` collects types, attributes and relations for the .conf files."""
     kept = []
     # brat has no annotator: the same label on the same text by several annotators is one brat entity.
-    first: dict[tuple, object] = {}
+    first: dict[tuple, Any] = {}
     alias: dict[int, int] = {}
     for span in spans:
         fragments = _fragments(article.body, span.start, span.end)
@@ -197,7 +198,7 @@ def write(
     sink = _Sink()
     dropped: list[str] = []
     seen = new_seen()
-    with zipfile.ZipFile(sink, "w") as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, "w") as archive:  # type: ignore[call-overload]
         for article in iter_articles(filters):
             archive.writestr(_entry(f"{COLLECTION}{article.pk}.txt"), article.body.encode())
             archive.writestr(

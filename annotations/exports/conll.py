@@ -24,6 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 
@@ -74,7 +75,7 @@ def tag_article(article, spans, report: Callable[[str], None]) -> str:
     tags = ["O"] * len(tokens)
     owner: list = [None] * len(tokens)
     covered: set[int] = set()
-    kept: dict[tuple, object] = {}
+    kept: dict[tuple, Any] = {}
     for span in spans:
         first = bisect_left(starts, span.start)
         last = bisect_left(ends, span.end)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import count, groupby
+from typing import Any
 
 from annotations.exports.common import chunked, iso_utc, json_line, sorted_json, utf16_offsets
 from annotations.exports.doccano import article_fields
@@ -31,7 +32,7 @@ LS_ORIGINS = {"manual": "manual", "suggestion": "prediction", "import": "manual"
 
 
 def _result(span, position) -> dict:
-    result = {
+    result: dict[str, Any] = {
         "id": str(span.pk),
         "from_name": "label",
         "to_name": "text",

@@ -137,7 +137,10 @@ def conll_tags(body: str, spans) -> list[str]:
     """IOB2 tags of one layer, by the CoNLL export's own function."""
     article = SimpleNamespace(pk=1, body=body)
     ordered = sorted(spans, key=lambda s: (s[1], -s[2], s[3]))
-    objects = [SimpleNamespace(pk=i, label=LABELS[label], label_id=label, start=a, end=b) for label, a, b, i in ordered]
+    objects = [
+        SimpleNamespace(pk=i, label=LABELS[label], label_id=label, start=a, end=b, annotator="ed")
+        for label, a, b, i in ordered
+    ]
     lines = conll.tag_article(article, objects, lambda message: None).split("\n")
     return [line.rsplit(" ", 1)[1] for line in lines if line]
 
