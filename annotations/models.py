@@ -131,3 +131,13 @@ class TrackedArticle(Article):
     class Meta:
         proxy = True
         verbose_name = "article (history)"
+
+
+
+# Boilerplate families and suggestions live in their own module; importing them here registers them in this app.
+from annotations.suggestions.models import (  # noqa: E402, F401
+    BoilerplateCopy,
+    BoilerplateFamily,
+    BoilerplatePassage,
+    Suggestion,
+)
