@@ -44,8 +44,8 @@ class BoilerplateFamily(models.Model):
     source_count = models.PositiveIntegerField(default=0)
     copy_count = models.PositiveIntegerField(default=0)
     variant_count = models.PositiveIntegerField(default=0, help_text="Distinct texts after normalisation")
-    last_paragraph_share = models.FloatField(
-        default=0.0, help_text="Share of copies in the article's last paragraph (position at the end)"
+    end_share = models.FloatField(
+        default=0.0, help_text="Share of copies with nothing after them but other boilerplate (position at the end)"
     )
     first_seen = models.DateTimeField(null=True, blank=True, help_text="Earliest article (published or imported)")
     last_seen = models.DateTimeField(null=True, blank=True)
@@ -91,7 +91,7 @@ class BoilerplateCopy(models.Model):
     end = models.PositiveIntegerField()
     text = models.TextField()
     exact_key = models.BigIntegerField(help_text="Which variant (hash of the normalised words)")
-    last_paragraph = models.BooleanField(default=False)
+    paragraph = models.PositiveSmallIntegerField(help_text="0 = the article's last paragraph")
 
     class Meta:
         verbose_name_plural = "boilerplate copies"
