@@ -27,7 +27,7 @@ import numpy as np
 
 # The end of an article: its last paragraphs. Sponsored footers and calls to action are appended to syndicated
 # stories, so only the tail is searched; a passage repeated mid-article (a quote, a shared fact) never is.
-TAIL_PARAGRAPHS = 4
+TAIL_PARAGRAPHS = 3
 # How many leading or trailing sentences of a paragraph form a passage of their own (a footer glued to the end
 # of a story's last paragraph, or two footers run together in one paragraph).
 MAX_AFFIX_SENTENCES = 5
@@ -38,6 +38,7 @@ BANDS = 8
 ROWS = 2
 # Two passages are near-duplicates when their word-bigram sets overlap this much (Jaccard).
 JACCARD_MIN = 0.5
+SIZE_RATIO_MIN = 0.75
 
 _LINE = re.compile(r"[^\n]+")
 # A sentence ends at . ! ? … (and closing quotes or brackets) followed by white space.
@@ -203,7 +204,8 @@ def exact_key(words: Sequence[str]) -> int:
 
 def shingles(words: Sequence[str]) -> list[int]:
     """Word-bigram hashes of one sentence (a one-word sentence gives its word)."""
-    hashes = [_word_hash(w) for w in words]
+    get = _WORD_HASH.get
+    hashes = [get(w) or _word_hash(w) for w in words]
     if len(hashes) == 1:
         return hashes
     return [((x * 0x9E3779B97F4A7C15) ^ y) & _MASK for x, y in zip(hashes, hashes[1:], strict=False)]
@@ -222,6 +224,17 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
         return 0.0
     common = len(a & b)
     return common / (len(a) + len(b) - common)
+
+
+def near_duplicates(a: frozenset[int], b: frozenset[int]) -> bool:
+    """Same passage give or take a few words: Jaccard ≥ ``JACCARD_MIN`` *and* sizes within ``SIZE_RATIO_MIN``.
+
+    The size test stops chains through containment: a footer and the same footer run together with a short
+    call to action overlap by 0.8, as do that pair and the call to action with a longer neighbour, and so on;
+    without it every footer of the corpus ends up in one group.
+    """
+    small, large = sorted((len(a), len(b)))
+    return small >= SIZE_RATIO_MIN * large and jaccard(a, b) >= JACCARD_MIN
 
 
 def _mix(values: np.ndarray) -> np.ndarray:
@@ -308,3 +321,18 @@ def signatures(tails: Sequence[Tail]) -> list[list[Signed]]:
             index += 1
         out.append(signed)
     return out
+
+
+def copy_rows(batch: Sequence[tuple[int, str]]) -> tuple[str, int]:
+    """PostgreSQL COPY text for the passages of ``(article id, body)`` pairs, and how many there are.
+
+    Pure and picklable, so the whole-corpus rebuild can run it in worker processes.
+    """
+    tails = [tail(body) for _, body in batch]
+    lines = []
+    for (article_id, _), signed in zip(batch, signatures(tails), strict=True):
+        for s in signed:
+            p = s.passage
+            bands = ",".join(map(str, s.bands))
+            lines.append(f"{article_id}\t{p.start}\t{p.end}\t{p.paragraph}\t{s.exact}\t{{{bands}}}\n")
+    return "".join(lines), len(lines)

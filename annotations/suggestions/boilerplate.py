@@ -1,0 +1,642 @@
+"""Boilerplate families over the corpus: the whole-corpus rebuild and the per-article check.
+
+How a family is found (README "Boilerplate families"):
+
+1. Every article's tail (``text.tail``: its last paragraphs, and the leading or trailing sentences of each) gives
+   candidate passages of at least ``MIN_WORDS`` normalised words, stored in ``BoilerplatePassage`` with an exact
+   key and 8 MinHash band keys.
+2. Passages sharing a key across articles are candidates; a pair joins one group when its exact keys are equal
+   or its word-bigram sets overlap by ``JACCARD_MIN`` (checked on the texts, not estimated).
+3. A group becomes a family when it holds copies in at least ``MIN_ARTICLES`` articles from at least
+   ``MIN_SOURCES`` sources and its representative is not mostly quoted speech. In each article the copy most
+   like the representative is kept; where copies of two families overlap, the longer wins.
+
+The rule keeps out what looks repeated but is not boilerplate: a quote shared by two stories about one event
+(two articles; quoted speech), a common short phrase or a shared headline (fewer than ``MIN_WORDS`` words), any
+repeat in the middle of a story (only the tail is searched). The precision hint tells a curator how sure the
+numbers are (see ``_HINT_SQL``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from annotations.suggestions import text as tx
+from annotations.suggestions.models import BoilerplateCopy, BoilerplateFamily, BoilerplatePassage, FamilyStatus
+
+MIN_ARTICLES = 3
+MIN_SOURCES = 2
+# When a near-duplicate is checked against the groups already formed under one key, at most this many are
+# tried: a key shared by hundreds of unrelated passages (two common bigrams happening to be minimal) must not
+# cost a quadratic number of comparisons. A real variant matches one of the first few.
+MAX_CENTRES = 16
+# The rebuild and the per-article check must not interleave: both take this transaction-level advisory lock.
+_LOCK = 0x6E6E_6270  # "nnbp"
+# From this many articles on, the rebuild cuts and signs passages in worker processes (one per core, up to 4).
+PARALLEL_FROM = 5000
+
+# Precision hint from the family's spread and position (README): "high" when the passage sits at the end of
+# at least 80% of at least 10 articles from at least 3 outlets; "low" below 5 articles, 3 outlets or half at
+# the end; "medium" otherwise.
+_HINT_SQL = """
+CASE
+  WHEN s.articles IS NULL THEN 'low'
+  WHEN s.articles >= 10 AND s.sources >= 3 AND s.end_share >= 0.8 THEN 'high'
+  WHEN s.articles < 5 OR s.sources < 3 OR s.end_share < 0.5 THEN 'low'
+  ELSE 'medium'
+END
+"""
+
+_PASSAGE_TABLE = BoilerplatePassage._meta.db_table
+_COPY_TABLE = BoilerplateCopy._meta.db_table
+_FAMILY_TABLE = BoilerplateFamily._meta.db_table
+
+
+def _lock() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # The smaller id is the root, so a cluster is named by its first passage.
+            if ra < rb:
+                self.parent[rb] = ra
+            else:
+                self.parent[ra] = rb
+
+
+@dataclass(slots=True)
+class _Member:
+    """A passage taking part in grouping (loaded with its text)."""
+
+    id: int
+    article: int
+    source: int | None
+    start: int
+    end: int
+    paragraph: int
+    exact: int
+    keys: list[int]
+    text: str
+
+
+class _Shingles:
+    """Bigram sets by exact key (equal exact keys mean equal normalised words)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[int, frozenset[int]] = {}
+
+    def of(self, member: _Member) -> frozenset[int]:
+        found = self.cache.get(member.exact)
+        if found is None:
+            found = self.cache[member.exact] = tx.bigram_set(member.text)
+        return found
+
+
+@dataclass(slots=True)
+class _Choice:
+    """A copy chosen for a family in one article."""
+
+    family: int  # cluster root while grouping; family id once saved
+    member: _Member
+
+
+def _best_per_article(members: Iterable[_Member], representative: frozenset[int], shingles: _Shingles):
+    """In each article, the member most like the representative (ties: the longer, then the earlier)."""
+    best: dict[int, tuple[tuple[float, int, int], _Member]] = {}
+    for m in members:
+        score = (tx.jaccard(shingles.of(m), representative), m.end - m.start, -m.start)
+        current = best.get(m.article)
+        if current is None or score > current[0]:
+            best[m.article] = (score, m)
+    return [m for _, m in best.values()]
+
+
+def _resolve_overlaps(choices: list[_Choice], taken: dict[int, list[tuple[int, int]]]) -> list[_Choice]:
+    """Keep non-overlapping copies per article, longer first; ``taken`` holds places already occupied."""
+    kept = []
+    for choice in sorted(choices, key=lambda c: (-(c.member.end - c.member.start), c.member.start, c.family)):
+        m = choice.member
+        places = taken.setdefault(m.article, [])
+        if any(m.start < e and s < m.end for s, e in places):
+            continue
+        places.append((m.start, m.end))
+        kept.append(choice)
+    return kept
+
+
+def _representative(members: Sequence[_Member]) -> _Member:
+    """The longest of the variants found in nearly as many articles as the commonest (ties: the earliest).
+
+    A call to action's two sentences and its second sentence alone occur in the same articles (one holds the
+    other); the family is the whole call to action.
+    """
+    articles: dict[int, set[int]] = defaultdict(set)
+    first: dict[int, _Member] = {}
+    for m in sorted(members, key=lambda m: m.id):
+        articles[m.exact].add(m.article)
+        first.setdefault(m.exact, m)
+    most = max(len(a) for a in articles.values())
+    common = [k for k in articles if len(articles[k]) >= 0.8 * most]
+    exact = max(common, key=lambda k: (first[k].end - first[k].start, -first[k].id))
+    return first[exact]
+
+
+def _qualifies(members: Sequence[_Member]) -> bool:
+    return (
+        len({m.article for m in members}) >= MIN_ARTICLES
+        and len({m.source for m in members if m.source is not None}) >= MIN_SOURCES
+    )
+
+
+def _insert_copies(choices: Sequence[_Choice]) -> None:
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            f'COPY {_COPY_TABLE} (family_id, article_id, start, "end", text, exact_key, paragraph) FROM STDIN'
+        ) as copy:
+            for c in choices:
+                m = c.member
+                copy.write_row((c.family, m.article, m.start, m.end, m.text, m.exact, m.paragraph))
+
+
+def _refresh_families(family_ids: Iterable[int] | None = None) -> None:
+    """Recompute counts, dates, position share and precision hint of families from their copies (one UPDATE)."""
+    only = family_ids is not None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH placed AS (
+              SELECT c.family_id, c.article_id, c.exact_key, a.source_id,
+                     coalesce(a.published_at, a.imported_at) AS seen,
+                     -- at the end: every paragraph after this copy's holds a copy too
+                     (SELECT count(DISTINCT o.paragraph) FROM {_COPY_TABLE} o
+                       WHERE o.article_id = c.article_id AND o.paragraph < c.paragraph) = c.paragraph AS at_end
+                FROM {_COPY_TABLE} c JOIN articles_article a ON a.id = c.article_id
+               WHERE NOT %(only)s OR c.family_id = ANY(%(ids)s)
+            ), s AS (
+              SELECT family_id, count(DISTINCT article_id) AS articles, count(DISTINCT source_id) AS sources,
+                     count(*) AS copies, count(DISTINCT exact_key) AS variants,
+                     avg(at_end::int)::float AS end_share, min(seen) AS first_seen, max(seen) AS last_seen
+                FROM placed GROUP BY family_id
+            )
+            UPDATE {_FAMILY_TABLE} f SET
+              article_count = coalesce(s.articles, 0), source_count = coalesce(s.sources, 0),
+              copy_count = coalesce(s.copies, 0), variant_count = coalesce(s.variants, 0),
+              end_share = coalesce(s.end_share, 0), first_seen = s.first_seen, last_seen = s.last_seen,
+              precision_hint = {_HINT_SQL}, updated_at = now()
+            FROM {_FAMILY_TABLE} f2 LEFT JOIN s ON s.family_id = f2.id
+            WHERE f.id = f2.id AND (NOT %(only)s OR f.id = ANY(%(ids)s))
+            """,
+            {"only": only, "ids": list(family_ids or [])},
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Whole corpus
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    articles: int
+    passages: int
+    families: int  # active families after the rebuild
+    dismissed: int  # dismissed families found again (they stay dismissed)
+    copies: int
+    seconds: float
+
+
+_PASSAGE_COLUMNS = '(article_id, start, "end", paragraph, exact_key, keys)'
+_BATCH = 500
+
+
+def _batches(total: int) -> Iterable[list[tuple[int, str]]]:
+    """``(id, body)`` of every article, a batch at a time, through a server-side cursor."""
+    with connection.cursor() as reader:
+        reader.execute("DECLARE bp_articles NO SCROLL CURSOR FOR SELECT id, body FROM articles_article ORDER BY id")
+        while rows := _fetch(reader):
+            yield rows
+        reader.execute("CLOSE bp_articles")
+
+
+def _fetch(reader) -> list[tuple[int, str]]:
+    reader.execute(f"FETCH {_BATCH} FROM bp_articles")
+    return reader.fetchall()
+
+
+def _write_all_passages(total: int, progress: Callable[[int, int], None] | None) -> int:
+    """Passages of every article's tail; worker processes cut and sign them when the corpus is large."""
+    written = done = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE '%%pkey'",
+            [_PASSAGE_TABLE],
+        )
+        indexes = cursor.fetchall()
+        # Building the indexes once after the load is several times faster than keeping them up to date.
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        workers = min(os.cpu_count() or 1, 4) if total >= PARALLEL_FROM else 1
+        pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
+
+        def write(payload: str, count: int) -> None:
+            nonlocal written, done
+            with cursor.copy(f"COPY {_PASSAGE_TABLE} {_PASSAGE_COLUMNS} FROM STDIN") as copy:
+                copy.write(payload)
+            written += count
+            done = min(total, done + _BATCH)
+            if progress:
+                progress(done, total)
+
+        try:
+            # Batches are read here (this thread owns the database connection) and cut in the workers, a few
+            # batches ahead of the writes.
+            pending: deque = deque()
+            for batch in _batches(total):
+                if pool is None:
+                    write(*tx.copy_rows(batch))
+                    continue
+                pending.append(pool.apply_async(tx.copy_rows, (batch,)))
+                if len(pending) > 2 * workers:
+                    write(*pending.popleft().get())
+            while pending:
+                write(*pending.popleft().get())
+        finally:
+            if pool:
+                pool.terminate()
+        # Run the deferred foreign-key checks of the load now: an index cannot be built while they are pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _, definition in indexes:
+            cursor.execute(definition)
+    return written
+
+
+def _load_members(where: str, params: dict) -> dict[int, _Member]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT p.id, p.article_id, a.source_id, p.start, p."end", p.paragraph, p.exact_key, p.keys,
+                   substr(a.body, p.start + 1, p."end" - p.start)
+              FROM {_PASSAGE_TABLE} p JOIN articles_article a ON a.id = p.article_id
+             WHERE {where}
+            """,
+            params,
+        )
+        return {row[0]: _Member(*row) for row in cursor.fetchall()}
+
+
+def _group(groups: Iterable[list[int]], members: dict[int, _Member], shingles: _Shingles) -> _UnionFind:
+    found = _UnionFind()
+    for ids in groups:
+        by_exact: dict[int, list[int]] = defaultdict(list)
+        for i in ids:
+            by_exact[members[i].exact].append(i)
+        variants = []
+        for same in by_exact.values():
+            for other in same[1:]:
+                found.union(same[0], other)
+            variants.append(members[same[0]])
+        if len(variants) < 2:
+            continue
+        centres: list[_Member] = []
+        for v in variants:
+            mine = shingles.of(v)
+            for c in centres:
+                if tx.near_duplicates(mine, shingles.of(c)):
+                    found.union(v.id, c.id)
+                    break
+            else:
+                if len(centres) < MAX_CENTRES:
+                    centres.append(v)
+    return found
+
+
+def _match_families(clusters: dict[int, list[_Member]]) -> tuple[dict[int, BoilerplateFamily], set[int]]:
+    """Existing families found again, by the keys their variants had (exact keys weigh most)."""
+    by_key: dict[int, list[int]] = defaultdict(list)
+    families = {f.pk: f for f in BoilerplateFamily.objects.all()}
+    for f in families.values():
+        for k in f.keys:
+            by_key[k].append(f.pk)
+    scored = []
+    for root, members in clusters.items():
+        score: dict[int, int] = defaultdict(int)
+        for m in members:
+            for fid in by_key.get(m.exact, ()):
+                score[fid] += 100
+            for k in m.keys:
+                for fid in by_key.get(k, ()):
+                    score[fid] += 1
+        scored.extend((points, root, fid) for fid, points in score.items())
+    matched: dict[int, BoilerplateFamily] = {}
+    used: set[int] = set()
+    for _, root, fid in sorted(scored, reverse=True):
+        if root not in matched and fid not in used:
+            matched[root] = families[fid]
+            used.add(fid)
+    return matched, set(families) - used
+
+
+def _family_keys(members: Iterable[_Member], old: Sequence[int] = ()) -> list[int]:
+    keys = set(old)
+    for m in members:
+        keys.add(m.exact)
+        keys.update(m.keys)
+    return sorted(keys)
+
+
+@transaction.atomic
+def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -> RebuildResult:
+    """Re-find every family over the whole corpus; families found again keep their id and status.
+
+    Rewrites passages and copies; active families no longer found are deleted, dismissed ones are kept (so they
+    stay dismissed if they come back). ``progress(done, total)`` is called per batch of articles.
+    """
+    started = time.perf_counter()
+    _lock()
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {_COPY_TABLE}, {_PASSAGE_TABLE} RESTART IDENTITY")
+        cursor.execute("SELECT count(*) FROM articles_article")
+        total = cursor.fetchone()[0]
+
+    # 1. Passages of every article's tail, streamed in batches (memory does not grow with the corpus).
+    passages = _write_all_passages(total, progress)
+
+    # 2. Keys shared across articles: the only passages that can be boilerplate.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + _PASSAGE_TABLE)
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE bp_groups ON COMMIT DROP AS
+            SELECT array_agg(id) AS ids FROM (
+              SELECT id, article_id, exact_key AS k FROM {_PASSAGE_TABLE}
+              UNION ALL
+              SELECT id, article_id, unnest(keys) FROM {_PASSAGE_TABLE}
+            ) s GROUP BY k HAVING min(article_id) <> max(article_id)
+            """
+        )
+        cursor.execute("SELECT ids FROM bp_groups")
+        groups = [ids for (ids,) in cursor.fetchall()]
+    members = _load_members(f"p.id IN (SELECT unnest(ids) FROM bp_groups)", {})
+    shingles = _Shingles()
+    found = _group(groups, members, shingles)
+    del groups
+
+    # 3. Clusters that qualify; one copy per article; overlaps resolved.
+    clusters: dict[int, list[_Member]] = defaultdict(list)
+    for m in members.values():
+        clusters[found.find(m.id)].append(m)
+    choices: list[_Choice] = []
+    representatives: dict[int, _Member] = {}
+    for root, group in clusters.items():
+        if not _qualifies(group):
+            continue
+        rep = _representative(group)
+        if tx.mostly_quoted(rep.text):
+            continue
+        representatives[root] = rep
+        choices.extend(_Choice(root, m) for m in _best_per_article(group, shingles.of(rep), shingles))
+    kept = _resolve_overlaps(choices, {})
+    by_cluster: dict[int, list[_Member]] = defaultdict(list)
+    for c in kept:
+        by_cluster[c.family].append(c.member)
+    by_cluster = {root: group for root, group in by_cluster.items() if _qualifies(group)}
+    kept = [c for c in kept if c.family in by_cluster]
+
+    # 4. Families: found again (same id and status) or new; active ones no longer found go.
+    matched, unmatched = _match_families(by_cluster)
+    now = timezone.now()
+    BoilerplateFamily.objects.update(cluster=None)
+    BoilerplateFamily.objects.filter(pk__in=unmatched, status=FamilyStatus.ACTIVE).delete()
+    family_of: dict[int, int] = {}
+    for root, group in by_cluster.items():
+        rep = representatives[root]
+        family = matched.get(root)
+        if family is None:
+            family = BoilerplateFamily.objects.create(text=rep.text, cluster=root, keys=_family_keys(group))
+        else:
+            family.text = rep.text if family.status == FamilyStatus.ACTIVE else family.text
+            family.cluster = root
+            family.keys = _family_keys(group, family.keys if family.status == FamilyStatus.DISMISSED else ())
+            family.save(update_fields=["text", "cluster", "keys", "updated_at"])
+        family_of[root] = family.pk
+    for c in kept:
+        c.family = family_of[c.family]
+    _insert_copies(kept)
+
+    # 5. Passages remember their cluster, so a later copy of an unfamilied repeat can make it a family.
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE bp_cluster (id bigint, cluster bigint) ON COMMIT DROP")
+        with cursor.copy("COPY bp_cluster (id, cluster) FROM STDIN") as copy:
+            for root, group in clusters.items():
+                if len(group) > 1:
+                    for m in group:
+                        copy.write_row((m.id, root))
+        cursor.execute(f"UPDATE {_PASSAGE_TABLE} p SET cluster = c.cluster FROM bp_cluster c WHERE p.id = c.id")
+    _refresh_families()
+    BoilerplateFamily.objects.filter(status=FamilyStatus.DISMISSED, dismissed_at__isnull=True).update(
+        dismissed_at=now
+    )
+    active = BoilerplateFamily.objects.filter(status=FamilyStatus.ACTIVE).count()
+    return RebuildResult(
+        articles=total,
+        passages=passages,
+        families=active,
+        dismissed=sum(1 for f in matched.values() if f.status == FamilyStatus.DISMISSED),
+        copies=len(kept),
+        seconds=time.perf_counter() - started,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per article
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    articles: int
+    copies: int  # copies found in the checked articles
+    new_families: list[int]  # families discovered by this check
+
+
+def _fetch_candidates(signed: list[tx.Signed], exclude: list[int]) -> dict[int, _Member]:
+    exacts = sorted({s.exact for s in signed})
+    bands = sorted({k for s in signed for k in s.bands})
+    # Exact keys by the btree index; band keys by the GIN index, limited: a band shared by hundreds of passages
+    # is a common pair of bigrams, and the first few passages under it show whether it is a variant.
+    return _load_members(
+        f"""p.id IN (
+              SELECT id FROM {_PASSAGE_TABLE} WHERE exact_key = ANY(%(exacts)s) AND NOT article_id = ANY(%(ex)s)
+              UNION
+              (SELECT id FROM {_PASSAGE_TABLE} WHERE keys && %(bands)s::bigint[] AND NOT article_id = ANY(%(ex)s)
+               LIMIT 200)
+            )""",
+        {"exacts": exacts, "bands": bands, "ex": exclude},
+    )
+
+
+@transaction.atomic
+def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
+    """Find copies of known families in these articles (new or changed) by indexed key lookups.
+
+    Idempotent: the articles' earlier passages and copies are replaced. Records the articles' passages, so a
+    repeat seen in enough articles becomes a new family here without a rebuild. Call after the import commits.
+    """
+    _lock()
+    ids = sorted(set(article_ids))
+    BoilerplatePassage.objects.filter(article_id__in=ids).delete()
+    BoilerplateCopy.objects.filter(article_id__in=ids).delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, source_id, body FROM articles_article WHERE id = ANY(%s) ORDER BY id", [ids])
+        rows = cursor.fetchall()
+    tails = [tx.tail(body) for _, _, body in rows]
+    signed_lists = tx.signatures(tails)
+    all_signed = [s for signed in signed_lists for s in signed]
+    if not all_signed:
+        return CheckResult(articles=len(rows), copies=0, new_families=[])
+
+    candidates = _fetch_candidates(all_signed, ids)
+    shingles = _Shingles()
+    by_exact: dict[int, list[_Member]] = defaultdict(list)
+    by_band: dict[int, list[_Member]] = defaultdict(list)
+    for m in candidates.values():
+        by_exact[m.exact].append(m)
+        for k in m.keys:
+            by_band[k].append(m)
+
+    # Store the new passages; each one joins the cluster of the passage it repeats, if any.
+    new_members: list[tuple[_Member, _Member | None]] = []
+    for (article_id, source_id, body), signed in zip(rows, signed_lists, strict=True):
+        for s in signed:
+            p = s.passage
+            m = _Member(0, article_id, source_id, p.start, p.end, p.paragraph, s.exact, list(s.bands), "")
+            m.text = body[p.start : p.end]
+            match = next(iter(by_exact.get(s.exact, ())), None)
+            if match is None:
+                mine = shingles.of(m)
+                seen: set[int] = set()
+                for k in s.bands:
+                    for c in by_band.get(k, ()):
+                        if c.id not in seen:
+                            seen.add(c.id)
+                            if tx.near_duplicates(mine, shingles.of(c)):
+                                match = c
+                                break
+                    if match is not None:
+                        break
+            new_members.append((m, match))
+
+    clusters_of_matches: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        for _, match in new_members:
+            if match is not None and match.id not in clusters_of_matches:
+                cursor.execute(
+                    f"UPDATE {_PASSAGE_TABLE} SET cluster = coalesce(cluster, id) WHERE id = %s RETURNING cluster",
+                    [match.id],
+                )
+                clusters_of_matches[match.id] = cursor.fetchone()[0]
+        created = BoilerplatePassage.objects.bulk_create(
+            [
+                BoilerplatePassage(
+                    article_id=m.article,
+                    start=m.start,
+                    end=m.end,
+                    paragraph=m.paragraph,
+                    exact_key=m.exact,
+                    keys=m.keys,
+                    cluster=clusters_of_matches[match.id] if match is not None else None,
+                )
+                for m, match in new_members
+            ]
+        )
+    for (m, _), row in zip(new_members, created, strict=True):
+        m.id = row.pk
+
+    # Which cluster belongs to which family (families record the cluster they were built from).
+    cluster_of = {m.id: clusters_of_matches[match.id] for m, match in new_members if match is not None}
+    families = {
+        f.cluster: f
+        for f in BoilerplateFamily.objects.filter(cluster__in=set(cluster_of.values())).only(
+            "id", "cluster", "text", "keys", "status"
+        )
+    }
+    new_families: list[int] = []
+    for cluster in sorted(set(cluster_of.values()) - set(families)):
+        family = _discover(cluster, shingles, checking=set(ids))
+        if family is not None:
+            families[cluster] = family
+            new_families.append(family.pk)
+
+    choices: list[_Choice] = []
+    by_family: dict[int, list[_Member]] = defaultdict(list)
+    for m, _ in new_members:
+        cluster = cluster_of.get(m.id)
+        if cluster in families:
+            by_family[families[cluster].pk].append(m)
+    family_by_id = {f.pk: f for f in families.values()}
+    for fid, group in by_family.items():
+        rep = tx.bigram_set(family_by_id[fid].text)
+        choices.extend(_Choice(fid, m) for m in _best_per_article(group, rep, shingles))
+    taken: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for article_id, start, end in BoilerplateCopy.objects.filter(article_id__in=ids).values_list(
+        "article_id", "start", "end"
+    ):
+        taken[article_id].append((start, end))
+    kept = _resolve_overlaps(choices, taken)
+    _insert_copies(kept)
+    for fid in {c.family for c in kept}:
+        family = family_by_id[fid]
+        members = [c.member for c in kept if c.family == fid]
+        keys = _family_keys(members, family.keys)
+        if len(keys) != len(family.keys):
+            BoilerplateFamily.objects.filter(pk=fid).update(keys=keys)
+    touched = {c.family for c in kept} | set(new_families)
+    if touched:
+        _refresh_families(touched)
+    return CheckResult(
+        articles=len(rows), copies=sum(1 for c in kept if c.member.article in set(ids)), new_families=new_families
+    )
+
+
+def _discover(cluster: int, shingles: _Shingles, *, checking: set[int]) -> BoilerplateFamily | None:
+    """Make a family of a cluster that now qualifies, with a copy in each of its earlier articles where there is
+    room; the copies in the articles being checked (``checking``) are placed by the caller with the others."""
+    members = list(_load_members("p.cluster = %(cluster)s", {"cluster": cluster}).values())
+    if not _qualifies(members):
+        return None
+    rep = _representative(members)
+    if tx.mostly_quoted(rep.text):
+        return None
+    family = BoilerplateFamily.objects.create(text=rep.text, cluster=cluster, keys=_family_keys(members))
+    best = [m for m in _best_per_article(members, shingles.of(rep), shingles) if m.article not in checking]
+    taken: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for article_id, start, end in BoilerplateCopy.objects.filter(
+        article_id__in={m.article for m in best}
+    ).values_list("article_id", "start", "end"):
+        taken[article_id].append((start, end))
+    _insert_copies(_resolve_overlaps([_Choice(family.pk, m) for m in best], taken))
+    return family
