@@ -133,7 +133,6 @@ class TrackedArticle(Article):
         verbose_name = "article (history)"
 
 
-
 # Boilerplate families and suggestions live in their own module; importing them here registers them in this app.
 from annotations.suggestions.models import (  # noqa: E402, F401
     BoilerplateCopy,

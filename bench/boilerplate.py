@@ -213,7 +213,7 @@ def _insert(conn, numbers, groups) -> None:
             source = rng.randint(1, SOURCES)
             copy.write_row(
                 (
-                    n, f"Article {n}", source, f"https://source{source}.example/news/{n}", "", 
+                    n, f"Article {n}", source, f"https://source{source}.example/news/{n}", "",
                     base + dt.timedelta(minutes=rng.randrange(2 * 365 * 24 * 60)), "en", body,
                     hashlib.sha256(body.encode()).hexdigest(), "new", now, "{}",
                 )

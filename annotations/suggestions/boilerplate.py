@@ -1,3 +1,4 @@
+# ruff: noqa: S608 -- table names in SQL come from model metadata; every value is a query parameter.
 """Boilerplate families over the corpus: the whole-corpus rebuild and the per-article check.
 
 How a family is found (README "Boilerplate families"):
@@ -19,6 +20,7 @@ numbers are (see ``_HINT_SQL``).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import time
@@ -31,6 +33,8 @@ from django.utils import timezone
 
 from annotations.suggestions import text as tx
 from annotations.suggestions.models import BoilerplateCopy, BoilerplateFamily, BoilerplatePassage, FamilyStatus
+
+logger = logging.getLogger(__name__)
 
 MIN_ARTICLES = 3
 MIN_SOURCES = 2
@@ -104,15 +108,21 @@ class _Member:
 
 
 class _Shingles:
-    """Bigram sets by exact key (equal exact keys mean equal normalised words)."""
+    """Bigram sets by exact key (equal exact keys mean equal normalised words).
+
+    A set of a few dozen Python ints takes kilobytes: only those asked to be kept (group centres, family
+    representatives) are cached, so memory follows the number of families, not of passages.
+    """
 
     def __init__(self) -> None:
         self.cache: dict[int, frozenset[int]] = {}
 
-    def of(self, member: _Member) -> frozenset[int]:
+    def of(self, member: _Member, *, keep: bool = True) -> frozenset[int]:
         found = self.cache.get(member.exact)
         if found is None:
-            found = self.cache[member.exact] = tx.bigram_set(member.text)
+            found = tx.bigram_set(member.text)
+            if keep:
+                self.cache[member.exact] = found
         return found
 
 
@@ -128,7 +138,7 @@ def _best_per_article(members: Iterable[_Member], representative: frozenset[int]
     """In each article, the member most like the representative (ties: the longer, then the earlier)."""
     best: dict[int, tuple[tuple[float, int, int], _Member]] = {}
     for m in members:
-        score = (tx.jaccard(shingles.of(m), representative), m.end - m.start, -m.start)
+        score = (tx.jaccard(shingles.of(m, keep=False), representative), m.end - m.start, -m.start)
         current = best.get(m.article)
         if current is None or score > current[0]:
             best[m.article] = (score, m)
@@ -149,7 +159,7 @@ def _resolve_overlaps(choices: list[_Choice], taken: dict[int, list[tuple[int, i
 
 
 def _representative(members: Sequence[_Member]) -> _Member:
-    """The longest of the variants found in nearly as many articles as the commonest (ties: the earliest).
+    """The longest of the variants found in at least half as many articles as the commonest (ties: the earliest).
 
     A call to action's two sentences and its second sentence alone occur in the same articles (one holds the
     other); the family is the whole call to action.
@@ -160,7 +170,7 @@ def _representative(members: Sequence[_Member]) -> _Member:
         articles[m.exact].add(m.article)
         first.setdefault(m.exact, m)
     most = max(len(a) for a in articles.values())
-    common = [k for k in articles if len(articles[k]) >= 0.8 * most]
+    common = [k for k in articles if len(articles[k]) * 2 >= most]
     exact = max(common, key=lambda k: (first[k].end - first[k].start, -first[k].id))
     return first[exact]
 
@@ -172,14 +182,24 @@ def _qualifies(members: Sequence[_Member]) -> bool:
     )
 
 
-def _insert_copies(choices: Sequence[_Choice]) -> None:
-    with connection.cursor() as cursor:
-        with cursor.copy(
-            f'COPY {_COPY_TABLE} (family_id, article_id, start, "end", text, exact_key, paragraph) FROM STDIN'
-        ) as copy:
-            for c in choices:
-                m = c.member
-                copy.write_row((c.family, m.article, m.start, m.end, m.text, m.exact, m.paragraph))
+def _insert_copies(choices: Sequence[_Choice], existing: dict[int, set[int]] | None = None) -> None:
+    """Store copies; ``existing`` names the paragraphs already holding copies, per article (for ``at_end``)."""
+    paragraphs: dict[int, set[int]] = defaultdict(set)
+    for article_id, held in (existing or {}).items():
+        paragraphs[article_id] |= held
+    for c in choices:
+        paragraphs[c.member.article].add(c.member.paragraph)
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            f'COPY {_COPY_TABLE} (family_id, article_id, start, "end", text, exact_key, paragraph, at_end) FROM STDIN'
+        ) as copy,
+    ):
+        for c in choices:
+            m = c.member
+            # At the end: every paragraph after this one holds boilerplate too.
+            at_end = all(q in paragraphs[m.article] for q in range(m.paragraph))
+            copy.write_row((c.family, m.article, m.start, m.end, m.text, m.exact, m.paragraph, at_end))
 
 
 def _refresh_families(family_ids: Iterable[int] | None = None) -> None:
@@ -191,9 +211,7 @@ def _refresh_families(family_ids: Iterable[int] | None = None) -> None:
             WITH placed AS (
               SELECT c.family_id, c.article_id, c.exact_key, a.source_id,
                      coalesce(a.published_at, a.imported_at) AS seen,
-                     -- at the end: every paragraph after this copy's holds a copy too
-                     (SELECT count(DISTINCT o.paragraph) FROM {_COPY_TABLE} o
-                       WHERE o.article_id = c.article_id AND o.paragraph < c.paragraph) = c.paragraph AS at_end
+                     c.at_end
                 FROM {_COPY_TABLE} c JOIN articles_article a ON a.id = c.article_id
                WHERE NOT %(only)s OR c.family_id = ANY(%(ids)s)
             ), s AS (
@@ -289,6 +307,7 @@ def _write_all_passages(total: int, progress: Callable[[int, int], None] | None)
         # Run the deferred foreign-key checks of the load now: an index cannot be built while they are pending.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        logger.info("passages copied: %d", written)
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _, definition in indexes:
             cursor.execute(definition)
@@ -324,7 +343,7 @@ def _group(groups: Iterable[list[int]], members: dict[int, _Member], shingles: _
             continue
         centres: list[_Member] = []
         for v in variants:
-            mine = shingles.of(v)
+            mine = shingles.of(v, keep=False)
             for c in centres:
                 if tx.near_duplicates(mine, shingles.of(c)):
                     found.union(v.id, c.id)
@@ -379,32 +398,52 @@ def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -
     started = time.perf_counter()
     _lock()
     with connection.cursor() as cursor:
+        # Deferred foreign-key checks of earlier writes in this transaction would block the TRUNCATE.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute(f"TRUNCATE {_COPY_TABLE}, {_PASSAGE_TABLE} RESTART IDENTITY")
         cursor.execute("SELECT count(*) FROM articles_article")
         total = cursor.fetchone()[0]
 
     # 1. Passages of every article's tail, streamed in batches (memory does not grow with the corpus).
     passages = _write_all_passages(total, progress)
+    logger.info("passages written: %.1f s", time.perf_counter() - started)
 
     # 2. Keys shared across articles: the only passages that can be boilerplate.
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE " + _PASSAGE_TABLE)
+        # ON COMMIT DROP does not fire while an outer transaction (a test, a request) holds this one open.
+        cursor.execute("DROP TABLE IF EXISTS bp_repeated, bp_groups, bp_cluster")
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE bp_repeated ON COMMIT DROP AS
+            SELECT exact_key FROM {_PASSAGE_TABLE} GROUP BY exact_key HAVING min(article_id) <> max(article_id)
+            """
+        )
+        # A family is anchored in a text that repeats word for word (after normalisation) across articles;
+        # near-duplicates join such repeats through a shared band. Bands shared only by passages that repeat
+        # nowhere (a story's last sentence plus a stock phrase, say) are left out: they cannot make a family.
         cursor.execute(
             f"""
             CREATE TEMPORARY TABLE bp_groups ON COMMIT DROP AS
-            SELECT array_agg(id) AS ids FROM (
-              SELECT id, article_id, exact_key AS k FROM {_PASSAGE_TABLE}
-              UNION ALL
-              SELECT id, article_id, unnest(keys) FROM {_PASSAGE_TABLE}
-            ) s GROUP BY k HAVING min(article_id) <> max(article_id)
+            SELECT array_agg(p.id) AS ids FROM {_PASSAGE_TABLE} p JOIN bp_repeated r USING (exact_key)
+             GROUP BY p.exact_key
+            UNION ALL
+            SELECT array_agg(id) FROM (
+              SELECT p.id, p.article_id, unnest(p.keys) AS k, r.exact_key IS NOT NULL AS anchored
+                FROM {_PASSAGE_TABLE} p LEFT JOIN bp_repeated r USING (exact_key)
+            ) s GROUP BY k HAVING min(article_id) <> max(article_id) AND bool_or(anchored)
             """
         )
         cursor.execute("SELECT ids FROM bp_groups")
         groups = [ids for (ids,) in cursor.fetchall()]
-    members = _load_members(f"p.id IN (SELECT unnest(ids) FROM bp_groups)", {})
+    logger.info("%d shared keys: %.1f s", len(groups), time.perf_counter() - started)
+    members = _load_members("p.id IN (SELECT unnest(ids) FROM bp_groups)", {})
+    logger.info("%d passages loaded: %.1f s", len(members), time.perf_counter() - started)
     shingles = _Shingles()
     found = _group(groups, members, shingles)
     del groups
+    logger.info("grouped: %.1f s", time.perf_counter() - started)
 
     # 3. Clusters that qualify; one copy per article; overlaps resolved.
     clusters: dict[int, list[_Member]] = defaultdict(list)
@@ -458,9 +497,7 @@ def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -
                         copy.write_row((m.id, root))
         cursor.execute(f"UPDATE {_PASSAGE_TABLE} p SET cluster = c.cluster FROM bp_cluster c WHERE p.id = c.id")
     _refresh_families()
-    BoilerplateFamily.objects.filter(status=FamilyStatus.DISMISSED, dismissed_at__isnull=True).update(
-        dismissed_at=now
-    )
+    BoilerplateFamily.objects.filter(status=FamilyStatus.DISMISSED, dismissed_at__isnull=True).update(dismissed_at=now)
     active = BoilerplateFamily.objects.filter(status=FamilyStatus.ACTIVE).count()
     return RebuildResult(
         articles=total,
@@ -483,20 +520,32 @@ class CheckResult:
     new_families: list[int]  # families discovered by this check
 
 
-def _fetch_candidates(signed: list[tx.Signed], exclude: list[int]) -> dict[int, _Member]:
-    exacts = sorted({s.exact for s in signed})
-    bands = sorted({k for s in signed for k in s.bands})
-    # Exact keys by the btree index; band keys by the GIN index, limited: a band shared by hundreds of passages
-    # is a common pair of bigrams, and the first few passages under it show whether it is a variant.
+def _passage_candidates(signed: list[tx.Signed], exclude: list[int]) -> dict[int, _Member]:
+    """Earlier passages repeating these word for word (after normalisation), one per exact key (btree index).
+
+    A repeat that no family explains yet is found this way; near-duplicates of it join at the next rebuild.
+    """
     return _load_members(
         f"""p.id IN (
-              SELECT id FROM {_PASSAGE_TABLE} WHERE exact_key = ANY(%(exacts)s) AND NOT article_id = ANY(%(ex)s)
-              UNION
-              (SELECT id FROM {_PASSAGE_TABLE} WHERE keys && %(bands)s::bigint[] AND NOT article_id = ANY(%(ex)s)
-               LIMIT 200)
+              SELECT DISTINCT ON (exact_key) id FROM {_PASSAGE_TABLE}
+               WHERE exact_key = ANY(%(exacts)s) AND NOT article_id = ANY(%(ex)s) ORDER BY exact_key, id
             )""",
-        {"exacts": exacts, "bands": bands, "ex": exclude},
+        {"exacts": sorted({s.exact for s in signed}), "ex": exclude},
     )
+
+
+@dataclass(slots=True)
+class _KnownFamily:
+    id: int
+    cluster: int | None
+    text: str
+    keys: list[int]
+    shingles: frozenset[int] | None = None
+
+    def bigrams(self) -> frozenset[int]:
+        if self.shingles is None:
+            self.shingles = tx.bigram_set(self.text)
+        return self.shingles
 
 
 @transaction.atomic
@@ -513,130 +562,154 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, source_id, body FROM articles_article WHERE id = ANY(%s) ORDER BY id", [ids])
         rows = cursor.fetchall()
-    tails = [tx.tail(body) for _, _, body in rows]
-    signed_lists = tx.signatures(tails)
+    signed_lists = tx.signatures([tx.tail(body) for _, _, body in rows])
     all_signed = [s for signed in signed_lists for s in signed]
     if not all_signed:
         return CheckResult(articles=len(rows), copies=0, new_families=[])
-
-    candidates = _fetch_candidates(all_signed, ids)
     shingles = _Shingles()
-    by_exact: dict[int, list[_Member]] = defaultdict(list)
-    by_band: dict[int, list[_Member]] = defaultdict(list)
-    for m in candidates.values():
-        by_exact[m.exact].append(m)
-        for k in m.keys:
-            by_band[k].append(m)
 
-    # Store the new passages; each one joins the cluster of the passage it repeats, if any.
-    new_members: list[tuple[_Member, _Member | None]] = []
+    # 1. Known families, by the keys of their variants (a small table with a GIN index).
+    # Only the family keys this article shares are fetched: a big family has thousands.
+    by_key: dict[int, list[_KnownFamily]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT id, cluster, text, ARRAY(SELECT k FROM unnest(keys) k WHERE k = ANY(%(keys)s))
+                  FROM {_FAMILY_TABLE} WHERE keys && %(keys)s::bigint[]""",
+            {"keys": sorted({k for s in all_signed for k in s.keys})},
+        )
+        for row in cursor.fetchall():
+            family = _KnownFamily(*row)
+            for k in family.keys:
+                by_key[k].append(family)
+    members: list[_Member] = []
+    family_of: dict[int, _KnownFamily] = {}  # index in members → family
+    unexplained: list[int] = []
     for (article_id, source_id, body), signed in zip(rows, signed_lists, strict=True):
         for s in signed:
             p = s.passage
             m = _Member(0, article_id, source_id, p.start, p.end, p.paragraph, s.exact, list(s.bands), "")
             m.text = body[p.start : p.end]
-            match = next(iter(by_exact.get(s.exact, ())), None)
-            if match is None:
-                mine = shingles.of(m)
-                seen: set[int] = set()
+            index = len(members)
+            members.append(m)
+            found = next(iter(by_key.get(s.exact, ())), None)
+            if found is None:
                 for k in s.bands:
-                    for c in by_band.get(k, ()):
-                        if c.id not in seen:
-                            seen.add(c.id)
-                            if tx.near_duplicates(mine, shingles.of(c)):
-                                match = c
-                                break
-                    if match is not None:
+                    found = next(
+                        (f for f in by_key.get(k, ()) if tx.near_duplicates(shingles.of(m), f.bigrams())), None
+                    )
+                    if found is not None:
                         break
-            new_members.append((m, match))
+            if found is not None:
+                family_of[index] = found
+            else:
+                unexplained.append(index)
 
-    clusters_of_matches: dict[int, int] = {}
+    # 2. Passages no family explains: do they repeat an earlier passage (by the passage index)?
+    cluster_of: dict[int, int] = {i: f.cluster for i, f in family_of.items() if f.cluster is not None}
+    matches: dict[int, _Member] = {}
+    if unexplained:
+        candidates = _passage_candidates([all_signed[i] for i in unexplained], ids)
+        by_exact = {c.exact: c for c in candidates.values()}
+        for i in unexplained:
+            match = by_exact.get(members[i].exact)
+            if match is not None:
+                matches[i] = match
     with connection.cursor() as cursor:
-        for _, match in new_members:
-            if match is not None and match.id not in clusters_of_matches:
+        roots: dict[int, int] = {}
+        for i, match in matches.items():
+            if match.id not in roots:
                 cursor.execute(
                     f"UPDATE {_PASSAGE_TABLE} SET cluster = coalesce(cluster, id) WHERE id = %s RETURNING cluster",
                     [match.id],
                 )
-                clusters_of_matches[match.id] = cursor.fetchone()[0]
-        created = BoilerplatePassage.objects.bulk_create(
-            [
-                BoilerplatePassage(
-                    article_id=m.article,
-                    start=m.start,
-                    end=m.end,
-                    paragraph=m.paragraph,
-                    exact_key=m.exact,
-                    keys=m.keys,
-                    cluster=clusters_of_matches[match.id] if match is not None else None,
-                )
-                for m, match in new_members
-            ]
-        )
-    for (m, _), row in zip(new_members, created, strict=True):
+                roots[match.id] = cursor.fetchone()[0]
+            cluster_of[i] = roots[match.id]
+    created = BoilerplatePassage.objects.bulk_create(
+        [
+            BoilerplatePassage(
+                article_id=m.article, start=m.start, end=m.end, paragraph=m.paragraph, exact_key=m.exact,
+                keys=m.keys, cluster=cluster_of.get(i),
+            )
+            for i, m in enumerate(members)
+        ]
+    )  # fmt: skip
+    for m, row in zip(members, created, strict=True):
         m.id = row.pk
 
-    # Which cluster belongs to which family (families record the cluster they were built from).
-    cluster_of = {m.id: clusters_of_matches[match.id] for m, match in new_members if match is not None}
-    families = {
-        f.cluster: f
-        for f in BoilerplateFamily.objects.filter(cluster__in=set(cluster_of.values())).only(
-            "id", "cluster", "text", "keys", "status"
+    # 3. A repeat seen in enough articles now becomes a family.
+    new_families: list[int] = []
+    families_by_cluster = {
+        f.cluster: _KnownFamily(f.pk, f.cluster, f.text, f.keys)
+        for f in BoilerplateFamily.objects.filter(cluster__in={cluster_of[i] for i in matches}).only(
+            "id", "cluster", "text", "keys"
         )
     }
-    new_families: list[int] = []
-    for cluster in sorted(set(cluster_of.values()) - set(families)):
-        family = _discover(cluster, shingles, checking=set(ids))
+    # Places in the checked articles that known families already explain: a piece of a known footer (its
+    # first sentences, say) repeats too, but is no family of its own.
+    explained: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for i in family_of:
+        explained[members[i].article].append((members[i].start, members[i].end))
+    for cluster in sorted({cluster_of[i] for i in matches} - set(families_by_cluster)):
+        family = _discover(cluster, shingles, checking=set(ids), explained=explained)
         if family is not None:
-            families[cluster] = family
+            families_by_cluster[cluster] = _KnownFamily(family.pk, family.cluster, family.text, family.keys)
             new_families.append(family.pk)
+    for i in matches:
+        if cluster_of[i] in families_by_cluster:
+            family_of[i] = families_by_cluster[cluster_of[i]]
 
-    choices: list[_Choice] = []
-    by_family: dict[int, list[_Member]] = defaultdict(list)
-    for m, _ in new_members:
-        cluster = cluster_of.get(m.id)
-        if cluster in families:
-            by_family[families[cluster].pk].append(m)
-    family_by_id = {f.pk: f for f in families.values()}
-    for fid, group in by_family.items():
-        rep = tx.bigram_set(family_by_id[fid].text)
-        choices.extend(_Choice(fid, m) for m in _best_per_article(group, rep, shingles))
+    # 4. One copy per family and article, overlaps resolved (longer first), family numbers refreshed.
+    grouped: dict[int, list[_Member]] = defaultdict(list)
+    known: dict[int, _KnownFamily] = {}
+    for i, family in family_of.items():
+        grouped[family.id].append(members[i])
+        known[family.id] = family
+    choices = [
+        _Choice(fid, m)
+        for fid, group in grouped.items()
+        for m in _best_per_article(group, known[fid].bigrams(), shingles)
+    ]
     taken: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for article_id, start, end in BoilerplateCopy.objects.filter(article_id__in=ids).values_list(
-        "article_id", "start", "end"
-    ):
-        taken[article_id].append((start, end))
     kept = _resolve_overlaps(choices, taken)
     _insert_copies(kept)
+    # New variants: their keys join the family's, so the next copy like them is matched by key.
     for fid in {c.family for c in kept}:
-        family = family_by_id[fid]
-        members = [c.member for c in kept if c.family == fid]
-        keys = _family_keys(members, family.keys)
-        if len(keys) != len(family.keys):
-            BoilerplateFamily.objects.filter(pk=fid).update(keys=keys)
+        have = set(known[fid].keys)
+        new_keys = sorted(set(_family_keys([c.member for c in kept if c.family == fid])) - have)
+        if new_keys:
+            with connection.cursor() as cursor:
+                cursor.execute(f"UPDATE {_FAMILY_TABLE} SET keys = keys || %s::bigint[] WHERE id = %s", [new_keys, fid])
     touched = {c.family for c in kept} | set(new_families)
     if touched:
         _refresh_families(touched)
-    return CheckResult(
-        articles=len(rows), copies=sum(1 for c in kept if c.member.article in set(ids)), new_families=new_families
-    )
+    return CheckResult(articles=len(rows), copies=len(kept), new_families=new_families)
 
 
-def _discover(cluster: int, shingles: _Shingles, *, checking: set[int]) -> BoilerplateFamily | None:
-    """Make a family of a cluster that now qualifies, with a copy in each of its earlier articles where there is
-    room; the copies in the articles being checked (``checking``) are placed by the caller with the others."""
+def _discover(
+    cluster: int, shingles: _Shingles, *, checking: set[int], explained: dict[int, list[tuple[int, int]]]
+) -> BoilerplateFamily | None:
+    """Make a family of a cluster that now qualifies, as the rebuild would: counting only copies that overlap no
+    other family's copy (``explained`` adds such places in the articles being checked, whose copies are not
+    stored yet). Copies in earlier articles are stored here; the caller places those of the checked articles."""
     members = list(_load_members("p.cluster = %(cluster)s", {"cluster": cluster}).values())
     if not _qualifies(members):
         return None
-    rep = _representative(members)
+    taken: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    held: dict[int, set[int]] = defaultdict(set)
+    for article_id, start, end, paragraph in BoilerplateCopy.objects.filter(
+        article_id__in={m.article for m in members}
+    ).values_list("article_id", "start", "end", "paragraph"):
+        taken[article_id].append((start, end))
+        held[article_id].add(paragraph)
+    for article_id, places in explained.items():
+        taken[article_id].extend(places)
+    free = [m for m in members if not any(m.start < e and s < m.end for s, e in taken.get(m.article, ()))]
+    if not _qualifies(free):
+        return None
+    rep = _representative(free)
     if tx.mostly_quoted(rep.text):
         return None
-    family = BoilerplateFamily.objects.create(text=rep.text, cluster=cluster, keys=_family_keys(members))
-    best = [m for m in _best_per_article(members, shingles.of(rep), shingles) if m.article not in checking]
-    taken: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for article_id, start, end in BoilerplateCopy.objects.filter(
-        article_id__in={m.article for m in best}
-    ).values_list("article_id", "start", "end"):
-        taken[article_id].append((start, end))
-    _insert_copies(_resolve_overlaps([_Choice(family.pk, m) for m in best], taken))
+    family = BoilerplateFamily.objects.create(text=rep.text, cluster=cluster, keys=_family_keys(free))
+    best = [m for m in _best_per_article(free, shingles.of(rep), shingles) if m.article not in checking]
+    _insert_copies(_resolve_overlaps([_Choice(family.pk, m) for m in best], taken), held)
     return family

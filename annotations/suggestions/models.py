@@ -63,7 +63,9 @@ class BoilerplateFamily(models.Model):
         verbose_name_plural = "boilerplate families"
         ordering = ["-article_count", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=FamilyStatus.values), name="boilerplatefamily_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=FamilyStatus.values), name="boilerplatefamily_status_valid"
+            ),
             models.CheckConstraint(
                 condition=models.Q(precision_hint__in=PrecisionHint.values), name="boilerplatefamily_precision_valid"
             ),
@@ -74,7 +76,7 @@ class BoilerplateFamily(models.Model):
             ),
         ]
         indexes = [
-            GinIndex(fields=["keys"], name="boilerplatefamily_keys_gin"),
+            GinIndex(fields=["keys"], name="boilerplatefamily_keys_gin", fastupdate=False),
             models.Index(fields=["status", "-article_count"], name="boilerplatefamily_size_idx"),
         ]
 
@@ -92,6 +94,7 @@ class BoilerplateCopy(models.Model):
     text = models.TextField()
     exact_key = models.BigIntegerField(help_text="Which variant (hash of the normalised words)")
     paragraph = models.PositiveSmallIntegerField(help_text="0 = the article's last paragraph")
+    at_end = models.BooleanField(default=False, help_text="Nothing follows it but other boilerplate")
 
     class Meta:
         verbose_name_plural = "boilerplate copies"
@@ -125,6 +128,9 @@ class BoilerplatePassage(models.Model):
     end = models.PositiveIntegerField()
     paragraph = models.PositiveSmallIntegerField(help_text="0 = the article's last paragraph")
     exact_key = models.BigIntegerField()
+    # Band keys are grouped by the whole-corpus rebuild (in SQL) and not indexed: a new article's near-duplicates
+    # are matched against families (whose keys are indexed); building a GIN index over every passage doubled
+    # the rebuild time.
     keys = ArrayField(models.BigIntegerField(), help_text="Band keys (MinHash, banded)")
     cluster = models.BigIntegerField(null=True, blank=True)
 
@@ -138,8 +144,10 @@ class BoilerplatePassage(models.Model):
             models.Index(fields=["exact_key"], name="boilerplatepassage_exact_idx"),
             models.Index(fields=["article"], name="boilerplatepassage_article_idx"),
             models.Index(fields=["cluster"], name="boilerplatepassage_cluster_idx"),
-            GinIndex(fields=["keys"], name="boilerplatepassage_keys_gin"),
         ]
+
+    def __str__(self) -> str:
+        return f"article {self.article_id} {self.start}-{self.end}"
 
 
 class SuggestionOrigin(models.TextChoices):
@@ -202,8 +210,12 @@ class Suggestion(models.Model):
                 condition=models.Q(end=models.F("start") + Length("text")),
                 name="suggestion_text_length_matches_offsets",
             ),
-            models.CheckConstraint(condition=models.Q(origin__in=SuggestionOrigin.values), name="suggestion_origin_valid"),
-            models.CheckConstraint(condition=models.Q(status__in=SuggestionStatus.values), name="suggestion_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(origin__in=SuggestionOrigin.values), name="suggestion_origin_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=SuggestionStatus.values), name="suggestion_status_valid"
+            ),
             models.CheckConstraint(
                 condition=models.Q(status=SuggestionStatus.PENDING) | models.Q(decided_at__isnull=False),
                 name="suggestion_decision_dated",

@@ -18,6 +18,7 @@ A candidate pair is then confirmed on the real bigram sets (``jaccard``), never 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ import numpy as np
 TAIL_PARAGRAPHS = 3
 # How many leading or trailing sentences of a paragraph form a passage of their own (a footer glued to the end
 # of a story's last paragraph, or two footers run together in one paragraph).
-MAX_AFFIX_SENTENCES = 5
+MAX_AFFIX_SENTENCES = 4
 # Shorter passages are never candidates: "a common short phrase" (“The company declined to comment.”,
 # “Shares rose 6 percent in after-hours trading.”) is not boilerplate. Counted in normalised words.
 MIN_WORDS = 12
@@ -48,12 +49,13 @@ _WORD = re.compile(r"\w+")
 _DIGIT = re.compile(r"\d").search
 _PLACEHOLDERS = {
     **dict.fromkeys(
-        "january february march april may june july august september october november december "
+        "january february march april may june july august september october november december "  # noqa: SIM905
         "jan feb mar apr jun jul aug sep sept oct nov dec".split(),
         "<month>",
     ),
     **dict.fromkeys(
-        "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow".split(), "<day>"
+        "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow".split(),  # noqa: SIM905
+        "<day>",
     ),
 }
 # Quotation marks: a passage mostly inside quotes is someone's words, shared by stories about one event.
@@ -208,7 +210,7 @@ def shingles(words: Sequence[str]) -> list[int]:
     hashes = [get(w) or _word_hash(w) for w in words]
     if len(hashes) == 1:
         return hashes
-    return [((x * 0x9E3779B97F4A7C15) ^ y) & _MASK for x, y in zip(hashes, hashes[1:], strict=False)]
+    return [((x * 0x9E3779B97F4A7C15) ^ y) & _MASK for x, y in itertools.pairwise(hashes)]
 
 
 def bigram_set(text: str) -> frozenset[int]:

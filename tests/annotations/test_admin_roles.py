@@ -112,6 +112,11 @@ def test_groups_hold_exactly_their_permissions():
         "pghistory.view_events",
         "pghistory.view_middlewareevents",
         "auth.view_user",
+        "annotations.view_boilerplatefamily",
+        "annotations.change_boilerplatefamily",
+        "annotations.view_boilerplatecopy",
+        "annotations.view_suggestion",
+        "annotations.add_suggestion",
     }
 
 
