@@ -105,6 +105,7 @@ class _Member:
     exact: int
     keys: list[int]
     text: str
+    seen: object = None  # the article's publication (or import) time
 
 
 class _Shingles:
@@ -192,14 +193,17 @@ def _insert_copies(choices: Sequence[_Choice], existing: dict[int, set[int]] | N
     with (
         connection.cursor() as cursor,
         cursor.copy(
-            f'COPY {_COPY_TABLE} (family_id, article_id, start, "end", text, exact_key, paragraph, at_end) FROM STDIN'
+            f'COPY {_COPY_TABLE} (family_id, article_id, source_id, seen, start, "end", text, exact_key, paragraph, '
+            "at_end) FROM STDIN"
         ) as copy,
     ):
         for c in choices:
             m = c.member
             # At the end: every paragraph after this one holds boilerplate too.
             at_end = all(q in paragraphs[m.article] for q in range(m.paragraph))
-            copy.write_row((c.family, m.article, m.start, m.end, m.text, m.exact, m.paragraph, at_end))
+            copy.write_row(
+                (c.family, m.article, m.source, m.seen, m.start, m.end, m.text, m.exact, m.paragraph, at_end)
+            )
 
 
 def _refresh_families(family_ids: Iterable[int] | None = None) -> None:
@@ -209,10 +213,8 @@ def _refresh_families(family_ids: Iterable[int] | None = None) -> None:
         cursor.execute(
             f"""
             WITH placed AS (
-              SELECT c.family_id, c.article_id, c.exact_key, a.source_id,
-                     coalesce(a.published_at, a.imported_at) AS seen,
-                     c.at_end
-                FROM {_COPY_TABLE} c JOIN articles_article a ON a.id = c.article_id
+              SELECT c.family_id, c.article_id, c.exact_key, c.source_id, c.seen, c.at_end
+                FROM {_COPY_TABLE} c
                WHERE NOT %(only)s OR c.family_id = ANY(%(ids)s)
             ), s AS (
               SELECT family_id, count(DISTINCT article_id) AS articles, count(DISTINCT source_id) AS sources,
@@ -319,7 +321,7 @@ def _load_members(where: str, params: dict) -> dict[int, _Member]:
         cursor.execute(
             f"""
             SELECT p.id, p.article_id, a.source_id, p.start, p."end", p.paragraph, p.exact_key, p.keys,
-                   substr(a.body, p.start + 1, p."end" - p.start)
+                   substr(a.body, p.start + 1, p."end" - p.start), coalesce(a.published_at, a.imported_at)
               FROM {_PASSAGE_TABLE} p JOIN articles_article a ON a.id = p.article_id
              WHERE {where}
             """,
@@ -398,6 +400,7 @@ def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -
     started = time.perf_counter()
     _lock()
     with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")  # derived data: a crash loses nothing real
         # Deferred foreign-key checks of earlier writes in this transaction would block the TRUNCATE.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -527,8 +530,9 @@ def _passage_candidates(signed: list[tx.Signed], exclude: list[int]) -> dict[int
     """
     return _load_members(
         f"""p.id IN (
-              SELECT DISTINCT ON (exact_key) id FROM {_PASSAGE_TABLE}
-               WHERE exact_key = ANY(%(exacts)s) AND NOT article_id = ANY(%(ex)s) ORDER BY exact_key, id
+              SELECT (SELECT q.id FROM {_PASSAGE_TABLE} q
+                       WHERE q.exact_key = k.key AND NOT q.article_id = ANY(%(ex)s) LIMIT 1)
+                FROM unnest(%(exacts)s::bigint[]) AS k(key)
             )""",
         {"exacts": sorted({s.exact for s in signed}), "ex": exclude},
     )
@@ -560,9 +564,15 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     BoilerplatePassage.objects.filter(article_id__in=ids).delete()
     BoilerplateCopy.objects.filter(article_id__in=ids).delete()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, source_id, body FROM articles_article WHERE id = ANY(%s) ORDER BY id", [ids])
+        # Derived data, rebuilt from the articles at will: no need to wait for the disk at commit.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(
+            "SELECT id, source_id, body, coalesce(published_at, imported_at) FROM articles_article "
+            "WHERE id = ANY(%s) ORDER BY id",
+            [ids],
+        )
         rows = cursor.fetchall()
-    signed_lists = tx.signatures([tx.tail(body) for _, _, body in rows])
+    signed_lists = tx.signatures([tx.tail(body) for _, _, body, _ in rows])
     all_signed = [s for signed in signed_lists for s in signed]
     if not all_signed:
         return CheckResult(articles=len(rows), copies=0, new_families=[])
@@ -584,10 +594,10 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     members: list[_Member] = []
     family_of: dict[int, _KnownFamily] = {}  # index in members → family
     unexplained: list[int] = []
-    for (article_id, source_id, body), signed in zip(rows, signed_lists, strict=True):
+    for (article_id, source_id, body, seen), signed in zip(rows, signed_lists, strict=True):
         for s in signed:
             p = s.passage
-            m = _Member(0, article_id, source_id, p.start, p.end, p.paragraph, s.exact, list(s.bands), "")
+            m = _Member(0, article_id, source_id, p.start, p.end, p.paragraph, s.exact, list(s.bands), "", seen)
             m.text = body[p.start : p.end]
             index = len(members)
             members.append(m)
@@ -603,6 +613,17 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
                 family_of[index] = found
             else:
                 unexplained.append(index)
+
+    # Places in the checked articles that known families already explain: a piece of a known footer (its
+    # first sentences, say) repeats too, but is no family of its own and is not looked up.
+    explained: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for i in family_of:
+        explained[members[i].article].append((members[i].start, members[i].end))
+    unexplained = [
+        i
+        for i in unexplained
+        if not any(members[i].start < e and s < members[i].end for s, e in explained.get(members[i].article, ()))
+    ]
 
     # 2. Passages no family explains: do they repeat an earlier passage (by the passage index)?
     cluster_of: dict[int, int] = {i: f.cluster for i, f in family_of.items() if f.cluster is not None}
@@ -644,11 +665,6 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
             "id", "cluster", "text", "keys"
         )
     }
-    # Places in the checked articles that known families already explain: a piece of a known footer (its
-    # first sentences, say) repeats too, but is no family of its own.
-    explained: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for i in family_of:
-        explained[members[i].article].append((members[i].start, members[i].end))
     for cluster in sorted({cluster_of[i] for i in matches} - set(families_by_cluster)):
         family = _discover(cluster, shingles, checking=set(ids), explained=explained)
         if family is not None:

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models.functions import Length
 
 from annotations.models import Label, Span
-from articles.models import Article
+from articles.models import Article, Source
 
 
 class FamilyStatus(models.TextChoices):
@@ -89,6 +89,10 @@ class BoilerplateCopy(models.Model):
 
     family = models.ForeignKey(BoilerplateFamily, on_delete=models.CASCADE, related_name="copies")
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="boilerplate_copies")
+    # The article's source and date, copied here so a family's numbers are counted from this table alone
+    # (the per-article check refreshes them in a millisecond, not a join over thousands of articles).
+    source = models.ForeignKey(Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    seen = models.DateTimeField(null=True, blank=True, help_text="The article's publication (or import) time")
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     text = models.TextField()
