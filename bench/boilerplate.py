@@ -311,12 +311,13 @@ def main(argv: list[str] | None = None) -> None:
     with psycopg.connect(url) as conn:
         _insert(conn, new, groups)
         conn.commit()
-    timings = []
+    timings, cpu = [], []
     try:
         for n in new:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             boilerplate_check_articles(article_ids=[n])
             timings.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
         inc_precision, inc_recall, inc_copies, inc_footers = score(copies_of(new), planted_in(new))
     finally:
         _delete_after(connection, args.articles)
@@ -331,10 +332,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"rebuild quality: precision {precision:.4f}, recall {recall:.4f} ({n_copies:,} copies)")
     print(
         f"incremental: {len(timings)} articles one by one, median {statistics.median(timings):.1f} ms, "
-        f"p95 {timings[int(0.95 * (len(timings) - 1))]:.1f} ms; precision {inc_precision:.4f}, "
+        f"p95 {timings[int(0.95 * (len(timings) - 1))]:.1f} ms (this process's CPU: median "
+        f"{statistics.median(cpu):.1f} ms); precision {inc_precision:.4f}, "
         f"recall {inc_recall:.4f} ({inc_copies} copies of {inc_footers} footers)"
     )
     print(f"peak RSS: {rss_before:.0f} MB before the rebuild, {rss_after:.0f} MB after")
+    print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     targets = [
         ("precision >= 0.99", precision >= 0.99),
         ("recall >= 0.95", recall >= 0.95),

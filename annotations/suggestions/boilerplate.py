@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from annotations.suggestions import text as tx
 from annotations.suggestions.models import BoilerplateCopy, BoilerplateFamily, BoilerplatePassage, FamilyStatus
@@ -471,7 +470,6 @@ def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -
 
     # 4. Families: found again (same id and status) or new; active ones no longer found go.
     matched, unmatched = _match_families(by_cluster)
-    now = timezone.now()
     BoilerplateFamily.objects.update(cluster=None)
     BoilerplateFamily.objects.filter(pk__in=unmatched, status=FamilyStatus.ACTIVE).delete()
     family_of: dict[int, int] = {}
@@ -500,7 +498,6 @@ def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -
                         copy.write_row((m.id, root))
         cursor.execute(f"UPDATE {_PASSAGE_TABLE} p SET cluster = c.cluster FROM bp_cluster c WHERE p.id = c.id")
     _refresh_families()
-    BoilerplateFamily.objects.filter(status=FamilyStatus.DISMISSED, dismissed_at__isnull=True).update(dismissed_at=now)
     active = BoilerplateFamily.objects.filter(status=FamilyStatus.ACTIVE).count()
     return RebuildResult(
         articles=total,

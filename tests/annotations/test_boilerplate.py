@@ -417,3 +417,15 @@ def test_anonymous_users_are_sent_to_log_in(client, two_families):
         assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
     assert client.post(REBUILD).status_code == 302
     assert BoilerplateFamily.objects.count() == 2
+
+
+def test_changelist_query_count_does_not_grow_with_families(curator_client, two_families):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert curator_client.get(CHANGELIST).status_code == 200
+    BoilerplateFamily.objects.bulk_create(BoilerplateFamily(text=f"Another repeated footer {i}") for i in range(10))
+    with CaptureQueriesContext(connection) as many:
+        page = html.fromstring(curator_client.get(CHANGELIST).content)
+    assert len(page.xpath('//table[@id="result_list"]/tbody/tr')) == 12
+    assert len(many.captured_queries) == len(few.captured_queries)
