@@ -7,7 +7,8 @@ How a family is found (README "Boilerplate families"):
    candidate passages of at least ``MIN_WORDS`` normalised words, stored in ``BoilerplatePassage`` with an exact
    key and 8 MinHash band keys.
 2. Passages sharing a key across articles are candidates; a pair joins one group when its exact keys are equal
-   or its word-bigram sets overlap by ``JACCARD_MIN`` (checked on the texts, not estimated).
+   or its word-bigram sets overlap by ``JACCARD_MIN`` with sizes within ``SIZE_RATIO_MIN`` (checked on the
+   texts, not estimated). A group must hold a text repeated word for word (after normalisation) in two articles.
 3. A group becomes a family when it holds copies in at least ``MIN_ARTICLES`` articles from at least
    ``MIN_SOURCES`` sources and its representative is not mostly quoted speech. In each article the copy most
    like the representative is kept; where copies of two families overlap, the longer wins.
@@ -37,9 +38,9 @@ logger = logging.getLogger(__name__)
 
 MIN_ARTICLES = 3
 MIN_SOURCES = 2
-# When a near-duplicate is checked against the groups already formed under one key, at most this many are
-# tried: a key shared by hundreds of unrelated passages (two common bigrams happening to be minimal) must not
-# cost a quadratic number of comparisons. A real variant matches one of the first few.
+# A text is compared with at most this many cluster centres sharing a band key with it: a key shared by
+# hundreds of unrelated passages (two common bigrams happening to be minimal) must not cost a quadratic number
+# of comparisons. A real variant matches one of the first few (centres come commonest first).
 MAX_CENTRES = 16
 # The rebuild and the per-article check must not interleave: both take this transaction-level advisory lock.
 _LOCK = 0x6E6E_6270  # "nnbp"
@@ -66,29 +67,6 @@ _FAMILY_TABLE = BoilerplateFamily._meta.db_table
 def _lock() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
-
-
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        root = x
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while parent.get(x, x) != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            # The smaller id is the root, so a cluster is named by its first passage.
-            if ra < rb:
-                self.parent[rb] = ra
-            else:
-                self.parent[ra] = rb
 
 
 @dataclass(slots=True)
@@ -329,30 +307,43 @@ def _load_members(where: str, params: dict) -> dict[int, _Member]:
         return {row[0]: _Member(*row) for row in cursor.fetchall()}
 
 
-def _group(groups: Iterable[list[int]], members: dict[int, _Member], shingles: _Shingles) -> _UnionFind:
-    found = _UnionFind()
-    for ids in groups:
-        by_exact: dict[int, list[int]] = defaultdict(list)
-        for i in ids:
-            by_exact[members[i].exact].append(i)
-        variants = []
-        for same in by_exact.values():
-            for other in same[1:]:
-                found.union(same[0], other)
-            variants.append(members[same[0]])
-        if len(variants) < 2:
-            continue
-        centres: list[_Member] = []
-        for v in variants:
-            mine = shingles.of(v, keep=False)
-            for c in centres:
-                if tx.near_duplicates(mine, shingles.of(c)):
-                    found.union(v.id, c.id)
-                    break
-            else:
-                if len(centres) < MAX_CENTRES:
-                    centres.append(v)
-    return found
+def _group(members: dict[int, _Member], shingles: _Shingles) -> dict[int, list[_Member]]:
+    """Clusters of passages (by the id of their first passage): leader clustering of the distinct texts.
+
+    Texts are taken commonest first (by articles). Each joins the first cluster *centre* it shares a band key
+    with and is a near-duplicate of; a text repeated in two articles that joins none starts a cluster of its
+    own; any other text is left out. Comparing with centres only, never with any member, keeps clusters from
+    drifting: through footers run together, a chain of pairwise near-duplicates leads from any footer to any
+    other.
+    """
+    by_exact: dict[int, list[_Member]] = defaultdict(list)
+    for m in members.values():
+        by_exact[m.exact].append(m)
+    spread = {exact: len({m.article for m in group}) for exact, group in by_exact.items()}
+    order = sorted(by_exact, key=lambda exact: (-spread[exact], min(m.id for m in by_exact[exact])))
+    centre_of: dict[int, int] = {}
+    centres_by_band: dict[int, list[int]] = defaultdict(list)
+    for exact in order:
+        first = by_exact[exact][0]
+        candidates: list[int] = []
+        for k in first.keys:
+            for centre in centres_by_band.get(k, ()):
+                if centre not in candidates:
+                    candidates.append(centre)
+        mine = shingles.of(first, keep=False)
+        for centre in candidates[:MAX_CENTRES]:
+            if tx.near_duplicates(mine, shingles.of(by_exact[centre][0])):
+                centre_of[exact] = centre
+                break
+        else:
+            if spread[exact] >= 2:
+                centre_of[exact] = exact
+                for k in first.keys:
+                    centres_by_band[k].append(exact)
+    clusters: dict[int, list[_Member]] = defaultdict(list)
+    for exact, centre in centre_of.items():
+        clusters[centre].extend(by_exact[exact])
+    return {min(m.id for m in group): group for group in clusters.values()}
 
 
 def _match_families(clusters: dict[int, list[_Member]]) -> tuple[dict[int, BoilerplateFamily], set[int]]:
@@ -437,20 +428,17 @@ def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -
             ) s GROUP BY k HAVING min(article_id) <> max(article_id) AND bool_or(anchored)
             """
         )
-        cursor.execute("SELECT ids FROM bp_groups")
-        groups = [ids for (ids,) in cursor.fetchall()]
-    logger.info("%d shared keys: %.1f s", len(groups), time.perf_counter() - started)
+        cursor.execute("SELECT count(*) FROM bp_groups")
+        groups = cursor.fetchone()[0]
+    logger.info("%d shared keys: %.1f s", groups, time.perf_counter() - started)
     members = _load_members("p.id IN (SELECT unnest(ids) FROM bp_groups)", {})
     logger.info("%d passages loaded: %.1f s", len(members), time.perf_counter() - started)
-    shingles = _Shingles()
-    found = _group(groups, members, shingles)
     del groups
+    shingles = _Shingles()
+    clusters = _group(members, shingles)
     logger.info("grouped: %.1f s", time.perf_counter() - started)
 
     # 3. Clusters that qualify; one copy per article; overlaps resolved.
-    clusters: dict[int, list[_Member]] = defaultdict(list)
-    for m in members.values():
-        clusters[found.find(m.id)].append(m)
     choices: list[_Choice] = []
     representatives: dict[int, _Member] = {}
     for root, group in clusters.items():
