@@ -110,6 +110,7 @@ class _Choice:
 
     family: int  # cluster root while grouping; family id once saved
     member: _Member
+    articles: int = 0  # how many articles the family (or cluster) holds
 
 
 def _best_per_article(members: Iterable[_Member], representative: frozenset[int], shingles: _Shingles):
@@ -124,9 +125,16 @@ def _best_per_article(members: Iterable[_Member], representative: frozenset[int]
 
 
 def _resolve_overlaps(choices: list[_Choice], taken: dict[int, list[tuple[int, int]]]) -> list[_Choice]:
-    """Keep non-overlapping copies per article, longer first; ``taken`` holds places already occupied."""
+    """Keep non-overlapping copies per article; ``taken`` holds places already occupied.
+
+    Where copies overlap, the one covering more text across the corpus wins (its family's articles times its
+    length): a whole footer beats its first sentence (as common, shorter), and a footer beats the same footer
+    run together with a stock phrase (as long, in far fewer articles).
+    """
     kept = []
-    for choice in sorted(choices, key=lambda c: (-(c.member.end - c.member.start), c.member.start, c.family)):
+    for choice in sorted(
+        choices, key=lambda c: (-c.articles * (c.member.end - c.member.start), c.member.start, c.family)
+    ):
         m = choice.member
         places = taken.setdefault(m.article, [])
         if any(m.start < e and s < m.end for s, e in places):
@@ -448,7 +456,8 @@ def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -
         if tx.mostly_quoted(rep.text):
             continue
         representatives[root] = rep
-        choices.extend(_Choice(root, m) for m in _best_per_article(group, shingles.of(rep), shingles))
+        articles = len({m.article for m in group})
+        choices.extend(_Choice(root, m, articles) for m in _best_per_article(group, shingles.of(rep), shingles))
     kept = _resolve_overlaps(choices, {})
     by_cluster: dict[int, list[_Member]] = defaultdict(list)
     for c in kept:
@@ -528,6 +537,7 @@ class _KnownFamily:
     id: int
     cluster: int | None
     text: str
+    articles: int
     keys: list[int]
     shingles: frozenset[int] | None = None
 
@@ -568,7 +578,7 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     by_key: dict[int, list[_KnownFamily]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT id, cluster, text, ARRAY(SELECT k FROM unnest(keys) k WHERE k = ANY(%(keys)s))
+            f"""SELECT id, cluster, text, article_count, ARRAY(SELECT k FROM unnest(keys) k WHERE k = ANY(%(keys)s))
                   FROM {_FAMILY_TABLE} WHERE keys && %(keys)s::bigint[]""",
             {"keys": sorted({k for s in all_signed for k in s.keys})},
         )
@@ -645,15 +655,17 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     # 3. A repeat seen in enough articles now becomes a family.
     new_families: list[int] = []
     families_by_cluster = {
-        f.cluster: _KnownFamily(f.pk, f.cluster, f.text, f.keys)
+        f.cluster: _KnownFamily(f.pk, f.cluster, f.text, f.article_count, f.keys)
         for f in BoilerplateFamily.objects.filter(cluster__in={cluster_of[i] for i in matches}).only(
-            "id", "cluster", "text", "keys"
+            "id", "cluster", "text", "article_count", "keys"
         )
     }
     for cluster in sorted({cluster_of[i] for i in matches} - set(families_by_cluster)):
         family = _discover(cluster, shingles, checking=set(ids), explained=explained)
         if family is not None:
-            families_by_cluster[cluster] = _KnownFamily(family.pk, family.cluster, family.text, family.keys)
+            families_by_cluster[cluster] = _KnownFamily(
+                family.pk, family.cluster, family.text, family.article_count, family.keys
+            )
             new_families.append(family.pk)
     for i in matches:
         if cluster_of[i] in families_by_cluster:
@@ -666,7 +678,7 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
         grouped[family.id].append(members[i])
         known[family.id] = family
     choices = [
-        _Choice(fid, m)
+        _Choice(fid, m, known[fid].articles)
         for fid, group in grouped.items()
         for m in _best_per_article(group, known[fid].bigrams(), shingles)
     ]
@@ -710,7 +722,10 @@ def _discover(
     rep = _representative(free)
     if tx.mostly_quoted(rep.text):
         return None
-    family = BoilerplateFamily.objects.create(text=rep.text, cluster=cluster, keys=_family_keys(free))
+    articles = len({m.article for m in free})
+    family = BoilerplateFamily.objects.create(
+        text=rep.text, cluster=cluster, keys=_family_keys(free), article_count=articles
+    )
     best = [m for m in _best_per_article(free, shingles.of(rep), shingles) if m.article not in checking]
-    _insert_copies(_resolve_overlaps([_Choice(family.pk, m) for m in best], taken), held)
+    _insert_copies(_resolve_overlaps([_Choice(family.pk, m, articles) for m in best], taken), held)
     return family
