@@ -203,3 +203,11 @@ class TrackedArticle(Article):
 
 # Agreement's token cache lives in its own room; imported here so the model belongs to this app's migrations.
 from annotations.agreement.models import ArticleTokens  # noqa: E402, F401
+
+# Boilerplate families and suggestions live in their own module; importing them here registers them in this app.
+from annotations.suggestions.models import (  # noqa: E402, F401
+    BoilerplateCopy,
+    BoilerplateFamily,
+    BoilerplatePassage,
+    Suggestion,
+)

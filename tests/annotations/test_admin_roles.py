@@ -119,6 +119,11 @@ def test_groups_hold_exactly_their_permissions():
         "axes.view_accessfailurelog",
         "axes.view_accesslog",
         "annotations.view_agreement",
+        "annotations.view_boilerplatefamily",
+        "annotations.change_boilerplatefamily",
+        "annotations.view_boilerplatecopy",
+        "annotations.view_suggestion",
+        "annotations.add_suggestion",
     }
 
 
