@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -22,7 +21,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 
 from annotations.models import Assignment, Label, Span
-from articles.models import SEARCH_CONFIG, UNDATED, Article, Source, queue_order, search_vector
+from articles.models import UNDATED, Article, Source, queue_order
+from articles.search import search_matches, search_query, search_rank, with_search_document
 
 
 def articles_with_span_counts(*, annotator=None, articles: QuerySet[Article] | None = None) -> QuerySet[Article]:
@@ -62,18 +62,19 @@ def article_queue(
 ) -> QuerySet[Article]:
     """An editor's queue: articles assigned to ``user`` first, then open before finished, newest first.
 
-    ``q`` is a full-text query (web-search syntax) over title and body, answered by the ``article_search_gin``
-    index; with it, better matches come first. ``label`` keeps articles where ``user`` has spans of that label.
+    ``q`` is a full-text query over title and body (web-search syntax, words matched as prefixes while typing:
+    ``articles.search``), answered by the stored vector's GIN index ``article_search_document_gin``; with it,
+    better matches come first. ``label`` keeps articles where ``user`` has spans of that label.
     """
     articles = Article.objects.annotate(assigned=Exists(Assignment.objects.filter(article=OuterRef("pk"), user=user)))
     articles = _filtered(articles, user=user, status=status, source=source, label=label)
     if mine:
         articles = articles.filter(assigned=True)
     ordering: list = [F("assigned").desc()]
-    if q:
-        query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
-        articles = articles.alias(document=search_vector()).filter(document=query)
-        articles = articles.annotate(rank=SearchRank(search_vector(), query))
+    query = search_query(q) if q else None
+    if query is not None:
+        articles = with_search_document(articles).filter(search_matches(query))
+        articles = articles.annotate(rank=search_rank(query))
         ordering.append(F("rank").desc())
     ordering += [_STATUS_RANK.asc(), queue_order().desc(), F("id").desc()]
     return articles.order_by(*ordering)
