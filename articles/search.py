@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery
 from django.db.models import Q, QuerySet
 
 from articles.models import SEARCH_CONFIG, SearchDocument
@@ -91,8 +91,3 @@ def search_matches(query: SearchQuery) -> Q:
 
 def with_search_document(articles: QuerySet) -> QuerySet:
     return articles.alias(search_document=SearchDocument())
-
-
-def search_rank(query: SearchQuery) -> SearchRank:
-    """How well an article matches: title words (weight A) count more than body words (B)."""
-    return SearchRank(SearchDocument(), query)

@@ -75,10 +75,11 @@ def test_queue_finds_words_by_their_beginning_while_typing(editor_client):
 
 
 @pytest.mark.django_db
-def test_title_matches_rank_above_body_matches(editor_client):
+def test_matches_keep_the_queue_order(editor_client):
     ArticleFactory(title="Memory prices", body="Corvane is mentioned here.", published_at="2025-01-01T00:00Z")
     ArticleFactory(title="Corvane results", body="Quarterly figures.", published_at="2024-01-01T00:00Z")
-    assert queue_titles(editor_client, "corv") == ["Corvane results", "Memory prices"]
+    ArticleFactory(title="Corvane older", body="Done already.", published_at="2026-01-01T00:00Z", status="done")
+    assert queue_titles(editor_client, "corv") == ["Memory prices", "Corvane results", "Corvane older"]
 
 
 @pytest.mark.django_db
