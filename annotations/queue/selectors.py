@@ -39,6 +39,20 @@ def articles_with_span_counts(*, annotator=None, articles: QuerySet[Article] | N
     )
 
 
+def articles_in_order(*, annotator, ids: list[int]) -> list[Article]:
+    """The articles ``ids``, in that order, with ``articles_with_span_counts``' counts and ``assigned`` (one query).
+
+    The queue pages ids first (no counting), then counts spans for the page only: counting over the queue
+    before sorting and cutting it to a page made a page cost as much as every matching article (at 100,000
+    articles a common search word took 0.9 s; ``bench/search.py``).
+    """
+    found = articles_with_span_counts(annotator=annotator, articles=Article.objects.filter(pk__in=ids)).annotate(
+        assigned=Exists(Assignment.objects.filter(article=OuterRef("pk"), user=annotator))
+    )
+    by_id = {article.pk: article for article in found}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 # In progress first (finish what was started), then untouched, then finished.
 _STATUS_RANK = Case(
     When(status=Article.Status.IN_PROGRESS, then=Value(0)),
