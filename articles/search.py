@@ -89,5 +89,6 @@ def search_matches(query: SearchQuery) -> Q:
     return Q(search_document=query)
 
 
-def with_search_document(articles: QuerySet) -> QuerySet:
+def with_search_document[Articles: QuerySet](articles: Articles) -> Articles:
+    """``articles`` with the stored vector available as ``search_document`` to filters (never selected)."""
     return articles.alias(search_document=SearchDocument())

@@ -173,7 +173,7 @@ def next_in_queue(
     return row[0] if row else None
 
 
-def _searched(articles: QuerySet[Article], q: str) -> QuerySet[Article]:
+def _searched[Articles: QuerySet](articles: Articles, q: str) -> Articles:
     """Articles whose stored full-text vector matches what the user typed (``articles.search``)."""
     query = search_query(q) if q else None
     if query is None:
