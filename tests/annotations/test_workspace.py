@@ -109,7 +109,7 @@ def test_page_query_count_does_not_grow_with_spans(editor_client, editor, articl
 
     SpanFactory(article=article, label=labels["person"], start=0, end=4, annotator=editor)
     few = queries()
-    for start in range(5, 60, 2):
+    for start in (at for at in range(5, 60, 2) if not article.body[at].isspace()):  # blank spans are refused
         SpanFactory(article=article, label=labels["org"], start=start, end=start + 1, annotator=editor)
     assert queries() == few
 
