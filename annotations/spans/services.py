@@ -20,6 +20,8 @@ from annotations.spans.offsets import check_offsets
 from articles.models import Article
 
 NOT_YOURS = "This span belongs to another editor."
+IDENTICAL = "This editor already has an identical span with that label."
+CONFLICT = "conflict"  # a ValidationError code: the request fits the rules but not what is stored now (HTTP 409)
 
 
 def _lock_article(article_id: int) -> Article:
@@ -131,8 +133,15 @@ def span_update(
             .exists()
         )
         if duplicate:
-            raise ValidationError("This editor already has an identical span with that label.")
-        span.save(update_fields=[*changed, "updated_at"])
+            raise ValidationError(IDENTICAL, code=CONFLICT)
+        try:
+            # The check above sees only committed rows: a relabel racing into the same label meets the constraint.
+            with transaction.atomic():
+                span.save(update_fields=[*changed, "updated_at"])
+        except IntegrityError as error:
+            if "span_unique_per_annotator" not in str(error):
+                raise
+            raise ValidationError(IDENTICAL, code=CONFLICT) from None
     return span
 
 

@@ -6,7 +6,11 @@ is a 4xx with a sentence in the page's error region, or the one outcome a retry 
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection
+from django.test import Client
 
 from annotations.models import Span
 from annotations.spans.services import SpanSnapshot
@@ -86,3 +90,49 @@ def test_restoring_a_span_that_would_split_a_character_is_refused(editor, labels
     with pytest.raises(ValidationError, match="starts inside the character"):
         span_bring_back(snapshot=snapshot, actor=editor)
     assert not Span.objects.exists()
+
+
+def _race(posts, *, users):
+    """Send the posts at once, each from its own client and connection (as gunicorn workers would)."""
+    barrier = threading.Barrier(len(posts))
+    responses: list = [None] * len(posts)
+
+    def send(n, path, data, user):
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        barrier.wait()
+        try:
+            responses[n] = client.post(path, data, headers=HX)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=send, args=(n, path, data, users[n % len(users)]))
+        for n, (path, data) in enumerate(posts)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_relabels_racing_into_the_same_label_get_one_clear_refusal(editor, labels):
+    """Two spans on the same words, each relabelled to the same label at once (two tabs): one wins, one is told."""
+    article = ArticleFactory(body="Larchfield Systems ships the chip in May.")
+    for _trial in range(6):
+        Span.objects.all().delete()
+        person = SpanFactory(article=article, label=labels["person"], start=0, end=10, annotator=editor)
+        org = SpanFactory(article=article, label=labels["org"], start=0, end=10, annotator=editor)
+        path = url("span-relabel", article)
+        target = labels["sponsored"].pk
+        responses = _race(
+            [(path, {"span": person.pk, "label": target}), (path, {"span": org.pk, "label": target})], users=[editor]
+        )
+        assert sorted(r.status_code for r in responses) == [200, 409], [r.content[:300] for r in responses]
+        refused = next(r for r in responses if r.status_code == 409)
+        assert "already has an identical span" in error_of(refused)
+        assert sorted(Span.objects.values_list("label__slug", flat=True)) == sorted(
+            ["sponsored", next(s for s in ("person", "org") if Span.objects.filter(label__slug=s).exists())]
+        )
