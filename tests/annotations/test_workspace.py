@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from annotations.models import Span
-from annotations.workspace.undo import Created, SessionUndoStore
+from annotations.workspace.undo import Created, DatabaseUndoStore
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
 from tests.html import one, parse, select, text
@@ -228,7 +228,8 @@ def test_same_create_twice_stores_one_span(editor_client, article, labels):
     assert first.status_code == second.status_code == 200
     assert Span.objects.count() == 1
     span = Span.objects.get()
-    assert SessionUndoStore(editor_client.session, article.pk).load() == [Created(span=span.pk, label=span.label_id)]
+    history = DatabaseUndoStore(user_id=span.annotator_id, article_id=article.pk).load()
+    assert history == [Created(span=span.pk, label=span.label_id)]
 
 
 def test_two_editors_keep_each_others_spans(client, editor, other_editor, article, labels):

@@ -136,3 +136,160 @@ def test_two_relabels_racing_into_the_same_label_get_one_clear_refusal(editor, l
         assert sorted(Span.objects.values_list("label__slug", flat=True)) == sorted(
             ["sponsored", next(s for s in ("person", "org") if Span.objects.filter(label__slug=s).exists())]
         )
+
+
+# Undo and retries: a history per editor and article in the database, and one outcome per idempotency key.
+
+
+def undo(client, article, **headers):
+    return client.post(url("article-undo", article), headers=HX | headers)
+
+
+def message_of(response) -> str:
+    return text(one(response.content.decode(), "#ws-message"))
+
+
+def test_a_replayed_create_is_not_recorded_so_ctrl_z_keeps_a_span_made_before(editor_client, editor, labels):
+    article = ArticleFactory(body="Mara Okonkwo spoke.")
+    kept = SpanFactory(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    data = {"label": labels["person"].pk, "start": 0, "end": 12, "text": "Mara Okonkwo"}
+    assert editor_client.post(url("span-create", article), data, headers=HX).status_code == 200
+    response = undo(editor_client, article)
+    assert response.status_code == 200
+    assert message_of(response) == "Nothing to undo on this article."
+    assert Span.objects.filter(pk=kept.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_twenty_parallel_creates_in_one_session_are_all_undoable(editor, labels):
+    words = [f"w{n:02d}" for n in range(20)]
+    article = ArticleFactory(body=" ".join(words))
+    client = Client()
+    client.force_login(editor)
+    cookie = client.cookies
+
+    barrier = threading.Barrier(len(words))
+    statuses = []
+
+    def send(word):
+        tab = Client()
+        tab.cookies = cookie  # one browser session, twenty requests in flight
+        start = article.body.index(word)
+        data = {"label": labels["org"].pk, "start": start, "end": start + 3, "text": word}
+        barrier.wait()
+        try:
+            statuses.append(tab.post(url("span-create", article), data, headers=HX).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(word,)) for word in words]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 20
+    for _ in words:
+        assert undo(client, article).status_code == 200
+    assert not Span.objects.exists()
+    assert message_of(undo(client, article)) == "Nothing to undo on this article."
+
+
+def test_undo_history_survives_a_new_session_of_the_same_editor(editor, labels):
+    article = ArticleFactory(body="Quillix OS agreed.")
+    first, second = Client(), Client()
+    first.force_login(editor)
+    data = {"label": labels["org"].pk, "start": 0, "end": 10, "text": "Quillix OS"}
+    assert first.post(url("span-create", article), data, headers=HX).status_code == 200
+    second.force_login(editor)  # another browser, another session
+    response = undo(second, article)
+    assert message_of(response) == "Removed ORG “Quillix OS”."
+    assert not Span.objects.exists()
+
+
+def test_another_editor_does_not_share_the_history(editor, other_editor, labels):
+    article = ArticleFactory(body="Quillix OS agreed.")
+    mine, theirs = Client(), Client()
+    mine.force_login(editor)
+    theirs.force_login(other_editor)
+    data = {"label": labels["org"].pk, "start": 0, "end": 10, "text": "Quillix OS"}
+    assert mine.post(url("span-create", article), data, headers=HX).status_code == 200
+    assert message_of(undo(theirs, article)) == "Nothing to undo on this article."
+    assert Span.objects.count() == 1
+
+
+def test_a_retried_delete_gets_the_first_answer_not_span_gone(editor, labels):
+    """The answer to a delete was lost in the network; the page retries with the same key from another worker."""
+    article = ArticleFactory(body="Quillix OS agreed.")
+    span = SpanFactory(article=article, label=labels["org"], start=0, end=10, annotator=editor)
+    first, retry = Client(), Client()
+    first.force_login(editor)
+    retry.force_login(editor)
+    key = {"Idempotency-Key": "c0ffee00-0000-4000-8000-000000000001"}
+    one_answer = first.post(url("span-delete", article), {"span": span.pk}, headers=HX | key)
+    again = retry.post(url("span-delete", article), {"span": span.pk}, headers=HX | key)
+    assert (one_answer.status_code, again.status_code) == (200, 200)
+    assert message_of(again) == message_of(one_answer) == "Deleted ORG “Quillix OS”."
+    assert again["Idempotent-Replay"] == "true"
+
+
+def test_a_retried_undo_undoes_once(editor_client, labels):
+    article = ArticleFactory(body="Mara Okonkwo of Larchfield Systems.")
+    for word, label in (("Mara Okonkwo", "person"), ("Larchfield Systems", "org")):
+        start = article.body.index(word)
+        data = {"label": labels[label].pk, "start": start, "end": start + len(word), "text": word}
+        assert editor_client.post(url("span-create", article), data, headers=HX).status_code == 200
+    key = {"Idempotency-Key": "retry-undo-1"}
+    assert message_of(undo(editor_client, article, **key)) == "Removed ORG “Larchfield Systems”."
+    assert message_of(undo(editor_client, article, **key)) == "Removed ORG “Larchfield Systems”."
+    assert list(Span.objects.values_list("text", flat=True)) == ["Mara Okonkwo"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_same_key_sent_twice_at_once_is_applied_once(editor, labels):
+    article = ArticleFactory(body="Quillix OS agreed, said Mara.")
+    data = {"label": labels["org"].pk, "start": 0, "end": 10, "text": "Quillix OS"}
+    key = {"Idempotency-Key": "same-click-twice"}
+    posts = [(url("span-create", article), data)] * 2
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def send(path, payload):
+        client = Client(raise_request_exception=False)
+        client.force_login(editor)
+        barrier.wait()
+        try:
+            statuses.append(client.post(path, payload, headers=HX | key).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=post) for post in posts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200]
+    client = Client()
+    client.force_login(editor)
+    assert message_of(undo(client, article)) == "Removed ORG “Quillix OS”."
+    assert message_of(undo(client, article)) == "Nothing to undo on this article."
+
+
+def test_a_key_reused_for_a_different_request_is_refused(editor_client, labels):
+    article = ArticleFactory(body="Quillix OS agreed, said Mara.")
+    key = {"Idempotency-Key": "reused"}
+    data = {"label": labels["org"].pk, "start": 0, "end": 10, "text": "Quillix OS"}
+    assert editor_client.post(url("span-create", article), data, headers=HX | key).status_code == 200
+    other = {"label": labels["person"].pk, "start": 24, "end": 28, "text": "Mara"}
+    response = editor_client.post(url("span-create", article), other, headers=HX | key)
+    assert response.status_code == 422
+    assert "already used for another change" in error_of(response)
+    assert Span.objects.count() == 1
+
+
+def test_a_malformed_key_is_refused(editor_client, labels):
+    article = ArticleFactory(body="Quillix OS agreed.")
+    data = {"label": labels["org"].pk, "start": 0, "end": 10, "text": "Quillix OS"}
+    response = editor_client.post(url("span-create", article), data, headers=HX | {"Idempotency-Key": "x" * 300})
+    assert response.status_code == 400
+    assert "Idempotency-Key" in error_of(response)
+    assert not Span.objects.exists()
