@@ -61,6 +61,7 @@ WORKSPACE = "annotations/article_annotate.html"
 RESERVED_KEYS = WORKSPACE_COMMAND_KEYS
 # A change whose redrawn stretch would be longer than this share of the body redraws the whole body instead.
 MAX_WINDOW_SHARE = 0.5
+NOT_SAVED = "Your change was not saved; nothing was changed. Try again."
 GONE = "That span no longer exists: it was deleted, perhaps in another tab. The page now shows what is stored."
 
 
@@ -303,6 +304,34 @@ def span_detail(request: HtmxHttpRequest, pk: int, span_pk: int) -> HttpResponse
     if context["selected"] is None:
         return _refused(request, article, GONE, 404)
     return render(request, f"{WORKSPACE}#span-editor", context)
+
+
+@require_GET
+@login_required
+@permission_required("annotations.add_span", raise_exception=True)
+@vary_on_headers("HX-Request")
+def article_write_check(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """After the page lost a write's answer (network error, timeout, 5xx): was it saved? The page is redrawn
+    from what is stored, with a sentence saying which. A write still running is waited for; one never saved is
+    retired, so a late copy of it is not applied behind the page's back."""
+    article = _article(pk)
+    try:
+        key = idempotency.request_key(request)
+    except idempotency.BadKey as error:
+        return _refused(request, article, str(error), 400)
+    if key is None:
+        return _refused(request, article, f"Send the {idempotency.HEADER} of the change to check.", 400)
+    outcome = idempotency.write_outcome(user_id=request.user.pk, key=key)
+    if outcome is None:
+        context = _workspace_context(request, article, error=NOT_SAVED)
+    elif outcome.status >= 400:
+        context = _workspace_context(request, article, error=f"The server had refused it: {outcome.message}")
+    else:
+        saved = f"Your change was saved: {outcome.message}" if outcome.message else "Your change was saved."
+        context = _workspace_context(request, article, selected=outcome.selected, message=saved)
+    response = render(request, f"{WORKSPACE}#workspace-update", context)
+    response["Write-Saved"] = "yes" if outcome is not None and outcome.status < 400 else "no"
+    return response
 
 
 @workspace_post("annotations.add_span")

@@ -293,3 +293,46 @@ def test_a_malformed_key_is_refused(editor_client, labels):
     assert response.status_code == 400
     assert "Idempotency-Key" in error_of(response)
     assert not Span.objects.exists()
+
+
+# After a lost answer the page asks what was saved (static/js/requests.js); the key makes the answer exact.
+
+
+def check(client, article, key):
+    return client.get(url("article-write-check", article), headers=HX | {"Idempotency-Key": key})
+
+
+def test_a_lost_answer_to_a_saved_write_is_reported_saved_and_the_page_redrawn(editor, labels):
+    article = ArticleFactory(body="Quillix OS agreed.")
+    span = SpanFactory(article=article, label=labels["org"], start=0, end=10, annotator=editor)
+    worker, other_worker = Client(), Client()
+    worker.force_login(editor)
+    other_worker.force_login(editor)
+    key = {"Idempotency-Key": "lost-answer-1"}
+    assert worker.post(url("span-delete", article), {"span": span.pk}, headers=HX | key).status_code == 200
+    response = check(other_worker, article, "lost-answer-1")
+    assert response.status_code == 200 and response["Write-Saved"] == "yes"
+    assert message_of(response) == "Your change was saved: Deleted ORG “Quillix OS”."
+    assert "Quillix OS" not in text(one(response.content.decode(), "#ws-panel"))
+
+
+def test_a_write_never_saved_is_reported_and_its_late_copy_is_not_applied(editor_client, labels):
+    article = ArticleFactory(body="Quillix OS agreed.")
+    response = check(editor_client, article, "never-arrived")
+    assert response["Write-Saved"] == "no"
+    assert error_of(response) == "Your change was not saved; nothing was changed. Try again."
+    data = {"label": labels["org"].pk, "start": 0, "end": 10, "text": "Quillix OS"}
+    late = editor_client.post(url("span-create", article), data, headers=HX | {"Idempotency-Key": "never-arrived"})
+    assert late.status_code == 410
+    assert "not saved" in error_of(late)
+    assert not Span.objects.exists()
+
+
+def test_a_write_that_failed_is_reported_not_saved(editor_client, labels):
+    article = ArticleFactory(body="Quillix OS agreed.")
+    key = {"Idempotency-Key": "refused-1"}
+    data = {"label": labels["org"].pk, "start": 0, "end": 3, "text": "Qui"}  # fine; then a refused one
+    bad = {"label": labels["org"].pk, "start": 10, "end": 11, "text": " "}
+    assert editor_client.post(url("span-create", article), bad, headers=HX | key).status_code == 422
+    assert check(editor_client, article, "refused-1")["Write-Saved"] == "no"
+    assert editor_client.post(url("span-create", article), data, headers=HX).status_code == 200
