@@ -93,6 +93,8 @@ def labels_css(request: HttpRequest) -> HttpResponse:
 
 
 def _undo_store(request: HttpRequest, article: Article) -> undo.DatabaseUndoStore:
+    if request.user.pk is None:  # every workspace view is behind login_required
+        raise PermissionDenied("Log in to edit.")
     return undo.DatabaseUndoStore(user_id=request.user.pk, article_id=article.pk)
 
 
