@@ -134,6 +134,7 @@ def test_label_with_a_reserved_hotkey_is_click_only(editor_client, article, labe
         ("article-undo", [], "post"),
         ("article-status", [], "post"),
         ("article-next", [], "get"),
+        ("article-write-check", [], "get"),
     ],
 )
 def test_anonymous_users_are_sent_to_login(client, article, labels, name, args, method):
@@ -149,6 +150,7 @@ def test_anonymous_users_are_sent_to_login(client, article, labels, name, args, 
 def test_roles_without_span_rights_are_refused(client, researcher, article, labels):
     client.force_login(researcher)
     assert client.get(url("article-annotate", article)).status_code == 403
+    assert client.get(url("article-write-check", article), headers={"Idempotency-Key": "k"}).status_code == 403
     response = create(client, article, labels["person"], "Mara")
     assert response.status_code == 403
     assert not Span.objects.exists()
