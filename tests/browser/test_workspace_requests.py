@@ -108,3 +108,29 @@ def test_when_the_check_cannot_reach_the_server_either_the_page_says_it_does_not
     drag(page, "Larchfield Systems")
     page.keyboard.press("2")
     expect(page.locator("#ws-error")).to_contain_text("whether your last change was saved is unknown")
+
+
+def test_ctrl_z_in_another_browser_session_undoes_the_editors_last_change(
+    open_workspace, browser, live_server, login, article, editor
+):
+    """Undo history is the editor's on the article, not the tab's: a second browser (its own session) undoes it."""
+    page = open_workspace(article)
+    drag(page, "Larchfield Systems")
+    with page.expect_response(lambda r: r.url.endswith("/spans/") and r.request.method == "POST"):
+        page.keyboard.press("2")
+    settle(page)
+    assert [row[0] for row in stored(article)] == ["org"]
+
+    other = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US").new_page()
+    try:
+        login(other, live_server, editor)
+        other.goto(workspace.annotate_url(live_server, article))
+        other.wait_for_selector("#workspace[data-ready]")
+        other.locator("#ws-body").focus()
+        with other.expect_response(lambda r: "/undo/" in r.url):
+            other.keyboard.press("Control+z")
+        expect(other.locator("#ws-message")).to_have_text("Removed ORG “Larchfield Systems”.")
+        assert stored(article) == []
+        expect(other.locator("#ws-undo button")).to_be_disabled()
+    finally:
+        other.context.close()
