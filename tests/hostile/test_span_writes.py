@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 
 from annotations.models import Span
-from annotations.spans.services import SpanSnapshot
+from annotations.spans.services import SpanSnapshot, span_bring_back, span_update
 from tests.factories import ArticleFactory, SpanFactory
 from tests.html import one, text
 from tests.workspace import HX, url
@@ -59,10 +60,6 @@ def test_whole_characters_are_accepted(editor_client, labels):
 
 
 def test_adjusting_a_span_to_split_a_character_is_refused(editor, labels):
-    from django.core.exceptions import ValidationError
-
-    from annotations.spans.services import span_update
-
     article = ArticleFactory(body=BODY)
     span = SpanFactory(article=article, label=labels["person"], start=4, end=7, annotator=editor)
     with pytest.raises(ValidationError, match="inside the character"):
@@ -73,10 +70,6 @@ def test_adjusting_a_span_to_split_a_character_is_refused(editor, labels):
 
 def test_restoring_a_span_that_would_split_a_character_is_refused(editor, labels):
     """A snapshot (undo, the admin's restore) is checked like a new span: a body edited since cannot hold it."""
-    from django.core.exceptions import ValidationError
-
-    from annotations.spans.services import span_bring_back
-
     article = ArticleFactory(body=BODY)
     snapshot = SpanSnapshot(
         id=999_999,
