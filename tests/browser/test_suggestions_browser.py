@@ -23,7 +23,7 @@ def article(db):
     return ArticleFactory(title="Keynote", body=BODY)
 
 
-def test_label_then_accept_reject_and_undo_suggestions_by_key(open_workspace, article, editor):
+def test_label_then_accept_reject_and_undo_suggestions_by_key(open_workspace, article, editor):  # noqa: F811
     page = open_workspace(article)
     drag(page, "Lisa Su")
     assert press(page, "1", path="/spans/") == 200
