@@ -451,3 +451,24 @@ def test_family_suggestions_then_accept_keep_exact_offsets_through_csv_export(la
         footer,
         "suggestion",
     )
+
+
+# --- the demo ----------------------------------------------------------------------------------------------------
+
+
+def test_demo_shows_families_and_suggestions_on_first_run(editor):
+    from django.contrib.auth import get_user_model
+
+    call_command("load_demo", verbosity=0)
+    demo_editor = get_user_model().objects.get(username="editor")
+    families = {family.text.split(" is ")[0]: family for family in BoilerplateFamily.objects.all()}
+    assert families["Quillix OS"].source_count >= 3 and families["Quillix OS"].copy_count >= 8
+    # Decoys stay out: a quote shared by two stories on one event, a common short sentence.
+    assert not any("Petra Lindqvist" in text or "declined to comment" in text for text in families)
+    waiting = Suggestion.objects.filter(status="pending")
+    assert waiting.filter(origin=SuggestionOrigin.BOILERPLATE).count() >= 8
+    propagated = waiting.get(origin=SuggestionOrigin.PROPAGATION)
+    assert propagated.text == "Noor Haddad" and propagated.derived_from == demo_editor
+    assert decisions.suggestions_for_editor(article=propagated.article, editor=demo_editor).count() >= 2
+    call_command("load_demo", verbosity=0)
+    assert Suggestion.objects.count() == waiting.count()
