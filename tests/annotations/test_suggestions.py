@@ -472,3 +472,26 @@ def test_demo_shows_families_and_suggestions_on_first_run(editor):
     assert decisions.suggestions_for_editor(article=propagated.article, editor=demo_editor).count() >= 2
     call_command("load_demo", verbosity=0)
     assert Suggestion.objects.count() == waiting.count()
+
+
+def test_pending_suggestions_are_exported_only_when_asked(labels, editor, curator, client):
+    article = ArticleFactory(body="Ada met Ada, =cmd|' /C calc'!A0 said Ada.")
+    span_create(article=article, label=labels["person"], start=0, end=3, annotator=editor)
+    Suggestion.objects.create(
+        article=article, label=labels["person"], start=8, end=11, text="Ada", origin=SuggestionOrigin.PLUGIN
+    )
+    client.force_login(curator)
+
+    def rows(**extra):
+        response = client.get(reverse("annotations:export-download"), {"format": "csv", **extra})
+        assert response.status_code == 200
+        return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8"))))
+
+    plain = rows()
+    assert [(r["start"], r["origin"]) for r in plain] == [("0", "manual")]
+    both = rows(include_suggestions="on")
+    assert [
+        (r["span_id"].startswith("suggestion-"), r["start"], r["end"], r["text"], r["origin"], r["annotator"])
+        for r in both
+    ] == [(False, "0", "3", "Ada", "manual", "ed"), (True, "8", "11", "Ada", "pending-suggestion", "")]
+    assert both[0]["span_id"] == plain[0]["span_id"]
