@@ -199,7 +199,7 @@ class BoilerplateFamilyAdmin(admin.ModelAdmin):
                 ],
                 button="Propagate",
             )  # fmt: skip
-        result = gazetteer_propagate(actor=request.user)
+        result = gazetteer_propagate(actor=request.user)  # type: ignore[arg-type]  # admin users are logged in
         self.message_user(
             request, f"{result.created} suggestion(s) from {result.terms} term(s) over {result.articles} articles."
         )

@@ -20,7 +20,7 @@ def gazetteer_pipeline(terms: Mapping[str, str], *, language: str = "en") -> Any
     import spacy
 
     nlp = spacy.blank(language)
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "ORTH"})
+    ruler: Any = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "ORTH"})
     ruler.add_patterns([{"label": label, "pattern": term} for term, label in terms.items()])
     return nlp
 

@@ -154,7 +154,7 @@ def _workspace_context(
 ) -> dict[str, Any]:
     labels, rows = _workspace_spans(request, article)
     # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
-    suggested = suggestion_rows(article=article, editor=request.user)
+    suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
     drawn = rows + suggested
     patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
 
