@@ -1,20 +1,20 @@
 """The workspace's suggestion actions: accept one, reject one, accept every suggestion of a label.
 
-They answer exactly as the workspace's span actions do (``annotations.workspace.views``): htmx gets the page's
-regions out of band, a plain form post a redirect, a refusal a 4xx with its sentence; each is recorded for undo.
+They answer exactly as the workspace's span actions do (``annotations.workspace.views.workspace_post``: one
+transaction with the undo entry, once per Idempotency-Key; htmx gets the page's regions out of band, a plain
+form post a redirect, a refusal a 4xx with its sentence).
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.http import HttpResponse
 
 from annotations.http import HtmxHttpRequest
 from annotations.models import Label
 from annotations.presentation import excerpt
 from annotations.suggestions import decisions
 from annotations.workspace import undo
-from annotations.workspace.views import _cleaned, _undo_store, _updated, workspace_post
+from annotations.workspace.views import Done, _cleaned, _undo_store, workspace_post
 from articles.models import Article
 
 
@@ -32,31 +32,25 @@ class SuggestionLabelForm(forms.Form):
 
 
 @workspace_post("annotations.add_span")
-def suggestion_accept(request: HtmxHttpRequest, article: Article) -> HttpResponse:
+def suggestion_accept(request: HtmxHttpRequest, article: Article) -> Done:
     pk = _cleaned(SuggestionRefForm(request.POST))["suggestion"]
     span = decisions.suggestion_accept(suggestion_id=pk, article=article, editor=request.user)
     undo.undo_record(_undo_store(request, article), undo.SuggestionsAccepted(spans=(span.pk,)))
-    return _updated(request, article, selected=span.pk, message=f"Accepted {span.label.name} “{excerpt(span.text)}”.")
+    return Done(f"Accepted {span.label.name} “{excerpt(span.text)}”.", selected=span.pk)
 
 
 @workspace_post("annotations.add_span")
-def suggestion_reject(request: HtmxHttpRequest, article: Article) -> HttpResponse:
+def suggestion_reject(request: HtmxHttpRequest, article: Article) -> Done:
     pk = _cleaned(SuggestionRefForm(request.POST))["suggestion"]
     suggestion = decisions.suggestion_reject(suggestion_id=pk, article=article, editor=request.user)
     undo.undo_record(_undo_store(request, article), undo.SuggestionRejected(suggestion=suggestion.pk))
-    return _updated(
-        request,
-        article,
-        message=f"Rejected {suggestion.label.name} “{excerpt(suggestion.text)}”; it will not come back.",
-    )
+    return Done(f"Rejected {suggestion.label.name} “{excerpt(suggestion.text)}”; it will not come back.")
 
 
 @workspace_post("annotations.add_span")
-def suggestions_accept_label(request: HtmxHttpRequest, article: Article) -> HttpResponse:
+def suggestions_accept_label(request: HtmxHttpRequest, article: Article) -> Done:
     label = _cleaned(SuggestionLabelForm(request.POST))["label"]
     spans = decisions.suggestions_accept_label(article=article, label=label, editor=request.user)
     if spans:
         undo.undo_record(_undo_store(request, article), undo.SuggestionsAccepted(spans=tuple(s.pk for s in spans)))
-    return _updated(
-        request, article, message=f"Accepted {len(spans)} {label.name} suggestion{'s' if len(spans) != 1 else ''}."
-    )
+    return Done(f"Accepted {len(spans)} {label.name} suggestion{'s' if len(spans) != 1 else ''}.")
