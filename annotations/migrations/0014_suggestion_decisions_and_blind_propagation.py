@@ -5,6 +5,17 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+BODY_CHANGED = """CREATE OR REPLACE FUNCTION annotations_article_body_changed() RETURNS trigger AS $$
+BEGIN
+  DELETE FROM annotations_boilerplatepassage WHERE article_id = NEW.id;
+  DELETE FROM annotations_boilerplatecopy WHERE article_id = NEW.id;
+  DELETE FROM annotations_suggestion WHERE article_id = NEW.id;%s
+  RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+"""
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -85,5 +96,10 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='suggestiondecision',
             constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start')), ('start__gte', 0)), name='suggestiondecision_start_before_end'),
+        ),
+        # A changed body also drops editors' decisions on it: their places point into the old text.
+        migrations.RunSQL(
+            sql=BODY_CHANGED % "\n  DELETE FROM annotations_suggestiondecision WHERE article_id = NEW.id;",
+            reverse_sql=BODY_CHANGED % "",
         ),
     ]

@@ -28,7 +28,7 @@ NOT_SHOWN = (
 )
 
 
-def _same_place(editor: Actor) -> dict:
+def _same_place() -> dict:
     return {
         "article_id": OuterRef("article_id"),
         "label_id": OuterRef("label_id"),
@@ -44,7 +44,7 @@ def _visible(editor: Actor) -> Q:
 
 def _waiting(editor: Actor) -> QuerySet[Suggestion]:
     """Pending suggestions ``editor`` may see and has neither answered nor already labelled the same way."""
-    place = _same_place(editor)
+    place = _same_place()
     decided = SuggestionDecision.objects.filter(editor=editor, **place)
     labelled = Span.objects.filter(annotator=editor, **place)
     return (

@@ -8,6 +8,7 @@ import csv
 import io
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
@@ -17,7 +18,7 @@ from django.urls import reverse
 from lxml import html
 
 from annotations.imports.services import corpus_import
-from annotations.models import Span
+from annotations.models import Label, Span
 from annotations.spans.services import span_create
 from annotations.suggestions import decisions
 from annotations.suggestions.boilerplate import boilerplate_rebuild
@@ -495,3 +496,64 @@ def test_pending_suggestions_are_exported_only_when_asked(labels, editor, curato
         for r in both
     ] == [(False, "0", "3", "Ada", "manual", "ed"), (True, "8", "11", "Ada", "pending-suggestion", "")]
     assert both[0]["span_id"] == plain[0]["span_id"]
+
+
+# --- reserved keys, the admin action, database rules ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["a", "X", "s"])
+def test_suggestion_keys_are_refused_as_label_hotkeys(client, curator, key):
+    client.force_login(curator)
+    data = {
+        "name": "PRODUCT", "slug": "product", "kind": "entity", "color": "#a0c4ff", "hotkey": key,
+        "description": "", "ordering": "5", "active": "on",
+    }  # fmt: skip
+    response = client.post(reverse("admin:annotations_label_add"), data)
+    assert f"“{key}” is a workspace command key" in response.content.decode()
+    assert not Label.objects.filter(slug="product").exists()
+
+
+def test_curators_propagate_the_gazetteer_from_the_admin(client, curator, editor, labels):
+    article = ArticleFactory(body="Jensen Huang and Jensen Huang")
+    span_create(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    client.force_login(curator)
+    changelist = reverse("admin:annotations_boilerplatefamily_changelist")
+    # Admin actions need a selection; this one ignores it (the whole corpus), so any family will do.
+    family = BoilerplateFamily.objects.create(text="Some repeated footer text")
+    data = {"action": "propagate_gazetteer", "post": "yes", ACTION_CHECKBOX_NAME: [family.pk]}
+    response = client.post(changelist, data, follow=True)
+    assert response.status_code == 200
+    assert "1 suggestion(s) from 1 term(s)" in response.content.decode()
+    assert places(article) == [(17, 29, "Jensen Huang")]
+    client.force_login(editor)
+    assert client.post(changelist, data).status_code in (302, 403)
+    assert Suggestion.objects.count() == 1
+
+
+def test_database_keeps_one_decision_per_editor_place_and_label(labels, editor):
+    article = ArticleFactory(body="Grace Hopper")
+    sql = (
+        'INSERT INTO annotations_suggestiondecision (article_id, label_id, start, "end", editor_id, decision, '
+        "decided_at) VALUES (%s, %s, 0, 5, %s, %s, now())"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [article.pk, labels["person"].pk, editor.pk, "rejected"])
+        with pytest.raises(IntegrityError, match="suggestiondecision_unique_per_editor"), transaction.atomic():
+            cursor.execute(sql, [article.pk, labels["person"].pk, editor.pk, "accepted"])
+        with pytest.raises(IntegrityError, match="suggestiondecision_decision_valid"), transaction.atomic():
+            cursor.execute(sql.replace("0, 5", "6, 12"), [article.pk, labels["person"].pk, editor.pk, "maybe"])
+
+
+def test_a_changed_body_drops_editors_decisions_on_it(labels, editor):
+    article = ArticleFactory(body="Ada and Ada")
+    suggestion = Suggestion.objects.create(
+        article=article, label=labels["person"], start=8, end=11, text="Ada", origin=SuggestionOrigin.PLUGIN
+    )
+    decisions.suggestion_reject(suggestion_id=suggestion.pk, article=article, editor=editor)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE articles_article SET body = 'Bob and Ada', "
+            "body_sha256 = encode(sha256(convert_to('Bob and Ada', 'UTF8')), 'hex') WHERE id = %s",
+            [article.pk],
+        )
+    assert not SuggestionDecision.objects.filter(article=article).exists()
