@@ -22,7 +22,7 @@ class SpanOrigin(models.TextChoices):
 
 # The workspace's own single-key commands (done, next, edit note, snap to words, help). A label hotkey on one of
 # them would never fire, so the admin refuses it; views and admin share this one list.
-WORKSPACE_COMMAND_KEYS = frozenset("dnew?")
+WORKSPACE_COMMAND_KEYS = frozenset("dnew?") | frozenset("axs")  # suggestions: accept, reject, next suggestion
 
 
 class Label(models.Model):
@@ -210,6 +210,7 @@ from annotations.suggestions.models import (  # noqa: E402, F401
     BoilerplateFamily,
     BoilerplatePassage,
     Suggestion,
+    SuggestionDecision,
 )
 
 # Undo history and idempotency outcomes are the workspace's; importing them here registers them in this app.

@@ -14,6 +14,7 @@ from annotations.imports.records import AnnotatedRecord, SpanRecord
 from annotations.models import Label, Span
 from annotations.permissions import Actor
 from annotations.spans.offsets import check_offsets
+from annotations.suggestions.imports import suggestions_after_import
 from articles.importers import ArticleRecord, ImportFailure
 from articles.models import Article
 from articles.services import articles_import
@@ -52,6 +53,8 @@ def corpus_import(
             result.duplicates = imported.duplicates
             _import_statuses(imported.created)
             result.span_count = _import_spans(imported.created, default_annotator=default_annotator)
+            # Boilerplate families and plug-ins check the new articles once this commits (never on a dry run).
+            suggestions_after_import(article_ids=[article.pk for _, article in imported.created])
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -15,6 +15,7 @@ from annotations.http import HtmxHttpRequest
 from annotations.queue import selectors
 from annotations.queue.forms import QueueFilterForm, queue_query
 from annotations.spans.selectors import labels_active
+from annotations.suggestions.decisions import suggestion_counts
 from annotations.workspace.rendering import stacked_bar
 from articles.models import Article
 
@@ -27,6 +28,14 @@ def article_list(request: HtmxHttpRequest) -> HttpResponse:
     queue = selectors.article_queue(user=request.user, **form.filters())
     page = Paginator(queue.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
     articles = selectors.articles_in_order(annotator=request.user, ids=list(page.object_list))
+    # How many suggestions wait for this editor on each article of the page: one query (issue 12).
+    waiting = dict(
+        Article.objects.filter(pk__in=[article.pk for article in articles])
+        .annotate(n=suggestion_counts(editor=request.user))
+        .values_list("pk", "n")
+    )
+    for article in articles:
+        article.suggestion_count = waiting.get(article.pk, 0)  # type: ignore[attr-defined]
     labels = list(labels_active())
     rows = [
         (article, [(label, getattr(article, f"count_{label.slug.replace('-', '_')}", 0)) for label in labels])

@@ -26,7 +26,10 @@ class UndoEntry(models.Model):
         indexes = [models.Index(fields=["user", "article", "id"], name="undoentry_user_article_id")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(entry__op__in=["create", "delete", "relabel"]), name="undoentry_op_known"
+                condition=models.Q(
+                    entry__op__in=["create", "delete", "relabel", "suggestion-reject", "suggestion-accept"]
+                ),
+                name="undoentry_op_known",
             )
         ]
 

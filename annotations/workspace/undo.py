@@ -24,6 +24,7 @@ from annotations.models import Label, Span
 from annotations.permissions import Actor
 from annotations.presentation import excerpt
 from annotations.spans.services import SpanSnapshot, span_bring_back, span_delete, span_update
+from annotations.suggestions.decisions import suggestion_unreject, suggestions_unaccept
 from annotations.workspace.models import UndoEntry
 from articles.models import Article
 
@@ -54,7 +55,18 @@ class Relabelled:
     previous_name: str  # to name it once it is gone
 
 
-Entry = Created | Deleted | Relabelled
+# Suggestions (issue 12): self-contained entries, reversed by ``annotations.suggestions.decisions``.
+@dataclass(frozen=True)
+class SuggestionRejected:
+    suggestion: int
+
+
+@dataclass(frozen=True)
+class SuggestionsAccepted:
+    spans: tuple[int, ...]  # the spans accepting made (one, or all of a label)
+
+
+Entry = Created | Deleted | Relabelled | SuggestionRejected | SuggestionsAccepted
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,10 @@ def to_json(entry: Entry) -> dict[str, Any]:
         return {"op": "create", **asdict(entry)}
     if isinstance(entry, Deleted):
         return {"op": "delete", "snapshot": asdict(entry.snapshot)}
+    if isinstance(entry, SuggestionRejected):
+        return {"op": "suggestion-reject", "suggestion": entry.suggestion}
+    if isinstance(entry, SuggestionsAccepted):
+        return {"op": "suggestion-accept", "spans": list(entry.spans)}
     return {"op": "relabel", **asdict(entry)}
 
 
@@ -93,6 +109,10 @@ def from_json(data: Any) -> Entry | None:
             return Deleted(SpanSnapshot(**data["snapshot"]))
         if op == "relabel":
             return Relabelled(**data)
+        if op == "suggestion-reject":
+            return SuggestionRejected(suggestion=int(data["suggestion"]))
+        if op == "suggestion-accept":
+            return SuggestionsAccepted(spans=tuple(int(pk) for pk in data["spans"]))
     except (TypeError, KeyError):
         pass
     return None
@@ -159,6 +179,12 @@ def _current(article: Article, span_id: int) -> Span:
 
 
 def _reverse(entry: Entry, *, article: Article, actor: Actor) -> str:
+    if isinstance(entry, SuggestionRejected):
+        suggestion = suggestion_unreject(suggestion_id=entry.suggestion, article=article, editor=actor)
+        return f"The suggestion {suggestion.label.name} “{excerpt(suggestion.text)}” is back."
+    if isinstance(entry, SuggestionsAccepted):
+        count = suggestions_unaccept(span_ids=entry.spans, article=article, editor=actor)
+        return f"Accepting undone: {count} suggestion{'s are' if count != 1 else ' is'} pending again."
     if isinstance(entry, Deleted):
         if entry.snapshot.article_id != article.pk:
             raise ValidationError("That change belongs to another article.")

@@ -33,6 +33,9 @@ from annotations.queue.forms import queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
+from annotations.suggestions.decisions import suggestion_rows
+from annotations.suggestions.presentation import render_suggestion_groups
+from annotations.suggestions.propagation import suggestions_propagate_span
 from annotations.workspace import idempotency, undo
 from annotations.workspace.forms import (
     ArticleStatusForm,
@@ -154,7 +157,10 @@ def _workspace_context(
     change: BodyChange | None = None,
 ) -> dict[str, Any]:
     labels, rows = _workspace_spans(request, article)
-    patch = _body_patch(request, article, labels, rows, change) if change is not None else None
+    # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
+    suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
+    drawn = rows + suggested
+    patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
 
     def label_order(row: SpanRow) -> tuple:
         label = labels[row[LABEL]]
@@ -167,9 +173,11 @@ def _workspace_context(
     query = queue_query(request)
     return {
         **_span_editor_context(article, labels, rows, selected),
-        "body_html": render_body(article.body, rows, labels, window=patch),
+        "body_html": render_body(article.body, drawn, labels, window=patch),
         "body_patch": patch,
-        "body_version": body_version(rows, labels),
+        "body_version": body_version(drawn, labels),
+        "suggestion_groups": render_suggestion_groups(article, labels, suggested, request),
+        "suggestion_count": len(suggested),
         "palette": palette,
         "span_groups": render_span_groups(article.body, groups),
         "span_count": len(rows),
@@ -351,6 +359,9 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
         # Already there (made earlier, in another tab, or this request's retry): not this request's to undo.
         return Done(selected=span.pk)
     undo.undo_record(_undo_store(request, article), undo.Created(span=span.pk, label=span.label_id))
+    # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
+    # and the whole body is redrawn.
+    suggestions_propagate_span(span=span)
     return Done(selected=span.pk, change=BodyChange(span.pk, span.start, span.end, None))
 
 

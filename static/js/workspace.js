@@ -11,6 +11,7 @@ import { installCaret } from "./caret.js";
 import { installHotkeys } from "./hotkeys.js";
 import { installRequests } from "./requests.js";
 import { refine, selectionOffsets } from "./selection.js";
+import { isSuggestion, suggestionBindings } from "./suggestions.js";
 
 const SNAP_KEY = "newsnotes.snapWords";
 
@@ -96,6 +97,11 @@ function start(workspace) {
     }
     if (first && focus) {
       first.focus({ preventScroll: true });
+    }
+    if (isSuggestion(state.selected)) {
+      document.getElementById("span-editor").replaceChildren();
+      announce(`Selected ${describe(state.selected)}. a accepts it, x rejects it, s goes to the next suggestion.`);
+      return;
     }
     announce(`Selected ${describe(state.selected)}. A label key relabels it, Delete deletes it, e edits the note.`);
     if (load) {
@@ -254,6 +260,13 @@ function start(workspace) {
       },
     ],
   ]);
+  // Suggestions (static/js/suggestions.js): a, x, s; Enter on a selected suggestion accepts it.
+  const suggestions = suggestionBindings({ root, selected: () => state.selected, select: selectSpan, submit, announce });
+  for (const [key, action] of suggestions.bindings) {
+    bindings.set(key, action);
+  }
+  const enter = bindings.get("enter");
+  bindings.set("enter", (event) => (isSuggestion(state.selected) && root.contains(event.target) ? suggestions.accept() : enter(event)));
   for (const [key, button] of labelsByKey) {
     if (!bindings.has(key)) {
       bindings.set(key, () => applyLabel(button));
