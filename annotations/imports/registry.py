@@ -16,7 +16,12 @@ from articles.importers.registry import PLAIN
 
 
 def read_jsonl(
-    path: Path, data: bytes | None = None, *, offsets: str = "auto", notify: Callable[[str], None] | None = None
+    path: Path,
+    data: bytes | None = None,
+    *,
+    offsets: str = "auto",
+    notify: Callable[[str], None] | None = None,
+    defer: bool = False,
 ) -> Iterator[ArticleRecord]:
     text = decode_utf8(path.read_bytes() if data is None else data, path=path)
     first = next((line for line in text.split("\n") if line.strip()), "")
@@ -25,7 +30,7 @@ def read_jsonl(
     except json.JSONDecodeError:
         is_doccano = False
     if is_doccano:
-        yield from doccano.read_text(path, text, offsets=offsets, notify=notify)
+        yield from doccano.read_text(path, text, offsets=offsets, notify=notify, defer=defer)
     else:
         yield from jsonl.read_text(path, text)
 

@@ -62,14 +62,12 @@ def ls_user_map(tmp_path):
     return path
 
 
-@AFTER_THE_MOVE
 def test_label_studio_full_export_with_integer_completed_by_and_a_user_map(annotators, tmp_path):
     message = run(LS / "full.json", "--user-map", ls_user_map(tmp_path))
     assert stored() == source.expected()
     assert f"{len(source.expected())} spans" in message
 
 
-@AFTER_THE_MOVE
 def test_label_studio_integer_completed_by_without_a_map_is_refused_naming_them(annotators):
     full = json.loads((LS / "full.json").read_text(encoding="utf-8"))
     ids = sorted({a["completed_by"] for t in full for a in t["annotations"]})
@@ -81,13 +79,11 @@ def test_label_studio_integer_completed_by_without_a_map_is_refused_naming_them(
     assert Article.objects.count() == Span.objects.count() == 0
 
 
-@AFTER_THE_MOVE
 def test_label_studio_snapshot_maps_completed_by_objects_by_email(annotators):
     run(LS / "snapshot.json")
     assert stored() == source.expected()
 
 
-@AFTER_THE_MOVE
 def test_label_studio_json_min_rows_of_one_task_become_layers_of_one_article(annotators, tmp_path):
     # JSON-MIN writes one row per annotation: the second row of a text is bob's layer, not a duplicate article.
     run(LS / "json-min.json", "--user-map", ls_user_map(tmp_path))
@@ -95,7 +91,6 @@ def test_label_studio_json_min_rows_of_one_task_become_layers_of_one_article(ann
     assert Article.objects.count() == len(source.texts())
 
 
-@AFTER_THE_MOVE
 def test_crlf_texts_are_normalised_and_every_offset_shifted(annotators):
     run(LS / "snapshot.json")
     crlf = Article.objects.get(body__contains="Ada Lovelace")
@@ -106,7 +101,6 @@ def test_crlf_texts_are_normalised_and_every_offset_shifted(annotators):
     assert any(s.text == "Ada Lovelace.\nLine two" for s in crlf.spans.all())
 
 
-@AFTER_THE_MOVE
 def test_doccano_per_user_files_map_to_users_by_file_name(annotators):
     message = run(DOCCANO / "utf16" / "alice.jsonl", DOCCANO / "utf16" / "bob.jsonl")
     assert stored() == source.expected()
@@ -116,7 +110,6 @@ def test_doccano_per_user_files_map_to_users_by_file_name(annotators):
     assert sorted(s[5] for s in zoe) == ["alice", "bob"]
 
 
-@AFTER_THE_MOVE
 def test_doccano_grapheme_offsets_are_not_guessed(annotators):
     """Grapheme counts, code points and UTF-16 give different spans for these texts: refuse, name them all."""
     with pytest.raises(CommandError) as refused:
@@ -126,13 +119,11 @@ def test_doccano_grapheme_offsets_are_not_guessed(annotators):
     assert Span.objects.count() == 0
 
 
-@AFTER_THE_MOVE
 def test_doccano_grapheme_offsets_import_when_named(annotators):
     run(DOCCANO / "graphemes" / "alice.jsonl", DOCCANO / "graphemes" / "bob.jsonl", "--offsets", "graphemes")
     assert stored() == source.expected()
 
 
-@AFTER_THE_MOVE
 def test_a_span_that_splits_a_grapheme_is_refused_with_file_and_line(annotators, tmp_path):
     lines = (DOCCANO / "utf16" / "bob.jsonl").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
@@ -146,7 +137,6 @@ def test_a_span_that_splits_a_grapheme_is_refused_with_file_and_line(annotators,
     assert Span.objects.count() == 0
 
 
-@AFTER_THE_MOVE
 def test_unknown_annotators_are_listed_and_create_users_makes_them_inactive(db, tmp_path):
     with pytest.raises(CommandError) as refused:
         run(LS / "snapshot.json")
@@ -158,7 +148,6 @@ def test_unknown_annotators_are_listed_and_create_users_makes_them_inactive(db, 
     assert stored() == source.expected()
 
 
-@AFTER_THE_MOVE
 def test_spans_land_on_an_article_already_in_the_corpus_and_a_second_import_adds_nothing(annotators):
     title, text = source.texts()[0]
     existing = Article.objects.create(title=title, body=text, body_sha256=body_sha256(text))
@@ -170,7 +159,6 @@ def test_spans_land_on_an_article_already_in_the_corpus_and_a_second_import_adds
     assert Span.objects.count() == len(source.expected())
 
 
-@AFTER_THE_MOVE
 def test_our_jsonl_through_doccano_matches_spans_by_content(annotators):
     """doccano re-sorts ``label``; our ``spans`` details must be matched to it by content, not by position."""
     path = DOCCANO / "newsnotes-jsonl" / "admin.jsonl"
