@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from annotations.imports.offsets import splits_grapheme
 from annotations.imports.records import AnnotatedRecord, SpanRecord
+from annotations.imports.span_files import PlacedSpans
 from annotations.models import Label, Span
 from annotations.permissions import Actor
 from annotations.spans.offsets import check_offsets
@@ -60,11 +61,13 @@ def corpus_import(
         with transaction.atomic(), pghistory.context(action="corpus_import"):
             # pghistory.context groups the import's history events; pgtrigger.ignore is set on every connection
             # (newsnotes/database.py) so the history triggers trap no error per row.
+            placed = [r for r in records if isinstance(r, PlacedSpans)]
+            records = [r for r in records if not isinstance(r, PlacedSpans)]
             imported = articles_import(records=records, progress=progress)
             result.created_count = imported.created_count
             result.duplicates = imported.duplicates
             _import_statuses(imported.created)
-            targets = [*imported.created, *_layered(imported.duplicates)]
+            targets = [*imported.created, *_layered(imported.duplicates), *_placed(placed)]
             users = _Users(default_annotator=default_annotator, user_map=user_map or {}, create=create_users)
             _import_spans(targets, users=users, result=result, fresh={a.pk for _, a in imported.created})
             result.created_users = users.created
@@ -104,6 +107,53 @@ def _layered(duplicates: list[tuple[ArticleRecord, str]]) -> list[tuple[ArticleR
             )
         out.append((record, article))
     return out
+
+
+def _placed(records: list[PlacedSpans]) -> list[tuple[ArticleRecord, Article]]:
+    """The article each span file's group of spans belongs on: by id, then url, then the spans' text."""
+    out: list[tuple[ArticleRecord, Article]] = []
+    for record in records:
+        article = _find_article(record)
+        record.body = article.body
+        out.append((record, article))
+    return out
+
+
+def _fits(article: Article, record: PlacedSpans) -> bool:
+    return all(
+        0 <= span.start < span.end <= len(article.body)
+        and (span.text is None or article.body[span.start : span.end] == span.text)
+        for span in record.spans
+    )
+
+
+def _find_article(record: PlacedSpans) -> Article:
+    tried = []
+    if record.article_id is not None:
+        tried.append(f"id {record.article_id}")
+        article = Article.objects.filter(pk=record.article_id).first()
+        if article is not None and (not record.url or article.url in (None, record.url)) and _fits(article, record):
+            return article
+    if record.url:
+        tried.append(f"url {record.url}")
+        article = Article.objects.filter(url=record.url).first()
+        if article is not None and _fits(article, record):
+            return article
+    if record.quotes:
+        prefix, exact, suffix = max(record.quotes, key=lambda q: len("".join(q)))
+        tried.append(f"the quote {exact[:40]!r} in context")
+        found = list(Article.objects.filter(body__contains=prefix + exact + suffix)[:2])
+    else:
+        tried.append(f"the title {record.title[:60]!r}")
+        found = list(Article.objects.filter(title=record.title)[:2]) if record.title else []
+    if len(found) == 1 and _fits(found[0], record):
+        return found[0]
+    raise ImportFailure(
+        record.location,
+        None,
+        f"no article in the corpus holds these {len(record.spans)} span(s) at their offsets (looked up by "
+        f"{', then '.join(tried)}); span files carry no article text, so import the articles first",
+    )
 
 
 class _Users:

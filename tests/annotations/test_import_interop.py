@@ -2,8 +2,7 @@
 
 The principle: an import never exits 0 with a span lost, merged or moved. Every span of ``source.json`` must
 arrive under its annotator, at code-point offsets into the text with CRLF normalised, identical spans by two
-annotators kept as two. These tests describe the importers after the move of the span-aware importers; until
-then they are expected to fail (strict: an unexpected pass fails the run, so the marks come off as each is fixed).
+annotators kept as two.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from annotations.models import Span
 from articles.models import Article, body_sha256
@@ -25,7 +25,6 @@ from tests.interop import source
 
 pytestmark = pytest.mark.django_db
 
-AFTER_THE_MOVE = pytest.mark.xfail(strict=True, reason="import side: after the importers move")
 FIXTURES = source.SOURCE.parent
 LS = FIXTURES / "label-studio-1.23.2"
 DOCCANO = FIXTURES / "doccano-1.8.4"
@@ -170,7 +169,6 @@ def test_our_jsonl_through_doccano_matches_spans_by_content(annotators):
     assert sorted((body, text, who) for body, _, _, _, text, who in got) == details
 
 
-@AFTER_THE_MOVE
 @pytest.mark.parametrize("fmt,name", [("csv", "spans.csv"), ("w3c", "spans.jsonld")])
 def test_span_csv_and_w3c_import_onto_articles_already_in_the_corpus(tmp_path, fmt, name):
     build_corpus()
@@ -197,3 +195,49 @@ def test_the_fixtures_hold_every_given_span():
             for line in (DOCCANO / mode / name).read_text(encoding="utf-8").splitlines()
         ]
         assert sum(len(line["label"]) for line in lines) == given
+
+
+def restart_span_ids() -> None:
+    Span.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 1, false)", [Span._meta.db_table])
+
+
+@pytest.mark.parametrize(
+    "fmt,name,options",
+    [("csv", "spans.csv", {}), ("csv", "raw.csv", {"neutralise": False}), ("w3c", "spans.jsonld", {})],
+)
+def test_span_csv_and_w3c_round_trip_byte_for_byte(tmp_path, fmt, name, options):
+    """README: export → import → export gives the same file (spans emptied, their id sequence restarted)."""
+    build_corpus()
+    first = export_bytes(fmt, **options)
+    (tmp_path / name).write_bytes(first)
+    restart_span_ids()
+    message = run(tmp_path / name)
+    assert "imported 0 articles and 6 spans" in message
+    assert export_bytes(fmt, **options) == first
+    # A second import finds every span present and adds nothing.
+    assert "6 span(s) already present" in run(tmp_path / name)
+    assert Span.objects.count() == 6
+
+
+def test_a_span_file_whose_text_is_not_in_the_corpus_is_refused(tmp_path):
+    build_corpus()
+    path = tmp_path / "spans.csv"
+    path.write_bytes(export_bytes("csv", neutralise=False).replace(b"Larchfield", b"Larchfeld"))
+    Span.objects.all().delete()
+    with pytest.raises(CommandError, match=r"spans\.csv:\d+: no article in the corpus holds these"):
+        run(path)
+    assert Span.objects.count() == 0
+
+
+def test_gold_rows_of_a_span_csv_are_refused(tmp_path):
+    build_corpus()
+    lines = export_bytes("csv", neutralise=False).decode().splitlines(keepends=True)
+    path = tmp_path / "spans.csv"
+    path.write_text(
+        lines[0].rstrip("\n") + ",layer\n" + "".join(line.rstrip("\n") + ",gold\n" for line in lines[1:2]),
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match=r"spans\.csv:2: gold rows \(layer=gold\) are not imported"):
+        run(path)
