@@ -132,7 +132,7 @@ def resolve(
     notice = None
     undecided = []
     for index, doc in enumerate(documents):
-        declared = {span.declared for span in doc.spans} - {None}
+        declared = {span.declared for span in doc.spans if span.declared is not None}
         if mode != AUTO:
             units.append(mode)
         elif declared and declared <= set(UNITS) and len(declared) == 1:

@@ -95,7 +95,7 @@ def _layered(duplicates: list[tuple[ArticleRecord, str]]) -> list[tuple[ArticleR
     if not carrying:
         return []
     stored = {a.body_sha256: a for a in Article.objects.filter(body_sha256__in={body_sha256(r.body) for r in carrying})}
-    out = []
+    out: list[tuple[ArticleRecord, Article]] = []
     for record in carrying:
         article = stored.get(body_sha256(record.body))
         if article is None:

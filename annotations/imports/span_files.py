@@ -162,7 +162,7 @@ def read_jsonld(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord
         by_purpose: dict[str, Any] = {}
         for body in bodies:
             if isinstance(body, dict) and isinstance(body.get("value"), str):
-                by_purpose.setdefault(body.get("purpose"), body["value"])
+                by_purpose.setdefault(str(body.get("purpose")), body["value"])
         label = by_purpose.get("tagging")
         if not label:
             raise ImportFailure(where, None, 'the annotation has no body with "purpose": "tagging" (the label)')
@@ -170,8 +170,8 @@ def read_jsonld(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord
             attributes = parse_json(by_purpose["describing"]) if "describing" in by_purpose else {}
         except (json.JSONDecodeError, JSONRefused):
             raise ImportFailure(where, None, "the describing body is not JSON") from None
-        creator = item.get("creator") if isinstance(item.get("creator"), dict) else {}
-        generator = item.get("generator") if isinstance(item.get("generator"), dict) else {}
+        creator: dict = item["creator"] if isinstance(item.get("creator"), dict) else {}
+        generator: dict = item["generator"] if isinstance(item.get("generator"), dict) else {}
         origin = generator.get("id", "")
         ident = item.get("id")
         key = (article_id, url)
@@ -179,7 +179,7 @@ def read_jsonld(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord
         if record is None:
             record = records[key] = PlacedSpans(title="", body="", location=where, url=url, article_id=article_id)
         exact = quote.get("exact") if quote and isinstance(quote.get("exact"), str) else None
-        if exact is not None:
+        if quote and exact is not None:
             record.quotes.append((str(quote.get("prefix") or ""), exact, str(quote.get("suffix") or "")))
         record.spans.append(
             SpanRecord(
