@@ -198,9 +198,16 @@ def _span_record(raw: RawSpan, detail: dict, offsets: tuple[int, int], *, where:
         raise ImportFailure(where, None, "a region's attributes must be a JSON object")
     exported_id = result.get("id")
     annotator, is_id = _annotator(annotation)
+    if isinstance(meta, dict) and isinstance(meta.get("annotator"), str) and meta["annotator"].strip():
+        # Our export keeps the annotator and origin in the region's meta, which Label Studio keeps as given (it
+        # drops the annotation-level annotator and sets completed_by to whoever imported the file there).
+        annotator, is_id = meta["annotator"].strip(), False
+    ours = meta.get("origin") if isinstance(meta, dict) else None
     detail = {
         "annotator": annotator,
-        "origin": ORIGINS.get(result.get("origin") or "", "import"),
+        "origin": ours
+        if ours in ("manual", "suggestion", "import")
+        else ORIGINS.get(result.get("origin") or "", "import"),
         "note": "\n".join(notes or []),
         "attributes": attributes,
         "created_at": result.get("created_at") or annotation.get("created_at"),
