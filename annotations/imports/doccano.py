@@ -89,7 +89,8 @@ def _match_details(
 ) -> list[dict]:
     """Each ``spans`` detail for its ``label`` entry, by content: doccano re-sorts ``label`` by (start, end, label).
 
-    A detail matches an entry with its text (and its label, start and end where it gives them). Where entries with
+    A detail matches an entry with its text (and its label, start and end, in the file's unit, where it gives
+    them: our exports do). Where entries with
     the same text differ and their details differ too, nothing says which is which: refused, not guessed.
     """
     texts = [body[s:e].replace("\r\n", "\n") for s, e in placed]
@@ -98,8 +99,8 @@ def _match_details(
         return (
             detail.get("text") in (None, texts[index])
             and detail.get("label") in (None, raws[index].label)
-            and detail.get("start") in (None, placed[index][0])
-            and detail.get("end") in (None, placed[index][1])
+            and detail.get("start") in (None, raws[index].start)
+            and detail.get("end") in (None, raws[index].end)
         )
 
     if all(fits(detail, index) for index, detail in enumerate(details)):

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from annotations.models import Span
+from annotations.models import Label, Span
 from articles.models import Article, body_sha256
 from tests.annotations.export_fixtures import build_corpus, export_bytes
 from tests.factories import UserFactory
@@ -309,3 +309,29 @@ def test_label_studio_region_meta_gives_back_annotator_and_origin(tmp_path):
     run(path)
     after = sorted(Span.objects.values_list("label__name", "start", "end", "annotator__username", "origin"))
     assert after == before
+
+
+def test_our_jsonl_with_label_reordered_keeps_each_detail_on_its_span(tmp_path):
+    """Details carry start, end and label: a re-sorted ``label`` (doccano sorts by start, end, label) cannot move a
+    note or an annotator to another span, even where two spans share a text."""
+    build_corpus()
+    article = Article.objects.get(pk=1)
+    Span.objects.create(
+        article=article,
+        label=Label.objects.get(slug="claim"),
+        start=32,
+        end=42,
+        text="Larchfield",
+        annotator=get_user_model().objects.get(username="@lice"),
+        note="same text, other label and annotator",
+    )
+    fields = ("article_id", "label__name", "start", "end", "annotator__username", "note", "origin")
+    before = sorted(Span.objects.values_list(*fields))
+    lines = [json.loads(line) for line in export_bytes("jsonl").decode().splitlines()]
+    for line in lines:
+        line["label"].reverse()
+    path = tmp_path / "resorted.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    Span.objects.all().delete()
+    run(path)
+    assert sorted(Span.objects.values_list(*fields)) == before
