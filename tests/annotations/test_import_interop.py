@@ -335,3 +335,20 @@ def test_our_jsonl_with_label_reordered_keeps_each_detail_on_its_span(tmp_path):
     Span.objects.all().delete()
     run(path)
     assert sorted(Span.objects.values_list(*fields)) == before
+
+
+def test_a_bad_user_map_is_refused_with_file_and_line(annotators, tmp_path):
+    path = tmp_path / "users.csv"
+    path.write_text("theirs,ours\n2,alice\n3\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=r"users\.csv:3: expected two columns: theirs,ours"):
+        run(LS / "full.json", "--user-map", path)
+    path.write_text("2,alice\n3,nobody\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=r"--user-map maps '3' to 'nobody', which is no user here"):
+        run(LS / "full.json", "--user-map", path)
+    assert Article.objects.count() == 0
+
+
+def test_create_users_cannot_turn_label_studio_ids_into_users(db):
+    with pytest.raises(CommandError, match=r"a Label Studio user id.*--user-map"):
+        run(LS / "full.json", "--create-users")
+    assert not get_user_model().objects.filter(username__in=["2", "3"]).exists()
