@@ -211,3 +211,6 @@ from annotations.suggestions.models import (  # noqa: E402, F401
     BoilerplatePassage,
     Suggestion,
 )
+
+# Undo history and idempotency outcomes are the workspace's; importing them here registers them in this app.
+from annotations.workspace.models import UndoEntry, WriteOutcome  # noqa: E402, F401
