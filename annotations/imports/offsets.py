@@ -21,6 +21,7 @@ from pathlib import Path
 
 import regex
 
+from annotations.spans.graphemes import is_boundary
 from articles.importers import ImportFailure
 
 CODEPOINTS = "codepoints"
@@ -35,15 +36,13 @@ GRAPHEME = regex.compile(r"\X")
 
 @cache
 def grapheme_boundaries(body: str) -> tuple[int, ...]:
-    """Code-point offsets at which a grapheme cluster starts, and the end of the text."""
+    """Code-point offsets at which a grapheme cluster starts, and the end of the text (to read cluster counts)."""
     return (*(m.start() for m in GRAPHEME.finditer(body)), len(body))
 
 
 def splits_grapheme(body: str, offset: int) -> bool:
-    """True when ``offset`` (code points) falls inside a grapheme cluster of ``body``."""
-    bounds = grapheme_boundaries(body)
-    index = bisect_right(bounds, offset) - 1
-    return index < 0 or bounds[index] != offset
+    """True when ``offset`` (code points) falls inside a grapheme cluster of ``body`` (the span service's rule)."""
+    return not is_boundary(body, offset)
 
 
 def utf16_reader(body: str) -> Callable[[int], int | None]:

@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from annotations.imports.offsets import splits_grapheme
 from annotations.imports.records import AnnotatedRecord, SpanRecord
 from annotations.imports.span_files import PlacedSpans
 from annotations.models import Label, Span
@@ -265,13 +264,6 @@ def _import_spans(
                 raise ImportFailure(
                     record.location, None, f"span {span.label} {span.start}-{span.end}: {err.messages[0]}"
                 ) from None
-            if splits_grapheme(article.body, start) or splits_grapheme(article.body, end):
-                raise ImportFailure(
-                    record.location,
-                    None,
-                    f"span {span.label} {span.start}-{span.end} splits a grapheme cluster (an emoji sequence or a "
-                    "letter with its combining marks)",
-                )
             annotator = users.found[users.name_for(span, record.location)]
             key = (article.pk, label.pk, start, end, annotator.pk)
             if key in seen:
