@@ -352,3 +352,14 @@ def test_create_users_cannot_turn_label_studio_ids_into_users(db):
     with pytest.raises(CommandError, match=r"a Label Studio user id.*--user-map"):
         run(LS / "full.json", "--create-users")
     assert not get_user_model().objects.filter(username__in=["2", "3"]).exists()
+
+
+def test_label_studio_completed_by_as_an_email_string(annotators, tmp_path):
+    tasks = json.loads((LS / "snapshot.json").read_text(encoding="utf-8"))
+    for task in tasks:
+        for annotation in task["annotations"]:
+            annotation["completed_by"] = annotation["completed_by"]["email"]
+    path = tmp_path / "emails.json"
+    path.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    run(path)
+    assert stored() == source.expected()
