@@ -199,3 +199,27 @@ def test_doccano_labelling_page_underlines_utf16_offsets_exactly(doccano, admin,
         (label, detail["text"]) for (_, _, label), detail in zip(hostile["label"], hostile["spans"], strict=True)
     )
     assert (shown == ours) is exact, shown
+
+
+def test_what_doccano_exports_back_imports_into_newsnotes_span_for_span(admin, exports, tmp_path):
+    """The other way: doccano's JSONL export of our file (``label`` re-sorted) imported by ``import_articles`` into
+    a corpus holding the same texts and users but no spans gives back every span with its annotator."""
+    from django.core.management import call_command
+
+    from annotations.models import Span
+    from tests.interop import corpus
+
+    project = create_project(admin, "newsnotes-back")
+    result = upload(admin, project, "newsnotes.jsonl", exports.path("corpus-utf16.jsonl").read_bytes())
+    assert not result.get("result", {}).get("error"), result
+    files = download(admin, project)
+    path = tmp_path / "admin.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in files["admin.jsonl"]), "utf-8")
+    given = corpus.build()
+    spans = Span.objects.select_related("label", "annotator")
+    want = Counter((s.article_id, s.label.name, s.start, s.end, s.annotator.username, s.origin) for s in spans)
+    assert sum(want.values()) == len(given)
+    Span.objects.all().delete()
+    call_command("import_articles", str(path), stdout=io.StringIO())
+    got = Counter((s.article_id, s.label.name, s.start, s.end, s.annotator.username, s.origin) for s in spans.all())
+    assert got == want
