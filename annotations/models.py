@@ -23,6 +23,12 @@ class SpanOrigin(models.TextChoices):
 # The workspace's own single-key commands (done, next, edit note, snap to words, help). A label hotkey on one of
 # them would never fire, so the admin refuses it; views and admin share this one list.
 WORKSPACE_COMMAND_KEYS = frozenset("dnew?")
+# The review page's commands: Editor A-F's version (a-f), next/previous conflict (j/k), reject (x), accept every
+# agreed span (y), merge by strategy (m), mark reviewed (r), undo (u), help (?). Label hotkeys add gold spans
+# there, so the admin refuses these keys as well.
+REVIEW_EDITOR_KEYS = "abcdef"
+REVIEW_COMMAND_KEYS = frozenset(REVIEW_EDITOR_KEYS + "jkxymru?")
+RESERVED_COMMAND_KEYS = WORKSPACE_COMMAND_KEYS | REVIEW_COMMAND_KEYS
 
 
 class Label(models.Model):
@@ -203,6 +209,9 @@ class TrackedArticle(Article):
 
 # Agreement's token cache lives in its own room; imported here so the model belongs to this app's migrations.
 from annotations.agreement.models import ArticleTokens  # noqa: E402, F401
+
+# The gold layer and review decisions live in the review room; imported here so they belong to this app.
+from annotations.review.models import GoldSource, GoldSpan, ReviewDecision  # noqa: E402, F401
 
 # Boilerplate families and suggestions live in their own module; importing them here registers them in this app.
 from annotations.suggestions.models import (  # noqa: E402, F401
