@@ -37,25 +37,24 @@ class ReviewAction(models.TextChoices):
     REVIEWED = "reviewed", "Mark reviewed"
 
 
-def _text_trigger(name: str, table: str) -> pgtrigger.Trigger:
+def _text_trigger() -> pgtrigger.Trigger:
     """The same check as ``span_text_matches_body``: text is exactly body[start:end] in code points."""
     return pgtrigger.Trigger(
-        name=name,
+        name="goldspan_text_matches_body",
         when=pgtrigger.Before,
         operation=pgtrigger.Insert | pgtrigger.UpdateOf("start", "end", "text", "article_id"),
         declare=[("actual", "text"), ("body_length", "integer")],
-        # ``name`` is a constant of this module, never input.
-        func=f"""  # noqa: S608
+        func="""
         SELECT substr(a.body, NEW.start + 1, NEW."end" - NEW.start), char_length(a.body)
           INTO actual, body_length FROM articles_article a WHERE a.id = NEW.article_id;
         IF NEW."end" > body_length THEN
           RAISE EXCEPTION 'gold span %-% runs past the end of article % (% characters)',
             NEW.start, NEW."end", NEW.article_id, body_length
-            USING ERRCODE = 'check_violation', CONSTRAINT = '{name}';
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'goldspan_text_matches_body';
         END IF;
         IF actual IS DISTINCT FROM NEW.text THEN
           RAISE EXCEPTION 'gold span text does not match body[%:%] of article %', NEW.start, NEW."end", NEW.article_id
-            USING ERRCODE = 'check_violation', CONSTRAINT = '{name}';
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'goldspan_text_matches_body';
         END IF;
         RETURN NEW;
         """,
@@ -130,7 +129,7 @@ class GoldSpan(models.Model):
             # Stacked identical spans of several editors are one gold span (inception#1893).
             models.UniqueConstraint(fields=["article", "label", "start", "end"], name="goldspan_unique"),
         ]
-        triggers = [_text_trigger("goldspan_text_matches_body", "annotations_goldspan")]
+        triggers = [_text_trigger()]
 
     def __str__(self) -> str:
         return f"gold {self.label_id}:{self.start}-{self.end}"
