@@ -238,3 +238,22 @@ def test_gold_decisions_are_kept_in_the_history(article, two_layers, reviewer):
 
     assert list(GoldSpanEvent.objects.order_by("pgh_id").values_list("pgh_label", flat=True)) == ["insert", "delete"]
     assert ReviewDecisionEvent.objects.filter(pgh_label="update", undone_at__isnull=False).exists()
+
+
+def test_gold_feeds_the_agreement_figures(article, two_layers, reviewer):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    services.review_accept_agreed(article=article, reviewer=reviewer)
+    for conflict in review_state(article=article).alignment.conflicts:
+        services.review_reject(article=article, reviewer=reviewer, conflict=conflict.key)
+    services.review_mark_reviewed(article=article, reviewer=reviewer, state=review_state(article=article).state)
+    out = io.StringIO()
+    call_command("agreement", "--format", "json", stdout=out)
+    gold = json.loads(out.getvalue())["labels"]["PERSON"]["gold"]
+    # Gold holds PERSON "Mara Okonkwo" only; ed2 made exactly that PERSON span plus one on the ORG's range.
+    assert set(gold) == {"ed", "ed2"}
+    assert gold["ed"]["recall"] == 1.0 and gold["ed2"]["recall"] == 1.0
+    assert gold["ed"]["precision"] < 1.0
