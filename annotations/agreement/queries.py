@@ -1,8 +1,8 @@
 """What agreement reads: per article, its tokens, every finished editor layer and gold, streamed from PostgreSQL.
 
-Which editor layers are finished (``finished_layers``) stands in for per-editor progress (issue 9, points 1–2),
-in one function; the gold layer (``gold_spans``) is the review room's ``GoldSpan`` table. Everything else only sees the
-rows they return.
+Two functions say which rows count: which editor layers are finished (``finished_layers``, from the editors'
+slots) and what the gold layer holds (``gold_spans``, the review room's ``GoldSpan`` table). Everything else only
+sees the rows they return.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Value
 from annotations.agreement.metrics import ArticleLayers, SpanTuple
 from annotations.agreement.services import TokenRow
 from annotations.agreement.tokens import TOKENIZER, boundaries, unpack
-from annotations.models import Label, Span
+from annotations.models import Label
 from annotations.review.models import GoldSpan, ReviewDecision
+from annotations.workflow.selectors import finished_slots
 from articles.models import Article, Source
-
-EDITORS_GROUP = "Editors"
 
 
 @dataclass(frozen=True)
@@ -43,22 +42,10 @@ class Scope:
 
 
 def finished_layers(*, articles: QuerySet[Article]) -> QuerySet:
-    """``(article_id, editor_id)`` for every finished editor layer of ``articles``, once each.
-
-    Stand-in until per-editor progress exists (issue 9, points 1–2), which replaces this function: for now an
-    editor's layer of an article counts as finished when the article's status is done or reviewed and the editor
-    has spans on it (of any label), and every annotator in the Editors group counts as an editor.
-    """
-    return (
-        Span.objects.filter(
-            article__in=articles,
-            article__status__in=[Article.Status.DONE, Article.Status.REVIEWED],
-            annotator__groups__name=EDITORS_GROUP,
-        )
-        .order_by()
-        .values_list("article_id", "annotator_id")
-        .distinct()
-    )
+    """``(article_id, editor_id)`` for every finished editor layer of ``articles``, once each: the editor's slot on
+    the article is done and not released (``annotations.workflow.selectors.finished_slots``). A released editor's
+    spans stay in the database but are outside agreement."""
+    return finished_slots().filter(article__in=articles).order_by().values_list("article_id", "user_id")
 
 
 def gold_spans(*, articles: QuerySet[Article]) -> QuerySet:

@@ -11,31 +11,27 @@ from django.db.models import QuerySet
 from annotations.models import Span
 from annotations.review.alignment import Alignment, EditorSpan, align, layers_state
 from annotations.review.models import GoldSpan, ReviewDecision
+from annotations.workflow.selectors import finished_editor_ids as workflow_finished_editor_ids
+from annotations.workflow.selectors import workflow_settings
 from articles.models import Article
 
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    anonymous: bool = True
-    strategy: str = "unanimous"  # or "majority"
-    threshold: int = 2
+    anonymous: bool
+    strategy: str  # "unanimous" or "majority"
+    threshold: int
 
 
 def review_settings(*, article: Article) -> ReviewSettings:
-    """The review settings for ``article``.
-
-    Stand-in until the site settings model (``assign`` branch) is merged: anonymous review, unanimous merge.
-    """
-    return ReviewSettings()
+    """The review settings for ``article``: the site-wide workflow settings curators change in the admin."""
+    settings = workflow_settings()
+    return ReviewSettings(settings.anonymous_review, settings.merge_strategy, settings.majority_threshold)
 
 
 def finished_editor_ids(*, article: Article) -> list[int]:
-    """The editors whose layers count for review, in id order.
-
-    The one place the review room asks: a stand-in (every editor with spans on the article) until the ``assign``
-    branch's per-editor "done" selector of the same name is merged.
-    """
-    return sorted(set(Span.objects.filter(article=article).values_list("annotator_id", flat=True)))
+    """The editors whose layers count for review (their slot is done and not released), in id order."""
+    return workflow_finished_editor_ids(article=article)
 
 
 def editor_spans(*, article: Article, editor_ids: list[int]) -> list[EditorSpan]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from annotations.models import Label, Span
 from annotations.permissions import Actor, require
-from annotations.progress import Transition, article_status_change
+from annotations.progress import article_mark_reviewed
 from annotations.review.alignment import Conflict, EditorSpan, Version, majority_winner
 from annotations.review.models import GoldDecision, GoldSource, GoldSpan, ReviewAction, ReviewDecision
 from annotations.review.selectors import ReviewState, review_settings, review_state
@@ -293,5 +293,5 @@ def review_mark_reviewed(*, article: Article, reviewer: Actor, state: str, overr
             "Settle them, or give a note saying why the article is reviewed anyway."
         )
     _decision(article=article, reviewer=reviewer, action=ReviewAction.REVIEWED, span_ids=[], note=override_note.strip())
-    article_status_change(article=article, actor=reviewer, transition=Transition.REVIEWED)
+    article_mark_reviewed(article=article, actor=reviewer)
     return ReviewOutcome("Marked reviewed." + (" (Override noted.)" if open_conflicts or open_agreed else ""))

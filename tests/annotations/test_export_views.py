@@ -98,7 +98,7 @@ def test_htmx_preview_counts_what_the_download_will_hold(researcher_client, corp
 
 
 def test_preview_without_javascript_renders_the_whole_page(researcher_client, corpus):
-    response = researcher_client.get(PAGE, {"format": "csv", "statuses": ["in_progress"]})
+    response = researcher_client.get(PAGE, {"format": "csv", "statuses": ["in_annotation"]})
     assert b"<html" in response.content
     assert b"<strong>1</strong> span from <strong>1</strong> article" in response.content
 
@@ -150,7 +150,7 @@ def test_download_applies_filters_and_options(researcher_client, corpus):
         "labels": [corpus["labels"]["claim"].pk, corpus["labels"]["org"].pk],
         "annotators": [corpus["users"]["@lice"].pk],
         "sources": [corpus["articles"][1].source_id],
-        "statuses": ["in_progress"],
+        "statuses": ["in_annotation"],
         "origins": ["manual"],
         "published_from": "2026-02-03",
         "published_to": "2026-02-03",
@@ -162,7 +162,7 @@ def test_download_applies_filters_and_options(researcher_client, corpus):
         labels=tuple(sorted(params["labels"])),
         annotators=tuple(params["annotators"]),
         sources=tuple(params["sources"]),
-        statuses=("in_progress",),
+        statuses=("in_annotation",),
         origins=("manual",),
         published_from=dt.date(2026, 2, 3),
         published_to=dt.date(2026, 2, 3),

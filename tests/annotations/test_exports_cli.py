@@ -47,14 +47,14 @@ def test_filters_by_name(tmp_path, corpus):
     target = tmp_path / "claims.csv"
     run(
         "-o", target, "--label", "claim", "--label", "org", "--annotator", "@lice", "--source", "Blog.Example",
-        "--status", "in_progress", "--origin", "manual", "--published-from", "2026-02-03", "--published-to",
+        "--status", "in_annotation", "--origin", "manual", "--published-from", "2026-02-03", "--published-to",
         "2026-02-03", "--raw", "--bom",
     )  # fmt: skip
     filters = ExportFilters(
         labels=tuple(sorted([corpus["labels"]["claim"].pk, corpus["labels"]["org"].pk])),
         annotators=(corpus["users"]["@lice"].pk,),
         sources=(corpus["articles"][1].source_id,),
-        statuses=("in_progress",),
+        statuses=("in_annotation",),
         origins=("manual",),
         published_from=dt.date(2026, 2, 3),
         published_to=dt.date(2026, 2, 3),

@@ -34,7 +34,7 @@ ARTICLE_2 = {
     "byline": "",
     "published_at": "2026-02-03T14:05:00.000500Z",
     "language": "en",
-    "status": "in_progress",
+    "status": "in_annotation",
     "metadata": {},
 }
 ARTICLE_3 = {

@@ -147,4 +147,4 @@ def test_load_demo_is_idempotent_and_prints_logins(capsys):
     assert sponsored >= 5
     assert Article.objects.filter(body__contains="\u200d").exists()  # a ZWJ emoji sequence
     labelled = Article.objects.filter(spans__isnull=False).distinct()
-    assert {a.status for a in labelled} == {Article.Status.IN_PROGRESS}
+    assert {a.status for a in labelled} == {Article.Status.IN_ANNOTATION}

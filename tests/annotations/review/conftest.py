@@ -1,5 +1,8 @@
 import pytest
 
+from annotations.workflow.models import WorkflowSettings
+from annotations.workflow.selectors import workflow_settings
+from tests.annotations.agreement.conftest import finish
 from tests.factories import ArticleFactory, SpanFactory
 
 # Emoji with ZWJ (family), a combining mark (e + U+0301) and CJK before the names, so offsets in code points
@@ -37,4 +40,13 @@ def two_layers(article, labels, editor, other_editor):
     make("bounds_a", editor, org, "Quillix Labs")
     make("bounds_b", other_editor, org, "Quillix")
     make("only_a", editor, person, "Cafe\u0301")
+    finish(article, editor, other_editor)
     return spans
+
+
+@pytest.fixture
+def anonymous(db) -> WorkflowSettings:
+    settings = workflow_settings()
+    settings.anonymous_review = True
+    settings.save(update_fields=["anonymous_review"])
+    return settings

@@ -10,6 +10,7 @@ from annotations.review.alignment import ConflictKind
 from annotations.review.models import GoldDecision, GoldSource, GoldSpan, ReviewDecision
 from annotations.review.selectors import review_state
 from articles.models import Article
+from tests.annotations.agreement.conftest import finish
 from tests.annotations.review.conftest import BODY, at
 from tests.factories import SpanFactory
 
@@ -40,6 +41,7 @@ def test_a_perfect_agreement_is_agreed_even_under_an_overlapping_disagreement(ar
         )
     start, end = at("Mara Okonkwo of Larchfield")
     SpanFactory(article=article, label=labels["org"], annotator=editor, start=start, end=end)
+    finish(article, editor, other_editor)
     state = review_state(article=article)
     assert [(v.start, v.end) for v in state.alignment.agreed] == [at("Mara Okonkwo")]
     assert [c.kind for c in state.alignment.conflicts] == [ConflictKind.MISSING]
@@ -133,6 +135,7 @@ def test_stacked_identical_spans_of_several_editors_are_one_gold_span(article, l
     start, end = at("Quillix Labs")
     for who in (editor, other_editor):
         SpanFactory(article=article, label=labels["org"], annotator=who, start=start, end=end)
+    finish(article, editor, other_editor)
     services.review_merge(article=article, reviewer=reviewer)
     gold = GoldSpan.objects.get()
     assert gold.decision == GoldDecision.AUTO and gold.sources.count() == 2
@@ -257,3 +260,27 @@ def test_gold_feeds_the_agreement_figures(article, two_layers, reviewer):
     assert set(gold) == {"ed", "ed2"}
     assert gold["ed"]["recall"] == 1.0 and gold["ed2"]["recall"] == 1.0
     assert gold["ed"]["precision"] < 1.0
+
+
+def test_majority_merge_accepts_what_enough_editors_made_and_only_that(article, labels, editor, other_editor, reviewer):
+    from django.contrib.auth.models import Group
+
+    from annotations.workflow.selectors import workflow_settings
+    from tests.factories import UserFactory
+
+    third = UserFactory(username="ed3")
+    third.groups.add(Group.objects.get(name="Editors"))
+    settings = workflow_settings()
+    settings.merge_strategy, settings.majority_threshold = "majority", 2
+    settings.save(update_fields=["merge_strategy", "majority_threshold"])
+    start, end = at("Larchfield Systems")
+    for who, label in ((editor, "org"), (other_editor, "org"), (third, "person")):
+        SpanFactory(article=article, label=labels[label], annotator=who, start=start, end=end)
+    start, end = at("Quillix")
+    SpanFactory(article=article, label=labels["org"], annotator=third, start=start, end=end)
+    finish(article, editor, other_editor, third)
+    outcome = services.review_merge(article=article, reviewer=reviewer)
+    assert outcome.gold_created == 1
+    assert gold_rows(article) == [("ORG", *at("Larchfield Systems"), "Larchfield Systems")]
+    open_conflicts = review_state(article=article).alignment.open_conflicts()
+    assert [(c.start, c.end) for c in open_conflicts] == [at("Quillix")]

@@ -57,7 +57,7 @@ def test_permission_matrix_for_every_review_url(client, article, two_layers, rol
 
 
 def test_the_page_shows_agreed_spans_and_conflicts_and_never_an_editors_name(
-    reviewer_client, article, two_layers, editor, other_editor
+    reviewer_client, article, two_layers, editor, other_editor, anonymous
 ):
     editor.username, other_editor.username = "Zanzibar", "Quetzal"
     editor.save(), other_editor.save()
@@ -76,7 +76,9 @@ def test_the_page_shows_agreed_spans_and_conflicts_and_never_an_editors_name(
     assert "Accept every agreed span (1)" in text(one(page, "#review-agreed button"))
 
 
-def test_an_htmx_decision_returns_the_main_region_only_naming_no_editor(reviewer_client, article, two_layers, editor):
+def test_an_htmx_decision_returns_the_main_region_only_naming_no_editor(
+    reviewer_client, article, two_layers, editor, anonymous
+):
     key = conflict_key(article, ConflictKind.LABELS)
     response = reviewer_client.post(
         url("review-accept", article), {"conflict": key, "editor": "A"}, headers={"HX-Request": "true"}
@@ -123,3 +125,22 @@ def test_gold_is_added_with_offsets_in_code_points(reviewer_client, article, two
     assert response.status_code == 200
     gold = GoldSpan.objects.get()
     assert (gold.start, gold.end, gold.text, gold.decision) == (start, end, "Cafe\u0301", "added")
+
+
+def test_without_anonymous_review_editors_are_named(reviewer_client, article, two_layers, editor, other_editor):
+    page = parse(reviewer_client.get(url("article-review", article)).content)
+    assert [text(e) for e in select(page, ".editor-tag")] == ["a ed (A)", "b ed2 (B)"]
+
+
+def test_only_finished_layers_count(reviewer_client, article, two_layers, labels, django_user_model):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import SpanFactory
+
+    late = django_user_model.objects.create(username="late")
+    late.groups.add(Group.objects.get(name="Editors"))
+    start, end = at("chip")
+    SpanFactory(article=article, label=labels["org"], annotator=late, start=start, end=end)
+    page = parse(reviewer_client.get(url("article-review", article)).content)
+    assert len(select(page, ".editor-tag")) == 2
+    assert "chip" not in text(one(page, ".conflicts"))

@@ -28,7 +28,7 @@ def grant_review_gold(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotations", "0012_boilerplate_triggers_and_curator_permissions"),
+        ("annotations", "0013_assignment_slots_and_workflow_settings"),
         ("articles", "0003_article_integrity_checks"),
         ("pghistory", "0007_auto_20250421_0444"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
