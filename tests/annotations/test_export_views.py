@@ -168,7 +168,7 @@ def test_download_applies_filters_and_options(researcher_client, corpus):
         published_to=dt.date(2026, 2, 3),
     )
     assert body == export_bytes("csv", filters=filters, neutralise=False, bom=True)
-    assert body.startswith(b"\xef\xbb\xbf") and b"\n6,2,,blog.example,-12% at Orrin," in body
+    assert body.startswith(b"\xef\xbb\xbf") and b"\n6,editor,2,,blog.example,-12% at Orrin," in body
 
 
 def test_download_offsets_option(researcher_client, corpus):
