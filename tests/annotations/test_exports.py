@@ -30,7 +30,8 @@ SPAN_CSV = (
     + f"2,editor,{A1},ORG,32,42,Larchfield,ed,manual,2026-03-04T05:07:07.123456Z,2026-03-04T05:07:37.123456Z,,{{}}\n"
     + f"4,editor,{A1},SPONSORED,93,118,👩‍💻 team shipped 🚀 Tessel,'@lice,suggestion,2026-03-04T05:09:07.123456Z,"
     "2026-03-04T05:09:37.123456Z,,{}\n"
-    + f"5,editor,{A1},ORG,112,118,Tessel,'@lice,manual,2026-03-04T05:10:07.123456Z,2026-03-04T05:10:37.123456Z,'@check,{{}}\n"
+    + f"5,editor,{A1},ORG,112,118,Tessel,'@lice,manual,2026-03-04T05:10:07.123456Z,"
+    + "2026-03-04T05:10:37.123456Z,'@check,{}\n"
     + "6,editor,2,,blog.example,'-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,'\t-12% margin at Orrin,'@lice,"
     'manual,2026-03-04T05:11:07.123456Z,2026-03-04T05:11:37.123456Z,,"{""verdict"":""unverified""}"\n'
 )
@@ -97,7 +98,8 @@ def test_stream_spans_csv_takes_any_queryset(corpus):
     article = corpus["articles"][1]
     data = b"".join(stream_spans_csv(Span.objects.filter(article=article), neutralise=False)).decode()
     assert data == HEADER + (
-        "6,editor,2,,blog.example,-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,\t-12% margin at Orrin,@lice,manual,"
+        "6,editor,2,,blog.example,-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,\t-12% margin at Orrin,"
+        "@lice,manual,"
         '2026-03-04T05:11:07.123456Z,2026-03-04T05:11:37.123456Z,,"{""verdict"":""unverified""}"\n'
     )
     assert b"".join(stream_spans_csv(Span.objects.none())) == HEADER.encode()
