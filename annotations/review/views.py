@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -26,10 +27,11 @@ from annotations.models import REVIEW_COMMAND_KEYS, REVIEW_EDITOR_KEYS, Label
 from annotations.presentation import excerpt
 from annotations.review import services
 from annotations.review.forms import AcceptForm, ConflictForm, GoldAddForm, ReviewedForm
-from annotations.review.rendering import review_body
+from annotations.review.rendering import render_conflicts, render_span_items, review_body
 from annotations.review.selectors import (
     editor_display_names,
     editor_letters,
+    finished_editor_ids,
     gold_for_article,
     review_settings,
     review_state,
@@ -92,12 +94,25 @@ def _context(request: HtmxHttpRequest, article: Article, *, message: str = "", e
         "settings": settings,
         "editors": [{"letter": letters[e], "name": names[e], "key": keys[e]} for e in state.editor_ids],
         "conflicts": conflicts,
+        "conflicts_html": render_conflicts(
+            conflicts,
+            accept_url=reverse("annotations:review-accept", args=[article.pk]),
+            reject_url=reverse("annotations:review-reject", args=[article.pk]),
+            csrf_token=get_token(request),
+        ),
         "open_conflicts": sum(1 for conflict in conflicts if not conflict["settled"]),
         "agreed": [
             {"label": labels[v.label_id], "start": v.start, "end": v.end, "text": excerpt(v.text)}
             for v in state.alignment.agreed
         ],
         "agreed_open": len(agreed_open),
+        "agreed_html": render_span_items(
+            [(labels[v.label_id], v.start, v.end, excerpt(v.text), "") for v in state.alignment.agreed], empty="None."
+        ),
+        "gold_html": render_span_items(
+            [(g.label, g.start, g.end, excerpt(g.text), g.get_decision_display()) for g in gold],
+            empty="No gold spans yet.",
+        ),
         "gold": gold,
         "labels": labels,
         "palette": palette,
@@ -147,8 +162,7 @@ def _answer(
 
 
 def _editor_id(article: Article, letter: str) -> int:
-    state = review_state(article=article)
-    for editor, editor_letter in editor_letters(state.editor_ids).items():
+    for editor, editor_letter in editor_letters(finished_editor_ids(article=article)).items():
         if editor_letter == letter:
             return editor
     raise ValidationError("There is no such editor on this article.")
