@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -109,7 +110,7 @@ def articles_for_export(filters: ExportFilters) -> QuerySet[Article]:
     """Matching articles by id, with their source."""
     articles = Article.objects.filter(**_article_lookups(filters)).select_related("source").order_by("id")
     if filters.annotated_only:
-        matching = Q()
+        matching: Any = Q()
         if wants_editors(filters):
             matching |= Exists(Span.objects.filter(**_span_lookups(filters), article=OuterRef("pk")))
         if wants_gold(filters):
@@ -208,9 +209,11 @@ def _with_spans(batch: dict[int, ExportArticle], spans, gold) -> Iterator[Export
             sources.setdefault(gold_id, []).append(
                 {"span_id": span_ref, "annotator": annotator, "label": label, "start": start, "end": end}
             )
-        gold_spans = [
-            ExportSpan(*row, layer="gold", sources=sources.get(row[0], [])) for row in gold.filter(article_id__in=ids)
-        ]
+        gold_spans = []
+        for row in gold.filter(article_id__in=ids):
+            span = ExportSpan(*row)
+            span.layer, span.sources = "gold", sources.get(row[0], [])
+            gold_spans.append(span)
         for span in gold_spans:
             batch[span.article_id].spans.append(span)
         for article_id in {span.article_id for span in gold_spans}:

@@ -116,7 +116,7 @@ def select_sql(
     def t(expression: str) -> str:
         return _text(expression, neutralise=neutralise)
 
-    where, params = "", []
+    where, params = "", list[object]()
     if spans is not None and (spans.query.where or spans.query.is_empty()):
         subquery, params = _subquery(spans)
         where = f"WHERE s.id IN ({subquery})"

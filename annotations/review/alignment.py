@@ -117,7 +117,8 @@ def align(spans: Iterable[EditorSpan], *, editor_ids: Sequence[int], decided: se
             version = by_place[key] = Version(span.label_id, span.start, span.end, span.text)
         version.spans.append(span)
     everyone = set(editor_ids)
-    agreed, others = [], []
+    agreed: list[Version] = []
+    others: list[Version] = []
     for key in sorted(by_place):
         version = by_place[key]
         (agreed if everyone and version.editors >= everyone else others).append(version)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 
@@ -21,7 +22,7 @@ class _Marker:
     ordering: int = 10_000
 
 
-def review_body(body: str, *, gold: list[GoldSpan], alignment: Alignment, labels: dict) -> SafeString:
+def review_body(body: str, *, gold: list[GoldSpan], alignment: Alignment, labels: dict[int, Any]) -> SafeString:
     """Gold spans keep their ids; conflict n is drawn as the pseudo-span ``c<n>`` (negative id ``-n``)."""
     rows = [(gold_span.pk, gold_span.start, gold_span.end, gold_span.label_id) for gold_span in gold]
     rows += [
@@ -29,7 +30,8 @@ def review_body(body: str, *, gold: list[GoldSpan], alignment: Alignment, labels
         for n, conflict in enumerate(alignment.conflicts)
         if not conflict.settled
     ]
-    return render_body(body, rows, {**labels, CONFLICT_LABEL: _Marker()})
+    drawn: dict[int, Any] = {**labels, CONFLICT_LABEL: _Marker()}
+    return render_body(body, rows, drawn)
 
 
 KIND_TEXT = {

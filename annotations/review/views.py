@@ -168,7 +168,7 @@ def _editor_id(article: Article, letter: str) -> int:
     raise ValidationError("There is no such editor on this article.")
 
 
-def _post_view(func):  # type: ignore[no-untyped-def]
+def _post_view(func: Any) -> Any:
     return require_POST(login_required(permission_required(REVIEW_GOLD, raise_exception=True)(func)))
 
 
