@@ -88,6 +88,8 @@ def article_status_change(*, article: Article, actor: Actor, transition: Transit
     require(actor, ANNOTATE, reason="Only editors mark articles done or reopen them.")
     article = _locked(article)
     if article.status == Article.Status.REVIEWED:
+        if transition == Transition.REOPEN and actor.has_perm(REVIEW):  # the reviewer's "reopen" sends it back
+            return article_status_change(article=article, actor=actor, transition=Transition.SEND_BACK)
         if transition == Transition.DONE:
             raise ValidationError(f"{REVIEWED_REFUSAL} Marking it done changes nothing.")
         raise PermissionDenied(f"{REVIEWED_REFUSAL} Only a reviewer can send it back to work.")

@@ -17,8 +17,8 @@ from django.db.models import Q, QuerySet
 from annotations.agreement.metrics import ArticleLayers, SpanTuple
 from annotations.agreement.services import TokenRow
 from annotations.agreement.tokens import TOKENIZER, boundaries, unpack
-from annotations.workflow.selectors import finished_slots
 from annotations.models import Label, Span
+from annotations.workflow.selectors import finished_slots
 from articles.models import Article, Source
 
 

@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
                 ('pgh_label', models.TextField(help_text='The event label.')),
                 ('id', models.BigIntegerField()),
                 ('assigned_at', models.DateTimeField(auto_now_add=True)),
-                ('explicit', models.BooleanField(default=False, help_text='Made by a curator (else claimed by opening the article)')),
+                ('explicit', models.BooleanField(default=True, help_text='Made by a curator; no for a claim made by opening it')),
                 ('leased_until', models.DateTimeField(blank=True, help_text='A claim without spans lapses after this', null=True)),
                 ('started_at', models.DateTimeField(blank=True, help_text="The editor's first span on the article", null=True)),
                 ('done_at', models.DateTimeField(blank=True, help_text='When the editor marked their work done', null=True)),
@@ -139,7 +139,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='assignment',
             name='explicit',
-            field=models.BooleanField(default=False, help_text='Made by a curator (else claimed by opening the article)'),
+            field=models.BooleanField(default=True, help_text='Made by a curator; no for a claim made by opening it'),
         ),
         migrations.AddField(
             model_name='assignment',

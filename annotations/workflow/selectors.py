@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan as Lt
 from django.utils import timezone
 
 from annotations.models import Assignment
 from annotations.workflow.models import SETTINGS_PK, WorkflowSettings
 from articles.models import Article
+
+
+def takes_slots(user) -> bool:
+    """Editors take slots; reviewers and curators (who can review) never do, whatever else they may do."""
+    return user.has_perm("annotations.add_span") and not user.has_perm("articles.review_article")
 
 
 def workflow_settings() -> WorkflowSettings:
@@ -58,3 +66,79 @@ def finished_editor_ids(*, article: Article) -> list[int]:
 def finished_slots() -> QuerySet[Assignment]:
     """Every finished editor layer (done, not released), for queries over many articles."""
     return Assignment.objects.filter(done_at__isnull=False, released_at__isnull=True)
+
+
+@dataclass(frozen=True)
+class EditorProgress:
+    """One person's progress on one article, as the workspace shows it: their own, not the article's."""
+
+    takes_slot: bool
+    key: str  # not_started, in_progress, done, released; "" for reviewers and curators (no slot)
+    label: str
+    done_count: int
+    needed: int
+
+    @property
+    def done(self) -> bool:
+        return self.key == "done"
+
+
+_PROGRESS_LABELS = {"not_started": "Not started", "in_progress": "In progress", "done": "Done", "released": "Released"}
+
+
+def editor_progress(*, article: Article, user) -> EditorProgress:
+    """``user``'s own progress on ``article`` and how many of the editors it needs are done (two queries)."""
+    slots = list(
+        Assignment.objects.filter(article=article, released_at__isnull=True, done_at__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    mine = Assignment.objects.filter(article=article, user=user).first()
+    if not takes_slots(user):
+        key = ""
+    elif mine is None:
+        key = "not_started"
+    elif mine.released_at is not None:
+        key = "released"
+    elif mine.done_at is not None:
+        key = "done"
+    elif mine.started_at is not None:
+        key = "in_progress"
+    else:
+        key = "not_started"
+    return EditorProgress(
+        takes_slot=takes_slots(user),
+        key=key,
+        label=_PROGRESS_LABELS.get(key, ""),
+        done_count=len(slots),
+        needed=editors_needed(article=article),
+    )
+
+
+def held_by(*, user, now: dt.datetime | None = None) -> QuerySet[Assignment]:
+    """``user``'s slots that still hold and are not done: the articles on their plate."""
+    return Assignment.objects.filter(holding(now=now), user=user, done_at__isnull=True)
+
+
+def open_to(*, user, now: dt.datetime | None = None) -> Q:
+    """Articles the queue may hand ``user``: not done by them, and either on their plate or with a slot free.
+
+    A filter for ``Article`` querysets, evaluated per candidate row (correlated sub-queries on the assignment
+    indexes), so an index walk of the queue stops at the first article it may hand out.
+    """
+    now = now or timezone.now()
+    site_k = WorkflowSettings.objects.filter(pk=SETTINGS_PK).values("editors_per_article")
+    default_k = WorkflowSettings._meta.get_field("editors_per_article").default
+    k = Coalesce(F("editors_per_article"), F("source__editors_per_article"), Subquery(site_k), Value(default_k))
+    others = (
+        Assignment.objects.filter(holding(now=now), article=OuterRef("pk"))
+        .exclude(user=user)
+        .order_by()
+        .values("article")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    mine = Assignment.objects.filter(article=OuterRef("pk"), user=user)
+    done = mine.filter(done_at__isnull=False, released_at__isnull=True)
+    held = mine.filter(holding(now=now))
+    return ~Exists(done) & (Exists(held) | Q(Lt(Coalesce(Subquery(others), Value(0)), k)))
