@@ -5,7 +5,6 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from annotations.models import Assignment
-
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory, UserFactory
 
