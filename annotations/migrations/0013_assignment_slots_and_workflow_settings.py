@@ -38,6 +38,7 @@ ADDED = {
         "annotations.release_assignment",
         "annotations.view_workflowsettings",
         "annotations.change_workflowsettings",
+        "annotations.view_assignmentevent",
     ],
     "Reviewers": ["annotations.view_workflowsettings"],
 }

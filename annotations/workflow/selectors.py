@@ -20,6 +20,20 @@ def takes_slots(user) -> bool:
     return user.has_perm("annotations.add_span") and not user.has_perm("articles.review_article")
 
 
+def sees_every_editor(user) -> bool:
+    """Blind labelling: reviewers and curators (``review_span``) see every editor's spans; an editor sees only
+    their own while the setting is on (the default), wherever the app shows spans — pages, fragments, admin."""
+    if user.has_perm("annotations.review_span"):
+        return True
+    return not workflow_settings().blind_labelling
+
+
+def gold_visible(*, article: Article, user) -> bool:
+    """The hook for the review room's gold layer: reviewers and curators always; editors once ``article`` is
+    reviewed (its gold accepted), never before, so gold cannot hint at what other editors did."""
+    return user.has_perm("annotations.review_span") or article.status == Article.Status.REVIEWED
+
+
 def workflow_settings() -> WorkflowSettings:
     """The one settings row (created with its defaults the first time it is read)."""
     settings, _ = WorkflowSettings.objects.get_or_create(pk=SETTINGS_PK)
@@ -142,3 +156,84 @@ def open_to(*, user, now: dt.datetime | None = None) -> Q:
     done = mine.filter(done_at__isnull=False, released_at__isnull=True)
     held = mine.filter(holding(now=now))
     return ~Exists(done) & (Exists(held) | Q(Lt(Coalesce(Subquery(others), Value(0)), k)))
+
+
+def stalled_slots(*, now: dt.datetime | None = None) -> QuerySet[Assignment]:
+    """Slots whose editor made spans but is neither done nor working now (lease run out), oldest lease first: the
+    articles a curator may release so another editor can finish them."""
+    now = now or timezone.now()
+    return (
+        Assignment.objects.filter(
+            started_at__isnull=False, done_at__isnull=True, released_at__isnull=True, leased_until__lt=now
+        )
+        .select_related("article", "user")
+        .defer("article__body", "article__metadata")
+        .order_by("leased_until", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class EditorThroughput:
+    editor_id: int
+    username: str
+    today: int
+    week: int
+    month: int
+    total: int
+    open: int
+
+
+def editor_throughput(*, now: dt.datetime | None = None) -> list[EditorThroughput]:
+    """Per editor: articles they marked done today, in the last 7 and 30 days and ever, and slots still open
+    (held, not done), busiest first. One query."""
+    now = now or timezone.now()
+    day, week, month = now - dt.timedelta(days=1), now - dt.timedelta(days=7), now - dt.timedelta(days=30)
+    finished = Q(done_at__isnull=False, released_at__isnull=True)
+    rows = (
+        Assignment.objects.values("user_id", "user__username")
+        .annotate(
+            today=Count("pk", filter=finished & Q(done_at__gte=day)),
+            week=Count("pk", filter=finished & Q(done_at__gte=week)),
+            month=Count("pk", filter=finished & Q(done_at__gte=month)),
+            total=Count("pk", filter=finished),
+            open=Count("pk", filter=holding(now=now) & Q(done_at__isnull=True)),
+        )
+        .order_by("-week", "-total", "user__username")
+    )
+    return [
+        EditorThroughput(r["user_id"], r["user__username"], r["today"], r["week"], r["month"], r["total"], r["open"])
+        for r in rows
+    ]
+
+
+def reviewer_progress() -> list[tuple[str, int]]:
+    """``(reviewer, articles)``: how many articles each person marked reviewed, from the article history (the
+    user the request that made the change recorded), most first. One query."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import BigIntegerField
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
+
+    from annotations.models import ArticleEvent  # type: ignore[attr-defined]  # pghistory makes it
+
+    User = get_user_model()
+    username = User.objects.filter(pk=OuterRef("actor_id")).values(User.USERNAME_FIELD)
+    rows = (
+        ArticleEvent.objects.filter(status=Article.Status.REVIEWED)
+        .annotate(actor_id=Cast(KeyTextTransform("user", "pgh_context__metadata"), BigIntegerField()))
+        .filter(actor_id__isnull=False)
+        .values("actor_id")
+        .annotate(articles=Count("pgh_obj_id", distinct=True), name=Subquery(username))
+        .order_by("-articles", "name")
+    )
+    return [(row["name"] or f"(deleted user #{row['actor_id']})", row["articles"]) for row in rows]
+
+
+def awaiting_review() -> QuerySet[Article]:
+    """Articles whose editors are all done, waiting for a reviewer, oldest first."""
+    return (
+        Article.objects.filter(status=Article.Status.READY_FOR_REVIEW)
+        .select_related("source")
+        .defer("body", "metadata")
+        .order_by("imported_at", "pk")
+    )

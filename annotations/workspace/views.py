@@ -32,7 +32,7 @@ from annotations.queue.forms import queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
-from annotations.workflow.selectors import editor_progress, takes_slots
+from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
 from annotations.workflow.services import SlotsFull, slot_claim
 from annotations.workspace import undo
 from annotations.workspace.forms import (
@@ -243,8 +243,12 @@ def _cleaned(form: Form) -> dict[str, Any]:
     return form.cleaned_data
 
 
-def _span(article: Article, span_id: int) -> Span:
-    span = Span.objects.filter(article=article, pk=span_id).select_related("label").first()
+def _span(request: HttpRequest, article: Article, span_id: int) -> Span:
+    """The span the post names; another editor's is "gone" to a blind editor, so its existence does not leak."""
+    spans = Span.objects.filter(article=article, pk=span_id).select_related("label")
+    if not sees_every_editor(request.user):
+        spans = spans.filter(annotator=request.user)
+    span = spans.first()
     if span is None:
         raise Refused(GONE, 404)
     return span
@@ -298,7 +302,7 @@ def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
 @workspace_post("annotations.change_span")
 def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     data = _cleaned(SpanRelabelForm(request.POST))
-    span = _span(article, data["span"])
+    span = _span(request, article, data["span"])
     previous = span.label
     span = spans.span_update(span=span, actor=request.user, label=data["label"])
     if span.label_id != previous.pk:
@@ -311,7 +315,7 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
 @workspace_post("annotations.change_span")
 def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     data = _cleaned(SpanDetailsForm(request.POST))
-    span = _span(article, data["span"])
+    span = _span(request, article, data["span"])
     claims.span_set_details(
         span=span,
         actor=request.user,
@@ -325,7 +329,7 @@ def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
 
 @workspace_post("annotations.delete_span")
 def span_delete(request: HtmxHttpRequest, article: Article) -> HttpResponse:
-    span = _span(article, _cleaned(SpanRefForm(request.POST))["span"])
+    span = _span(request, article, _cleaned(SpanRefForm(request.POST))["span"])
     snapshot = spans.SpanSnapshot.of(span)
     spans.span_delete(span=span, actor=request.user)
     undo.undo_record(_undo_store(request, article), undo.Deleted(snapshot))

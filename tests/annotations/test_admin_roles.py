@@ -89,6 +89,7 @@ def test_groups_hold_exactly_their_permissions():
         "articles.review_article",
         "annotations.view_assignment",
         "annotations.view_agreement",
+        "annotations.view_workflowsettings",
     }
     assert perms("Researchers") == VIEW_CORPUS | {"annotations.export_spans", "annotations.view_agreement"}
     assert perms("Curators") == VIEW_CORPUS | SPAN_WRITE | {
@@ -124,6 +125,10 @@ def test_groups_hold_exactly_their_permissions():
         "annotations.view_boilerplatecopy",
         "annotations.view_suggestion",
         "annotations.add_suggestion",
+        "annotations.release_assignment",
+        "annotations.view_workflowsettings",
+        "annotations.change_workflowsettings",
+        "annotations.view_assignmentevent",
     }
 
 
