@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.models import Assignment
+from annotations.models import Assignment, Span
 from annotations.permissions import Actor, require
 from annotations.progress import REVIEWED_REFUSAL, article_progress_update
 from annotations.workflow.selectors import editors_needed, holding, takes_slots, workflow_settings
@@ -104,3 +105,33 @@ def slot_release(*, slot: Assignment, actor: Actor) -> Assignment:
         slot.save(update_fields=["released_at", "released_by"])
         article_progress_update(article=slot.article)
     return slot
+
+
+def slots_for_imported(*, article_ids: list[int]) -> int:
+    """The editors of imported spans hold started slots on their articles (done where the file said the article
+    was ready for review or reviewed), as if they had labelled them here; reviewers' spans take none. Returns the
+    number of slots made. Call inside the import's transaction."""
+    if not article_ids:
+        return 0
+    now = timezone.now()
+    made = 0
+    pairs = (
+        Span.objects.filter(article_id__in=article_ids)
+        .order_by()
+        .values_list("article_id", "annotator_id", "article__status")
+        .distinct()
+    )
+    User = get_user_model()
+    users = {user.pk: user for user in User.objects.filter(spans__article_id__in=article_ids).distinct()}
+    finished = {Article.Status.READY_FOR_REVIEW, Article.Status.REVIEWED}
+    for article_id, user_id, status in pairs:
+        if not takes_slots(users[user_id]):
+            continue
+        done = now if status in finished else None
+        _, created = Assignment.objects.get_or_create(
+            article_id=article_id,
+            user_id=user_id,
+            defaults={"explicit": False, "leased_until": now, "started_at": now, "done_at": done},
+        )
+        made += created
+    return made

@@ -329,3 +329,45 @@ def test_only_reviewers_mark_reviewed(request, who, article):
         article_mark_reviewed(article=article, actor=request.getfixturevalue(who))
     article.refresh_from_db()
     assert article.status == Article.Status.NEW
+
+
+# Imports ---------------------------------------------------------------------------------------------------------
+
+
+def _write_jsonl(path, rows):
+    import json
+
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.django_db
+def test_import_stores_editors_per_article_and_refuses_nonsense(tmp_path):
+    from django.core.management import CommandError
+
+    from tests.commands import run_command
+
+    path = _write_jsonl(tmp_path / "a.jsonl", [{"title": "One", "body": "Body one."}, {"title": "Two", "body": "B2."}])
+    assert "imported 2 articles" in run_command("import_articles", path, "--editors-per-article", "3")
+    assert sorted(Article.objects.values_list("editors_per_article", flat=True)) == [3, 3]
+    assert editors_needed(article=Article.objects.first()) == 3
+    with pytest.raises(CommandError, match="at least 1"):
+        run_command("import_articles", path, "--editors-per-article", "0")
+
+
+@pytest.mark.django_db
+def test_imported_editors_hold_slots_and_legacy_statuses_are_renamed(tmp_path):
+    from tests.commands import run_command
+
+    mara = make_editor("mara")
+    rows = [
+        {"text": "Mara ships.", "label": [[0, 4, "PERSON"]], "status": "done"},
+        {"text": "Larchfield ships.", "label": [[0, 10, "ORG"]], "status": "in_progress"},
+    ]
+    run_command("import_articles", _write_jsonl(tmp_path / "d.jsonl", rows), "--annotator", "mara")
+    done = Article.objects.get(body__startswith="Mara")
+    open_one = Article.objects.get(body__startswith="Larchfield")
+    assert (done.status, open_one.status) == (Article.Status.READY_FOR_REVIEW, Article.Status.IN_ANNOTATION)
+    assert finished_editor_ids(article=done) == [mara.pk]
+    assert finished_editor_ids(article=open_one) == []
+    assert Assignment.objects.get(article=open_one).started_at is not None
