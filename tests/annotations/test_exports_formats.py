@@ -245,7 +245,7 @@ def test_w3c_collection_and_page_ids_name_the_selection(corpus):
         labels=(3, 1), statuses=("ready_for_review",), published_from=dt.date(2026, 1, 1), annotated_only=True
     )
     head = json.loads(export_bytes("w3c", filters=filters).decode())
-    ident = "urn:newsnotes:spans:labels=3,1;statuses=done;published_from=2026-01-01;annotated_only=yes"
+    ident = "urn:newsnotes:spans:labels=3,1;statuses=ready_for_review;published_from=2026-01-01;annotated_only=yes"
     assert head["id"] == ident
     assert head["first"]["id"] == ident + "#page1"
     assert json.loads(export_bytes("w3c").decode())["id"] == "urn:newsnotes:spans:all"

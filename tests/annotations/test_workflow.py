@@ -325,7 +325,7 @@ def test_only_curators_release(request, who, article, editor):
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["editor", "researcher"])
 def test_only_reviewers_mark_reviewed(request, who, article):
-    with pytest.raises(PermissionDenied, match="Only reviewers"):
+    with pytest.raises(PermissionDenied, match="only a reviewer can"):
         article_mark_reviewed(article=article, actor=request.getfixturevalue(who))
     article.refresh_from_db()
     assert article.status == Article.Status.NEW
