@@ -266,8 +266,9 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
                 action="reopen",
                 title="Reopen articles",
                 lines=[
-                    "The selected articles go back to work: “In progress” if they have spans, “New” otherwise. "
-                    "Their spans are not changed."
+                    "The selected articles go back to work: their status follows from their editors' slots again "
+                    "(“Ready for review” when enough editors are done, “In annotation” when work has started, "
+                    "“New” otherwise). Their spans and the editors' slots are not changed."
                 ],
                 button="Yes, reopen them",
             )
