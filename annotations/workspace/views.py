@@ -243,7 +243,7 @@ def _cleaned(form: Form) -> dict[str, Any]:
     return form.cleaned_data
 
 
-def _span(request: HttpRequest, article: Article, span_id: int) -> Span:
+def _span(request: HtmxHttpRequest, article: Article, span_id: int) -> Span:
     """The span the post names; another editor's is "gone" to a blind editor, so its existence does not leak."""
     spans = Span.objects.filter(article=article, pk=span_id).select_related("label")
     if not sees_every_editor(request.user):
