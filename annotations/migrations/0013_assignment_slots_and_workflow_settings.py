@@ -28,6 +28,9 @@ UPDATE annotations_assignment a SET done_at = a.started_at
 INSERT INTO annotations_workflowsettings
   (id, editors_per_article, lease_minutes, blind_labelling, anonymous_review, merge_strategy, majority_threshold)
 VALUES (1, 2, 30, true, false, 'unanimous', 2);
+-- The foreign keys of the rows above are checked now, not at commit: later steps of this migration alter the
+-- table, which PostgreSQL refuses while deferred checks are pending.
+SET CONSTRAINTS ALL IMMEDIATE;
 """
 SLOTS_BACK = """
 DELETE FROM annotations_assignment WHERE NOT explicit;
