@@ -23,7 +23,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from annotations.models import Label, Span
-from annotations.workflow.selectors import held_by, open_to
+from annotations.workflow.selectors import held_by, open_to, open_to_sql
 from articles.models import SEARCH_CONFIG, UNDATED, Article, Source, queue_order, search_vector
 
 
@@ -128,7 +128,7 @@ def next_in_queue(
         return _next_by_rank(user=user, current=current, q=q, status=status, source=source, label=label, mine=mine)
     now = timezone.now()
     assigned = held_by(user=user, now=now).values("article_id")
-    handed_out = open_to(user=user, now=now)
+    handed_out = open_to_sql(user=user, now=now)
     parts = []
     for group, (is_assigned, group_status) in enumerate(_OPEN_GROUPS):
         if (mine and not is_assigned) or (status and status != group_status):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan as Lt
 from django.utils import timezone
 
 from annotations.models import Assignment
 from annotations.workflow.models import SETTINGS_PK, WorkflowSettings
-from articles.models import Article
+from articles.models import Article, Source
 
 
 def takes_slots(user) -> bool:
@@ -143,7 +144,9 @@ def open_to(*, user, now: dt.datetime | None = None) -> Q:
     now = now or timezone.now()
     site_k = WorkflowSettings.objects.filter(pk=SETTINGS_PK).values("editors_per_article")
     default_k = WorkflowSettings._meta.get_field("editors_per_article").default
-    k = Coalesce(F("editors_per_article"), F("source__editors_per_article"), Subquery(site_k), Value(default_k))
+    # Correlated sub-queries, not joins: the queue's index walk stays a walk and looks these up per row it visits.
+    source_k = Source.objects.filter(pk=OuterRef("source_id")).values("editors_per_article")
+    k = Coalesce(F("editors_per_article"), Subquery(source_k), Subquery(site_k), Value(default_k))
     others = (
         Assignment.objects.filter(holding(now=now), article=OuterRef("pk"))
         .exclude(user=user)
@@ -237,3 +240,29 @@ def awaiting_review() -> QuerySet[Article]:
         .defer("body", "metadata")
         .order_by("imported_at", "pk")
     )
+
+
+# A slot holds (``holding``) when: released_at IS NULL AND (explicit OR started OR done OR leased_until > now).
+_OPEN_TO_SQL = """
+    NOT EXISTS (SELECT 1 FROM annotations_assignment d WHERE d.article_id = articles_article.id AND d.user_id = %s
+                AND d.done_at IS NOT NULL AND d.released_at IS NULL)
+    AND (EXISTS (SELECT 1 FROM annotations_assignment h WHERE h.article_id = articles_article.id AND h.user_id = %s
+                 AND h.released_at IS NULL
+                 AND (h.explicit OR h.started_at IS NOT NULL OR h.done_at IS NOT NULL OR h.leased_until > %s))
+         OR (SELECT count(*) FROM annotations_assignment o WHERE o.article_id = articles_article.id
+             AND o.user_id <> %s AND o.released_at IS NULL
+             AND (o.explicit OR o.started_at IS NOT NULL OR o.done_at IS NOT NULL OR o.leased_until > %s))
+            < COALESCE(articles_article.editors_per_article,
+                       (SELECT s.editors_per_article FROM articles_source s WHERE s.id = articles_article.source_id),
+                       (SELECT w.editors_per_article FROM annotations_workflowsettings w WHERE w.id = %s), %s))
+"""
+
+
+def open_to_sql(*, user, now: dt.datetime | None = None) -> RawSQL:
+    """``open_to`` as one SQL condition on ``articles_article``, for queries that repeat it in many parts (``next``
+    unions eight index walks): Django compiled the sub-queries of the Q form eight times per call, which cost
+    more than running the query. ``tests/annotations/test_queue_next.py`` checks both forms agree."""
+    now = now or timezone.now()
+    default_k = WorkflowSettings._meta.get_field("editors_per_article").default
+    params = [user.pk, user.pk, now, user.pk, now, SETTINGS_PK, default_k]
+    return RawSQL(_OPEN_TO_SQL, params, output_field=BooleanField())  # noqa: S611 - constant SQL, values are params
