@@ -169,7 +169,7 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     assigned_at = models.DateTimeField(auto_now_add=True)
-    explicit = models.BooleanField(default=False, help_text="Made by a curator (else claimed by opening the article)")
+    explicit = models.BooleanField(default=True, help_text="Made by a curator; no for a claim made by opening it")
     leased_until = models.DateTimeField(null=True, blank=True, help_text="A claim without spans lapses after this")
     started_at = models.DateTimeField(null=True, blank=True, help_text="The editor's first span on the article")
     done_at = models.DateTimeField(null=True, blank=True, help_text="When the editor marked their work done")

@@ -81,13 +81,15 @@ def article_status_change(*, article: Article, actor: Actor, transition: Transit
     if transition == Transition.REVIEWED:
         return article_mark_reviewed(article=article, actor=actor)
     if transition == Transition.SEND_BACK:
-        require(actor, REVIEW, reason="Only reviewers send reviewed articles back.")
+        require(actor, REVIEW, reason="You do not have permission to send articles back: only a reviewer can.")
         article = _locked(article)
         article_set_status(article=article, status=progress_status(article=article))
         return article
     require(actor, ANNOTATE, reason="Only editors mark articles done or reopen them.")
     article = _locked(article)
     if article.status == Article.Status.REVIEWED:
+        if transition == Transition.REOPEN and actor.has_perm(REVIEW):  # the reviewer's "reopen" sends it back
+            return article_status_change(article=article, actor=actor, transition=Transition.SEND_BACK)
         if transition == Transition.DONE:
             raise ValidationError(f"{REVIEWED_REFUSAL} Marking it done changes nothing.")
         raise PermissionDenied(f"{REVIEWED_REFUSAL} Only a reviewer can send it back to work.")
@@ -101,7 +103,7 @@ def article_status_change(*, article: Article, actor: Actor, transition: Transit
 def article_mark_reviewed(*, article: Article, actor: Actor) -> Article:
     """A reviewer accepts ``article``'s gold layer: it becomes reviewed (from any status; the review service checks
     that every conflict is settled before calling this). Editors' slots are left as they are."""
-    require(actor, REVIEW, reason="Only reviewers mark articles reviewed.")
+    require(actor, REVIEW, reason="You do not have permission to mark articles reviewed: only a reviewer can.")
     article = _locked(article)
     return article_set_status(article=article, status=Article.Status.REVIEWED)
 

@@ -14,6 +14,7 @@ from annotations.imports.records import AnnotatedRecord, SpanRecord
 from annotations.models import Label, Span
 from annotations.permissions import Actor
 from annotations.spans.offsets import check_offsets
+from annotations.workflow.services import slots_for_imported
 from articles.importers import ArticleRecord, ImportFailure
 from articles.models import Article
 from articles.services import articles_import
@@ -40,8 +41,13 @@ def corpus_import(
     default_annotator: str | None = None,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    editors_per_article: int | None = None,
 ) -> CorpusImportResult:
-    """Import articles and the spans they carry in one transaction; a dry run rolls everything back."""
+    """Import articles and the spans they carry in one transaction; a dry run rolls everything back.
+    ``editors_per_article`` stores k on every article created (else its source's or the site's applies); the
+    editors of imported spans get their slots (``slots_for_imported``)."""
+    if editors_per_article is not None and editors_per_article < 1:
+        raise ValidationError("--editors-per-article must be at least 1.")
     result = CorpusImportResult()
     try:
         with transaction.atomic(), pghistory.context(action="corpus_import"):
@@ -52,6 +58,10 @@ def corpus_import(
             result.duplicates = imported.duplicates
             _import_statuses(imported.created)
             result.span_count = _import_spans(imported.created, default_annotator=default_annotator)
+            created_ids = [article.pk for _, article in imported.created]
+            if editors_per_article is not None:
+                Article.objects.filter(pk__in=created_ids).update(editors_per_article=editors_per_article)
+            slots_for_imported(article_ids=created_ids)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -28,6 +28,9 @@ UPDATE annotations_assignment a SET done_at = a.started_at
 INSERT INTO annotations_workflowsettings
   (id, editors_per_article, lease_minutes, blind_labelling, anonymous_review, merge_strategy, majority_threshold)
 VALUES (1, 2, 30, true, false, 'unanimous', 2);
+-- The foreign keys of the rows above are checked now, not at commit: later steps of this migration alter the
+-- table, which PostgreSQL refuses while deferred checks are pending.
+SET CONSTRAINTS ALL IMMEDIATE;
 """
 SLOTS_BACK = """
 DELETE FROM annotations_assignment WHERE NOT explicit;
@@ -38,6 +41,7 @@ ADDED = {
         "annotations.release_assignment",
         "annotations.view_workflowsettings",
         "annotations.change_workflowsettings",
+        "annotations.view_assignmentevent",
     ],
     "Reviewers": ["annotations.view_workflowsettings"],
 }
@@ -84,7 +88,7 @@ class Migration(migrations.Migration):
                 ('pgh_label', models.TextField(help_text='The event label.')),
                 ('id', models.BigIntegerField()),
                 ('assigned_at', models.DateTimeField(auto_now_add=True)),
-                ('explicit', models.BooleanField(default=False, help_text='Made by a curator (else claimed by opening the article)')),
+                ('explicit', models.BooleanField(default=True, help_text='Made by a curator; no for a claim made by opening it')),
                 ('leased_until', models.DateTimeField(blank=True, help_text='A claim without spans lapses after this', null=True)),
                 ('started_at', models.DateTimeField(blank=True, help_text="The editor's first span on the article", null=True)),
                 ('done_at', models.DateTimeField(blank=True, help_text='When the editor marked their work done', null=True)),
@@ -139,7 +143,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='assignment',
             name='explicit',
-            field=models.BooleanField(default=False, help_text='Made by a curator (else claimed by opening the article)'),
+            field=models.BooleanField(default=True, help_text='Made by a curator; no for a claim made by opening it'),
         ),
         migrations.AddField(
             model_name='assignment',

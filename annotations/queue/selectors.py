@@ -20,8 +20,10 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
-from annotations.models import Assignment, Label, Span
+from annotations.models import Label, Span
+from annotations.workflow.selectors import held_by, open_to, open_to_sql
 from articles.models import SEARCH_CONFIG, UNDATED, Article, Source, queue_order, search_vector
 
 
@@ -65,7 +67,7 @@ def article_queue(
     ``q`` is a full-text query (web-search syntax) over title and body, answered by the ``article_search_gin``
     index; with it, better matches come first. ``label`` keeps articles where ``user`` has spans of that label.
     """
-    articles = Article.objects.annotate(assigned=Exists(Assignment.objects.filter(article=OuterRef("pk"), user=user)))
+    articles = Article.objects.annotate(assigned=Exists(held_by(user=user).filter(article=OuterRef("pk"))))
     articles = _filtered(articles, user=user, status=status, source=source, label=label)
     if mine:
         articles = articles.filter(assigned=True)
@@ -114,7 +116,8 @@ def next_in_queue(
     label: Label | None = None,
     mine: bool = False,
 ) -> int | None:
-    """The first open (new or in progress) article after ``current`` in ``user``'s queue, wrapping around.
+    """The first open (new or in annotation) article after ``current`` in ``user``'s queue that the queue may hand
+    them (``open_to``: not done by them, on their plate or with a slot free), wrapping around.
 
     One query whatever the corpus size: for each of the four open groups of the queue (assigned or not, in
     progress or new) the first article after the current one and the group's first article (for wrapping),
@@ -123,13 +126,15 @@ def next_in_queue(
     """
     if q:
         return _next_by_rank(user=user, current=current, q=q, status=status, source=source, label=label, mine=mine)
-    assigned = Assignment.objects.filter(user=user).values("article_id")
+    now = timezone.now()
+    assigned = held_by(user=user, now=now).values("article_id")
+    handed_out = open_to_sql(user=user, now=now)
     parts = []
     for group, (is_assigned, group_status) in enumerate(_OPEN_GROUPS):
         if (mine and not is_assigned) or (status and status != group_status):
             continue
         rank = (0 if is_assigned else 4) + _OPEN[group_status]  # as ``current_rank`` computes it
-        rows = _filtered(Article.objects.filter(status=group_status), user=user, source=source, label=label)
+        rows = _filtered(Article.objects.filter(handed_out, status=group_status), user=user, source=source, label=label)
         rows = rows.exclude(pk=current)
         rows = rows.filter(pk__in=assigned) if is_assigned else rows.exclude(pk__in=assigned)
         after = rows.filter(
@@ -175,15 +180,18 @@ def _filtered(
 
 def _next_by_rank(*, user, current: int, **filters) -> int | None:
     """``next_in_queue`` with a text search: one query over the matching articles, numbered in queue order."""
-    queue = article_queue(user=user, **filters)
+    queue = article_queue(user=user, **filters).annotate(
+        handed=Case(When(open_to(user=user), then=Value(True)), default=Value(False), output_field=BooleanField())
+    )
     numbered = queue.annotate(position=Window(RowNumber(), order_by=list(queue.query.order_by))).values(
-        "id", "status", "position"
+        "id", "status", "handed", "position"
     )
     sql, params = numbered.query.sql_with_params()
     with connection.cursor() as cursor:
         # Django's own SQL for the queue; the values are parameters.
         cursor.execute(
-            f"WITH queue AS ({sql}) SELECT id FROM queue WHERE status IN ('new', 'in_annotation') AND id <> %s "  # noqa: S608
+            f"WITH queue AS ({sql}) SELECT id FROM queue "  # noqa: S608
+            "WHERE status IN ('new', 'in_annotation') AND handed AND id <> %s "
             "ORDER BY position <= COALESCE((SELECT position FROM queue WHERE id = %s), 0), position LIMIT 1",
             [*params, current, current],
         )

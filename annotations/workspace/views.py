@@ -27,11 +27,13 @@ from django_htmx.http import reswap, retarget
 from annotations.http import HtmxHttpRequest, form_error_message, refusal_reason, refusal_status
 from annotations.models import WORKSPACE_COMMAND_KEYS, Label, Span
 from annotations.presentation import excerpt
-from annotations.progress import article_status_change
+from annotations.progress import Transition, article_status_change
 from annotations.queue.forms import queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
+from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
+from annotations.workflow.services import SlotsFull, slot_claim
 from annotations.workspace import undo
 from annotations.workspace.forms import (
     ArticleStatusForm,
@@ -169,6 +171,7 @@ def _workspace_context(
         "palette": palette,
         "span_groups": render_span_groups(article.body, groups),
         "span_count": len(rows),
+        "progress": editor_progress(article=article, user=request.user),
         "undo_count": len(_undo_store(request, article).load()),
         "error": error,
         "message": message,
@@ -240,8 +243,12 @@ def _cleaned(form: Form) -> dict[str, Any]:
     return form.cleaned_data
 
 
-def _span(article: Article, span_id: int) -> Span:
-    span = Span.objects.filter(article=article, pk=span_id).select_related("label").first()
+def _span(request: HtmxHttpRequest, article: Article, span_id: int) -> Span:
+    """The span the post names; another editor's is "gone" to a blind editor, so its existence does not leak."""
+    spans = Span.objects.filter(article=article, pk=span_id).select_related("label")
+    if not sees_every_editor(request.user):
+        spans = spans.filter(annotator=request.user)
+    span = spans.first()
     if span is None:
         raise Refused(GONE, 404)
     return span
@@ -252,6 +259,14 @@ def _span(article: Article, span_id: int) -> Span:
 @permission_required("annotations.add_span", raise_exception=True)
 def article_annotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     article = _article(pk)
+    try:
+        slot_claim(article=article, editor=request.user)
+    except SlotsFull as full:
+        # Another editor took the last slot (perhaps a moment ago): move on to the next article of the queue.
+        messages.info(request, f"{full.message} Here is your next article.")
+        query = queue_query(request)
+        following = reverse("annotations:article-next", args=[article.pk])
+        return HttpResponseRedirect(f"{following}?{query}" if query else following)
     return render(request, WORKSPACE, _workspace_context(request, article))
 
 
@@ -287,7 +302,7 @@ def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
 @workspace_post("annotations.change_span")
 def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     data = _cleaned(SpanRelabelForm(request.POST))
-    span = _span(article, data["span"])
+    span = _span(request, article, data["span"])
     previous = span.label
     span = spans.span_update(span=span, actor=request.user, label=data["label"])
     if span.label_id != previous.pk:
@@ -300,7 +315,7 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
 @workspace_post("annotations.change_span")
 def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     data = _cleaned(SpanDetailsForm(request.POST))
-    span = _span(article, data["span"])
+    span = _span(request, article, data["span"])
     claims.span_set_details(
         span=span,
         actor=request.user,
@@ -314,7 +329,7 @@ def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
 
 @workspace_post("annotations.delete_span")
 def span_delete(request: HtmxHttpRequest, article: Article) -> HttpResponse:
-    span = _span(article, _cleaned(SpanRefForm(request.POST))["span"])
+    span = _span(request, article, _cleaned(SpanRefForm(request.POST))["span"])
     snapshot = spans.SpanSnapshot.of(span)
     spans.span_delete(span=span, actor=request.user)
     undo.undo_record(_undo_store(request, article), undo.Deleted(snapshot))
@@ -336,5 +351,12 @@ def article_status(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     """Mark the article done, or reopen it; a reviewed article is the reviewers' to reopen."""
     form = ArticleStatusForm(request.POST)
     _cleaned(form)
-    article_status_change(article=article, actor=request.user, transition=form.transition())
-    return _updated(request, article, message=f"Article marked {article.get_status_display().lower()}.")
+    transition = form.transition()
+    article = article_status_change(article=article, actor=request.user, transition=transition)
+    if transition == Transition.DONE:
+        message = "Your work on this article is marked done."
+    elif takes_slots(request.user):
+        message = "Your work on this article is reopened."
+    else:
+        message = f"Article sent back: {article.get_status_display().lower()}."
+    return _updated(request, article, message=message)

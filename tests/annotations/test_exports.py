@@ -139,7 +139,7 @@ def test_span_csv_attributes_cell_is_canonical_json(corpus):
         (lambda c: ExportFilters(labels=(c["labels"]["org"].pk, c["labels"]["claim"].pk)), [3, 2, 5, 6]),
         (lambda c: ExportFilters(annotators=(c["users"]["@lice"].pk,)), [4, 5, 6]),
         (lambda c: ExportFilters(sources=(c["articles"][1].source_id,)), [6]),
-        (lambda c: ExportFilters(statuses=("done",)), [1, 3, 2, 4, 5]),
+        (lambda c: ExportFilters(statuses=("ready_for_review",)), [1, 3, 2, 4, 5]),
         (lambda c: ExportFilters(origins=("suggestion",)), [4]),
         (lambda c: ExportFilters(published_from=dt.date(2026, 2, 3)), [6]),
         (lambda c: ExportFilters(published_to=dt.date(2026, 2, 2)), [1, 3, 2, 4, 5]),
@@ -163,8 +163,8 @@ def test_article_csv_exact_bytes(corpus):
     assert export_bytes("articles-csv").decode() == (
         ARTICLES_HEADER
         + '1,"https://wirefeed.example/1?a=1,2",wirefeed.example,"Quotes, ""commas"" and =cmd|",Priya Raman-Holt,'
-        '2026-01-14T09:30:00.000000Z,en,done,128,"{""section"":""Chips"",""tags"":[""ai"",""chips""]}",5,1,2,1,1,true\n'
-        "2,,blog.example,'-12% at Orrin,,2026-02-03T14:05:00.000500Z,en,in_progress,61,{},1,0,0,1,0,false\n"
+        '2026-01-14T09:30:00.000000Z,en,ready_for_review,128,"{""section"":""Chips"",""tags"":[""ai"",""chips""]}",5,1,2,1,1,true\n'
+        "2,,blog.example,'-12% at Orrin,,2026-02-03T14:05:00.000500Z,en,in_annotation,61,{},1,0,0,1,0,false\n"
         "3,,,Unlabelled,,,,new,35,{},0,0,0,0,0,false\n"
     )
 
@@ -174,7 +174,7 @@ def test_article_csv_counts_follow_span_filters_but_sponsored_is_a_fact(corpus):
     assert export_bytes("articles-csv", filters=filters, neutralise=False).decode() == (
         ARTICLES_HEADER
         + '1,"https://wirefeed.example/1?a=1,2",wirefeed.example,"Quotes, ""commas"" and =cmd|",Priya Raman-Holt,'
-        '2026-01-14T09:30:00.000000Z,en,done,128,"{""section"":""Chips"",""tags"":[""ai"",""chips""]}",3,1,1,1,0,true\n'
+        '2026-01-14T09:30:00.000000Z,en,ready_for_review,128,"{""section"":""Chips"",""tags"":[""ai"",""chips""]}",3,1,1,1,0,true\n'
     )
 
 

@@ -24,7 +24,7 @@ ARTICLE_1 = {
     "byline": "Priya Raman-Holt",
     "published_at": "2026-01-14T09:30:00.000000Z",
     "language": "en",
-    "status": "done",
+    "status": "ready_for_review",
     "metadata": {"section": "Chips", "tags": ["ai", "chips"]},
 }
 ARTICLE_2 = {
@@ -245,9 +245,11 @@ def test_label_studio_with_nothing_to_export_is_an_empty_list(corpus):
 
 def test_w3c_collection_and_page_ids_name_the_selection(corpus):
     """The model requires an id on the collection and its page; the same filters always give the same IRIs."""
-    filters = ExportFilters(labels=(3, 1), statuses=("done",), published_from=dt.date(2026, 1, 1), annotated_only=True)
+    filters = ExportFilters(
+        labels=(3, 1), statuses=("ready_for_review",), published_from=dt.date(2026, 1, 1), annotated_only=True
+    )
     head = json.loads(export_bytes("w3c", filters=filters).decode())
-    ident = "urn:newsnotes:spans:labels=3,1;statuses=done;published_from=2026-01-01;annotated_only=yes"
+    ident = "urn:newsnotes:spans:labels=3,1;statuses=ready_for_review;published_from=2026-01-01;annotated_only=yes"
     assert head["id"] == ident
     assert head["first"]["id"] == ident + "#page1"
     assert json.loads(export_bytes("w3c").decode())["id"] == "urn:newsnotes:spans:all"

@@ -82,7 +82,7 @@ def test_source_status_language_and_imported_filters(curator_client):
     ArticleFactory(title="Wire story", source=wire, language="de", status=Article.Status.READY_FOR_REVIEW)
     ArticleFactory(title="Other story")
     assert titles(curator_client.get(CHANGELIST, {"source__id__exact": wire.pk})) == {"Wire story"}
-    assert titles(curator_client.get(CHANGELIST, {"status__exact": "done"})) == {"Wire story"}
+    assert titles(curator_client.get(CHANGELIST, {"status__exact": "ready_for_review"})) == {"Wire story"}
     assert titles(curator_client.get(CHANGELIST, {"language__exact": "de"})) == {"Wire story"}
     old = ArticleFactory(title="Imported long ago")
     Article.objects.filter(pk=old.pk).update(imported_at="2020-01-01T00:00:00Z")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -11,6 +12,16 @@ from annotations.imports.offsets import CHOICES as OFFSET_CHOICES
 from annotations.imports.registry import read_paths
 from annotations.imports.services import corpus_import
 from articles.importers import ImportFailure
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 class Command(BaseCommand):
@@ -23,6 +34,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", help="files or folders")
         parser.add_argument("--annotator", help="username that owns spans in inputs that carry no annotator")
+        parser.add_argument(
+            "--editors-per-article",
+            type=_positive,
+            metavar="N",
+            help="how many editors label each imported article (stored on each; default: the source's, else the "
+            "site-wide setting)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="check the input and report, store nothing")
         parser.add_argument(
             "--offsets",
@@ -32,7 +50,17 @@ class Command(BaseCommand):
             "JavaScript counts), or auto: decide from the span texts and say which was assumed (default)",
         )
 
-    def handle(self, *args, paths, annotator=None, dry_run=False, offsets="auto", verbosity=1, **options):
+    def handle(
+        self,
+        *args,
+        paths,
+        annotator=None,
+        dry_run=False,
+        offsets="auto",
+        verbosity=1,
+        editors_per_article=None,
+        **options,
+    ):
         show_progress = sys.stderr.isatty() and verbosity > 0
         notices: list[str] = []
         try:
@@ -49,7 +77,11 @@ class Command(BaseCommand):
                 total=len(records), desc="storing", unit=" articles", disable=not show_progress, file=sys.stderr
             ) as bar:
                 result = corpus_import(
-                    records=records, default_annotator=annotator, dry_run=dry_run, progress=bar.update
+                    records=records,
+                    default_annotator=annotator,
+                    dry_run=dry_run,
+                    progress=bar.update,
+                    editors_per_article=editors_per_article,
                 )
         except ImportFailure as err:
             raise CommandError(str(err), returncode=1) from None
