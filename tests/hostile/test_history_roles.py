@@ -19,7 +19,15 @@ from tests.factories import ArticleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-EVENTS = ["annotations_articleevent", "annotations_assignmentevent", "annotations_spanevent"]
+EVENTS = [
+    "annotations_articleevent",
+    "annotations_assignmentevent",
+    # The gold layer's history (annotations/review/models.py): every gold decision is kept.
+    "annotations_goldsourceevent",
+    "annotations_goldspanevent",
+    "annotations_reviewdecisionevent",
+    "annotations_spanevent",
+]
 
 
 @pytest.fixture

@@ -63,6 +63,9 @@ def build(*, editors, reviewer) -> tuple[int, int]:
         if article.spans.filter(annotator__in=editors[1:]).exists():
             continue
         names = _names(article.body)
+        # Three editors label these: the article needs three (its own k, as an import can set it).
+        Article.objects.filter(pk=article.pk).update(editors_per_article=len(editors))
+        article.editors_per_article = len(editors)
         for index, editor in enumerate(editors):
             for start, end, kind in _layer(index, names, article.body):
                 if not article.spans.filter(annotator=editor, label=labels[kind], start=start, end=end).exists():
