@@ -230,6 +230,8 @@ class TrackedArticle(Article):
                 declare=[("spans", "integer")],
                 func="""
                 SELECT count(*) INTO spans FROM annotations_span WHERE article_id = OLD.id;
+                -- Gold spans hold offsets into the body too (annotations/review/models.py).
+                SELECT spans + count(*) INTO spans FROM annotations_goldspan WHERE article_id = OLD.id;
                 IF spans > 0 THEN
                   RAISE EXCEPTION USING
                     MESSAGE = format('The text cannot change: %s span%s point into it by character offset, ', spans,

@@ -284,3 +284,14 @@ def test_majority_merge_accepts_what_enough_editors_made_and_only_that(article, 
     assert gold_rows(article) == [("ORG", *at("Larchfield Systems"), "Larchfield Systems")]
     open_conflicts = review_state(article=article).alignment.open_conflicts()
     assert [(c.start, c.end) for c in open_conflicts] == [at("Quillix")]
+
+
+def test_gold_spans_lock_the_article_body_like_spans(article, two_layers, reviewer):
+    services.review_accept_agreed(article=article, reviewer=reviewer)
+    Span.objects.filter(article=article).delete()
+    with (
+        pytest.raises(IntegrityError, match="1 span point into it"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE articles_article SET body = 'changed' WHERE id = %s", [article.pk])
