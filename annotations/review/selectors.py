@@ -62,11 +62,13 @@ class ReviewState:
     state: str
 
 
-def review_state(*, article: Article) -> ReviewState:
+def review_state(*, article: Article, fingerprint: bool = True) -> ReviewState:
+    """The finished layers aligned; with ``fingerprint`` also their fingerprint (only drawing the page and marking
+    reviewed need it)."""
     editor_ids = finished_editor_ids(article=article)
     spans = editor_spans(article=article, editor_ids=editor_ids)
     alignment = align(spans, editor_ids=editor_ids, decided=decided_span_ids(article=article))
-    return ReviewState(editor_ids, spans, alignment, layers_state(spans, editor_ids))
+    return ReviewState(editor_ids, spans, alignment, layers_state(spans, editor_ids) if fingerprint else "")
 
 
 def editor_letters(editor_ids: list[int]) -> dict[int, str]:

@@ -44,10 +44,10 @@ def _lock(article: Article) -> Article:
     return Article.objects.select_for_update(no_key=True).get(pk=article.pk)
 
 
-def _begin(*, article: Article, reviewer: Actor) -> ReviewState:
+def _begin(*, article: Article, reviewer: Actor, fingerprint: bool = False) -> ReviewState:
     require(reviewer, REVIEW_GOLD, reason=NOT_A_REVIEWER)
     _lock(article)
-    return review_state(article=article)
+    return review_state(article=article, fingerprint=fingerprint)
 
 
 def _decision(
@@ -280,7 +280,7 @@ def review_undo(*, article: Article, reviewer: Actor) -> ReviewOutcome:
 def review_mark_reviewed(*, article: Article, reviewer: Actor, state: str, override_note: str = "") -> ReviewOutcome:
     """Mark ``article`` reviewed, acting on the layers as they are now (refused if they changed since ``state``),
     with every conflict and agreed span settled unless ``override_note`` says why not."""
-    current = _begin(article=article, reviewer=reviewer)
+    current = _begin(article=article, reviewer=reviewer, fingerprint=True)
     if state != current.state:
         raise StaleReview(
             "The editors' layers changed since this page was drawn; nothing was marked. Look at them again first."
