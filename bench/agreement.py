@@ -105,7 +105,7 @@ def build(url: str, database: str, articles: int, per_editor: int) -> None:
         ]
         conn.execute("SELECT set_config('pgtrigger.ignore', %s, false)", ["{" + ",".join(history) + "}"])
         conn.execute("TRUNCATE annotations_span, annotations_articletokens")
-        conn.execute("UPDATE articles_article SET status = 'done'")
+        conn.execute("UPDATE articles_article SET status = 'ready_for_review'")
         ids = []
         for name in EDITORS:
             row = conn.execute(
@@ -136,7 +136,16 @@ def build(url: str, database: str, articles: int, per_editor: int) -> None:
                         )
                 if number % max(1, articles // 10) == 0:
                     print(f"  editor spans: {number:,}/{articles:,} articles", flush=True)
+        # Every editor's layer is finished: their slot on every article is done (annotations.workflow).
+        conn.execute("DELETE FROM annotations_assignment")
+        conn.execute(
+            "INSERT INTO annotations_assignment (article_id, user_id, assigned_at, explicit, leased_until, "
+            "started_at, done_at) SELECT a.id, u, now(), false, now(), now(), now() "
+            "FROM articles_article a CROSS JOIN unnest(%s::bigint[]) AS u",
+            [ids],
+        )
         conn.execute("ANALYZE annotations_span")
+        conn.execute("ANALYZE annotations_assignment")
         conn.commit()
     print(f"editor spans written in {time.perf_counter() - started:.1f}s", flush=True)
 

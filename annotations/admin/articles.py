@@ -30,6 +30,7 @@ from annotations.presentation import counted
 from annotations.progress import Transition, article_status_change
 from annotations.queue.selectors import articles_with_span_counts
 from annotations.spans.selectors import body_lock_reason, spans_for_article
+from annotations.workflow.selectors import sees_every_editor
 from annotations.workspace.rendering import render_body
 from articles.admin import ArticleAdmin, SourceAdmin
 from articles.models import Article, Source
@@ -75,7 +76,9 @@ class SpanInline(admin.TabularInline):
     verbose_name_plural = "spans (every editor's)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("label", "annotator").order_by("start", "-end")
+        spans = super().get_queryset(request).select_related("label", "annotator").order_by("start", "-end")
+        # Blind labelling: a staff editor sees only their own spans here too.
+        return spans if sees_every_editor(request.user) else spans.filter(annotator=request.user)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -136,6 +139,8 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
         )
 
     def get_list_display(self, request: HttpRequest):
+        if not sees_every_editor(request.user):  # counts over every editor's spans would break blind labelling
+            return ["title", "source", "published_at", "status"]
         labels = [_label_column(label) for label in Label.objects.all()]
         return ["title", "source", "published_at", "status", *labels, "editors"]
 
@@ -157,7 +162,7 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Article | None = None):
         fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is not None:
+        if obj is not None and sees_every_editor(request.user):
             fieldsets.insert(2, ("Spans in the text", {"fields": ["highlighted_text"]}))
         return fieldsets
 
@@ -261,8 +266,9 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
                 action="reopen",
                 title="Reopen articles",
                 lines=[
-                    "The selected articles go back to work: “In progress” if they have spans, “New” otherwise. "
-                    "Their spans are not changed."
+                    "The selected articles go back to work: their status follows from their editors' slots again "
+                    "(“Ready for review” when enough editors are done, “In annotation” when work has started, "
+                    "“New” otherwise). Their spans and the editors' slots are not changed."
                 ],
                 button="Yes, reopen them",
             )

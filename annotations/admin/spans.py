@@ -1,4 +1,4 @@
-"""Spans across the corpus (filters, text search, bulk relabel) and assignments of articles to editors."""
+"""Spans across the corpus (filters, text search, bulk relabel); assignments are in ``workflow.py``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from annotations.admin.confirm import confirmation_page, confirmed
-from annotations.curation.services import assignment_create, spans_relabel
-from annotations.models import Assignment, Label, Span
+from annotations.curation.services import spans_relabel
+from annotations.models import Label, Span
 from annotations.spans.offsets import check_offsets
 from annotations.spans.services import span_create, span_delete, span_update
+from annotations.workflow.selectors import sees_every_editor
 
 
 class SpanAdminForm(forms.ModelForm):
@@ -68,12 +69,14 @@ class SpanAdmin(admin.ModelAdmin):
     readonly_fields = ["text", "created_at", "updated_at", "attributes"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Span]:
-        return (
+        spans = (
             super()
             .get_queryset(request)
             .select_related("label", "annotator", "article")
             .defer("article__body", "article__metadata")
         )
+        # Blind labelling: a staff editor's list, change pages and links reach only their own spans.
+        return spans if sees_every_editor(request.user) else spans.filter(annotator=request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Span | None = None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -143,36 +146,3 @@ class SpanAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
         return None
-
-
-class AssignmentForm(forms.ModelForm):
-    class Meta:
-        model = Assignment
-        fields = ["article", "user"]
-
-    def clean_user(self):
-        user = self.cleaned_data["user"]
-        if not user.is_active or not user.has_perm("annotations.add_span"):
-            raise forms.ValidationError(f"{user.get_username()} cannot annotate (not an active editor or reviewer).")
-        return user
-
-
-@admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
-    form = AssignmentForm
-    list_display = ["article", "user", "assigned_by", "assigned_at"]
-    list_filter = [("user", admin.RelatedOnlyFieldListFilter), ("assigned_at", admin.DateFieldListFilter)]
-    list_select_related = ["user", "assigned_by", "article"]
-    search_fields = ["article__title", "user__username"]
-    autocomplete_fields = ["article", "user"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Assignment]:
-        return super().get_queryset(request).defer("article__body", "article__metadata")
-
-    def has_change_permission(self, request: HttpRequest, obj: Assignment | None = None) -> bool:
-        # An assignment is a fact (this article, this editor); to change it, delete it and assign again.
-        return False
-
-    def save_model(self, request: HttpRequest, obj: Assignment, form: AssignmentForm, change: bool) -> None:
-        assignment_create(article=obj.article, user=obj.user, assigned_by=request.user)
-        obj.pk = Assignment.objects.get(article=obj.article, user=obj.user).pk

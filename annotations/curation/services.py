@@ -26,7 +26,11 @@ def assignment_create(*, article: Article, user: Actor, assigned_by: Actor) -> b
     require(assigned_by, "annotations.add_assignment")
     if not user.is_active or not user.has_perm("annotations.add_span"):
         raise ValidationError(f"{user.get_username()} cannot annotate (not an active editor or reviewer).")
-    _, created = Assignment.objects.get_or_create(article=article, user=user, defaults={"assigned_by": assigned_by})
+    slot, created = Assignment.objects.get_or_create(article=article, user=user, defaults={"assigned_by": assigned_by})
+    if not created and (not slot.explicit or slot.released_at is not None):
+        # A claim (or a released slot) becomes the curator's assignment: it holds without a lease from now on.
+        slot.explicit, slot.assigned_by, slot.released_at, slot.released_by = True, assigned_by, None, None
+        slot.save(update_fields=["explicit", "assigned_by", "released_at", "released_by"])
     return created
 
 

@@ -1,7 +1,14 @@
 """The span CSV, researchers' main file: one row per span, streamed by PostgreSQL's ``COPY ... TO STDOUT``.
 
-Columns (fixed order): span_id, article_id, article_url, source, title, published_at, label, start, end,
+Columns (fixed order): span_id, layer, article_id, article_url, source, title, published_at, label, start, end,
 text, annotator, origin, created_at, updated_at, note, attributes.
+
+``layer`` is ``editor`` for an editor's span and ``gold`` for a span of the reviewers' gold layer (its own table:
+``span_id`` is then a gold span id, ``annotator`` the reviewer who accepted it, ``origin`` the decision —
+accepted, adjusted, added or auto — and both times the moment it was accepted). Pending suggestions are written
+only when a researcher asks for them: ``layer`` ``suggestion``, ``span_id`` ``suggestion-<id>``, no annotator,
+``origin`` ``pending-suggestion`` (accepted ones are editors' spans with origin ``suggestion``). Rows are ordered
+by article, start, longest first, suggestions, gold, then editors, id.
 
 PostgreSQL writes every byte: quoting (RFC 4180: a cell with a comma, quote, CR or LF is quoted, quotes doubled),
 ISO-8601 UTC times, the canonical JSON of ``attributes`` and, unless turned off, formula neutralising. Python
@@ -23,10 +30,12 @@ from django.db.models import QuerySet
 
 from annotations.exports.common import CHUNK_BYTES, FORMULA_TRIGGERS, csv_line
 from annotations.models import Label, Span
+from annotations.review.models import GoldSpan
 from articles.models import Article, Source
 
 COLUMNS = (
     "span_id",
+    "layer",
     "article_id",
     "article_url",
     "source",
@@ -90,31 +99,36 @@ def _time(expression: str) -> str:
     return f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
-def select_sql(
-    spans: QuerySet[Span] | None = None, *, neutralise: bool = True, suggestions: QuerySet | None = None
-) -> tuple[str, list]:
-    """The SELECT behind the CSV (without COPY), for ``spans`` (default: every span), in export order.
+def _subquery(queryset: QuerySet) -> tuple[str, list]:
+    try:
+        subquery, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # .none(), or a filter on an empty list
+        return "SELECT NULL::bigint WHERE false", []
+    return subquery, list(params)
 
-    With ``suggestions`` (a researcher asked for pending suggestions explicitly) their rows follow the same
-    columns: ``span_id`` is ``suggestion-<id>``, ``annotator`` empty, ``origin`` ``pending-suggestion``
-    (``suggestion`` stays the origin of accepted ones, which are editors' spans).
-    """
+
+def select_sql(
+    spans: QuerySet[Span] | None = None,
+    *,
+    neutralise: bool = True,
+    gold: QuerySet[GoldSpan] | None = None,
+    suggestions: QuerySet | None = None,
+) -> tuple[str, list]:
+    """The SELECT behind the CSV (without COPY), for ``spans`` (default: every span) and, when given, the gold
+    spans ``gold`` and the pending ``suggestions`` (asked for explicitly), in export order."""
     User = get_user_model()
     username = User._meta.get_field(User.USERNAME_FIELD).column
 
     def t(expression: str) -> str:
         return _text(expression, neutralise=neutralise)
 
-    where, params = "", []
-    if spans is not None and spans.query.where:
-        try:
-            subquery, sub_params = spans.order_by().values("pk").query.sql_with_params()
-        except EmptyResultSet:  # .none(), or a filter on an empty list
-            subquery, sub_params = "SELECT NULL::bigint WHERE false", ()
-        where, params = f"WHERE s.id IN ({subquery})", list(sub_params)
+    where, params = "", list[object]()
+    if spans is not None and (spans.query.where or spans.query.is_empty()):
+        subquery, params = _subquery(spans)
+        where = f"WHERE s.id IN ({subquery})"
     # Only table and column names are interpolated here; values travel as parameters.
     sql = f"""
-SELECT s.id, s.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")}, {_time("a.published_at")},
+SELECT s.id, 'editor', s.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")}, {_time("a.published_at")},
        {t("l.name")}, s.start, s."end", {t("s.text")}, {t(f'u."{username}"')}, {t("s.origin")},
        {_time("s.created_at")}, {_time("s.updated_at")}, {t("s.note")},
        CASE WHEN s.attributes = '{{}}'::jsonb THEN '{{}}' ELSE pg_temp.newsnotes_canonical_json(s.attributes) END
@@ -125,36 +139,80 @@ JOIN {Label._meta.db_table} l ON l.id = s.label_id
 JOIN {User._meta.db_table} u ON u.id = s.annotator_id
 {where}
 ORDER BY s.article_id, s.start, s."end" DESC, s.id"""  # noqa: S608
+    if gold is None and suggestions is None:
+        return sql, params
     if suggestions is not None:
-        sql, params = _with_suggestions(sql, params, suggestions, t)
+        return _with_suggestions(sql, params, gold, suggestions, t, str(username))
+    assert gold is not None
+    gold_sql, gold_params = _gold_sql(gold, t, str(username), id_column="g.id")
+    editors = sql.rsplit("\nORDER BY", 1)[0]
+    # Columns by position: article_id 3, start 9, end 10, layer 2 (descending: "gold" before "editor"), id 1.
+    combined = f"({editors})\nUNION ALL\n({gold_sql})\nORDER BY 3, 9, 10 DESC, 2 DESC, 1"
+    return combined, [*params, *gold_params]
+
+
+def _gold_sql(gold: QuerySet[GoldSpan], t: Callable[[str], str], username: str, *, id_column: str) -> tuple[str, list]:
+    """The gold rows in the CSV's columns; ``id_column`` is ``g.id``, or ``g.id::text`` beside suggestions."""
+    User = get_user_model()
+    subquery, params = _subquery(gold)
+    sql = f"""
+SELECT {id_column}, 'gold', g.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")}, {_time("a.published_at")},
+       {t("l.name")}, g.start, g."end", {t("g.text")}, {t(f'u."{username}"')}, {t("g.decision")},
+       {_time("g.accepted_at")}, {_time("g.accepted_at")}, {t("g.note")},
+       CASE WHEN g.attributes = '{{}}'::jsonb THEN '{{}}' ELSE pg_temp.newsnotes_canonical_json(g.attributes) END
+FROM {GoldSpan._meta.db_table} g
+JOIN {Article._meta.db_table} a ON a.id = g.article_id
+LEFT JOIN {Source._meta.db_table} src ON src.id = a.source_id
+JOIN {Label._meta.db_table} l ON l.id = g.label_id
+JOIN {User._meta.db_table} u ON u.id = g.accepted_by_id
+WHERE g.id IN ({subquery})"""  # noqa: S608
     return sql, params
 
 
-def _with_suggestions(sql: str, params: list, suggestions: QuerySet, t: Callable[[str], str]) -> tuple[str, list]:
-    try:
-        subquery, sub_params = suggestions.order_by().values("pk").query.sql_with_params()
-    except EmptyResultSet:
-        subquery, sub_params = "SELECT NULL::bigint WHERE false", ()
-    spans_part = sql.replace("SELECT s.id,", "SELECT s.id::text,", 1).rsplit("ORDER BY", 1)[0]
+def _with_suggestions(
+    sql: str,
+    params: list,
+    gold: QuerySet[GoldSpan] | None,
+    suggestions: QuerySet,
+    t: Callable[[str], str],
+    username: str,
+) -> tuple[str, list]:
+    """Editors' (and gold) rows plus pending suggestions; ids become text (``suggestion-<id>``), ordered as numbers."""
     from annotations.suggestions.models import Suggestion
 
+    editors = sql.replace("SELECT s.id,", "SELECT s.id::text,", 1).rsplit("\nORDER BY", 1)[0]
+    parts, all_params = [f"({editors})"], list(params)
+    if gold is not None:
+        gold_sql, gold_params = _gold_sql(gold, t, username, id_column="g.id::text")
+        parts.append(f"({gold_sql})")
+        all_params += gold_params
+    subquery, sub_params = _subquery(suggestions)
     # Only table and column names are interpolated here; values travel as parameters.
-    suggested = f"""
-SELECT 'suggestion-' || g.id, g.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")},
-       {_time("a.published_at")}, {t("l.name")}, g.start, g."end", {t("g.text")}, '', 'pending-suggestion',
-       {_time("g.created_at")}, {_time("g.created_at")}, '', '{{}}'
+    parts.append(f"""(
+SELECT 'suggestion-' || g.id, 'suggestion', g.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")},
+       {_time("a.published_at")}, {t("l.name")}, g.start, g."end", {t("g.text")}, NULL, 'pending-suggestion',
+       {_time("g.created_at")}, {_time("g.created_at")}, NULL, '{{}}'
 FROM {Suggestion._meta.db_table} g
 JOIN {Article._meta.db_table} a ON a.id = g.article_id
 LEFT JOIN {Source._meta.db_table} src ON src.id = a.source_id
 JOIN {Label._meta.db_table} l ON l.id = g.label_id
-WHERE g.id IN ({subquery})"""  # noqa: S608
-    return f"{spans_part}UNION ALL{suggested}\nORDER BY 2, 8, 9 DESC, 1", [*params, *sub_params]
+WHERE g.id IN ({subquery}))""")  # noqa: S608
+    all_params += sub_params
+    columns = ", ".join(f'"{c}"' for c in COLUMNS)
+    union = "\nUNION ALL\n".join(parts)
+    order = 'ORDER BY "article_id", "start", "end" DESC, "layer" DESC, length("span_id"), "span_id"'
+    combined = f"SELECT * FROM ({union}) AS rows({columns})\n{order}"  # noqa: S608
+    return combined, all_params
 
 
 def copy_sql(
-    spans: QuerySet[Span] | None = None, *, neutralise: bool = True, suggestions: QuerySet | None = None
+    spans: QuerySet[Span] | None = None,
+    *,
+    neutralise: bool = True,
+    gold: QuerySet[GoldSpan] | None = None,
+    suggestions: QuerySet | None = None,
 ) -> tuple[str, list]:
-    sql, params = select_sql(spans, neutralise=neutralise, suggestions=suggestions)
+    sql, params = select_sql(spans, neutralise=neutralise, gold=gold, suggestions=suggestions)
     return f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params
 
 
@@ -165,15 +223,17 @@ def stream_spans_csv(
     bom: bool = False,
     on_rows: Callable[[int], None] | None = None,
     using: str | None = None,
+    gold: QuerySet[GoldSpan] | None = None,
     suggestions: QuerySet | None = None,
 ) -> Iterator[bytes]:
-    """The span CSV for ``spans`` (any Span QuerySet; default all) as byte chunks, header first.
+    """The span CSV for ``spans`` (any Span QuerySet; default all) and the gold spans ``gold`` (default none) as
+    byte chunks, header first.
 
     Nothing runs until the first chunk is requested, so the result can go straight into a
     ``StreamingHttpResponse``. ``on_rows(n)`` is called as rows go out (progress bars); ``neutralise=False``
     leaves formula-like cells as they are, for programs rather than spreadsheets.
     """
-    sql, params = copy_sql(spans, neutralise=neutralise, suggestions=suggestions)
+    sql, params = copy_sql(spans, neutralise=neutralise, gold=gold, suggestions=suggestions)
     connection = connections[using or (spans.db if spans is not None else "default")]
     head = (BOM if bom else b"") + HEADER.encode()
     with connection.cursor() as cursor:

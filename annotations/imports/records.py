@@ -87,8 +87,13 @@ def _without_cr(raw_body: str, offsets: tuple[int, int]) -> tuple[int, int]:
     return start - raw_body[:start].count("\r\n"), end - raw_body[:end].count("\r\n")
 
 
+# Files exported before per-editor progress carry the old names of two statuses.
+LEGACY_STATUSES = {"in_progress": ArticleStatus.IN_ANNOTATION.value, "done": ArticleStatus.READY_FOR_REVIEW.value}
+
+
 def annotated(record: ArticleRecord, *, status: Any, path: str | Path, line: int | None) -> AnnotatedRecord:
     """``record`` as an annotated record with the article status its file gives (checked), spans to follow."""
+    status = LEGACY_STATUSES.get(status, status) if isinstance(status, str) else status
     status = status or ""
     if status and status not in ArticleStatus.values:
         raise ImportFailure(path, line, f"status {status!r} is not one of {', '.join(ArticleStatus.values)}")

@@ -16,6 +16,7 @@ from annotations.models import Label, Span
 from annotations.permissions import Actor
 from annotations.spans.offsets import check_offsets
 from annotations.suggestions.imports import suggestions_after_import
+from annotations.workflow.services import slots_for_imported
 from articles.importers import ArticleRecord, ImportFailure
 from articles.models import Article, body_sha256
 from articles.services import articles_import
@@ -48,14 +49,19 @@ def corpus_import(
     create_users: bool = False,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    editors_per_article: int | None = None,
 ) -> CorpusImportResult:
     """Import articles and the spans they carry in one transaction; a dry run rolls everything back.
 
     A record whose text is already stored (or came earlier in the import) is not stored again, but its spans are
     added to that article under their annotators: another layer. Spans already present are counted, not added.
     Annotators are users by ``user_map`` (theirs to our username), username or email; unknown ones are refused
-    all together, or created inactive without a password with ``create_users``.
+    all together, or created inactive without a password with ``create_users``. ``editors_per_article`` stores k on
+    every article created (else its source's or the site's applies); the editors of imported spans get their slots
+    (``slots_for_imported``).
     """
+    if editors_per_article is not None and editors_per_article < 1:
+        raise ValidationError("--editors-per-article must be at least 1.")
     result = CorpusImportResult()
     try:
         with transaction.atomic(), pghistory.context(action="corpus_import"):
@@ -71,8 +77,12 @@ def corpus_import(
             users = _Users(default_annotator=default_annotator, user_map=user_map or {}, create=create_users)
             _import_spans(targets, users=users, result=result, fresh={a.pk for _, a in imported.created})
             result.created_users = users.created
+            created_ids = [article.pk for _, article in imported.created]
+            if editors_per_article is not None:
+                Article.objects.filter(pk__in=created_ids).update(editors_per_article=editors_per_article)
+            slots_for_imported(article_ids=sorted({article.pk for _, article in targets}))
             # Boilerplate families and plug-ins check the new articles once this commits (never on a dry run).
-            suggestions_after_import(article_ids=[article.pk for _, article in imported.created])
+            suggestions_after_import(article_ids=created_ids)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -62,7 +62,8 @@ class PlacedSpans(AnnotatedRecord):
 
 
 def is_span_csv(header: list[str]) -> bool:
-    return header[: len(SPAN_CSV_COLUMNS)] == list(SPAN_CSV_COLUMNS)
+    # The ``layer`` column (second in today's export) is optional: files written before it still import.
+    return [name for name in header if name != "layer"] == list(SPAN_CSV_COLUMNS)
 
 
 def read_span_csv(path: Path, text: str) -> Iterator[ArticleRecord]:

@@ -17,8 +17,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
-from annotations.models import Assignment, Label, Span
+from annotations.models import Label, Span
+from annotations.workflow.selectors import held_by, open_to_sql
 from articles.models import UNDATED, Article, Source, queue_order
 from articles.search import search_matches, search_query, with_search_document
 
@@ -47,7 +49,7 @@ def articles_in_order(*, annotator, ids: list[int]) -> list[Article]:
     articles a common search word took 0.9 s; ``bench/search.py``).
     """
     found = articles_with_span_counts(annotator=annotator, articles=Article.objects.filter(pk__in=ids)).annotate(
-        assigned=Exists(Assignment.objects.filter(article=OuterRef("pk"), user=annotator))
+        assigned=Exists(held_by(user=annotator).filter(article=OuterRef("pk")))
     )
     by_id = {article.pk: article for article in found}
     return [by_id[pk] for pk in ids if pk in by_id]
@@ -55,9 +57,9 @@ def articles_in_order(*, annotator, ids: list[int]) -> list[Article]:
 
 # In progress first (finish what was started), then untouched, then finished.
 _STATUS_RANK = Case(
-    When(status=Article.Status.IN_PROGRESS, then=Value(0)),
+    When(status=Article.Status.IN_ANNOTATION, then=Value(0)),
     When(status=Article.Status.NEW, then=Value(1)),
-    When(status=Article.Status.DONE, then=Value(2)),
+    When(status=Article.Status.READY_FOR_REVIEW, then=Value(2)),
     default=Value(3),
     output_field=IntegerField(),
 )
@@ -80,7 +82,7 @@ def article_queue(
     TOAST), so a common word would cost seconds at 100k articles, while the queue order lets PostgreSQL stop
     at the first page (``bench/search.py``). ``label`` keeps articles where ``user`` has spans of that label.
     """
-    articles = Article.objects.annotate(assigned=Exists(Assignment.objects.filter(article=OuterRef("pk"), user=user)))
+    articles = Article.objects.annotate(assigned=Exists(held_by(user=user).filter(article=OuterRef("pk"))))
     articles = _filtered(articles, user=user, status=status, source=source, label=label)
     if mine:
         articles = articles.filter(assigned=True)
@@ -98,12 +100,12 @@ def status_breakdown(*, articles: QuerySet[Article]) -> list[tuple[str, str, int
 
 # Open articles in queue order: assigned first, then in progress before new (``_STATUS_RANK``).
 _OPEN_GROUPS = [
-    (True, Article.Status.IN_PROGRESS),
+    (True, Article.Status.IN_ANNOTATION),
     (True, Article.Status.NEW),
-    (False, Article.Status.IN_PROGRESS),
+    (False, Article.Status.IN_ANNOTATION),
     (False, Article.Status.NEW),
 ]
-_OPEN = {Article.Status.IN_PROGRESS: 0, Article.Status.NEW: 1}
+_OPEN = {Article.Status.IN_ANNOTATION: 0, Article.Status.NEW: 1}
 # For each group, the queue key bound below which rows come after the current article: its own key when it is
 # in the group, everything when the group comes later in the queue, nothing when earlier. Computed by PostgreSQL
 # from the current row (one-row sub-selects, run once), so the row comparison stays an index range condition.
@@ -125,7 +127,8 @@ def next_in_queue(
     label: Label | None = None,
     mine: bool = False,
 ) -> int | None:
-    """The first open (new or in progress) article after ``current`` in ``user``'s queue, wrapping around.
+    """The first open (new or in annotation) article after ``current`` in ``user``'s queue that the queue may hand
+    them (``open_to``: not done by them, on their plate or with a slot free), wrapping around.
 
     One query whatever the corpus size: for each of the four open groups of the queue (assigned or not, in
     progress or new) the first article after the current one and the group's first article (for wrapping),
@@ -133,13 +136,15 @@ def next_in_queue(
     queue order: each walk skips articles the stored vector does not match (or, for a rare word, PostgreSQL
     takes the few matches from the GIN index and sorts them), still one query.
     """
-    assigned = Assignment.objects.filter(user=user).values("article_id")
+    now = timezone.now()
+    assigned = held_by(user=user, now=now).values("article_id")
+    handed_out = open_to_sql(user=user, now=now)
     parts = []
     for group, (is_assigned, group_status) in enumerate(_OPEN_GROUPS):
         if (mine and not is_assigned) or (status and status != group_status):
             continue
         rank = (0 if is_assigned else 4) + _OPEN[group_status]  # as ``current_rank`` computes it
-        rows = _filtered(Article.objects.filter(status=group_status), user=user, source=source, label=label)
+        rows = _filtered(Article.objects.filter(handed_out, status=group_status), user=user, source=source, label=label)
         rows = _searched(rows, q)
         rows = rows.exclude(pk=current)
         rows = rows.filter(pk__in=assigned) if is_assigned else rows.exclude(pk__in=assigned)

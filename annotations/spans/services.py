@@ -17,6 +17,7 @@ from annotations.models import Label, Span
 from annotations.permissions import Actor, require, require_owner
 from annotations.progress import article_start_annotating
 from annotations.spans.offsets import check_offsets
+from annotations.workflow.services import slot_start
 from articles.models import Article
 
 NOT_YOURS = "This span belongs to another editor."
@@ -240,7 +241,8 @@ def span_bring_back(*, snapshot: SpanSnapshot, actor: Actor) -> Span:
 def span_create_in_workspace(
     *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: Actor
 ) -> Span:
-    """An editor labels text: the span is created and a ``new`` article moves to ``in_progress``, together."""
+    """An editor labels text: their slot is started (taken first if they hold none and one is free; refused on a
+    reviewed article), the span is created and a ``new`` article moves to ``in_annotation``, together."""
     return span_label_in_workspace(article=article, label=label, start=start, end=end, text=text, annotator=annotator)[
         0
     ]
@@ -251,6 +253,7 @@ def span_label_in_workspace(
     *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: Actor
 ) -> tuple[Span, bool]:
     """``span_create_in_workspace`` that also says whether the span is new (False: it was there already)."""
+    slot_start(article=article, editor=annotator)
     span, created = span_create_or_find(
         article=article, label=label, start=start, end=end, text=text, annotator=annotator
     )

@@ -7,7 +7,6 @@ from django import forms
 from annotations.models import Label
 from annotations.progress import Transition
 from annotations.spans.claims import CLAIM_VERDICTS, SPEAKER_MAX_LENGTH
-from articles.models import Article
 
 NOTE_MAX_LENGTH = 2000
 
@@ -48,10 +47,12 @@ class SpanDetailsForm(SpanRefForm):
 
 
 class ArticleStatusForm(forms.Form):
+    """An editor's own progress on the article: ``done`` marks their slot done, ``reopen`` takes it back."""
+
     status = forms.ChoiceField(
-        choices=[(Article.Status.DONE, "Done"), (Article.Status.IN_PROGRESS, "In progress")],
+        choices=[("done", "Done"), ("reopen", "Reopen")],
         error_messages={"invalid_choice": "Editors can mark an article done or reopen it, nothing else."},
     )
 
     def transition(self) -> Transition:
-        return Transition.DONE if self.cleaned_data["status"] == Article.Status.DONE else Transition.REOPEN
+        return Transition.DONE if self.cleaned_data["status"] == "done" else Transition.REOPEN

@@ -28,7 +28,7 @@ from django_htmx.http import reswap, retarget
 from annotations.http import HtmxHttpRequest, form_error_message, refusal_reason, refusal_status
 from annotations.models import WORKSPACE_COMMAND_KEYS, Label, Span
 from annotations.presentation import excerpt
-from annotations.progress import article_status_change
+from annotations.progress import Transition, article_status_change
 from annotations.queue.forms import queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
@@ -36,6 +36,8 @@ from annotations.spans.selectors import workspace_spans
 from annotations.suggestions.decisions import suggestion_rows
 from annotations.suggestions.presentation import render_suggestion_groups
 from annotations.suggestions.propagation import suggestions_propagate_span
+from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
+from annotations.workflow.services import SlotsFull, slot_claim
 from annotations.workspace import idempotency, undo
 from annotations.workspace.forms import (
     ArticleStatusForm,
@@ -181,6 +183,7 @@ def _workspace_context(
         "palette": palette,
         "span_groups": render_span_groups(article.body, groups),
         "span_count": len(rows),
+        "progress": editor_progress(article=article, user=request.user),
         "undo_count": _undo_store(request, article).count(),
         "error": error,
         "message": message,
@@ -287,8 +290,12 @@ def _cleaned(form: Form) -> dict[str, Any]:
     return form.cleaned_data
 
 
-def _span(article: Article, span_id: int) -> Span:
-    span = Span.objects.filter(article=article, pk=span_id).select_related("label").first()
+def _span(request: HtmxHttpRequest, article: Article, span_id: int) -> Span:
+    """The span the post names; another editor's is "gone" to a blind editor, so its existence does not leak."""
+    spans = Span.objects.filter(article=article, pk=span_id).select_related("label")
+    if not sees_every_editor(request.user):
+        spans = spans.filter(annotator=request.user)
+    span = spans.first()
     if span is None:
         raise Refused(GONE, 404)
     return span
@@ -299,6 +306,14 @@ def _span(article: Article, span_id: int) -> Span:
 @permission_required("annotations.add_span", raise_exception=True)
 def article_annotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     article = _article(pk)
+    try:
+        slot_claim(article=article, editor=request.user)
+    except SlotsFull as full:
+        # Another editor took the last slot (perhaps a moment ago): move on to the next article of the queue.
+        messages.info(request, f"{full.message} Here is your next article.")
+        query = queue_query(request)
+        following = reverse("annotations:article-next", args=[article.pk])
+        return HttpResponseRedirect(f"{following}?{query}" if query else following)
     return render(request, WORKSPACE, _workspace_context(request, article))
 
 
@@ -368,7 +383,7 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
 @workspace_post("annotations.change_span")
 def span_relabel(request: HtmxHttpRequest, article: Article) -> Done:
     data = _cleaned(SpanRelabelForm(request.POST))
-    span = _span(article, data["span"])
+    span = _span(request, article, data["span"])
     previous = span.label
     span = spans.span_update(span=span, actor=request.user, label=data["label"])
     if span.label_id != previous.pk:
@@ -381,7 +396,7 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> Done:
 @workspace_post("annotations.change_span")
 def span_details(request: HtmxHttpRequest, article: Article) -> Done:
     data = _cleaned(SpanDetailsForm(request.POST))
-    span = _span(article, data["span"])
+    span = _span(request, article, data["span"])
     claims.span_set_details(
         span=span,
         actor=request.user,
@@ -395,7 +410,7 @@ def span_details(request: HtmxHttpRequest, article: Article) -> Done:
 
 @workspace_post("annotations.delete_span")
 def span_delete(request: HtmxHttpRequest, article: Article) -> Done:
-    span = _span(article, _cleaned(SpanRefForm(request.POST))["span"])
+    span = _span(request, article, _cleaned(SpanRefForm(request.POST))["span"])
     snapshot = spans.SpanSnapshot.of(span)
     spans.span_delete(span=span, actor=request.user)
     undo.undo_record(_undo_store(request, article), undo.Deleted(snapshot))
@@ -414,5 +429,10 @@ def article_status(request: HtmxHttpRequest, article: Article) -> Done:
     """Mark the article done, or reopen it; a reviewed article is the reviewers' to reopen."""
     form = ArticleStatusForm(request.POST)
     _cleaned(form)
-    article_status_change(article=article, actor=request.user, transition=form.transition())
-    return Done(f"Article marked {article.get_status_display().lower()}.")
+    transition = form.transition()
+    article = article_status_change(article=article, actor=request.user, transition=transition)
+    if transition == Transition.DONE:
+        return Done("Your work on this article is marked done.")
+    if takes_slots(request.user):
+        return Done("Your work on this article is reopened.")
+    return Done(f"Article sent back: {article.get_status_display().lower()}.")

@@ -38,6 +38,9 @@ def admin_pages(corpus, labels):
         reverse("admin:annotations_span_add"),
         reverse("admin:annotations_assignment_changelist"),
         reverse("admin:annotations_assignment_add"),
+        reverse("admin:annotations_assignment_changelist") + "?state=stalled",
+        reverse("admin:annotations_assignment_overview"),
+        reverse("admin:annotations_workflowsettings_change", args=[1]),
         reverse("admin:annotations_spanevent_changelist"),
         reverse("admin:annotations_articleevent_changelist"),
         reverse("admin:pghistory_middlewareevents_changelist"),
@@ -89,6 +92,8 @@ def test_groups_hold_exactly_their_permissions():
         "articles.review_article",
         "annotations.view_assignment",
         "annotations.view_agreement",
+        "annotations.review_gold",
+        "annotations.view_workflowsettings",
     }
     assert perms("Researchers") == VIEW_CORPUS | {"annotations.export_spans", "annotations.view_agreement"}
     assert perms("Curators") == VIEW_CORPUS | SPAN_WRITE | {
@@ -123,7 +128,12 @@ def test_groups_hold_exactly_their_permissions():
         "annotations.change_boilerplatefamily",
         "annotations.view_boilerplatecopy",
         "annotations.view_suggestion",
+        "annotations.review_gold",
         "annotations.add_suggestion",
+        "annotations.release_assignment",
+        "annotations.view_workflowsettings",
+        "annotations.change_workflowsettings",
+        "annotations.view_assignmentevent",
     }
 
 

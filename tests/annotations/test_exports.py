@@ -16,21 +16,23 @@ from tests.annotations.export_fixtures import BODY_1, BODY_2, build_corpus, expo
 pytestmark = pytest.mark.django_db
 
 HEADER = (
-    "span_id,article_id,article_url,source,title,published_at,label,start,end,text,annotator,origin,"
+    "span_id,layer,article_id,article_url,source,title,published_at,label,start,end,text,annotator,origin,"
     "created_at,updated_at,note,attributes\n"
 )
 A1 = '1,"https://wirefeed.example/1?a=1,2",wirefeed.example,"Quotes, ""commas"" and =cmd|",2026-01-14T09:30:00.000000Z'
 SPAN_CSV = (
-    HEADER + f'1,{A1},PERSON,0,23,"Mara ""The Chip"" Okonkwo",ed,manual,2026-03-04T05:06:07.123456Z,'
-    '2026-03-04T05:06:37.123456Z,"Nickname in ""quotes"", kept",{}\n' + f'3,{A1},CLAIM,32,86,"Larchfield, said:\n'
+    HEADER + f'1,editor,{A1},PERSON,0,23,"Mara ""The Chip"" Okonkwo",ed,manual,2026-03-04T05:06:07.123456Z,'
+    '2026-03-04T05:06:37.123456Z,"Nickname in ""quotes"", kept",{}\n'
+    + f'3,editor,{A1},CLAIM,32,86,"Larchfield, said:\n'
     "=cmd|' /C calc'!A0 is not a formula.\",ed,manual,2026-03-04T05:08:07.123456Z,2026-03-04T05:08:37.123456Z,"
     '"\'-spans a line break\nand a comma, too",'
     '"{""n"":2,""speaker"":""Mara Okonkwo"",""speaker_span"":1,""verdict"":""disputed"",""ünïcode"":""ß""}"\n'
-    + f"2,{A1},ORG,32,42,Larchfield,ed,manual,2026-03-04T05:07:07.123456Z,2026-03-04T05:07:37.123456Z,,{{}}\n"
-    + f"4,{A1},SPONSORED,93,118,👩‍💻 team shipped 🚀 Tessel,'@lice,suggestion,2026-03-04T05:09:07.123456Z,"
+    + f"2,editor,{A1},ORG,32,42,Larchfield,ed,manual,2026-03-04T05:07:07.123456Z,2026-03-04T05:07:37.123456Z,,{{}}\n"
+    + f"4,editor,{A1},SPONSORED,93,118,👩‍💻 team shipped 🚀 Tessel,'@lice,suggestion,2026-03-04T05:09:07.123456Z,"
     "2026-03-04T05:09:37.123456Z,,{}\n"
-    + f"5,{A1},ORG,112,118,Tessel,'@lice,manual,2026-03-04T05:10:07.123456Z,2026-03-04T05:10:37.123456Z,'@check,{{}}\n"
-    + "6,2,,blog.example,'-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,'\t-12% margin at Orrin,'@lice,"
+    + f"5,editor,{A1},ORG,112,118,Tessel,'@lice,manual,2026-03-04T05:10:07.123456Z,"
+    + "2026-03-04T05:10:37.123456Z,'@check,{}\n"
+    + "6,editor,2,,blog.example,'-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,'\t-12% margin at Orrin,'@lice,"
     'manual,2026-03-04T05:11:07.123456Z,2026-03-04T05:11:37.123456Z,,"{""verdict"":""unverified""}"\n'
 )
 
@@ -96,7 +98,8 @@ def test_stream_spans_csv_takes_any_queryset(corpus):
     article = corpus["articles"][1]
     data = b"".join(stream_spans_csv(Span.objects.filter(article=article), neutralise=False)).decode()
     assert data == HEADER + (
-        "6,2,,blog.example,-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,\t-12% margin at Orrin,@lice,manual,"
+        "6,editor,2,,blog.example,-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,\t-12% margin at Orrin,"
+        "@lice,manual,"
         '2026-03-04T05:11:07.123456Z,2026-03-04T05:11:37.123456Z,,"{""verdict"":""unverified""}"\n'
     )
     assert b"".join(stream_spans_csv(Span.objects.none())) == HEADER.encode()
@@ -136,7 +139,7 @@ def test_span_csv_attributes_cell_is_canonical_json(corpus):
         (lambda c: ExportFilters(labels=(c["labels"]["org"].pk, c["labels"]["claim"].pk)), [3, 2, 5, 6]),
         (lambda c: ExportFilters(annotators=(c["users"]["@lice"].pk,)), [4, 5, 6]),
         (lambda c: ExportFilters(sources=(c["articles"][1].source_id,)), [6]),
-        (lambda c: ExportFilters(statuses=("done",)), [1, 3, 2, 4, 5]),
+        (lambda c: ExportFilters(statuses=("ready_for_review",)), [1, 3, 2, 4, 5]),
         (lambda c: ExportFilters(origins=("suggestion",)), [4]),
         (lambda c: ExportFilters(published_from=dt.date(2026, 2, 3)), [6]),
         (lambda c: ExportFilters(published_to=dt.date(2026, 2, 2)), [1, 3, 2, 4, 5]),
@@ -160,8 +163,8 @@ def test_article_csv_exact_bytes(corpus):
     assert export_bytes("articles-csv").decode() == (
         ARTICLES_HEADER
         + '1,"https://wirefeed.example/1?a=1,2",wirefeed.example,"Quotes, ""commas"" and =cmd|",Priya Raman-Holt,'
-        '2026-01-14T09:30:00.000000Z,en,done,128,"{""section"":""Chips"",""tags"":[""ai"",""chips""]}",5,1,2,1,1,true\n'
-        "2,,blog.example,'-12% at Orrin,,2026-02-03T14:05:00.000500Z,en,in_progress,61,{},1,0,0,1,0,false\n"
+        '2026-01-14T09:30:00.000000Z,en,ready_for_review,128,"{""section"":""Chips"",""tags"":[""ai"",""chips""]}",5,1,2,1,1,true\n'
+        "2,,blog.example,'-12% at Orrin,,2026-02-03T14:05:00.000500Z,en,in_annotation,61,{},1,0,0,1,0,false\n"
         "3,,,Unlabelled,,,,new,35,{},0,0,0,0,0,false\n"
     )
 
@@ -171,7 +174,7 @@ def test_article_csv_counts_follow_span_filters_but_sponsored_is_a_fact(corpus):
     assert export_bytes("articles-csv", filters=filters, neutralise=False).decode() == (
         ARTICLES_HEADER
         + '1,"https://wirefeed.example/1?a=1,2",wirefeed.example,"Quotes, ""commas"" and =cmd|",Priya Raman-Holt,'
-        '2026-01-14T09:30:00.000000Z,en,done,128,"{""section"":""Chips"",""tags"":[""ai"",""chips""]}",3,1,1,1,0,true\n'
+        '2026-01-14T09:30:00.000000Z,en,ready_for_review,128,"{""section"":""Chips"",""tags"":[""ai"",""chips""]}",3,1,1,1,0,true\n'
     )
 
 

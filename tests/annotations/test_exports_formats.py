@@ -24,7 +24,7 @@ ARTICLE_1 = {
     "byline": "Priya Raman-Holt",
     "published_at": "2026-01-14T09:30:00.000000Z",
     "language": "en",
-    "status": "done",
+    "status": "ready_for_review",
     "metadata": {"section": "Chips", "tags": ["ai", "chips"]},
 }
 ARTICLE_2 = {
@@ -34,7 +34,7 @@ ARTICLE_2 = {
     "byline": "",
     "published_at": "2026-02-03T14:05:00.000500Z",
     "language": "en",
-    "status": "in_progress",
+    "status": "in_annotation",
     "metadata": {},
 }
 ARTICLE_3 = {
@@ -60,6 +60,7 @@ def detail(pk, text, annotator, minute, *, origin="manual", note="", attributes=
     start, end, label = place
     return {
         "id": pk,
+        "layer": "editor",
         "start": start,
         "end": end,
         "label": label,
@@ -164,7 +165,7 @@ def result(pk, start, end, text, label, minute, *, who, origin="manual", note=""
         "origin": "prediction" if origin == "suggestion" else "manual",
         "value": {"start": start, "end": end, "text": text, "labels": [label]},
     }
-    item["meta"] = {**({"text": [note]} if note else {}), "annotator": who, "origin": origin}
+    item["meta"] = {**({"text": [note]} if note else {}), "annotator": who, "origin": origin, "layer": "editor"}
     if attributes:
         item["attributes"] = attributes
     item["created_at"] = T.format(6 + minute, 7)
@@ -185,6 +186,7 @@ def test_label_studio_tasks_with_one_annotation_per_annotator(corpus):
                     {
                         "id": 1,
                         "annotator": "@lice",
+                        "layer": "editor",
                         "created_at": T.format(9, 7),
                         "updated_at": T.format(10, 37),
                         "result": [
@@ -195,6 +197,7 @@ def test_label_studio_tasks_with_one_annotation_per_annotator(corpus):
                     {
                         "id": 2,
                         "annotator": "ed",
+                        "layer": "editor",
                         "created_at": T.format(6, 7),
                         "updated_at": T.format(8, 37),
                         "result": [
@@ -233,6 +236,7 @@ def test_label_studio_tasks_with_one_annotation_per_annotator(corpus):
                     {
                         "id": 3,
                         "annotator": "@lice",
+                        "layer": "editor",
                         "created_at": T.format(11, 7),
                         "updated_at": T.format(11, 37),
                         "result": [
@@ -262,9 +266,11 @@ def test_label_studio_with_nothing_to_export_is_an_empty_list(corpus):
 
 def test_w3c_collection_and_page_ids_name_the_selection(corpus):
     """The model requires an id on the collection and its page; the same filters always give the same IRIs."""
-    filters = ExportFilters(labels=(3, 1), statuses=("done",), published_from=dt.date(2026, 1, 1), annotated_only=True)
+    filters = ExportFilters(
+        labels=(3, 1), statuses=("ready_for_review",), published_from=dt.date(2026, 1, 1), annotated_only=True
+    )
     head = json.loads(export_bytes("w3c", filters=filters).decode())
-    ident = "urn:newsnotes:spans:labels=3,1;statuses=done;published_from=2026-01-01;annotated_only=yes"
+    ident = "urn:newsnotes:spans:labels=3,1;statuses=ready_for_review;published_from=2026-01-01;annotated_only=yes"
     assert head["id"] == ident
     assert head["first"]["id"] == ident + "#page1"
     assert json.loads(export_bytes("w3c").decode())["id"] == "urn:newsnotes:spans:all"

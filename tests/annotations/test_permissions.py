@@ -5,7 +5,7 @@ services' own checks fails here.
 """
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from annotations.curation import services as curation
 from annotations.models import Assignment, Label, Span, SpanEvent
@@ -85,17 +85,36 @@ def test_editors_do_not_review(article, editor, transition):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("transition", [Transition.DONE, Transition.REOPEN])
-def test_a_reviewed_article_is_the_reviewers_to_reopen(article, editor, reviewer, transition):
+def test_a_reviewed_article_is_the_reviewers_to_reopen(article, editor, reviewer):
+    """An editor's reopen is refused (only a reviewer sends it back); their done is refused with the reason it
+    would change nothing; a reviewer's reopen sends it back to work."""
     article_status_change(article=article, actor=reviewer, transition=Transition.REVIEWED)
     refused(
-        lambda: article_status_change(article=article, actor=editor, transition=transition),
-        match="This article has been reviewed; only a reviewer can reopen it.",
+        lambda: article_status_change(article=article, actor=editor, transition=Transition.REOPEN),
+        match="This article has been reviewed: .* Only a reviewer can send it back to work.",
     )
+    with pytest.raises(ValidationError, match="Marking it done changes nothing"):
+        article_status_change(article=article, actor=editor, transition=Transition.DONE)
     article.refresh_from_db()
     assert article.status == Article.Status.REVIEWED
-    article_status_change(article=article, actor=reviewer, transition=transition)
+    article_status_change(article=article, actor=reviewer, transition=Transition.REOPEN)
     assert article.status != Article.Status.REVIEWED
+
+
+@pytest.mark.django_db
+def test_workflow_services_refuse_unprivileged_actors(article, editor, nobody, researcher, curator):
+    from annotations.progress import article_mark_reviewed
+    from annotations.workflow.services import slot_claim, slot_release
+
+    slot = slot_claim(article=article, editor=editor)
+    for actor in (editor, nobody, researcher):
+        refused(lambda actor=actor: slot_release(slot=slot, actor=actor), match="Only curators release")
+        refused(lambda actor=actor: article_mark_reviewed(article=article, actor=actor))
+    assert slot_claim(article=article, editor=nobody) is None  # no right to annotate: no slot
+    assert slot_claim(article=article, editor=curator) is None  # curators never take one by opening
+    slot.refresh_from_db()
+    article.refresh_from_db()
+    assert slot.released_at is None and article.status == Article.Status.NEW
 
 
 # Curation -------------------------------------------------------------------------------------------------------

@@ -76,8 +76,8 @@ def test_round_trip_keeps_times_status_origin_and_claim_details(tmp_path):
     assert claim.attributes["speaker_span"] == Span.objects.get(label__slug="person").pk
     assert Span.objects.get(text="👩‍💻 team shipped 🚀 Tessel").origin == "suggestion"
     assert dict(Article.objects.values_list("body", "status")) == {
-        BODY_1: "done",
-        BODY_2: "in_progress",
+        BODY_1: "ready_for_review",
+        BODY_2: "in_annotation",
         BODY_3: "new",
     }
 

@@ -509,7 +509,7 @@ def test_suggestion_keys_are_refused_as_label_hotkeys(client, curator, key):
         "description": "", "ordering": "5", "active": "on",
     }  # fmt: skip
     response = client.post(reverse("admin:annotations_label_add"), data)
-    assert f"“{key}” is a workspace command key" in response.content.decode()
+    assert f"“{key}” is a command key of the workspace or the review page" in response.content.decode()
     assert not Label.objects.filter(slug="product").exists()
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from annotations.models import Assignment, Span
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
+from tests.html import one, parse, select, text
 from tests.workspace import HX, url
 
 BODY = "Mara Okonkwo of Larchfield Systems said the chip ships in May, and Quillix OS agreed."
@@ -24,38 +25,57 @@ def article(db):
 
 
 @pytest.mark.django_db
-def test_mark_done_and_reopen_show_in_the_queue(editor_client, article):
+def test_mark_done_and_reopen_are_the_editors_own(editor_client, editor, other_editor, article):
+    """k = 2: my Done is mine; the article is ready for review only when the second editor is done too."""
+    editor_client.get(url("article-annotate", article))
     response = editor_client.post(url("article-status", article), {"status": "done"}, headers=HX)
     assert response.status_code == 200
-    assert "Reopen <kbd>d</kbd>" in response.content.decode()
+    status = one(parse(response.content), "#ws-status")
+    assert "Reopen" in text(one(status, "button"))
+    assert text(one(status, ".status")) == "Done"
+    assert "1 of 2 editors done" in text(one(status, ".article-status"))
     article.refresh_from_db()
-    assert article.status == Article.Status.DONE
-    queue = editor_client.get(reverse("annotations:article-list")).content.decode()
-    assert '<span class="status status-done">Done</span>' in queue
-    editor_client.post(url("article-status", article), {"status": "in_progress"}, headers=HX)
+    assert article.status == Article.Status.IN_ANNOTATION
+    theirs = Client()
+    theirs.force_login(other_editor)
+    theirs.get(url("article-annotate", article))
+    page = parse(theirs.get(url("article-annotate", article)).content)
+    assert text(one(page, "#ws-status .status")) == "Not started"  # my Done is not theirs
+    theirs.post(url("article-status", article), {"status": "done"}, headers=HX)
     article.refresh_from_db()
-    assert article.status == Article.Status.IN_PROGRESS
+    assert article.status == Article.Status.READY_FOR_REVIEW
+    queue = parse(editor_client.get(reverse("annotations:article-list")).content)
+    assert [text(badge) for badge in select(queue, "td .status-ready_for_review")] == ["Ready for review"]
+    editor_client.post(url("article-status", article), {"status": "reopen"}, headers=HX)
+    article.refresh_from_db()
+    assert article.status == Article.Status.IN_ANNOTATION
+    assert Assignment.objects.get(article=article, user=editor).done_at is None
 
 
 @pytest.mark.django_db
 def test_status_refusals(editor_client, client, reviewer, article):
+    editor_client.get(url("article-annotate", article))
     response = editor_client.post(url("article-status", article), {"status": "reviewed"}, headers=HX)
     assert response.status_code == 422
     assert "mark an article done or reopen it" in response.content.decode()
     Article.objects.filter(pk=article.pk).update(status=Article.Status.REVIEWED)
-    response = editor_client.post(url("article-status", article), {"status": "in_progress"}, headers=HX)
+    response = editor_client.post(url("article-status", article), {"status": "reopen"}, headers=HX)
     assert response.status_code == 403
-    assert "only a reviewer can reopen it" in response.content.decode()
+    assert "Only a reviewer can send it back" in response.content.decode()
+    response = editor_client.post(url("article-status", article), {"status": "done"}, headers=HX)
+    assert response.status_code == 422
+    assert "has been reviewed" in response.content.decode() and "changes nothing" in response.content.decode()
     article.refresh_from_db()
     assert article.status == Article.Status.REVIEWED
     client.force_login(reviewer)
-    assert client.post(url("article-status", article), {"status": "in_progress"}, headers=HX).status_code == 200
+    assert client.post(url("article-status", article), {"status": "reopen"}, headers=HX).status_code == 200
     article.refresh_from_db()
-    assert article.status == Article.Status.IN_PROGRESS
+    assert article.status == Article.Status.NEW  # sent back; nobody has started it
 
 
 @pytest.mark.django_db
 def test_plain_status_post_redirects_with_the_queue_filters(editor_client, article):
+    editor_client.get(url("article-annotate", article))
     response = editor_client.post(url("article-status", article) + "?status=new", {"status": "done"})
     assert response.status_code == 302
     assert response["Location"] == url("article-annotate", article) + "?status=new"
@@ -66,7 +86,9 @@ def queue(db, editor):
     """Five articles whose queue order is c, a, b, d, e (c is assigned; d is done; e reviewed)."""
     feed = SourceFactory(name="Feed")
     made = {}
-    for n, (name, status) in enumerate([("a", "new"), ("b", "new"), ("c", "new"), ("d", "done"), ("e", "reviewed")]):
+    for n, (name, status) in enumerate(
+        [("a", "new"), ("b", "new"), ("c", "new"), ("d", "ready_for_review"), ("e", "reviewed")]
+    ):
         made[name] = ArticleFactory(title=name, status=status, source=feed, published_at=f"2025-01-{20 - n:02d}T00:00Z")
     Assignment.objects.create(article=made["c"], user=editor)
     return made
@@ -100,7 +122,7 @@ def test_next_keeps_the_queue_filters(editor_client, queue, labels, editor):
 
 @pytest.mark.django_db
 def test_next_with_nothing_left_goes_back_to_the_queue(editor_client, queue):
-    Article.objects.filter(title__in="abc").update(status=Article.Status.DONE)
+    Article.objects.filter(title__in="abc").update(status=Article.Status.READY_FOR_REVIEW)
     response = editor_client.get(url("article-next", queue["a"]) + "?status=done", follow=True)
     assert response.redirect_chain[-1][0] == reverse("annotations:article-list") + "?status=done"
     assert "No open article is left in this queue." in response.content.decode()

@@ -33,12 +33,12 @@ def test_counts_are_the_current_editors(editor_client, editor, other_editor, lab
 
 
 def test_order_assigned_first_then_in_progress_new_done(editor_client, editor, other_editor):
-    ArticleFactory(title="done", status="done", published_at="2025-03-01T00:00Z")
+    ArticleFactory(title="done", status="ready_for_review", published_at="2025-03-01T00:00Z")
     ArticleFactory(title="new-old", published_at="2025-01-01T00:00Z")
     ArticleFactory(title="new-recent", published_at="2025-02-01T00:00Z")
-    ArticleFactory(title="started", status="in_progress", published_at="2024-01-01T00:00Z")
+    ArticleFactory(title="started", status="in_annotation", published_at="2024-01-01T00:00Z")
     theirs = ArticleFactory(title="assigned-elsewhere")
-    mine = ArticleFactory(title="assigned-done", status="done", published_at="2020-01-01T00:00Z")
+    mine = ArticleFactory(title="assigned-done", status="ready_for_review", published_at="2020-01-01T00:00Z")
     Assignment.objects.create(article=mine, user=editor)
     Assignment.objects.create(article=theirs, user=other_editor)
     order = titles(editor_client)
@@ -52,13 +52,13 @@ def test_order_assigned_first_then_in_progress_new_done(editor_client, editor, o
 def test_filters_by_status_source_and_own_label(editor_client, editor, other_editor, labels):
     wire = SourceFactory(name="Wire")
     ArticleFactory(title="wire-new", source=wire)
-    ArticleFactory(title="wire-done", source=wire, status="done")
+    ArticleFactory(title="wire-done", source=wire, status="ready_for_review")
     other = ArticleFactory(title="elsewhere")
     mine = ArticleFactory(title="my-claim")
     SpanFactory(article=mine, label=labels["claim"], start=0, end=4, annotator=editor)
     SpanFactory(article=other, label=labels["claim"], start=0, end=4, annotator=other_editor)
     assert titles(editor_client, f"?source={wire.pk}") == ["wire-new", "wire-done"]
-    assert titles(editor_client, f"?source={wire.pk}&status=done") == ["wire-done"]
+    assert titles(editor_client, f"?source={wire.pk}&status=ready_for_review") == ["wire-done"]
     assert titles(editor_client, "?label=claim") == ["my-claim"]
 
 
@@ -144,9 +144,9 @@ def test_editors_open_the_workspace_with_the_queue_filters(editor_client, client
 
 def test_status_badges_follow_the_article(editor_client):
     article = ArticleFactory(title="Flow")
-    Article.objects.filter(pk=article.pk).update(status=Article.Status.IN_PROGRESS)
-    assert [text(badge) for badge in select(editor_client.get(QUEUE).content, "td .status-in_progress")] == [
-        "In progress"
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.IN_ANNOTATION)
+    assert [text(badge) for badge in select(editor_client.get(QUEUE).content, "td .status-in_annotation")] == [
+        "In annotation"
     ]
 
 
@@ -155,20 +155,20 @@ def test_queue_draws_progress_by_status_for_the_filtered_list(editor_client):
     from tests.factories import ArticleFactory
 
     ArticleFactory.create_batch(3)
-    ArticleFactory(status=Article.Status.DONE)
-    ArticleFactory(status=Article.Status.IN_PROGRESS, source__domain="other.example")
+    ArticleFactory(status=Article.Status.READY_FOR_REVIEW)
+    ArticleFactory(status=Article.Status.IN_ANNOTATION, source__domain="other.example")
     response = editor_client.get("/")
     bar = {part.key: (part.count, part.width) for part in response.context["progress"]}
-    assert bar == {"new": (3, 60.0), "in_progress": (1, 20.0), "done": (1, 20.0), "reviewed": (0, 0.0)}
+    assert bar == {"new": (3, 60.0), "in_annotation": (1, 20.0), "ready_for_review": (1, 20.0), "reviewed": (0, 0.0)}
     html = response.content.decode()
-    done = one(html, "rect.bar-done")
+    done = one(html, "rect.bar-ready_for_review")
     assert (done.get("x"), done.get("width")) == ("80.000", "20.000")
-    assert select(html, '[aria-label="New: 3, In progress: 1, Done: 1, Reviewed: 0"]')
-    filtered = editor_client.get("/", {"status": "done"}, headers={"HX-Request": "true"})
+    assert select(html, '[aria-label="New: 3, In annotation: 1, Ready for review: 1, Reviewed: 0"]')
+    filtered = editor_client.get("/", {"status": "ready_for_review"}, headers={"HX-Request": "true"})
     assert {p.key: p.count for p in filtered.context["progress"]} == {
         "new": 0,
-        "in_progress": 0,
-        "done": 1,
+        "in_annotation": 0,
+        "ready_for_review": 1,
         "reviewed": 0,
     }
     assert "stacked-bar" in filtered.content.decode()

@@ -371,14 +371,15 @@ def test_done_next_and_help(open_workspace, page, live_server, article):
     page.keyboard.press("Escape")
     expect(page.locator("#ws-help")).to_be_hidden()
     press(page, "d", path="/status/")
-    expect(page.locator("#ws-status .status")).to_have_text("Done")
+    expect(page.locator("#ws-status .status")).to_have_text("Done")  # the editor's own progress
+    expect(page.locator("#ws-status .article-status")).to_contain_text("1 of 2 editors done")
     article.refresh_from_db()
-    assert article.status == Article.Status.DONE
+    assert article.status == Article.Status.IN_ANNOTATION  # k = 2: one editor's Done is not the article's
     page.keyboard.press("n")
     page.wait_for_url(annotate_url(live_server, following))
     expect(page.locator("h1")).to_have_text("Next one")
     page.goto(live_server.url + "/")
-    expect(page.locator("tr", has_text="Chip news").locator(".status")).to_have_text("Done")
+    expect(page.locator("tr", has_text="Chip news").locator(".status")).to_have_text("In annotation")
 
 
 def test_selection_module(open_workspace, article):
@@ -503,3 +504,13 @@ def test_windowed_creates_relabels_and_deletes_leave_the_text_a_fresh_load_would
     fresh.wait_for_selector("#workspace[data-ready]")
     assert drawn == fresh.evaluate(SEGMENTS)
     assert page.evaluate("window.__noReload") == "kept"
+
+
+def test_d_on_a_reviewed_article_says_why_it_does_nothing(open_workspace, article):
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.REVIEWED)
+    page = open_workspace(article)
+    assert press(page, "d", path="/status/") == 422
+    expect(page.locator("#ws-error")).to_contain_text("has been reviewed")
+    expect(page.locator("#ws-error")).to_contain_text("Marking it done changes nothing")
+    article.refresh_from_db()
+    assert article.status == Article.Status.REVIEWED

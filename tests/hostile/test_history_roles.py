@@ -19,7 +19,15 @@ from tests.factories import ArticleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-EVENTS = ["annotations_articleevent", "annotations_spanevent"]
+EVENTS = [
+    "annotations_articleevent",
+    "annotations_assignmentevent",
+    # The gold layer's history (annotations/review/models.py): every gold decision is kept.
+    "annotations_goldsourceevent",
+    "annotations_goldspanevent",
+    "annotations_reviewdecisionevent",
+    "annotations_spanevent",
+]
 
 
 @pytest.fixture
@@ -80,7 +88,7 @@ def test_the_app_role_writes_rows_and_their_history(app_connection, labels):
         span_id = cur.fetchone()[0]
         cur.execute("UPDATE annotations_span SET note = 'checked' WHERE id = %s", [span_id])
         cur.execute("DELETE FROM annotations_span WHERE id = %s", [span_id])
-        cur.execute("UPDATE articles_article SET status = 'done' WHERE id = %s", [article_id])
+        cur.execute("UPDATE articles_article SET status = 'ready_for_review' WHERE id = %s", [article_id])
     labels_seen = SpanEvent.objects.filter(pgh_obj_id=span_id).order_by("pgh_id").values_list("pgh_label", flat=True)
     assert list(labels_seen) == ["insert", "update", "delete"]
     assert ArticleEvent.objects.filter(pgh_obj_id=article_id).count() == 2

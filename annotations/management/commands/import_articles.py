@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import sys
 from pathlib import Path
@@ -16,6 +17,16 @@ from annotations.imports.services import corpus_import
 from articles.importers import ImportFailure
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 class Command(BaseCommand):
     help = (
         "Import articles from JSONL, CSV or folders of .txt files, and annotated doccano JSONL or Label Studio "
@@ -26,6 +37,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", help="files or folders")
         parser.add_argument("--annotator", help="username that owns spans in inputs that carry no annotator")
+        parser.add_argument(
+            "--editors-per-article",
+            type=_positive,
+            metavar="N",
+            help="how many editors label each imported article (stored on each; default: the source's, else the "
+            "site-wide setting)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="check the input and report, store nothing")
         parser.add_argument(
             "--offsets",
@@ -58,6 +76,7 @@ class Command(BaseCommand):
         user_map=None,
         create_users=False,
         verbosity=1,
+        editors_per_article=None,
         **options,
     ):
         show_progress = sys.stderr.isatty() and verbosity > 0
@@ -85,6 +104,7 @@ class Command(BaseCommand):
                     create_users=create_users,
                     dry_run=dry_run,
                     progress=bar.update,
+                    editors_per_article=editors_per_article,
                 )
         except ImportFailure as err:
             raise CommandError(str(err), returncode=1) from None

@@ -1,0 +1,137 @@
+"""Editors' slots on articles: claiming one by opening the article, starting it with a first span, and a curator
+releasing a stalled one. Each claim locks the article's row, so two editors racing for its last slot queue one
+behind the other and the second finds it full: never more than k editors hold an article."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from annotations.models import Assignment, Span
+from annotations.permissions import Actor, require
+from annotations.progress import REVIEWED_REFUSAL, article_progress_update
+from annotations.workflow.selectors import editors_needed, holding, takes_slots, workflow_settings
+from articles.models import Article
+
+REVIEW = "articles.review_article"
+ANNOTATE = "annotations.add_span"
+RELEASE = "annotations.release_assignment"
+
+
+class SlotsFull(ValidationError):
+    """Every slot of the article is held by other editors."""
+
+
+def _full(article: Article, k: int) -> SlotsFull:
+    editors = "editor" if k == 1 else "editors"
+    return SlotsFull(
+        f"“{article.title}” already has the {k} {editors} it needs; it has been left for them.", code="slots_full"
+    )
+
+
+def _claim(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment:
+    """The editor's slot on ``article``, taken or renewed; the caller holds the article's row lock."""
+    settings = workflow_settings()
+    lease = now + dt.timedelta(minutes=settings.lease_minutes)
+    slot = Assignment.objects.select_for_update().filter(article=article, user=editor).first()
+    if slot is not None and Assignment.objects.filter(holding(now=now), pk=slot.pk).exists():
+        if slot.done_at is None and (slot.leased_until is None or slot.leased_until < lease):
+            slot.leased_until = lease
+            slot.save(update_fields=["leased_until"])
+        return slot
+    k = editors_needed(article=article, settings=settings)
+    if Assignment.objects.filter(holding(now=now), article=article).exclude(user=editor).count() >= k:
+        raise _full(article, k)
+    if slot is None:
+        return Assignment.objects.create(article=article, user=editor, explicit=False, leased_until=lease)
+    slot.leased_until, slot.released_at, slot.released_by = lease, None, None
+    slot.save(update_fields=["leased_until", "released_at", "released_by"])
+    return slot
+
+
+@transaction.atomic
+def slot_claim(*, article: Article, editor: Actor, now: dt.datetime | None = None) -> Assignment | None:
+    """``editor`` opens ``article``: take a slot with a lease (or renew the one they hold). None for reviewers and
+    curators, who never take one, and for a reviewed article; ``SlotsFull`` when k other editors hold it."""
+    if not takes_slots(editor):
+        return None
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    if article.status == Article.Status.REVIEWED:
+        return None
+    return _claim(article=article, editor=editor, now=now or timezone.now())
+
+
+@transaction.atomic
+def slot_start(*, article: Article, editor: Actor, now: dt.datetime | None = None) -> Assignment | None:
+    """``editor`` makes a span on ``article``: they must hold (or can still take) a slot, which is now started and
+    held until they mark it done. Refused on a reviewed article. Reviewers and curators hold no slot (None)."""
+    if article.status != Article.Status.REVIEWED and takes_slots(editor):
+        started = Assignment.objects.filter(
+            article=article, user=editor, started_at__isnull=False, released_at__isnull=True
+        ).first()
+        if started is not None:  # the usual case, every span after the first: one query, no lock
+            return started
+    locked = Article.objects.select_for_update().get(pk=article.pk)
+    if locked.status == Article.Status.REVIEWED and not editor.has_perm(REVIEW):
+        raise ValidationError(f"{REVIEWED_REFUSAL} New spans are not accepted.", code="reviewed")
+    if not takes_slots(editor):
+        return None
+    now = now or timezone.now()
+    slot = _claim(article=locked, editor=editor, now=now)
+    if slot.started_at is None:
+        slot.started_at = now
+        slot.save(update_fields=["started_at"])
+    return slot
+
+
+@transaction.atomic
+def slot_release(*, slot: Assignment, actor: Actor) -> Assignment:
+    """A curator frees ``slot`` for another editor: its editor's spans stay, unfinished, outside agreement and
+    review; the history (``AssignmentEvent``) records who released it. A done slot is finished work: refused."""
+    require(actor, RELEASE, reason="Only curators release editors' slots.")
+    Article.objects.select_for_update().filter(pk=slot.article_id).first()
+    slot = Assignment.objects.select_for_update().select_related("article", "user").get(pk=slot.pk)
+    if slot.done_at is not None:
+        raise ValidationError(
+            f"{slot.user.get_username()} has marked “{slot.article.title}” done; finished work is not released.",
+            code="done",
+        )
+    if slot.released_at is None:
+        slot.released_at, slot.released_by = timezone.now(), actor
+        slot.save(update_fields=["released_at", "released_by"])
+        article_progress_update(article=slot.article)
+    return slot
+
+
+def slots_for_imported(*, article_ids: list[int]) -> int:
+    """The editors of imported spans hold started slots on their articles (done where the file said the article
+    was ready for review or reviewed), as if they had labelled them here; reviewers' spans take none. Returns the
+    number of slots made. Call inside the import's transaction."""
+    if not article_ids:
+        return 0
+    now = timezone.now()
+    made = 0
+    pairs = (
+        Span.objects.filter(article_id__in=article_ids)
+        .order_by()
+        .values_list("article_id", "annotator_id", "article__status")
+        .distinct()
+    )
+    User = get_user_model()
+    users = {user.pk: user for user in User.objects.filter(spans__article_id__in=article_ids).distinct()}
+    finished = {Article.Status.READY_FOR_REVIEW, Article.Status.REVIEWED}
+    for article_id, user_id, status in pairs:
+        if not takes_slots(users[user_id]):
+            continue
+        done = now if status in finished else None
+        _, created = Assignment.objects.get_or_create(
+            article_id=article_id,
+            user_id=user_id,
+            defaults={"explicit": False, "leased_until": now, "started_at": now, "done_at": done},
+        )
+        made += created
+    return made
