@@ -250,3 +250,6 @@ from annotations.suggestions.models import (  # noqa: E402, F401
 
 # The site-wide workflow settings live in their own room; imported here so the model belongs to this app.
 from annotations.workflow.models import MergeStrategy, WorkflowSettings  # noqa: E402, F401
+
+# Undo history and idempotency outcomes are the workspace's; importing them here registers them in this app.
+from annotations.workspace.models import UndoEntry, WriteOutcome  # noqa: E402, F401

@@ -13,6 +13,7 @@ urlpatterns = [
     path("articles/<int:pk>/next/", queue.article_next, name="article-next"),
     path("articles/<int:pk>/status/", workspace.article_status, name="article-status"),
     path("articles/<int:pk>/undo/", workspace.article_undo, name="article-undo"),
+    path("articles/<int:pk>/writes/", workspace.article_write_check, name="article-write-check"),
     path("articles/<int:pk>/spans/", workspace.span_create, name="span-create"),
     path("articles/<int:pk>/spans/<int:span_pk>/", workspace.span_detail, name="span-detail"),
     path("articles/<int:pk>/spans/relabel/", workspace.span_relabel, name="span-relabel"),

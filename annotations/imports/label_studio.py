@@ -23,7 +23,9 @@ from annotations.imports.records import AnnotatedRecord, SpanRecord, annotated, 
 from articles.importers import (
     ArticleRecord,
     ImportFailure,
+    JSONRefused,
     decode_utf8,
+    parse_json,
     record_from_mapping,
 )
 
@@ -85,9 +87,11 @@ def read(
 ) -> Iterator[ArticleRecord]:
     text = decode_utf8(path.read_bytes() if data is None else data, path=path)
     try:
-        tasks = json.loads(text)
+        tasks = parse_json(text)
     except json.JSONDecodeError as err:
         raise ImportFailure(path, err.lineno, f"not valid JSON ({err.msg} at column {err.colno})") from None
+    except JSONRefused as err:
+        raise ImportFailure(path, None, str(err)) from None
     if isinstance(tasks, dict):
         tasks = [tasks]
     if not isinstance(tasks, list):
@@ -147,6 +151,8 @@ def _task(path: Path, number: int, task: Any, skipped: Counter) -> _Task:
                 skipped[f"{result.get('type', 'unknown') if isinstance(result, dict) else 'unknown'} results"] += 1
                 continue
             value = result.get("value") or {}
+            if not isinstance(value, dict):
+                raise ImportFailure(where, None, f"annotation {index}: a result's value must be a JSON object")
             start, end, labels = value.get("start"), value.get("end"), value.get("labels")
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
                 raise ImportFailure(where, None, f"annotation {index}: value.start and value.end must be whole numbers")

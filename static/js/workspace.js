@@ -9,6 +9,7 @@
 
 import { installCaret } from "./caret.js";
 import { installHotkeys } from "./hotkeys.js";
+import { installRequests } from "./requests.js";
 import { refine, selectionOffsets } from "./selection.js";
 
 const SNAP_KEY = "newsnotes.snapWords";
@@ -330,18 +331,7 @@ function start(workspace) {
     paragraph.textContent = text;
     region.replaceChildren(paragraph);
   }
-  document.body.addEventListener("htmx:responseError", (event) => {
-    const xhr = event.detail.xhr;
-    if (xhr.getResponseHeader("HX-Retarget")) {
-      return; // a refusal with its own message, already shown
-    }
-    if (xhr.status >= 500) {
-      failed(`The server could not do that (error ${xhr.status}). Nothing was changed; try again.`);
-    } else {
-      failed(`The server refused that (error ${xhr.status}). Reload the page and try again.`);
-    }
-  });
-  document.body.addEventListener("htmx:sendError", () => failed("The server cannot be reached. Nothing was changed; try again."));
+  installRequests(workspace, { failed });
 
   // At once, not at settle: a queued post may leave before the settle, and it names the drawing just received.
   document.body.addEventListener("htmx:afterSwap", applyBodyPatch);

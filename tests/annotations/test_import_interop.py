@@ -209,3 +209,24 @@ def test_the_fixtures_hold_every_given_span():
             for line in (DOCCANO / mode / name).read_text(encoding="utf-8").splitlines()
         ]
         assert sum(len(line["label"]) for line in lines) == given
+
+
+@AFTER_THE_MOVE
+def test_label_studio_region_meta_gives_back_annotator_and_origin(tmp_path):
+    """Our label-studio export keeps the annotator and origin in each region's meta, which Label Studio keeps
+    (it drops the annotation-level ``annotator``): read from there, both come back, an import origin too."""
+    from tests.annotations.export_fixtures import restart_identities
+
+    build_corpus()
+    Span.objects.filter(label__slug="org", annotator__username="ed").update(origin="import")
+    tasks = json.loads(export_bytes("label-studio"))
+    for task in tasks:
+        for annotation in task["annotations"]:
+            del annotation["annotator"]  # as Label Studio's own export of our file has it
+    before = sorted(Span.objects.values_list("label__name", "start", "end", "annotator__username", "origin"))
+    restart_identities()
+    path = tmp_path / "from-label-studio.json"
+    path.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    run(path)
+    after = sorted(Span.objects.values_list("label__name", "start", "end", "annotator__username", "origin"))
+    assert after == before

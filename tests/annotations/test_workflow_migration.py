@@ -5,12 +5,12 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [
-    ("articles", "0003_article_integrity_checks"),
-    ("annotations", "0012_boilerplate_triggers_and_curator_permissions"),
+    ("articles", "0004_article_search_document"),
+    ("annotations", "0013_workspace_undo_history_and_write_outcomes"),
 ]
 AFTER = [
-    ("articles", "0004_article_status_per_editor_progress"),
-    ("annotations", "0013_assignment_slots_and_workflow_settings"),
+    ("articles", "0005_article_status_per_editor_progress"),
+    ("annotations", "0014_assignment_slots_and_workflow_settings"),
 ]
 
 
