@@ -78,7 +78,9 @@ def test_queue_finds_words_by_their_beginning_while_typing(editor_client):
 def test_matches_keep_the_queue_order(editor_client):
     ArticleFactory(title="Memory prices", body="Corvane is mentioned here.", published_at="2025-01-01T00:00Z")
     ArticleFactory(title="Corvane results", body="Quarterly figures.", published_at="2024-01-01T00:00Z")
-    ArticleFactory(title="Corvane older", body="Done already.", published_at="2026-01-01T00:00Z", status="ready_for_review")
+    ArticleFactory(
+        title="Corvane older", body="Done already.", published_at="2026-01-01T00:00Z", status="ready_for_review"
+    )
     assert queue_titles(editor_client, "corv") == ["Memory prices", "Corvane results", "Corvane older"]
 
 
