@@ -46,8 +46,13 @@ def editors_needed(*, article: Article, settings: WorkflowSettings | None = None
     if article.editors_per_article is not None:
         return article.editors_per_article
     if article.source_id is not None:
-        source_k = type(article).objects.filter(pk=article.pk).values_list("source__editors_per_article", flat=True)
-        k = source_k.first()
+        # The workspace loads the source with the article (select_related): no query then.
+        source = article.source if Article.source.is_cached(article) else None
+        k = (
+            source.editors_per_article
+            if source is not None
+            else Source.objects.filter(pk=article.source_id).values_list("editors_per_article", flat=True).first()
+        )
         if k is not None:
             return k
     return (settings or workflow_settings()).editors_per_article
@@ -59,6 +64,15 @@ def holding(*, now: dt.datetime | None = None) -> Q:
     return Q(released_at__isnull=True) & (
         Q(explicit=True) | Q(started_at__isnull=False) | Q(done_at__isnull=False) | Q(leased_until__gt=now)
     )
+
+
+def slot_holds(slot: Assignment, *, now: dt.datetime | None = None) -> bool:
+    """``holding`` for one slot already loaded (no query)."""
+    now = now or timezone.now()
+    if slot.released_at is not None:
+        return False
+    leased = slot.leased_until is not None and slot.leased_until > now
+    return slot.explicit or slot.started_at is not None or slot.done_at is not None or leased
 
 
 def slots_held(*, article: Article, now: dt.datetime | None = None) -> QuerySet[Assignment]:
@@ -103,12 +117,11 @@ _PROGRESS_LABELS = {"not_started": "Not started", "in_progress": "In progress", 
 
 def editor_progress(*, article: Article, user) -> EditorProgress:
     """``user``'s own progress on ``article`` and how many of the editors it needs are done (two queries)."""
-    slots = list(
-        Assignment.objects.filter(article=article, released_at__isnull=True, done_at__isnull=False).values_list(
-            "user_id", flat=True
-        )
-    )
-    mine = Assignment.objects.filter(article=article, user=user).first()
+    slots = list(Assignment.objects.filter(article=article, released_at__isnull=True))
+    done_count = sum(1 for slot in slots if slot.done_at is not None)
+    mine = next((slot for slot in slots if slot.user_id == user.pk), None)
+    if mine is None and takes_slots(user):
+        mine = Assignment.objects.filter(article=article, user=user).first()  # released: not in the list above
     if not takes_slots(user):
         key = ""
     elif mine is None:
@@ -125,7 +138,7 @@ def editor_progress(*, article: Article, user) -> EditorProgress:
         takes_slot=takes_slots(user),
         key=key,
         label=_PROGRESS_LABELS.get(key, ""),
-        done_count=len(slots),
+        done_count=done_count,
         needed=editors_needed(article=article),
     )
 

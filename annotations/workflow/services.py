@@ -14,7 +14,7 @@ from django.utils import timezone
 from annotations.models import Assignment, Span
 from annotations.permissions import Actor, require
 from annotations.progress import REVIEWED_REFUSAL, article_progress_update
-from annotations.workflow.selectors import editors_needed, holding, takes_slots, workflow_settings
+from annotations.workflow.selectors import editors_needed, holding, slot_holds, takes_slots, workflow_settings
 from articles.models import Article
 
 REVIEW = "articles.review_article"
@@ -38,7 +38,7 @@ def _claim(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment:
     settings = workflow_settings()
     lease = now + dt.timedelta(minutes=settings.lease_minutes)
     slot = Assignment.objects.select_for_update().filter(article=article, user=editor).first()
-    if slot is not None and Assignment.objects.filter(holding(now=now), pk=slot.pk).exists():
+    if slot is not None and slot_holds(slot, now=now):
         if slot.done_at is None and (slot.leased_until is None or slot.leased_until < lease):
             slot.leased_until = lease
             slot.save(update_fields=["leased_until"])
