@@ -172,8 +172,9 @@ def render_body(
             )
         # A dark edge where spans begin or end keeps two adjacent spans of one label apart.
         if opens:
-            # Tab stops: one per place where spans begin, so the keyboard walks span by span.
-            tab = f' tabindex="0" data-opens="{" ".join([str(span[PK]) for span in opens])}"'
+            # Where spans begin: Tab walks from one to the next (workspace.js). Not tabindex in the markup: a
+            # focusable segment turns a drag that starts on it into nothing selected (Chromium).
+            tab = f' data-opens="{" ".join([str(span[PK]) for span in opens])}"'
             edges = " open close" if end in ends else " open"
         else:
             tab = ""
