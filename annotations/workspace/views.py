@@ -297,6 +297,10 @@ def span_detail(request: HtmxHttpRequest, pk: int, span_pk: int) -> HttpResponse
 @workspace_post("annotations.add_span")
 def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     data = _cleaned(SpanCreateForm(request.POST))
+    # span_create hands back the editor's identical span instead of a second one; say so, and undo nothing.
+    existing = Span.objects.filter(
+        article=article, label=data["label"], start=data["start"], end=data["end"], annotator=request.user
+    ).exists()
     span = spans.span_create_in_workspace(
         article=article,
         label=data["label"],
@@ -305,8 +309,13 @@ def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
         text=data["text"],
         annotator=request.user,
     )
+    if existing:
+        message = f"You already have {span.label.name} on “{excerpt(span.text)}”: it is selected."
+        return _updated(request, article, selected=span.pk, message=message)
     undo.undo_record(_undo_store(request, article), undo.Created(span=span.pk, label=span.label_id))
-    return _updated(request, article, selected=span.pk, change=BodyChange(span.pk, span.start, span.end, None))
+    message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
+    change = BodyChange(span.pk, span.start, span.end, None)
+    return _updated(request, article, selected=span.pk, message=message, change=change)
 
 
 @workspace_post("annotations.change_span")
@@ -319,7 +328,11 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
         entry = undo.Relabelled(span=span.pk, label=span.label_id, previous=previous.pk, previous_name=previous.name)
         undo.undo_record(_undo_store(request, article), entry)
     change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, previous.pk))
-    return _updated(request, article, selected=span.pk, change=change)
+    if span.label_id == previous.pk:
+        message = f"“{excerpt(span.text)}” is already {span.label.name}."
+    else:
+        message = f"Relabelled “{excerpt(span.text)}” {previous.name} → {span.label.name}."
+    return _updated(request, article, selected=span.pk, message=message, change=change)
 
 
 @workspace_post("annotations.change_span")

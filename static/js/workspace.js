@@ -340,6 +340,27 @@ function start(workspace) {
 
   document.getElementById("ws-help-open").addEventListener("click", () => help.showModal());
 
+  // Text size, remembered: a custom property the stylesheet multiplies the text's size by (CSSOM, CSP-safe).
+  const SIZE_KEY = "newsnotes.textScale";
+  const applySize = (scale) => root.style.setProperty("--text-scale", String(scale));
+  let scale = Number(localStorage.getItem(SIZE_KEY)) || 1;
+  applySize(scale);
+  for (const button of document.querySelectorAll("[data-text-size]")) {
+    button.addEventListener("click", () => {
+      scale = Math.min(2, Math.max(0.8, Math.round((scale + Number(button.dataset.textSize) * 0.1) * 10) / 10));
+      localStorage.setItem(SIZE_KEY, String(scale));
+      applySize(scale);
+      announce(`Text size ${Math.round(scale * 100)}%.`, { visible: true });
+    });
+  }
+  // The span editor's Close (a sheet at the bottom of small screens): deselect, like Esc.
+  document.addEventListener("click", (event) => {
+    if (event.target.closest?.("[data-close-editor]")) {
+      selectSpan(null);
+      root.focus({ preventScroll: true });
+    }
+  });
+
   // Find in the article: the match becomes the text selection, so a label key labels it at once.
   const find = document.getElementById("ws-find");
   find.addEventListener("submit", (event) => {

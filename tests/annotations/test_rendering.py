@@ -1,5 +1,6 @@
 """The body cut into segments: pure functions, no database."""
 
+import re
 import random
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -163,8 +164,17 @@ def test_contrast_ratio_matches_wcag_reference_values():
 def test_stylesheet_defines_every_layer_and_the_ink():
     css = labels_stylesheet([("person", "#ffd166"), ("dark", "#1a237e")])
     assert ".label-person { --label-color: #ffd166; }" in css
-    assert ".l4-person { --l4: #ffd166; --ink4: #1d232a; }" in css
-    assert ".l1-dark { --l1: #1a237e; --ink1: #ffffff; }" in css
+    assert ".l4-person { --l4: #ffd166; --ink4: #1d232a; --edge4: " in css
+    assert ".l1-dark { --l1: #1a237e; --ink1: #ffffff; --edge1: #1a237e; --deco1: dashed; }" in css
+
+
+def test_each_label_has_an_underline_of_its_own_that_stands_3_to_1():
+    """Issue 14: labels differed by hue alone, and highlights stood 1.4-1.8:1 against the page."""
+    palette = [("person", "#ffd166"), ("org", "#a0c4ff"), ("claim", "#c5e1a5"), ("sponsored", "#e0e0e0")]
+    css = labels_stylesheet(palette)
+    styles = re.findall(r"\.label-\w+ \{ --label-ink: #\w+; --label-edge: (#\w+); --label-deco: (\w+); \}", css)
+    assert len({deco for _, deco in styles}) == len(palette)
+    assert all(contrast_ratio(edge, "#ffffff") >= 3 for edge, _ in styles)
 
 
 # Redrawing one stretch ------------------------------------------------------------------------------------------
