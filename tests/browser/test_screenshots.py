@@ -26,6 +26,13 @@ SIZES = {
 }
 
 
+# What sticks out past the right edge, for the failure message.
+WIDEST = """() => [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .filter((e) => !e.parentElement || e.parentElement.getBoundingClientRect().right <= document.documentElement.clientWidth + 1)
+    .slice(0, 5).map((e) => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))"""
+
+
 @pytest.fixture
 def demo(db):
     call_command("load_demo", verbosity=0)
@@ -56,7 +63,7 @@ def test_screens(browser, live_server, login, axe_source, demo, size):
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
             ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))"
         )
-        assert (overflow, violations) == (0, []), f"{name} at {size}"
+        assert (overflow, violations) == (0, []), f"{name} at {size}: {page.evaluate(WIDEST) if overflow else ''}"
 
     login(page, live_server, users["editor"])
     page.goto(live_server.url + reverse("annotations:article-list"))
