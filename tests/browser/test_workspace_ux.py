@@ -5,7 +5,16 @@ from playwright.sync_api import expect
 
 from annotations.models import Span
 from annotations.spans.services import span_create
-from tests.browser.test_workspace_browser import BODY, article, drag, open_workspace, press, python_offsets, stored
+from tests.browser.test_workspace_browser import (
+    BODY,
+    annotate_url,
+    article,
+    drag,
+    open_workspace,
+    press,
+    python_offsets,
+    stored,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -102,3 +111,30 @@ def test_text_is_one_tab_away_and_the_caret_stays_after_labelling(open_workspace
     page.keyboard.press("?")
     for text in ("Previous / next paragraph", "Previous / next sentence", "Find in the article"):
         expect(page.locator("#ws-help")).to_contain_text(text)
+
+
+def test_small_screen_palette_leaves_the_text_and_the_editor_opens_in_view(browser, live_server, login, editor, labels):
+    """Defect 3: at 390 px the sticky palette covered ~40% of the screen and the span editor landed at y≈3,500."""
+    from tests.factories import ArticleFactory
+
+    body = "\n\n".join(f"Paragraph {n} about Mara Okonkwo and the chip that ships in May." for n in range(40))
+    article = ArticleFactory(title="Long news", body=body)
+    start = body.index("Paragraph 20")
+    span_create(article=article, label=labels["person"], start=start, end=start + 12, annotator=editor)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    login(page, live_server, editor)
+    page.goto(annotate_url(live_server, article))
+    page.wait_for_selector("#workspace[data-ready]")
+    page.locator("#ws-body .seg.hl").scroll_into_view_if_needed()
+    palette = page.locator(".palette").bounding_box()
+    assert palette["height"] < 844 * 0.12
+    page.locator("#ws-body .seg.hl").click()
+    editor_box = page.locator("#span-editor .span-editor").bounding_box()
+    assert editor_box is not None and 0 <= editor_box["y"] < 844 and editor_box["y"] + 40 < 844
+    page.locator("#span-editor [data-close-editor]").click()
+    expect(page.locator("#span-editor .span-editor")).to_have_count(0)
+    # The queue reflows: nothing wider than the screen.
+    page.goto(live_server.url + "/articles/")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    context.close()
