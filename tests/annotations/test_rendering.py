@@ -1,7 +1,7 @@
 """The body cut into segments: pure functions, no database."""
 
-import re
 import random
+import re
 from dataclasses import dataclass
 from typing import NamedTuple
 

@@ -100,7 +100,16 @@ def axe_source():
         if npm is None:
             pytest.fail("axe-core needs npm to install it into .axe/ (apt-get install npm).")
         subprocess.run(
-            [npm, "install", "--prefix", str(AXE_DIR), "--no-audit", "--no-fund", "--no-save", f"axe-core@{AXE_VERSION}"],
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(AXE_DIR),
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                f"axe-core@{AXE_VERSION}",
+            ],
             check=True,
             capture_output=True,
         )

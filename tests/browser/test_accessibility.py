@@ -36,7 +36,11 @@ def test_workspace_states(axe, open_workspace, article, editor, labels):
 def test_pages_each_role_sees(axe, page, live_server, login, article, request, user):
     account = request.getfixturevalue(user)
     login(page, live_server, account)
-    for name, args in [("annotations:article-list", []), ("annotations:export", []), ("annotations:article-detail", [article.pk])]:
+    for name, args in [
+        ("annotations:article-list", []),
+        ("annotations:export", []),
+        ("annotations:article-detail", [article.pk]),
+    ]:
         response = page.goto(live_server.url + reverse(name, args=args))
         if response.status == 403:
             continue

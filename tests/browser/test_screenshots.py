@@ -13,7 +13,11 @@ from django.urls import reverse
 from annotations.models import Span
 from articles.models import Article
 
-pytestmark = [pytest.mark.screenshots, pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.screenshots,
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 OUT = Path(__file__).resolve().parents[2] / "screenshots"
 # name: (CSS viewport width, height, device scale). 200% zoom of a 1280x800 window is 640x400 CSS px drawn at 2x.
@@ -27,10 +31,13 @@ SIZES = {
 
 
 # What sticks out past the right edge, for the failure message.
-WIDEST = """() => [...document.querySelectorAll("body *")]
-    .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-    .filter((e) => !e.parentElement || e.parentElement.getBoundingClientRect().right <= document.documentElement.clientWidth + 1)
-    .slice(0, 5).map((e) => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))"""
+WIDEST = """() => {
+  const edge = document.documentElement.clientWidth + 1;
+  const out = (e) => e.getBoundingClientRect().right > edge;
+  return [...document.querySelectorAll("body *")]
+    .filter((e) => out(e) && !(e.parentElement && out(e.parentElement)))
+    .slice(0, 5).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`);
+}"""
 
 
 @pytest.fixture
