@@ -353,6 +353,17 @@ def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
 @workspace_post("annotations.delete_span")
 def span_delete(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     span = _span(article, _cleaned(SpanRefForm(request.POST))["span"])
+    # Claims that name this span as their speaker: warn once; the page sends confirm=<id> on the second try.
+    dependents = Span.objects.filter(
+        article=article, label__kind=Label.Kind.CLAIM, attributes__speaker_span=span.pk
+    ).count()
+    if dependents and request.POST.get("confirm") != str(span.pk):
+        who = "A claim names" if dependents == 1 else f"{dependents} claims name"
+        raise Refused(
+            f"{who} “{excerpt(span.text)}” as its speaker. Delete again to delete it anyway: "
+            "claims keep the speaker's name, and Undo links the span again.",
+            409,
+        )
     snapshot = spans.SpanSnapshot.of(span)
     spans.span_delete(span=span, actor=request.user)
     undo.undo_record(_undo_store(request, article), undo.Deleted(snapshot))

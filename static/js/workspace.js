@@ -236,8 +236,6 @@ function start(workspace) {
     const id = state.selected;
     const first = spanSegments(id)[0];
     state.caretAt = first ? Number(first.dataset.start) : caretOffset();
-    state.discardArmed = true; // the span and its editor go together
-    selectSpan(null);
     submit("span-delete", { span: id });
     return true;
   }
@@ -493,6 +491,14 @@ function start(workspace) {
     const holder = document.getElementById("ws-body-patch");
     if (holder && event.detail.verb === "post" && workspace.contains(event.detail.elt)) {
       event.detail.parameters.body_version = holder.dataset.version;
+    }
+    // Deleting a span a claim names as speaker is refused once with a warning; the same delete again confirms.
+    if (event.detail.verb === "post" && event.detail.path.includes("/spans/delete/")) {
+      const span = String(event.detail.parameters.span ?? "");
+      if (state.deleteWarned === span) {
+        event.detail.parameters.confirm = span;
+      }
+      state.deleteWarned = span;
     }
   });
 

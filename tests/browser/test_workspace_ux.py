@@ -138,3 +138,26 @@ def test_small_screen_palette_leaves_the_text_and_the_editor_opens_in_view(brows
     page.goto(live_server.url + "/articles/")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
     context.close()
+
+
+def test_deleting_a_claims_speaker_warns_first_and_undo_brings_back_the_same_span(
+    open_workspace, article, editor, labels
+):
+    """Defect 4: the speaker went without a word, and the claim showed "Someone not marked"."""
+    from annotations.spans import claims
+
+    person = span_create(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    claim = span_create(article=article, label=labels["claim"], start=16, end=62, annotator=editor)
+    claims.span_set_details(span=claim, actor=editor, note="", speaker="", speaker_span=person.pk, verdict=None)
+    page = open_workspace(article)
+    page.locator("#ws-body .seg.hl", has_text="Mara Okonkwo").click()
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: PERSON")
+    assert press(page, "Delete", path="/spans/delete/") == 409
+    expect(page.locator("#ws-error")).to_contain_text("as its speaker")
+    assert Span.objects.filter(pk=person.pk).exists()
+    assert press(page, "Delete", path="/spans/delete/") == 200
+    assert not Span.objects.filter(pk=person.pk).exists()
+    press(page, "Control+z", path="/undo/")
+    assert Span.objects.filter(pk=person.pk).exists()  # the same id: the claim's speaker is linked again
+    page.locator("#ws-body .seg.hl", has_text="said the chip").click()
+    expect(page.locator("#span-speaker-span")).to_have_value(str(person.pk))
