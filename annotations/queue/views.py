@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from annotations.http import HtmxHttpRequest
@@ -19,7 +19,7 @@ from annotations.workspace.rendering import stacked_bar
 from articles.models import Article
 
 
-@require_GET
+@require_safe  # HEAD too: monitors and link checkers ask for / with HEAD
 @login_required
 @vary_on_headers("HX-Request")
 def article_list(request: HtmxHttpRequest) -> HttpResponse:
