@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then rm -rf $(VENV); $$py -m venv $(VENV); fi
 	@echo "Installing dependencies into $(VENV) (pinned by constraints.txt)..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]" 2>&1 \
-	  | { grep -v "^WARNING: Location .* is ignored" || true; }
+	  | { grep -v -e "^WARNING: Location .* is ignored" -e "does not provide the extra 'html_clean'" || true; }
 	@touch $@
 
 venv: $(VENV)/.installed
