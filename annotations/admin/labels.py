@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
@@ -83,12 +85,11 @@ class LabelAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Label]:
         return super().get_queryset(request).annotate(span_count=Count("spans"))
 
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """A new label goes after the others in the palette, not before them (ordering 0 read 5, 1, 2, 3, 4)."""
         initial = super().get_changeform_initial_data(request)
         last = Label.objects.order_by("-ordering").values_list("ordering", flat=True).first()
-        initial.setdefault("ordering", (last or 0) + 1)
-        return initial
+        return {"ordering": (last or 0) + 1, **initial}
 
     @admin.display(description="Colour")
     def swatch(self, label: Label) -> str:

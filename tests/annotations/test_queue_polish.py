@@ -36,3 +36,15 @@ def test_researchers_see_no_counts_of_their_own(client, researcher):
     client.force_login(researcher)
     html = client.get("/").content.decode()
     assert "Span counts are yours" not in html and "Your spans" not in html
+
+
+def test_researchers_read_the_article_with_its_labels(client, researcher, editor, labels):
+    from annotations.spans.services import span_create
+
+    article = ArticleFactory(body="Mara Okonkwo said the chip ships in May.")
+    span_create(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    client.force_login(researcher)
+    page = parse(client.get(f"/articles/{article.pk}/").content)
+    assert [mark.get("data-labels") for mark in select(page, ".body .seg.hl")] == ["PERSON"]
+    items = ["".join(li.itertext()) for li in select(page, ".read-spans li")]
+    assert items == ["PERSON “Mara Okonkwo” 0–12 · ed"]
