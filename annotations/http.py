@@ -1,5 +1,6 @@
 """What every view of this app shares: the request type htmx decorates, and a service's refusal as a status and
-a sentence (403 when it is not the user's to do, 422 when the input breaks a rule)."""
+a sentence (403 when it is not the user's to do, 409 when it clashes with what is stored now, 422 when the input
+breaks a rule)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def refusal_status(error: Refusal) -> int:
         return 403
     if isinstance(error, ObjectDoesNotExist):
         return 404
+    if isinstance(error, ValidationError) and getattr(error, "code", None) == "conflict":
+        return 409
     return 422
 
 

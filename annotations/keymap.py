@@ -47,6 +47,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("", (), "Tab Shift+Tab", "Select the next / previous span", "Spans"),
     Command("cycle", ("enter",), "Enter", "Select a highlight; again for the next span overlapping it", "Spans"),
     Command("delete", ("delete", "backspace"), "Delete Backspace", "Delete the selected span", "Spans"),
+    # Suggestions (static/js/suggestions.js).
+    Command("suggestion-next", ("s",), "s", "Select the next suggestion (dashed outline)", "Suggestions"),
+    Command(
+        "suggestion-accept", ("a",), "a Enter", "Accept the selected suggestion: it becomes your span", "Suggestions"
+    ),
+    Command(
+        "suggestion-reject",
+        ("x",),
+        "x",
+        "Reject the selected suggestion (it does not come back; Ctrl+Z brings it back)",
+        "Suggestions",
+    ),
     Command("edit", ("e",), "e", "Edit the selected span's note (claims: speaker and verdict)", "Spans"),
     Command("undo", ("ctrl+z",), "Ctrl+Z", "Undo your last create, delete or relabel on this article", "Spans"),
     Command("find", ("/",), "/", "Find in the article", "Article"),

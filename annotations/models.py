@@ -211,4 +211,8 @@ from annotations.suggestions.models import (  # noqa: E402, F401
     BoilerplateFamily,
     BoilerplatePassage,
     Suggestion,
+    SuggestionDecision,
 )
+
+# Undo history and idempotency outcomes are the workspace's; importing them here registers them in this app.
+from annotations.workspace.models import UndoEntry, WriteOutcome  # noqa: E402, F401

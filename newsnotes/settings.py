@@ -188,6 +188,14 @@ NEWSNOTES_MAX_ARTICLE_CHARS = int(os.environ.get("NEWSNOTES_MAX_ARTICLE_CHARS", 
 NEWSNOTES_MAX_CSV_COLUMNS = int(os.environ.get("NEWSNOTES_MAX_CSV_COLUMNS", 64))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Pre-annotation plug-ins (README: Suggestions): dotted paths of callables, text in, (start, end, label name)
+# code-point spans out, run over every import's new articles. Comma-separated in the environment, e.g.
+# NEWSNOTES_SUGGESTERS=annotations.suggestions.spacy_adapter.suggest (needs the "spacy" extra).
+NEWSNOTES_SUGGESTERS = [p.strip() for p in os.environ.get("NEWSNOTES_SUGGESTERS", "").split(",") if p.strip()]
+# The spaCy suggester's pipeline: "gazetteer" (a blank pipeline + an EntityRuler from editors' entity spans; no
+# download) or an installed pipeline package / path for spacy.load.
+NEWSNOTES_SPACY_PIPELINE = os.environ.get("NEWSNOTES_SPACY_PIPELINE", "gazetteer")
+
 # History (django-pghistory): database triggers record every insert, update and delete of spans and articles.
 # Reads change nothing, so only writing methods open a context (user, url) for the triggers to attach.
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

@@ -22,6 +22,7 @@ from annotations.admin.confirm import confirmation_page, confirmed
 from annotations.models import Label, LabelKind
 from annotations.suggestions.boilerplate import RebuildResult, boilerplate_rebuild
 from annotations.suggestions.models import BoilerplateFamily
+from annotations.suggestions.propagation import gazetteer_propagate
 from annotations.suggestions.selectors import families_by_size, family_sources, family_variants
 from annotations.suggestions.services import default_boilerplate_label, family_dismiss, family_suggest
 
@@ -80,7 +81,7 @@ class BoilerplateFamilyAdmin(admin.ModelAdmin):
     search_fields = ["text"]
     search_help_text = "Words in the family's representative text."
     list_per_page = 50
-    actions = ["rebuild_families", "suggest_label", "dismiss_families"]
+    actions = ["rebuild_families", "suggest_label", "dismiss_families", "propagate_gazetteer"]
     fields = [
         "text",
         "status",
@@ -183,6 +184,25 @@ class BoilerplateFamilyAdmin(admin.ModelAdmin):
                 button="Rebuild",
             )  # fmt: skip
         self.message_user(request, _rebuilt_message(boilerplate_rebuild()), messages.SUCCESS)
+        return None
+
+    @admin.action(description="Propagate editors' entity labels corpus-wide (gazetteer)", permissions=["suggest"])
+    def propagate_gazetteer(self, request: HttpRequest, queryset: QuerySet[BoilerplateFamily]):
+        """Issue 12 point 4: the same service as ``manage.py propagate_labels``."""
+        if not confirmed(request):
+            return confirmation_page(
+                self, request, queryset, action="propagate_gazetteer", title="Propagate labels as a gazetteer",
+                lines=[
+                    "Every string editors labelled with an entity label (PERSON, ORG...) is suggested wherever "
+                    "else it occurs as a whole word, never across or over another label (the selection does not "
+                    "matter). Suggestions editors rejected stay rejected."
+                ],
+                button="Propagate",
+            )  # fmt: skip
+        result = gazetteer_propagate(actor=request.user)  # type: ignore[arg-type]  # admin users are logged in
+        self.message_user(
+            request, f"{result.created} suggestion(s) from {result.terms} term(s) over {result.articles} articles."
+        )
         return None
 
     @admin.action(description="Dismiss selected families for good (not boilerplate)", permissions=["curate"])

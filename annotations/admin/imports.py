@@ -18,8 +18,10 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 
+from annotations.imports.records import AnnotatedRecord
 from annotations.imports.registry import ANNOTATED
 from annotations.imports.services import corpus_import
+from annotations.imports.span_files import PlacedSpans
 from annotations.presentation import counted
 from articles.forms import ImportConfirmForm, ImportUploadForm
 from articles.importers import ImportFailure
@@ -62,16 +64,22 @@ class ImportPageMixin:
         upload = form.cleaned_data["upload"]
         data = upload.read()
         report = read_upload_report(upload.name, data, ANNOTATED)
+        # Span files (span CSV, W3C) place spans on stored articles; duplicates that carry spans add them as
+        # layers: both are work to confirm even when no article is new.
+        placed = [r for r in report.records if isinstance(r, PlacedSpans)]
         try:
-            fresh, duplicates = articles_plan(report.records)
+            fresh, duplicates = articles_plan([r for r in report.records if not isinstance(r, PlacedSpans)])
         except ImportFailure as failure:  # a text the database cannot index
             report.add_failure(failure)
             fresh, duplicates = [], []
+        layer_spans = sum(len(r.spans) for r in placed) + sum(
+            len(r.spans) for r, _ in duplicates if isinstance(r, AnnotatedRecord)
+        )
         previous = request.session.pop(IMPORT_SESSION_KEY, None)
         if previous:
             upload_discard(token=previous["token"])
         confirm = None
-        if fresh and not report.failures:
+        if (fresh or layer_spans) and not report.failures:
             token = upload_store(data=data)
             request.session[IMPORT_SESSION_KEY] = {"token": token, "name": upload.name}
             confirm = ImportConfirmForm(initial={"token": token})
@@ -82,6 +90,7 @@ class ImportPageMixin:
             report=report,
             fresh=fresh,
             duplicates=duplicates,
+            layer_spans=layer_spans,
             confirm=confirm,
         )
 
@@ -112,10 +121,17 @@ class ImportPageMixin:
         finally:
             upload_discard(token=token)
         spans = f" with {result.span_count} span(s)" if result.span_count else ""
+        layers = (
+            f" {result.layered_span_count} span(s) went onto {counted(result.layered_article_count, 'article')}"
+            " already in the corpus."
+            if result.layered_span_count
+            else ""
+        )
+        present = f" {result.present_span_count} span(s) were already present." if result.present_span_count else ""
         self.message_user(
             request,
             f"Imported {counted(result.created_count, 'article')}{spans} from {pending['name']}; "
-            f"skipped {result.duplicate_count} duplicate(s).",
+            f"skipped {result.duplicate_count} duplicate(s).{layers}{present}",
             messages.SUCCESS,
         )
         return redirect("admin:articles_article_changelist")

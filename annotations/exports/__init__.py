@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from annotations.exports import articles_csv, brat, conll, doccano, label_studio, w3c
-from annotations.exports.query import ExportFilters, articles_for_export, iter_articles, spans_for_export
+from annotations.exports.query import (
+    ExportFilters,
+    articles_for_export,
+    iter_articles,
+    spans_for_export,
+    suggestions_for_export,
+)
 from annotations.exports.spans_csv import COLUMNS as SPAN_CSV_COLUMNS
 from annotations.exports.spans_csv import stream_spans_csv
 
@@ -37,6 +43,7 @@ class ExportOptions:
     neutralise: bool = True  # csv, articles-csv: defuse spreadsheet formulas
     bom: bool = False  # csv, articles-csv: a UTF-8 byte order mark for Excel
     utf16: bool = False  # jsonl, label-studio: offsets in UTF-16 code units instead of code points
+    suggestions: bool = False  # csv: add pending suggestions, marked as such (never anyone's labels otherwise)
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,11 @@ def export(
     """
     if key == "csv":
         return stream_spans_csv(
-            spans_for_export(filters), neutralise=options.neutralise, bom=options.bom, on_rows=on_rows
+            spans_for_export(filters),
+            neutralise=options.neutralise,
+            bom=options.bom,
+            on_rows=on_rows,
+            suggestions=suggestions_for_export(filters) if options.suggestions else None,
         )
     if key == "articles-csv":
         return articles_csv.write(filters, neutralise_cells=options.neutralise, bom=options.bom, on_rows=on_rows)

@@ -1,9 +1,10 @@
 """``jsonl``: doccano's sequence-labelling JSONL, one article per line, with our span details alongside.
 
 ``{"id", "text", "label": [[start, end, "LABEL"], ...], title, url, source, byline, published_at, language,
-status, metadata, "offsets": "codepoints" (or "utf16"), "spans": [{"id", "text", "annotator", "origin", "note",
-"attributes", "created_at", "updated_at"}, ...]}``. ``spans[i]`` describes ``label[i]``; doccano ignores the
-extra keys (keeps them as metadata) and our importer reads them back, so an export re-imports without loss.
+status, metadata, "offsets": "codepoints" (or "utf16"), "spans": [{"id", "start", "end", "label", "text",
+"annotator", "origin", "note", "attributes", "created_at", "updated_at"}, ...]}``. ``spans[i]`` describes
+``label[i]`` and repeats its start, end and label: doccano keeps the extra keys but re-sorts ``label`` by (start,
+end, label), and the importer matches details to entries by that content, not by position.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def _line(article: ExportArticle, *, utf16: bool) -> str:
         "spans": [
             {
                 "id": s.pk,
+                "start": position(s.start),
+                "end": position(s.end),
+                "label": s.label,
                 "text": s.text,
                 "annotator": s.annotator,
                 "origin": s.origin,

@@ -52,6 +52,11 @@ class ExportForm(forms.Form):
         help_text="CSV: keep cells starting with = + - @ as they are (for programs; unsafe to open in a spreadsheet).",
     )
     bom = forms.BooleanField(required=False, label="Byte order mark", help_text="CSV: lets Excel detect UTF-8.")
+    include_suggestions = forms.BooleanField(
+        required=False,
+        label="Include pending suggestions",
+        help_text="Span CSV: add machine suggestions no editor has accepted yet, origin “pending-suggestion”.",
+    )
     offsets = forms.ChoiceField(
         choices=[("codepoints", "Code points"), ("utf16", "UTF-16 code units (doccano, Label Studio before 1.6)")],
         initial="codepoints",
@@ -95,4 +100,9 @@ class ExportForm(forms.Form):
 
     def options(self) -> ExportOptions:
         data = self.cleaned_data
-        return ExportOptions(neutralise=not data["raw"], bom=data["bom"], utf16=data["offsets"] == "utf16")
+        return ExportOptions(
+            neutralise=not data["raw"],
+            bom=data["bom"],
+            utf16=data["offsets"] == "utf16",
+            suggestions=data["include_suggestions"],
+        )

@@ -65,6 +65,16 @@ def spans_for_export(filters: ExportFilters) -> QuerySet[Span]:
     )
 
 
+def suggestions_for_export(filters: ExportFilters) -> QuerySet:
+    """Pending suggestions on the matching articles (label filter applied), for researchers who ask for them."""
+    from annotations.suggestions.models import Suggestion, SuggestionStatus
+
+    suggestions = Suggestion.objects.filter(status=SuggestionStatus.PENDING, **_article_lookups(filters, "article__"))
+    if filters.labels:
+        suggestions = suggestions.filter(label__in=filters.labels)
+    return suggestions
+
+
 def articles_for_export(filters: ExportFilters) -> QuerySet[Article]:
     """Matching articles by id, with their source."""
     articles = Article.objects.filter(**_article_lookups(filters)).select_related("source").order_by("id")

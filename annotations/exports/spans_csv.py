@@ -90,8 +90,15 @@ def _time(expression: str) -> str:
     return f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
-def select_sql(spans: QuerySet[Span] | None = None, *, neutralise: bool = True) -> tuple[str, list]:
-    """The SELECT behind the CSV (without COPY), for ``spans`` (default: every span), in export order."""
+def select_sql(
+    spans: QuerySet[Span] | None = None, *, neutralise: bool = True, suggestions: QuerySet | None = None
+) -> tuple[str, list]:
+    """The SELECT behind the CSV (without COPY), for ``spans`` (default: every span), in export order.
+
+    With ``suggestions`` (a researcher asked for pending suggestions explicitly) their rows follow the same
+    columns: ``span_id`` is ``suggestion-<id>``, ``annotator`` empty, ``origin`` ``pending-suggestion``
+    (``suggestion`` stays the origin of accepted ones, which are editors' spans).
+    """
     User = get_user_model()
     username = User._meta.get_field(User.USERNAME_FIELD).column
 
@@ -122,11 +129,36 @@ JOIN {Label._meta.db_table} l ON l.id = s.label_id
 JOIN {User._meta.db_table} u ON u.id = s.annotator_id
 {where}
 ORDER BY s.article_id, s.start, s."end" DESC, s.id"""  # noqa: S608
+    if suggestions is not None:
+        sql, params = _with_suggestions(sql, params, suggestions, t)
     return sql, params
 
 
-def copy_sql(spans: QuerySet[Span] | None = None, *, neutralise: bool = True) -> tuple[str, list]:
-    sql, params = select_sql(spans, neutralise=neutralise)
+def _with_suggestions(sql: str, params: list, suggestions: QuerySet, t: Callable[[str], str]) -> tuple[str, list]:
+    try:
+        subquery, sub_params = suggestions.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        subquery, sub_params = "SELECT NULL::bigint WHERE false", ()
+    spans_part = sql.replace("SELECT s.id,", "SELECT s.id::text,", 1).rsplit("ORDER BY", 1)[0]
+    from annotations.suggestions.models import Suggestion
+
+    # Only table and column names are interpolated here; values travel as parameters.
+    suggested = f"""
+SELECT 'suggestion-' || g.id, g.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")},
+       {_time("a.published_at")}, {t("l.name")}, g.start, g."end", {t("g.text")}, '', 'pending-suggestion',
+       {_time("g.created_at")}, {_time("g.created_at")}, '', '{{}}'
+FROM {Suggestion._meta.db_table} g
+JOIN {Article._meta.db_table} a ON a.id = g.article_id
+LEFT JOIN {Source._meta.db_table} src ON src.id = a.source_id
+JOIN {Label._meta.db_table} l ON l.id = g.label_id
+WHERE g.id IN ({subquery})"""  # noqa: S608
+    return f"{spans_part}UNION ALL{suggested}\nORDER BY 2, 8, 9 DESC, 1", [*params, *sub_params]
+
+
+def copy_sql(
+    spans: QuerySet[Span] | None = None, *, neutralise: bool = True, suggestions: QuerySet | None = None
+) -> tuple[str, list]:
+    sql, params = select_sql(spans, neutralise=neutralise, suggestions=suggestions)
     return f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params
 
 
@@ -137,6 +169,7 @@ def stream_spans_csv(
     bom: bool = False,
     on_rows: Callable[[int], None] | None = None,
     using: str | None = None,
+    suggestions: QuerySet | None = None,
 ) -> Iterator[bytes]:
     """The span CSV for ``spans`` (any Span QuerySet; default all) as byte chunks, header first.
 
@@ -144,7 +177,7 @@ def stream_spans_csv(
     ``StreamingHttpResponse``. ``on_rows(n)`` is called as rows go out (progress bars); ``neutralise=False``
     leaves formula-like cells as they are, for programs rather than spreadsheets.
     """
-    sql, params = copy_sql(spans, neutralise=neutralise)
+    sql, params = copy_sql(spans, neutralise=neutralise, suggestions=suggestions)
     connection = connections[using or (spans.db if spans is not None else "default")]
     head = (BOM if bom else b"") + HEADER.encode()
     with connection.cursor() as cursor:

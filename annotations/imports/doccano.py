@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from annotations.imports.offsets import AUTO, UTF16, Document, RawSpan, resolve
-from annotations.imports.records import AnnotatedRecord, annotated, span_record
+from annotations.imports.offsets import AUTO, UNITS, UTF16, RawSpan
+from annotations.imports.records import SpanRecord, annotated, span_record, spans_resolve
 from articles.importers import (
     ArticleRecord,
     ImportFailure,
@@ -43,7 +43,7 @@ def title_from(text: str) -> str:
     return cut + "…"
 
 
-def _raw_spans(row: dict, *, path: Path, number: int) -> list[tuple[RawSpan, dict]]:
+def _raw_spans(row: dict, *, path: Path, number: int) -> tuple[list[RawSpan], list[dict] | None]:
     where = f"{path}:{number}"
     key = next((k for k in SPAN_KEYS if k in row), None)
     items = row.get(key) or []
@@ -52,7 +52,13 @@ def _raw_spans(row: dict, *, path: Path, number: int) -> list[tuple[RawSpan, dic
     details = row.get("spans")
     if details is not None and (not isinstance(details, list) or len(details) != len(items)):
         raise ImportFailure(path, number, f"spans must be a list with one entry per {key} entry ({len(items)})")
-    declared = row.get("offsets") if row.get("offsets") in ("codepoints", "utf16") else None
+    for index, detail in enumerate(details or []):
+        if not isinstance(detail, dict):
+            raise ImportFailure(path, number, f"spans[{index}] must be an object")
+        if detail.get("text") is not None and not isinstance(detail["text"], str):
+            raise ImportFailure(path, number, f"spans[{index}].text must be text")
+    texts = frozenset(d["text"] for d in details or [] if isinstance(d.get("text"), str))
+    declared = row.get("offsets") if row.get("offsets") in UNITS else None
     out = []
     for index, item in enumerate(items):
         if key == "entities":
@@ -74,31 +80,73 @@ def _raw_spans(row: dict, *, path: Path, number: int) -> list[tuple[RawSpan, dic
             raise ImportFailure(path, number, f"{key}[{index}]: start and end must be whole numbers")
         if not isinstance(label, str) or not label.strip():
             raise ImportFailure(path, number, f"{key}[{index}]: the label must be a name")
-        detail = details[index] if details is not None else {}
-        if not isinstance(detail, dict):
-            raise ImportFailure(path, number, f"spans[{index}] must be an object")
-        text = detail.get("text")
-        if text is not None and not isinstance(text, str):
-            raise ImportFailure(path, number, f"spans[{index}].text must be text")
-        out.append((RawSpan(start, end, label.strip(), text, where, declared), detail))
-    return out
+        out.append(RawSpan(start, end, label.strip(), None, where, declared, one_of=texts))
+    return out, details
+
+
+def _match_details(
+    body: str, raws: list[RawSpan], placed: list[tuple[int, int]], details: list[dict], *, path: Path, number: int
+) -> list[dict]:
+    """Each ``spans`` detail for its ``label`` entry, by content: doccano re-sorts ``label`` by (start, end, label).
+
+    A detail matches an entry with its text (and its label, start and end, in the file's unit, where it gives
+    them: our exports do). Where entries with
+    the same text differ and their details differ too, nothing says which is which: refused, not guessed.
+    """
+    texts = [body[s:e].replace("\r\n", "\n") for s, e in placed]
+
+    def fits(detail: dict, index: int) -> bool:
+        return (
+            detail.get("text") in (None, texts[index])
+            and detail.get("label") in (None, raws[index].label)
+            and detail.get("start") in (None, raws[index].start)
+            and detail.get("end") in (None, raws[index].end)
+        )
+
+    if all(fits(detail, index) for index, detail in enumerate(details)):
+        return details
+    matched: list[dict | None] = [None] * len(raws)
+    for position, detail in enumerate(details):
+        free = [i for i in range(len(raws)) if matched[i] is None and fits(detail, i)]
+        if not free:
+            raise ImportFailure(
+                path, number, f"spans[{position}] (text {detail.get('text')!r}) matches no entry of label"
+            )
+        keys = {(placed[i], raws[i].label) for i in free}
+        rivals = [d for d in details if d is not detail and fits(d, free[0])]
+        if len(keys) > 1 and any(_payload(d) != _payload(detail) for d in rivals):
+            raise ImportFailure(
+                path,
+                number,
+                f"spans[{position}] (text {detail.get('text')!r}) fits several label entries that differ "
+                "and nothing in it says which (the label list was re-sorted); give each spans entry its label",
+            )
+        matched[free[0]] = detail
+    return [m or {} for m in matched]
+
+
+def _payload(detail: dict) -> dict:
+    return {k: v for k, v in detail.items() if k not in {"id", "created_at", "updated_at"}}
 
 
 def read_text(
-    path: Path, text: str, *, offsets: str = AUTO, notify: Callable[[str], None] | None = None
+    path: Path,
+    text: str,
+    *,
+    offsets: str = AUTO,
+    notify: Callable[[str], None] | None = None,
+    defer: bool = False,
 ) -> Iterator[ArticleRecord]:
-    rows: list[tuple[int, dict, AnnotatedRecord, list[tuple[RawSpan, dict]]]] = []
+    """doccano lines as records; ``defer`` leaves their offsets to ``spans_resolve`` over all files of the import."""
+    records: list[ArticleRecord] = []
     for number, row in json_lines(text, path=path):
         if not looks_like_doccano(row):
             raise ImportFailure(path, number, 'expected a doccano line: an object with "text" and "label"')
         if row.get("relations") and notify:
             notify(f"{path}:{number}: relations are not imported (NewsNotes stores labelled spans only)")
-        # The text must reach us untouched: offsets count into it, so newlines are not normalised here.
         body = row["text"]
         if not isinstance(body, str) or not body.strip():
             raise ImportFailure(path, number, "text must be non-empty text")
-        if "\r" in body:
-            raise ImportFailure(path, number, "text contains CR characters; offsets into it cannot be kept")
         metadata = row.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise ImportFailure(path, number, "metadata must be a JSON object")
@@ -114,18 +162,54 @@ def read_text(
             line=number,
         )
         record = annotated(record, status=row.get("status"), path=path, line=number)
-        rows.append((number, row, record, _raw_spans(row, path=path, number=number)))
-    documents = [Document(record.body, [raw for raw, _ in spans]) for _, _, record, spans in rows]
-    resolved, notice = resolve(path, documents, mode=offsets, default=UTF16, tool="doccano")
-    if notice and notify:
-        notify(notice)
-    for number, _, record, spans in rows:
-        record.spans = [span_record(raw, resolved[id(raw)], detail, path=path, line=number) for raw, detail in spans]
-        yield record
+        raws, details = _raw_spans(row, path=path, number=number)
+        record.raw_body, record.pending, record.tool, record.default_unit = body, raws, "doccano", UTF16
+        record.finish = _finisher(body, raws, details, path=path, number=number)
+        records.append(record)
+    if not defer:
+        spans_resolve(records, offsets=offsets, notify=notify)
+    yield from records
+
+
+def _finisher(body: str, raws: list[RawSpan], details: list[dict] | None, *, path: Path, number: int):
+    def finish(placed: list[tuple[int, int]]) -> list[SpanRecord]:
+        # ``placed`` counts into the stored text (CRLF made LF); matching by text needs the file's own offsets.
+        originals = [(_raw_offset(body, start), _raw_offset(body, end)) for start, end in placed]
+        matched = _match_details(body, raws, originals, details, path=path, number=number) if details else None
+        spans = []
+        for index, (raw, offsets) in enumerate(zip(raws, placed, strict=True)):
+            detail = matched[index] if matched else {}
+            span = span_record(raw, offsets, detail, path=path, line=number)
+            if span.text is None:
+                span.text = detail.get("text")
+            if span.annotator is None:
+                span.annotator_from_file = Path(path).stem
+            spans.append(span)
+        return spans
+
+    return finish
+
+
+def _raw_offset(body: str, offset: int) -> int:
+    """An offset into the text with CRLF made LF, as an offset into ``body`` (the file's text)."""
+    if "\r\n" not in body:
+        return offset
+    seen = 0
+    for index, char in enumerate(body):
+        if seen == offset:
+            return index
+        if not (char == "\r" and body[index + 1 : index + 2] == "\n"):
+            seen += 1
+    return len(body)
 
 
 def read(
-    path: Path, data: bytes | None = None, *, offsets: str = AUTO, notify: Callable[[str], None] | None = None
+    path: Path,
+    data: bytes | None = None,
+    *,
+    offsets: str = AUTO,
+    notify: Callable[[str], None] | None = None,
+    defer: bool = False,
 ) -> Iterator[ArticleRecord]:
     text = decode_utf8(path.read_bytes() if data is None else data, path=path)
-    yield from read_text(path, text, offsets=offsets, notify=notify)
+    yield from read_text(path, text, offsets=offsets, notify=notify, defer=defer)

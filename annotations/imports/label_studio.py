@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from annotations.imports.doccano import title_from
-from annotations.imports.offsets import AUTO, CODEPOINTS, Document, RawSpan, resolve
-from annotations.imports.records import AnnotatedRecord, SpanRecord, annotated, span_record
+from annotations.imports.offsets import AUTO, CODEPOINTS, UNITS, RawSpan
+from annotations.imports.records import AnnotatedRecord, SpanRecord, annotated, span_record, spans_resolve
 from articles.importers import (
     ArticleRecord,
     ImportFailure,
+    JSONRefused,
     decode_utf8,
+    parse_json,
     record_from_mapping,
 )
 
@@ -39,15 +41,25 @@ ORIGINS = {
 }
 
 
-def _annotator(annotation: dict) -> str | None:
-    if isinstance(annotation.get("annotator"), str):
-        return annotation["annotator"].strip() or None
-    who = annotation.get("completed_by")
-    if isinstance(who, dict):
-        for key in ("username", "email"):
-            if isinstance(who.get(key), str) and who[key].strip():
-                return who[key].strip()
-    return None
+def _annotator(annotation: dict) -> tuple[str | None, bool]:
+    """Who made an annotation, and whether that is a Label Studio user id (only --user-map can say who it is).
+
+    Label Studio 1.23 writes ``completed_by`` as the user's id in its exports, as ``{"id", "email", ...}`` in
+    snapshot exports with ``only_id`` off, and JSON-MIN writes the id as ``annotator``; our own export writes
+    ``annotator``.
+    """
+    for who in (annotation.get("annotator"), annotation.get("completed_by")):
+        if isinstance(who, str) and who.strip():
+            return who.strip(), False
+        if isinstance(who, int) and not isinstance(who, bool):
+            return str(who), True
+        if isinstance(who, dict):
+            for key in ("username", "email"):
+                if isinstance(who.get(key), str) and who[key].strip():
+                    return who[key].strip(), False
+            if isinstance(who.get("id"), int):
+                return str(who["id"]), True
+    return None, False
 
 
 def _minimal_to_full(task: dict) -> dict:
@@ -58,13 +70,12 @@ def _minimal_to_full(task: dict) -> dict:
         for k, v in task.items()
         if k not in {"label", "id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time"}
     }
-    annotator = task.get("annotator")
     return {
         "id": task.get("id"),
         "data": data,
         "annotations": [
             {
-                "annotator": annotator if isinstance(annotator, str) else None,
+                "annotator": task.get("annotator"),
                 "created_at": task.get("created_at"),
                 "updated_at": task.get("updated_at"),
                 "result": [{"type": "labels", "value": region} for region in regions if isinstance(region, dict)],
@@ -81,31 +92,49 @@ class _Task:
 
 
 def read(
-    path: Path, data: bytes | None = None, *, offsets: str = AUTO, notify: Callable[[str], None] | None = None
+    path: Path,
+    data: bytes | None = None,
+    *,
+    offsets: str = AUTO,
+    notify: Callable[[str], None] | None = None,
+    defer: bool = False,
 ) -> Iterator[ArticleRecord]:
+    """Label Studio tasks as records; ``defer`` leaves their offsets to ``spans_resolve`` over the whole import."""
     text = decode_utf8(path.read_bytes() if data is None else data, path=path)
     try:
-        tasks = json.loads(text)
+        tasks = parse_json(text)
     except json.JSONDecodeError as err:
         raise ImportFailure(path, err.lineno, f"not valid JSON ({err.msg} at column {err.colno})") from None
+    except JSONRefused as err:
+        raise ImportFailure(path, None, str(err)) from None
     if isinstance(tasks, dict):
         tasks = [tasks]
     if not isinstance(tasks, list):
         raise ImportFailure(path, None, "expected a Label Studio export: a JSON list of tasks")
     skipped: Counter[str] = Counter()
     parsed = [_task(path, number, task, skipped) for number, task in enumerate(tasks, start=1)]
-    documents = [Document(t.record.body, [raw for raw, _ in t.spans]) for t in parsed]
-    resolved, notice = resolve(path, documents, mode=offsets, default=CODEPOINTS, tool="Label Studio")
-    if notify:
-        if skipped:
-            notify(f"{path}: skipped " + ", ".join(f"{n} {what}" for what, n in sorted(skipped.items())))
-        if notice:
-            notify(notice)
+    if notify and skipped:
+        notify(f"{path}: skipped " + ", ".join(f"{n} {what}" for what, n in sorted(skipped.items())))
+    records: list[ArticleRecord] = []
     for task in parsed:
-        task.record.spans = [
-            _span_record(raw, detail, resolved[id(raw)], where=task.where) for raw, detail in task.spans
+        record = task.record
+        record.pending = [raw for raw, _ in task.spans]
+        record.tool, record.default_unit = "Label Studio", CODEPOINTS
+        record.finish = _finisher(task)
+        records.append(record)
+    if not defer:
+        spans_resolve(records, offsets=offsets, notify=notify)
+    yield from records
+
+
+def _finisher(task: _Task):
+    def finish(placed: list[tuple[int, int]]) -> list[SpanRecord]:
+        return [
+            _span_record(raw, detail, offsets, where=task.where)
+            for (raw, detail), offsets in zip(task.spans, placed, strict=True)
         ]
-        yield task.record
+
+    return finish
 
 
 def _task(path: Path, number: int, task: Any, skipped: Counter) -> _Task:
@@ -118,8 +147,6 @@ def _task(path: Path, number: int, task: Any, skipped: Counter) -> _Task:
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         raise ImportFailure(where, None, 'the task has no data.text; NewsNotes reads the article text from "text"')
     body = data["text"]
-    if "\r" in body:
-        raise ImportFailure(where, None, "data.text contains CR characters; offsets into it cannot be kept")
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise ImportFailure(where, None, "data.metadata must be a JSON object")
@@ -132,7 +159,8 @@ def _task(path: Path, number: int, task: Any, skipped: Counter) -> _Task:
     )
     record.location = where
     record = annotated(record, status=data.get("status"), path=where, line=None)
-    declared = data.get("offsets") if data.get("offsets") in ("codepoints", "utf16") else None
+    record.raw_body = body
+    declared = data.get("offsets") if data.get("offsets") in UNITS else None
     parsed = _Task(where, record)
     if any(task.get("predictions") or []):
         skipped["predictions"] += len(task["predictions"])
@@ -147,6 +175,8 @@ def _task(path: Path, number: int, task: Any, skipped: Counter) -> _Task:
                 skipped[f"{result.get('type', 'unknown') if isinstance(result, dict) else 'unknown'} results"] += 1
                 continue
             value = result.get("value") or {}
+            if not isinstance(value, dict):
+                raise ImportFailure(where, None, f"annotation {index}: a result's value must be a JSON object")
             start, end, labels = value.get("start"), value.get("end"), value.get("labels")
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
                 raise ImportFailure(where, None, f"annotation {index}: value.start and value.end must be whole numbers")
@@ -173,13 +203,23 @@ def _span_record(raw: RawSpan, detail: dict, offsets: tuple[int, int], *, where:
     if not isinstance(attributes, dict):
         raise ImportFailure(where, None, "a region's attributes must be a JSON object")
     exported_id = result.get("id")
+    annotator, is_id = _annotator(annotation)
+    if isinstance(meta, dict) and isinstance(meta.get("annotator"), str) and meta["annotator"].strip():
+        # Our export keeps the annotator and origin in the region's meta, which Label Studio keeps as given (it
+        # drops the annotation-level annotator and sets completed_by to whoever imported the file there).
+        annotator, is_id = meta["annotator"].strip(), False
+    ours = meta.get("origin") if isinstance(meta, dict) else None
     detail = {
-        "annotator": _annotator(annotation),
-        "origin": ORIGINS.get(result.get("origin") or "", "import"),
+        "annotator": annotator,
+        "origin": ours
+        if ours in ("manual", "suggestion", "import")
+        else ORIGINS.get(result.get("origin") or "", "import"),
         "note": "\n".join(notes or []),
         "attributes": attributes,
         "created_at": result.get("created_at") or annotation.get("created_at"),
         "updated_at": result.get("updated_at") or annotation.get("updated_at"),
         "id": int(exported_id) if isinstance(exported_id, str) and exported_id.isdigit() else None,
     }
-    return span_record(raw, offsets, detail, path=where, line=None)
+    span = span_record(raw, offsets, detail, path=where, line=None)
+    span.annotator_is_id = is_id
+    return span

@@ -1,13 +1,14 @@
 """Which unit a tool's span offsets count, and conversion to ours (code points, Python ``str`` indices).
 
 JavaScript counts UTF-16 code units, so browser-based tools (doccano; Label Studio before 1.6) store an emoji
-as two positions; newer Label Studio counts code points. The two agree until the first character outside the
-Basic Multilingual Plane (emoji, some CJK), and differ by one per such character after it.
+as two positions; newer Label Studio counts code points; doccano with "count grapheme clusters as one character"
+counts grapheme clusters (a family emoji, a letter with its combining marks, CRLF: one each). The three agree on
+ASCII text and drift apart after the first character where they differ.
 
-``resolve`` decides for a whole file. ``--offsets codepoints|utf16`` says so; ``auto`` looks at every span
-whose two readings differ: the span's text (when the file gives it) or a reading that falls outside the text or
-inside a surrogate pair rules one out. Conflicting evidence is an error; no evidence means the tool's own
-convention, and the caller is told which unit was assumed and why.
+``resolve`` decides for a whole file. ``--offsets codepoints|utf16|graphemes`` says so; ``auto`` keeps every
+unit under which each span of the file reads: inside the text, not splitting a character or a grapheme cluster,
+and equal to the span's text where the file gives it. One unit left, or several that give the very same spans,
+settles it; several that give different spans is refused with the candidates named (never a silent guess).
 """
 
 from __future__ import annotations
@@ -15,15 +16,33 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+import regex
+
+from annotations.spans.graphemes import is_boundary
 from articles.importers import ImportFailure
 
 CODEPOINTS = "codepoints"
 UTF16 = "utf16"
+GRAPHEMES = "graphemes"
 AUTO = "auto"
-CHOICES = (AUTO, CODEPOINTS, UTF16)
-NAMES = {CODEPOINTS: "code points", UTF16: "UTF-16 code units"}
+UNITS = (CODEPOINTS, UTF16, GRAPHEMES)
+CHOICES = (AUTO, *UNITS)
+NAMES = {CODEPOINTS: "code points", UTF16: "UTF-16 code units", GRAPHEMES: "grapheme clusters"}
+GRAPHEME = regex.compile(r"\X")
+
+
+@cache
+def grapheme_boundaries(body: str) -> tuple[int, ...]:
+    """Code-point offsets at which a grapheme cluster starts, and the end of the text (to read cluster counts)."""
+    return (*(m.start() for m in GRAPHEME.finditer(body)), len(body))
+
+
+def splits_grapheme(body: str, offset: int) -> bool:
+    """True when ``offset`` (code points) falls inside a grapheme cluster of ``body`` (the span service's rule)."""
+    return not is_boundary(body, offset)
 
 
 def utf16_reader(body: str) -> Callable[[int], int | None]:
@@ -45,6 +64,19 @@ def utf16_reader(body: str) -> Callable[[int], int | None]:
     return convert
 
 
+def grapheme_reader(body: str) -> Callable[[int], int | None]:
+    """Map a grapheme-cluster offset to a code-point offset; None past the end."""
+    bounds = grapheme_boundaries(body)
+    return lambda offset: bounds[offset] if 0 <= offset < len(bounds) else None
+
+
+def codepoint_reader(body: str) -> Callable[[int], int | None]:
+    return lambda offset: offset if 0 <= offset <= len(body) else None
+
+
+READERS = {CODEPOINTS: codepoint_reader, UTF16: utf16_reader, GRAPHEMES: grapheme_reader}
+
+
 @dataclass
 class RawSpan:
     """A span as the file gives it, before its offsets are known to be code points."""
@@ -55,6 +87,8 @@ class RawSpan:
     text: str | None
     where: str  # "file:line" or "file:task N", for messages
     declared: str | None = None  # a unit the file states for this span (our exports do)
+    # The span's text is one of these (a doccano line's ``spans`` details, which doccano may have re-sorted).
+    one_of: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -63,19 +97,22 @@ class Document:
     spans: list[RawSpan]
 
 
-def _reading(body: str, span: RawSpan, unit: str, convert: Callable[[int], int | None] | None):
-    if unit == CODEPOINTS:
-        start, end = span.start, span.end
-        if not (0 <= start < end <= len(body)):
-            return None
-    else:
-        assert convert is not None
-        start, end = convert(span.start), convert(span.end)
-        if start is None or end is None or start >= end:
-            return None
+def _reading(body: str, span: RawSpan, convert: Callable[[int], int | None]) -> tuple[int, int] | None:
+    start, end = convert(span.start), convert(span.end)
+    if start is None or end is None or start >= end:
+        return None
+    if splits_grapheme(body, start) or splits_grapheme(body, end):
+        return None
     if span.text is not None and body[start:end] != span.text:
         return None
+    if span.one_of and body[start:end].replace("\r\n", "\n") not in span.one_of:
+        return None
     return start, end
+
+
+def _same_in_all_units(body: str) -> bool:
+    """True when every unit counts this text alike (one code point, one code unit, one cluster per character)."""
+    return body.isascii() and "\r\n" not in body
 
 
 def resolve(
@@ -83,84 +120,158 @@ def resolve(
 ) -> tuple[dict[int, tuple[int, int]], str | None]:
     """Code-point ``(start, end)`` for every span (keyed by ``id(span)``), and a notice saying what was assumed.
 
-    Raises ``ImportFailure`` at the first span that fits neither reading (or not the one asked for).
+    Raises ``ImportFailure`` at the first span that fits no reading (or not the one asked for), and when the
+    evidence leaves several units that give different spans.
     """
     if mode not in CHOICES:
         raise ImportFailure(path, None, f"--offsets must be one of {', '.join(CHOICES)}, not {mode!r}")
-    converters = [utf16_reader(doc.body) if any(ord(c) > 0xFFFF for c in doc.body) else None for doc in documents]
-    evidence: dict[str, str] = {}
-    ambiguous = 0
-    if mode == AUTO:
-        for doc, convert in zip(documents, converters, strict=True):
-            if convert is None:
-                continue
-            for span in doc.spans:
-                as_points = _reading(doc.body, span, CODEPOINTS, convert)
-                as_units = _reading(doc.body, span, UTF16, convert)
-                if span.declared in (CODEPOINTS, UTF16):
-                    evidence.setdefault(span.declared, f"{span.where} (declared)")
-                elif as_points == as_units:
-                    continue
-                elif as_points and as_units:
-                    ambiguous += 1
-                elif as_points:
-                    evidence.setdefault(CODEPOINTS, span.where)
-                elif as_units:
-                    evidence.setdefault(UTF16, span.where)
-        if len(evidence) == 2:
-            raise ImportFailure(
-                path,
-                None,
-                f"offsets mix code points ({evidence[CODEPOINTS]}) and UTF-16 code units ({evidence[UTF16]}); "
-                "fix the file or import its parts separately",
-            )
-    unit = mode if mode != AUTO else next(iter(evidence), default)
+    plain = [_same_in_all_units(doc.body) for doc in documents]
+    readers = [{unit: READERS[unit](doc.body) for unit in UNITS} for doc in documents]
+    units: list[str] = []
     notice = None
-    if mode == AUTO and evidence.get(unit, "").endswith("(declared)"):
-        # Our own exports say which unit they use; only a conversion is worth mentioning.
-        if unit == UTF16:
-            notice = f"{path}: offsets are UTF-16 code units, as the file says; converted to code points"
-    elif mode == AUTO and evidence:
-        notice = f"{path}: offsets read as {NAMES[unit]}: the span at {evidence[unit]} only fits that way" + (
-            "" if unit == CODEPOINTS else "; converted to code points"
+    undecided = []
+    for index, doc in enumerate(documents):
+        declared = {span.declared for span in doc.spans if span.declared is not None}
+        if mode != AUTO:
+            units.append(mode)
+        elif declared and declared <= set(UNITS) and len(declared) == 1:
+            # Our own exports say which unit they use; only a conversion is worth mentioning.
+            units.append(declared.pop())
+            if units[-1] != CODEPOINTS and not plain[index]:
+                notice = f"{path}: offsets are {NAMES[units[-1]]}, as the file says; converted to code points"
+        else:
+            units.append("")
+            undecided.append(index)
+    if undecided:
+        unit, found = _detect(
+            path,
+            [documents[i] for i in undecided],
+            [plain[i] for i in undecided],
+            [readers[i] for i in undecided],
+            default=default,
+            tool=tool,
         )
-    elif mode == AUTO and ambiguous:
-        notice = (
-            f"{path}: {ambiguous} span(s) after an emoji or other non-BMP character fit both code points and "
-            f"UTF-16 code units; assumed {NAMES[unit]} ({tool}'s convention). "
-            f"Check them, or pass --offsets {CODEPOINTS if unit == UTF16 else UTF16} if that is wrong"
-        )
+        notice = notice or found
+        for index in undecided:
+            units[index] = unit
     resolved: dict[int, tuple[int, int]] = {}
-    for doc, convert in zip(documents, converters, strict=True):
+    for doc, is_plain, reader, unit in zip(documents, plain, readers, units, strict=True):
         for span in doc.spans:
-            reading = _reading(doc.body, span, unit if convert else CODEPOINTS, convert)
+            reading = _reading(doc.body, span, reader[CODEPOINTS if is_plain else unit])
             if reading is None:
-                raise ImportFailure(span.where, None, _misfit(doc.body, span, unit, convert))
+                raise ImportFailure(span.where, None, _misfit(doc.body, span, unit, reader))
             resolved[id(span)] = reading
     return resolved, notice
 
 
-def _misfit(body: str, span: RawSpan, unit: str, convert) -> str:
-    what = f"span {span.start}-{span.end} {span.label!r}"
-    if convert is None:  # no character outside the BMP: both readings are the same
-        unit = CODEPOINTS
-    other = UTF16 if unit == CODEPOINTS else CODEPOINTS
-    if convert is not None and _reading(body, span, other, convert):
-        return f"{what} does not fit the text as {NAMES[unit]} but does as {NAMES[other]}; pass --offsets {other}"
-    if unit == CODEPOINTS:
-        if not (0 <= span.start < span.end <= len(body)):
-            return f"{what} is outside the text ({len(body)} characters) or empty"
-        actual = body[span.start : span.end]
-    else:
-        units = len(body.encode("utf-16-le")) // 2
-        if not (0 <= span.start < span.end <= units):
-            return f"{what} is outside the text ({units} UTF-16 code units) or empty"
-        start, end = convert(span.start), convert(span.end)
-        if start is None or end is None:
-            inside = span.start if start is None else span.end
-            return (
-                f"{what} splits a character: offset {inside} falls between the two UTF-16 code units of an emoji "
-                "or other character outside the BMP"
+def _detect(
+    path: str | Path,
+    documents: list[Document],
+    plain: list[bool],
+    readers: list[dict[str, Callable[[int], int | None]]],
+    *,
+    default: str,
+    tool: str,
+) -> tuple[str, str | None]:
+    """The unit every span fits; refuses when several fit and give different spans.
+
+    Grapheme clusters are never inferred, only named: a reading in whole clusters cannot split a character, so
+    it fits almost any offsets and its fitting proves nothing.
+    """
+    fits = dict.fromkeys(UNITS, True)
+    readings: dict[str, list[tuple[int, int] | None]] = {unit: [] for unit in UNITS}
+    ruled_out: dict[str, str] = {}
+    ruled_out_by: dict[str, tuple[Document, RawSpan, dict[str, Callable[[int], int | None]]]] = {}
+    for doc, is_plain, reader in zip(documents, plain, readers, strict=True):
+        if is_plain:
+            continue
+        for span in doc.spans:
+            for unit in UNITS:
+                if not fits[unit]:
+                    continue
+                reading = _reading(doc.body, span, reader[unit])
+                if reading is None:
+                    fits[unit] = False
+                    ruled_out[unit] = span.where
+                    ruled_out_by[unit] = (doc, span, reader)
+                readings[unit].append(reading)
+    candidates = [unit for unit in UNITS if fits[unit]]
+    inferable = [unit for unit in candidates if unit != GRAPHEMES]
+    if not fits[CODEPOINTS] and not fits[UTF16]:
+        spans = {unit: ruled_out_by[unit] for unit in (CODEPOINTS, UTF16)}
+        cp_doc, cp_span, cp_reader = spans[CODEPOINTS]
+        u_doc, u_span, u_reader = spans[UTF16]
+        if _reading(cp_doc.body, cp_span, cp_reader[UTF16]) and _reading(u_doc.body, u_span, u_reader[CODEPOINTS]):
+            raise ImportFailure(
+                path,
+                None,
+                f"offsets mix code points ({ruled_out[UTF16]}) and UTF-16 code units ({ruled_out[CODEPOINTS]}); "
+                "fix the file or import its parts separately",
             )
-        actual = body[start:end]
-    return f"{what}: the file says the text is {span.text[:60]!r}, the article has {actual[:60]!r} there"
+    if not candidates:
+        return default, None  # the default's first misfit is reported with its reason
+    if not inferable:
+        raise ImportFailure(
+            path,
+            None,
+            f"the spans' offsets fit neither code points (not at {ruled_out[CODEPOINTS]}) nor UTF-16 code units "
+            f"(not at {ruled_out[UTF16]}), only grapheme clusters, which are never assumed; if the {tool} project "
+            "counted grapheme clusters as one character, pass --offsets graphemes",
+        )
+    distinct = {tuple(readings[unit]) for unit in candidates}
+    if len(distinct) > 1:
+        names = ", ".join(f"{NAMES[u]} (--offsets {u})" for u in candidates)
+        raise ImportFailure(
+            path,
+            None,
+            f"the spans fit several offset units that give different spans in this file: {names}; "
+            f"nothing in the file tells them apart, so pass the unit {tool} counted with --offsets",
+        )
+    unit = default if default in inferable else inferable[0]
+    others = [u for u in (CODEPOINTS, UTF16) if u != unit and u in ruled_out]
+    if others and readings[unit]:
+        return unit, f"{path}: offsets read as {NAMES[unit]}: the span at {ruled_out[others[0]]} only fits that way" + (
+            "" if unit == CODEPOINTS else "; converted to code points"
+        )
+    return unit, None
+
+
+def _misfit(body: str, span: RawSpan, unit: str, reader: dict[str, Callable[[int], int | None]]) -> str:
+    if _same_in_all_units(body):
+        unit = CODEPOINTS
+    what = f"span {span.start}-{span.end} {span.label!r}"
+    others = [u for u in UNITS if u != unit and _reading(body, span, reader[u])]
+    if GRAPHEMES in others and len(others) > 1:
+        others.remove(GRAPHEMES)  # fits almost anything (see _detect): worth naming only when nothing else fits
+    if others and not _same_in_all_units(body):
+        return (
+            f"{what} does not fit the text as {NAMES[unit]} but does as "
+            + " or as ".join(NAMES[u] for u in others)
+            + f"; pass --offsets {others[0]}"
+        )
+    convert = reader[CODEPOINTS if _same_in_all_units(body) else unit]
+    size = (
+        len(body)
+        if unit == CODEPOINTS
+        else len(body.encode("utf-16-le")) // 2
+        if unit == UTF16
+        else len(grapheme_boundaries(body)) - 1
+    )
+    start, end = convert(span.start), convert(span.end)
+    if not (0 <= span.start < span.end <= size):
+        return f"{what} is outside the text ({size} {'characters' if unit == CODEPOINTS else NAMES[unit]}) or empty"
+    if start is None or end is None:
+        inside = span.start if start is None else span.end
+        return (
+            f"{what} splits a character: offset {inside} falls between the two UTF-16 code units of an emoji "
+            "or other character outside the BMP"
+        )
+    for offset in (start, end):
+        if splits_grapheme(body, offset):
+            return (
+                f"{what} splits a grapheme cluster (an emoji sequence or a letter with its combining marks) "
+                f"at {body[max(0, offset - 3) : offset + 3]!r}"
+            )
+    return (
+        f"{what}: the file says the text is {(span.text or '')[:60]!r}, the article has {body[start:end][:60]!r} there"
+    )

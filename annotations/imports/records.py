@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from annotations.imports.offsets import RawSpan
-from articles.importers import ArticleRecord, ImportFailure, clean_text, parse_published
+from annotations.imports.offsets import AUTO, Document, RawSpan, resolve
+from articles.importers import ArticleRecord, ImportFailure, clean_text, normalise_newlines, parse_published
 from articles.models import ArticleStatus
 
 
@@ -22,6 +22,11 @@ class SpanRecord:
     label: str
     text: str | None = None
     annotator: str | None = None
+    # Label Studio names its users by integer id (``completed_by``): only --user-map can say who that is.
+    annotator_is_id: bool = False
+    # Used when the span names no annotator and --annotator is not given: doccano's per-user files are named
+    # after the user (``alice.jsonl``).
+    annotator_from_file: str | None = None
     origin: str = "import"
     note: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -35,10 +40,51 @@ class SpanRecord:
 class AnnotatedRecord(ArticleRecord):
     spans: list[SpanRecord] = field(default_factory=list)
     status: str = ""  # an Article.Status value from an annotated export; empty means "new"
+    # Until ``spans_resolve``: the text as the file gives it (offsets count into it, CRLF and all), the spans
+    # with offsets in a unit still to be decided, and what turns their code-point offsets into ``spans``.
+    raw_body: str = ""
+    pending: list[RawSpan] = field(default_factory=list)
+    finish: Callable[[list[tuple[int, int]]], list[SpanRecord]] | None = None
+    tool: str = ""
+    default_unit: str = ""
 
     @classmethod
     def from_article(cls, record: ArticleRecord) -> AnnotatedRecord:
         return cls(**{f.name: getattr(record, f.name) for f in fields(ArticleRecord)})
+
+
+def spans_resolve(
+    records: list[ArticleRecord], *, offsets: str = AUTO, notify: Callable[[str], None] | None = None
+) -> None:
+    """Decide each tool's offset unit over all its files at once, then give every record its spans.
+
+    Files given together by one tool (doccano's one file per user) share one unit: a span that only fits one way
+    in bob's file settles alice's too. Texts with CRLF are stored with LF: offsets are taken in the text the file
+    gives, then shifted by the CRs removed before them.
+    """
+    waiting = [r for r in records if isinstance(r, AnnotatedRecord) and r.finish is not None]
+    for tool in dict.fromkeys(r.tool for r in waiting):
+        group = [r for r in waiting if r.tool == tool]
+        where = ", ".join(dict.fromkeys(r.location.rsplit(":", 1)[0] for r in group))
+        documents = [Document(r.raw_body, r.pending) for r in group]
+        resolved, notice = resolve(where, documents, mode=offsets, default=group[0].default_unit, tool=tool)
+        if notice and notify:
+            notify(notice)
+        for record in group:
+            placed = [_without_cr(record.raw_body, resolved[id(raw)]) for raw in record.pending]
+            assert record.finish is not None
+            record.spans = record.finish(placed)
+            for span in record.spans:
+                if span.text is not None:
+                    span.text = normalise_newlines(span.text)
+            record.pending, record.finish = [], None
+
+
+def _without_cr(raw_body: str, offsets: tuple[int, int]) -> tuple[int, int]:
+    if "\r\n" not in raw_body:
+        return offsets
+    start, end = offsets
+    return start - raw_body[:start].count("\r\n"), end - raw_body[:end].count("\r\n")
 
 
 def annotated(record: ArticleRecord, *, status: Any, path: str | Path, line: int | None) -> AnnotatedRecord:

@@ -10,13 +10,18 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from annotations.imports import doccano, label_studio
-from articles.importers import ArticleRecord, decode_utf8, jsonl
+from annotations.imports import doccano, label_studio, span_files
+from articles.importers import ArticleRecord, csv, decode_utf8, jsonl
 from articles.importers.registry import PLAIN
 
 
 def read_jsonl(
-    path: Path, data: bytes | None = None, *, offsets: str = "auto", notify: Callable[[str], None] | None = None
+    path: Path,
+    data: bytes | None = None,
+    *,
+    offsets: str = "auto",
+    notify: Callable[[str], None] | None = None,
+    defer: bool = False,
 ) -> Iterator[ArticleRecord]:
     text = decode_utf8(path.read_bytes() if data is None else data, path=path)
     first = next((line for line in text.split("\n") if line.strip()), "")
@@ -25,13 +30,30 @@ def read_jsonl(
     except json.JSONDecodeError:
         is_doccano = False
     if is_doccano:
-        yield from doccano.read_text(path, text, offsets=offsets, notify=notify)
+        yield from doccano.read_text(path, text, offsets=offsets, notify=notify, defer=defer)
     else:
         yield from jsonl.read_text(path, text)
 
 
+def read_csv(path: Path, data: bytes | None = None) -> Iterator[ArticleRecord]:
+    """Our span CSV (its header says so) places spans on stored articles; any other CSV is articles."""
+    data = path.read_bytes() if data is None else data
+    text = decode_utf8(data, path=path)
+    first = text.split("\n", 1)[0].strip("\r").split(",")
+    if span_files.is_span_csv(first):
+        yield from span_files.read_span_csv(path, text)
+    else:
+        yield from csv.read(path, data)
+
+
 ANNOTATED = PLAIN.extended(
-    {".jsonl": read_jsonl, ".ndjson": read_jsonl, ".json": label_studio.read},
+    {
+        ".jsonl": read_jsonl,
+        ".ndjson": read_jsonl,
+        ".json": label_studio.read,
+        ".csv": read_csv,
+        ".jsonld": span_files.read_jsonld,
+    },
     takes_options=[read_jsonl, label_studio.read],
 )
 read_paths = ANNOTATED.read_paths

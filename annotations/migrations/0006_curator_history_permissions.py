@@ -1,5 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from annotations.migrations._grants import grant
 
 # What the admin console added to the Curators' work (README "Roles"):
 # - add_span: restoring a deleted span re-creates it, and the span admin adds spans by offsets;
@@ -18,32 +19,10 @@ ADDED = {
 }
 
 
-def _permissions(apps, codenames):
-    Permission = apps.get_model("auth", "Permission")
-    for full in codenames:
-        app_label, codename = full.split(".")
-        yield Permission.objects.get(content_type__app_label=app_label, codename=codename)
-
-
-def add_permissions(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    for name, codenames in ADDED.items():
-        Group.objects.get(name=name).permissions.add(*_permissions(apps, codenames))
-
-
-def remove_permissions(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    for name, codenames in ADDED.items():
-        Group.objects.get(name=name).permissions.remove(*_permissions(apps, codenames))
-
 
 class Migration(migrations.Migration):
     dependencies = [
         ("annotations", "0005_history"),
         ("pghistory", "0007_auto_20250421_0444"),
     ]
-    operations = [migrations.RunPython(add_permissions, remove_permissions)]
+    operations = [grant(ADDED)]

@@ -1,5 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from annotations.migrations._grants import grant
 
 # Suggestions and boilerplate copies store code-point offsets into an article's body, as spans do:
 # - their text is exactly body[start:end] (checked by the database on every write, like span_text_matches_body);
@@ -65,32 +66,10 @@ ADDED = {
 }
 
 
-def _permissions(apps, codenames):
-    Permission = apps.get_model("auth", "Permission")
-    for full in codenames:
-        app_label, codename = full.split(".")
-        yield Permission.objects.get(content_type__app_label=app_label, codename=codename)
-
-
-def add_permissions(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    for name, codenames in ADDED.items():
-        Group.objects.get(name=name).permissions.add(*_permissions(apps, codenames))
-
-
-def remove_permissions(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    for name, codenames in ADDED.items():
-        Group.objects.get(name=name).permissions.remove(*_permissions(apps, codenames))
-
 
 class Migration(migrations.Migration):
     dependencies = [("annotations", "0011_boilerplate_families_and_suggestions")]
     operations = [
         migrations.RunSQL(FORWARD, BACKWARD),
-        migrations.RunPython(add_permissions, remove_permissions),
+        grant(ADDED),
     ]

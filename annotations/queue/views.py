@@ -18,6 +18,7 @@ from annotations.presentation import excerpt
 from annotations.queue import selectors
 from annotations.queue.forms import QueueFilterForm, queue_query
 from annotations.spans.selectors import labels_active
+from annotations.suggestions.decisions import suggestion_counts
 from annotations.workspace.rendering import render_body, stacked_bar
 from articles.models import Article
 
@@ -28,12 +29,20 @@ from articles.models import Article
 def article_list(request: HtmxHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     queue = selectors.article_queue(user=request.user, **form.filters())
-    articles = selectors.articles_with_span_counts(annotator=request.user, articles=queue)
-    page = Paginator(articles, 50).get_page(request.GET.get("page"))
+    page = Paginator(queue.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
+    articles = selectors.articles_in_order(annotator=request.user, ids=list(page.object_list))
+    # How many suggestions wait for this editor on each article of the page: one query (issue 12).
+    waiting = dict(
+        Article.objects.filter(pk__in=[article.pk for article in articles])
+        .annotate(n=suggestion_counts(editor=request.user))
+        .values_list("pk", "n")
+    )
+    for article in articles:
+        article.suggestion_count = waiting.get(article.pk, 0)  # type: ignore[attr-defined]
     labels = list(labels_active())
     rows = [
         (article, [(label, getattr(article, f"count_{label.slug.replace('-', '_')}", 0)) for label in labels])
-        for article in page.object_list
+        for article in articles
     ]
     template = "annotations/article_list.html"
     if request.htmx and not request.htmx.history_restore_request:

@@ -10,9 +10,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from annotations.spans.graphemes import grapheme_problem
+
 
 def check_offsets(*, body: str, start: Any, end: Any, text: str | None = None) -> tuple[int, int, str]:
-    """Validate code-point offsets against ``body``; returns ``(start, end, body[start:end])``."""
+    """Validate code-point offsets against ``body`` (whole characters, not blank): ``(start, end, body[start:end])``."""
     try:
         start, end = int(start), int(end)
     except (TypeError, ValueError):
@@ -29,4 +31,7 @@ def check_offsets(*, body: str, start: Any, end: Any, text: str | None = None) -
             f"The selected text does not match the article at {start}–{end}: "
             f"expected {actual[:60]!r}, got {text[:60]!r}. Reload the page and select again."
         )
+    problem = grapheme_problem(body, start, end)
+    if problem is not None:
+        raise ValidationError(problem)
     return start, end, actual

@@ -20,6 +20,8 @@ from annotations.spans.offsets import check_offsets
 from articles.models import Article
 
 NOT_YOURS = "This span belongs to another editor."
+IDENTICAL = "This editor already has an identical span with that label."
+CONFLICT = "conflict"  # a ValidationError code: the request fits the rules but not what is stored now (HTTP 409)
 
 
 def _lock_article(article_id: int) -> Article:
@@ -42,7 +44,6 @@ def _checked_placement(
     return check_offsets(body=locked.body, start=start, end=end, text=text)
 
 
-@transaction.atomic
 def span_create(
     *,
     article: Article,
@@ -56,6 +57,34 @@ def span_create(
     attributes: dict[str, Any] | None = None,
 ) -> Span:
     """Create a span after checking label and offsets; the same span sent twice returns the first one."""
+    span, _created = span_create_or_find(
+        article=article,
+        label=label,
+        start=start,
+        end=end,
+        annotator=annotator,
+        text=text,
+        origin=origin,
+        note=note,
+        attributes=attributes,
+    )
+    return span
+
+
+@transaction.atomic
+def span_create_or_find(
+    *,
+    article: Article,
+    label: Label,
+    start: Any,
+    end: Any,
+    annotator: Actor,
+    text: str | None = None,
+    origin: str = Span.Origin.MANUAL,
+    note: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> tuple[Span, bool]:
+    """Create a span after checking label and offsets: ``(span, True)``; ``(the one there, False)`` if it exists."""
     start, end, actual = _checked_placement(article_id=article.pk, label=label, start=start, end=end, text=text)
     if origin not in Span.Origin.values:
         raise ValidationError(f"Unknown origin {origin!r}.")
@@ -79,8 +108,8 @@ def span_create(
         ).first()
         if existing is None:
             raise
-        return existing
-    return span
+        return existing, False
+    return span, True
 
 
 @transaction.atomic
@@ -131,8 +160,15 @@ def span_update(
             .exists()
         )
         if duplicate:
-            raise ValidationError("This editor already has an identical span with that label.")
-        span.save(update_fields=[*changed, "updated_at"])
+            raise ValidationError(IDENTICAL, code=CONFLICT)
+        try:
+            # The check above sees only committed rows: a relabel racing into the same label meets the constraint.
+            with transaction.atomic():
+                span.save(update_fields=[*changed, "updated_at"])
+        except IntegrityError as error:
+            if "span_unique_per_annotator" not in str(error):
+                raise
+            raise ValidationError(IDENTICAL, code=CONFLICT) from None
     return span
 
 
@@ -201,11 +237,22 @@ def span_bring_back(*, snapshot: SpanSnapshot, actor: Actor) -> Span:
     return span
 
 
-@transaction.atomic
 def span_create_in_workspace(
     *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: Actor
 ) -> Span:
     """An editor labels text: the span is created and a ``new`` article moves to ``in_progress``, together."""
-    span = span_create(article=article, label=label, start=start, end=end, text=text, annotator=annotator)
+    return span_label_in_workspace(article=article, label=label, start=start, end=end, text=text, annotator=annotator)[
+        0
+    ]
+
+
+@transaction.atomic
+def span_label_in_workspace(
+    *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: Actor
+) -> tuple[Span, bool]:
+    """``span_create_in_workspace`` that also says whether the span is new (False: it was there already)."""
+    span, created = span_create_or_find(
+        article=article, label=label, start=start, end=end, text=text, annotator=annotator
+    )
     article_start_annotating(article=article)
-    return span
+    return span, created

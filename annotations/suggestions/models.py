@@ -203,6 +203,16 @@ class Suggestion(models.Model):
     span = models.ForeignKey(
         Span, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="The span it became"
     )
+    # Blind labelling: a suggestion propagated from one editor's span shows only that editor (and everyone once
+    # the article is reviewed); NULL for what no editor's labels gave away (families, plug-ins, the gazetteer).
+    derived_from = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The editor whose span this was propagated from, in the same article",
+    )
 
     class Meta:
         ordering = ["article_id", "start", "-end", "label_id"]
@@ -224,7 +234,12 @@ class Suggestion(models.Model):
                 condition=models.Q(status=SuggestionStatus.PENDING) | models.Q(decided_at__isnull=False),
                 name="suggestion_decision_dated",
             ),
-            models.UniqueConstraint(fields=["article", "label", "start", "end"], name="suggestion_unique_place"),
+            # One per place and label for each editor's propagation, and one for everything else (NULLs equal).
+            models.UniqueConstraint(
+                fields=["article", "label", "start", "end", "derived_from"],
+                name="suggestion_unique_place",
+                nulls_distinct=False,
+            ),
         ]
         indexes = [
             models.Index(fields=["article", "status"], name="suggestion_article_status_idx"),
@@ -233,3 +248,50 @@ class Suggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin} {self.label_id}:{self.start}-{self.end} ({self.status})"
+
+
+class DecisionKind(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class SuggestionDecision(models.Model):
+    """One editor's answer to a suggestion on one article, keyed on the place and label, not the suggestion row.
+
+    A rebuild, a new propagation or another plug-in run that proposes the same label at the same place finds
+    this row and stays hidden from this editor: a rejected suggestion never comes back. Undoing the rejection
+    deletes the row, and the suggestion shows again.
+    """
+
+    Kind = DecisionKind
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="+")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    editor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    decision = models.CharField(max_length=16, choices=DecisionKind.choices)
+    suggestion = models.ForeignKey(
+        Suggestion, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions"
+    )
+    span = models.ForeignKey(
+        Span, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="The span accepting made"
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "label", "start", "end", "editor"], name="suggestiondecision_unique_per_editor"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decision__in=DecisionKind.values), name="suggestiondecision_decision_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(start__gte=0, end__gt=models.F("start")), name="suggestiondecision_start_before_end"
+            ),
+        ]
+        indexes = [models.Index(fields=["editor", "article"], name="suggestiondecision_editor_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.editor_id} {self.decision} {self.label_id}:{self.start}-{self.end}"

@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 # Layers beyond this many share the innermost colour; the tooltip and side panel still name every label.
 MAX_LAYERS = 4
 EXCERPT = 80
+SUGGESTED = "suggested "  # how the tooltip names a suggestion's label (negative ids: annotations.suggestions)
 
 
 # A span as the workspace reads it (``spans.selectors.workspace_spans``): ``(pk, start, end, label_id, note, verdict)``,
@@ -166,9 +167,12 @@ def render_body(
             shown = covering[: MAX_LAYERS - 1] + covering[-1:] if depth > MAX_LAYERS else covering
             layers = " ".join([f"l{n}-{slugs[span[LABEL]]}" for n, span in enumerate(shown, start=1)])
             head = f"seg hl n{min(depth, MAX_LAYERS)} {layers}"
+            # Suggestions (negative ids, annotations.suggestions) get a dashed outline and say so in words.
+            if any(span[PK] < 0 for span in covering):
+                head += " sug"
             shared = (
                 f'data-spans="{" ".join([str(span[PK]) for span in covering])}" '
-                f'data-labels="{" + ".join([names[span[LABEL]] for span in covering])}"'
+                f'data-labels="{" + ".join([SUGGESTED * (span[PK] < 0) + names[span[LABEL]] for span in covering])}"'
             )
         # A dark edge where spans begin or end keeps two adjacent spans of one label apart.
         if opens:

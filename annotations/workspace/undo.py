@@ -5,28 +5,31 @@ present first: a span deleted or changed meanwhile (another tab, a reviewer), a 
 an editor deleted. Whatever no longer fits is refused with a sentence and the entry is dropped, so the next
 Ctrl+Z moves on to the one before it; undo never fails with a server error.
 
-Storage is behind ``UndoStore`` (``load``/``append``/``pop``); today the session holds it (``SessionUndoStore``).
+Storage is behind ``UndoStore`` (``load``/``append``/``pop``): ``DatabaseUndoStore`` keeps it in PostgreSQL per
+editor and article, written in the transaction of the change, so it survives tabs, sessions and web processes.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from annotations.http import refusal_reason
 from annotations.models import Label, Span
 from annotations.permissions import Actor
 from annotations.presentation import excerpt
 from annotations.spans.services import SpanSnapshot, span_bring_back, span_delete, span_update
+from annotations.suggestions.decisions import suggestion_unreject, suggestions_unaccept
+from annotations.workspace.models import UndoEntry
 from articles.models import Article
 
 UNDO_DEPTH = 50  # entries kept per editor and article
-UNDO_ARTICLES = 20  # articles whose history the session keeps (the most recently changed)
-SESSION_KEY = "workspace_undo"
+UNDO_MAX_AGE = timedelta(days=30)  # an editor's history older than this is dropped
 CHANGED_MEANWHILE = (
     "That span was changed after your edit (by a reviewer or in another tab); the page now shows what is stored."
 )
@@ -52,7 +55,18 @@ class Relabelled:
     previous_name: str  # to name it once it is gone
 
 
-Entry = Created | Deleted | Relabelled
+# Suggestions (issue 12): self-contained entries, reversed by ``annotations.suggestions.decisions``.
+@dataclass(frozen=True)
+class SuggestionRejected:
+    suggestion: int
+
+
+@dataclass(frozen=True)
+class SuggestionsAccepted:
+    spans: tuple[int, ...]  # the spans accepting made (one, or all of a label)
+
+
+Entry = Created | Deleted | Relabelled | SuggestionRejected | SuggestionsAccepted
 
 
 @dataclass(frozen=True)
@@ -70,12 +84,18 @@ class UndoStore(Protocol):
 
     def pop(self) -> Entry | None: ...
 
+    def count(self) -> int: ...
+
 
 def to_json(entry: Entry) -> dict[str, Any]:
     if isinstance(entry, Created):
         return {"op": "create", **asdict(entry)}
     if isinstance(entry, Deleted):
         return {"op": "delete", "snapshot": asdict(entry.snapshot)}
+    if isinstance(entry, SuggestionRejected):
+        return {"op": "suggestion-reject", "suggestion": entry.suggestion}
+    if isinstance(entry, SuggestionsAccepted):
+        return {"op": "suggestion-accept", "spans": list(entry.spans)}
     return {"op": "relabel", **asdict(entry)}
 
 
@@ -89,48 +109,56 @@ def from_json(data: Any) -> Entry | None:
             return Deleted(SpanSnapshot(**data["snapshot"]))
         if op == "relabel":
             return Relabelled(**data)
+        if op == "suggestion-reject":
+            return SuggestionRejected(suggestion=int(data["suggestion"]))
+        if op == "suggestion-accept":
+            return SuggestionsAccepted(spans=tuple(int(pk) for pk in data["spans"]))
     except (TypeError, KeyError):
         pass
     return None
 
 
-class SessionUndoStore:
-    """The history in the session (a database row), keyed by article; only recent articles keep theirs."""
+class DatabaseUndoStore:
+    """The history in ``UndoEntry`` rows, per editor and article: every tab, session and web process shares it.
 
-    def __init__(self, session: MutableMapping[str, Any], article_id: int) -> None:
-        self.session = session
-        self.key = str(article_id)
+    Call inside the transaction of the change (``append``) or of its reversal (``pop``): the entry commits or
+    rolls back with it.
+    """
+
+    def __init__(self, *, user_id: int, article_id: int) -> None:
+        self.rows = UndoEntry.objects.filter(user_id=user_id, article_id=article_id)
+        self.user_id, self.article_id = user_id, article_id
 
     def load(self) -> list[Entry]:
-        raw = self.session.get(SESSION_KEY, {}).get(self.key, [])
+        raw = self.rows.order_by("id").values_list("entry", flat=True)
         return [entry for entry in (from_json(dict(item)) for item in raw) if entry is not None]
 
-    def _save(self, entries: list[Entry]) -> None:
-        store = dict(self.session.get(SESSION_KEY, {}))
-        store.pop(self.key, None)
-        if entries:
-            store[self.key] = [to_json(entry) for entry in entries[-UNDO_DEPTH:]]
-        for stale in list(store)[:-UNDO_ARTICLES]:
-            del store[stale]
-        self.session[SESSION_KEY] = store
+    def count(self) -> int:
+        return self.rows.count()
 
     def append(self, entry: Entry) -> None:
-        self._save([*self.load(), entry])
+        UndoEntry.objects.create(user_id=self.user_id, article_id=self.article_id, entry=to_json(entry))
+        # Prune: this article's oldest beyond UNDO_DEPTH, and this editor's entries untouched for UNDO_MAX_AGE.
+        keep = self.rows.order_by("-id").values_list("id", flat=True)[UNDO_DEPTH : UNDO_DEPTH + 1].first()
+        if keep is not None:
+            self.rows.filter(id__lte=keep).delete()
+        UndoEntry.objects.filter(user_id=self.user_id, created_at__lt=timezone.now() - UNDO_MAX_AGE).delete()
 
     def pop(self) -> Entry | None:
-        entries = self.load()
-        entry = entries.pop() if entries else None
-        self._save(entries)
-        return entry
+        # SKIP LOCKED: two Ctrl+Z in flight (two tabs, two workers) take the newest two entries, one each.
+        row = self.rows.order_by("-id").select_for_update(skip_locked=True).first()
+        if row is None:
+            return None
+        row.delete()
+        return from_json(dict(row.entry))
 
 
 def undo_record(store: UndoStore, entry: Entry) -> None:
-    """Remember a change; a create sent twice (a double click) is recorded once."""
-    if isinstance(entry, Created) and entry in store.load():
-        return
+    """Remember a change the editor made (a create that found its span already there is not one: not recorded)."""
     store.append(entry)
 
 
+@transaction.atomic
 def undo_last(*, article: Article, actor: Actor, store: UndoStore) -> Undone:
     """Reverse the newest entry and drop it; a refusal drops it too, and says why."""
     entry = store.pop()
@@ -151,6 +179,12 @@ def _current(article: Article, span_id: int) -> Span:
 
 
 def _reverse(entry: Entry, *, article: Article, actor: Actor) -> str:
+    if isinstance(entry, SuggestionRejected):
+        suggestion = suggestion_unreject(suggestion_id=entry.suggestion, article=article, editor=actor)
+        return f"The suggestion {suggestion.label.name} “{excerpt(suggestion.text)}” is back."
+    if isinstance(entry, SuggestionsAccepted):
+        count = suggestions_unaccept(span_ids=entry.spans, article=article, editor=actor)
+        return f"Accepting undone: {count} suggestion{'s are' if count != 1 else ' is'} pending again."
     if isinstance(entry, Deleted):
         if entry.snapshot.article_id != article.pk:
             raise ValidationError("That change belongs to another article.")

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -33,7 +34,10 @@ from annotations.queue.forms import queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
-from annotations.workspace import undo
+from annotations.suggestions.decisions import suggestion_rows
+from annotations.suggestions.presentation import render_suggestion_groups
+from annotations.suggestions.propagation import suggestions_propagate_span
+from annotations.workspace import idempotency, undo
 from annotations.workspace.forms import (
     ArticleStatusForm,
     SpanCreateForm,
@@ -62,6 +66,7 @@ RESERVED_KEYS = WORKSPACE_COMMAND_KEYS
 # A change whose redrawn stretch would be longer than this share of the body redraws the whole body instead.
 MAX_WINDOW_SHARE = 0.5
 CHANGED_ELSEWHERE = "The text was changed elsewhere (another tab or editor); it now shows what is stored."
+NOT_SAVED = "Your change was not saved; nothing was changed. Try again."
 GONE = "That span no longer exists: it was deleted, perhaps in another tab. The page now shows what is stored."
 
 
@@ -92,8 +97,10 @@ def labels_css(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _undo_store(request: HttpRequest, article: Article) -> undo.SessionUndoStore:
-    return undo.SessionUndoStore(request.session, article.pk)
+def _undo_store(request: HttpRequest, article: Article) -> undo.DatabaseUndoStore:
+    if request.user.pk is None:  # every workspace view is behind login_required
+        raise PermissionDenied("Log in to edit.")
+    return undo.DatabaseUndoStore(user_id=request.user.pk, article_id=article.pk)
 
 
 def _workspace_url(article: Article, query: str = "") -> str:
@@ -159,10 +166,19 @@ def _workspace_context(
     change: BodyChange | None = None,
 ) -> dict[str, Any]:
     labels, rows = _workspace_spans(request, article)
-    patch = _body_patch(request, article, labels, rows, change) if change is not None else None
-    missed = change is not None and "body_version" in request.POST and _missed_changes(request, labels, rows, change)
+    # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
+    suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
+    drawn = rows + suggested
+    patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
+    # A relabel or delete on a page that missed changes (another tab, another editor) says so where the eye is.
+    # (Not a create: the suggestions it propagates change the drawing by design.)
+    missed = (
+        change is not None
+        and change.before is not None
+        and "body_version" in request.POST
+        and _missed_changes(request, labels, drawn, change)
+    )
     if missed:
-        # Said where the eye is: the text was redrawn with changes this page had not shown.
         message = " ".join(filter(None, [message, CHANGED_ELSEWHERE]))
 
     def label_order(row: SpanRow) -> tuple:
@@ -176,15 +192,17 @@ def _workspace_context(
     query = queue_query(request)
     return {
         **_span_editor_context(article, labels, rows, selected),
-        "body_html": render_body(article.body, rows, labels, window=patch),
+        "body_html": render_body(article.body, drawn, labels, window=patch),
         "body_patch": patch,
-        "body_version": body_version(rows, labels),
+        "body_version": body_version(drawn, labels),
+        "suggestion_groups": render_suggestion_groups(article, labels, suggested, request),
+        "suggestion_count": len(suggested),
         "palette": palette,
         "keymap": keymap.commands(keymap.WORKSPACE),
         "keymap_bindings": keymap.bindings(keymap.WORKSPACE),
         "span_groups": render_span_groups(article.body, groups),
         "span_count": len(rows),
-        "undo_count": len(_undo_store(request, article).load()),
+        "undo_count": _undo_store(request, article).count(),
         "error": error,
         "message": message,
         "queue_query": query,
@@ -235,23 +253,58 @@ def _refused(
     return render(request, WORKSPACE, _workspace_context(request, article, error=message), status=status)
 
 
-Action = Callable[[HtmxHttpRequest, Article], HttpResponse]
+class Done(NamedTuple):
+    """What a workspace write did, for the decorator to answer with (and to store under its idempotency key)."""
+
+    message: str = ""
+    selected: int | None = None
+    change: BodyChange | None = None
+    status: int = 200  # 4xx: refused, but what it did stands (an undo entry dropped as no longer reversible)
+
+
+Action = Callable[[HtmxHttpRequest, Article], Done]
+
+
+def _answer(request: HtmxHttpRequest, article: Article, done: Done) -> HttpResponse:
+    if done.status >= 400:
+        return _refused(request, article, done.message, done.status)
+    return _updated(request, article, selected=done.selected, message=done.message, change=done.change)
 
 
 def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResponse]]:
     """What every workspace post shares: POST only, logged in with ``permission``, varying on htmx; the article
-    loaded; and any refusal (a form, a vanished span, a service's rule) answered as the page's message."""
+    loaded; the write and its undo entry in one transaction, once per ``Idempotency-Key`` (a retry is answered
+    with the first outcome); and any refusal (a form, a vanished span, a service's rule) answered as the page's
+    message, with nothing stored."""
 
     def decorate(view: Action) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             article = _article(pk)
             try:
-                return view(request, article)
+                key = idempotency.request_key(request)
+                with transaction.atomic():
+                    first = None
+                    if key is not None:
+                        asked = idempotency.fingerprint(request)
+                        first = idempotency.write_claim(user_id=request.user.pk, key=key, request=asked)
+                    if first is None:
+                        done = view(request, article)
+                        if key is not None:
+                            outcome = idempotency.Outcome(done.status, done.message, done.selected)
+                            idempotency.write_settle(user_id=request.user.pk, key=key, outcome=outcome)
+            except idempotency.BadKey as error:
+                return _refused(request, article, str(error), 400)
             except Refused as refusal:
                 return _refused(request, article, refusal.message, refusal.status, stale=refusal.stale)
             except (PermissionDenied, ValidationError) as error:
                 return _refused(request, article, refusal_reason(error), refusal_status(error))
+            if first is not None:
+                # The page redraws everything: it may have missed this change's first answer.
+                response = _answer(request, article, Done(first.message, first.selected, status=first.status))
+                response["Idempotent-Replay"] = "true"
+                return response
+            return _answer(request, article, done)
 
         guarded = permission_required(permission, raise_exception=True)(vary_on_headers("HX-Request")(wrapper))
         return require_POST(login_required(guarded))
@@ -294,14 +347,38 @@ def span_detail(request: HtmxHttpRequest, pk: int, span_pk: int) -> HttpResponse
     return render(request, f"{WORKSPACE}#span-editor", context)
 
 
+@require_GET
+@login_required
+@permission_required("annotations.add_span", raise_exception=True)
+@vary_on_headers("HX-Request")
+def article_write_check(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """After the page lost a write's answer (network error, timeout, 5xx): was it saved? The page is redrawn
+    from what is stored, with a sentence saying which. A write still running is waited for; one never saved is
+    retired, so a late copy of it is not applied behind the page's back."""
+    article = _article(pk)
+    try:
+        key = idempotency.request_key(request)
+    except idempotency.BadKey as error:
+        return _refused(request, article, str(error), 400)
+    if key is None:
+        return _refused(request, article, f"Send the {idempotency.HEADER} of the change to check.", 400)
+    outcome = idempotency.write_outcome(user_id=request.user.pk, key=key)
+    if outcome is None:
+        context = _workspace_context(request, article, error=NOT_SAVED)
+    elif outcome.status >= 400:
+        context = _workspace_context(request, article, error=f"The server had refused it: {outcome.message}")
+    else:
+        saved = f"Your change was saved: {outcome.message}" if outcome.message else "Your change was saved."
+        context = _workspace_context(request, article, selected=outcome.selected, message=saved)
+    response = render(request, f"{WORKSPACE}#workspace-update", context)
+    response["Write-Saved"] = "yes" if outcome is not None and outcome.status < 400 else "no"
+    return response
+
+
 @workspace_post("annotations.add_span")
-def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
+def span_create(request: HtmxHttpRequest, article: Article) -> Done:
     data = _cleaned(SpanCreateForm(request.POST))
-    # span_create hands back the editor's identical span instead of a second one; say so, and undo nothing.
-    existing = Span.objects.filter(
-        article=article, label=data["label"], start=data["start"], end=data["end"], annotator=request.user
-    ).exists()
-    span = spans.span_create_in_workspace(
+    span, created = spans.span_label_in_workspace(
         article=article,
         label=data["label"],
         start=data["start"],
@@ -309,17 +386,19 @@ def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
         text=data["text"],
         annotator=request.user,
     )
-    if existing:
-        message = f"You already have {span.label.name} on “{excerpt(span.text)}”: it is selected."
-        return _updated(request, article, selected=span.pk, message=message)
+    if not created:
+        # Already there (made earlier, in another tab, or this request's retry): not this request's to undo.
+        return Done(f"You already have {span.label.name} on “{excerpt(span.text)}”: it is selected.", span.pk)
     undo.undo_record(_undo_store(request, article), undo.Created(span=span.pk, label=span.label_id))
+    # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
+    # and the whole body is redrawn.
+    suggestions_propagate_span(span=span)
     message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
-    change = BodyChange(span.pk, span.start, span.end, None)
-    return _updated(request, article, selected=span.pk, message=message, change=change)
+    return Done(message, span.pk, BodyChange(span.pk, span.start, span.end, None))
 
 
 @workspace_post("annotations.change_span")
-def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
+def span_relabel(request: HtmxHttpRequest, article: Article) -> Done:
     data = _cleaned(SpanRelabelForm(request.POST))
     span = _span(article, data["span"])
     previous = span.label
@@ -332,11 +411,11 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
         message = f"“{excerpt(span.text)}” is already {span.label.name}."
     else:
         message = f"Relabelled “{excerpt(span.text)}” {previous.name} → {span.label.name}."
-    return _updated(request, article, selected=span.pk, message=message, change=change)
+    return Done(message, span.pk, change)
 
 
 @workspace_post("annotations.change_span")
-def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
+def span_details(request: HtmxHttpRequest, article: Article) -> Done:
     data = _cleaned(SpanDetailsForm(request.POST))
     span = _span(article, data["span"])
     claims.span_set_details(
@@ -347,11 +426,11 @@ def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
         speaker_span=data["speaker_span"],
         verdict=data["verdict"] or None,
     )
-    return _updated(request, article, selected=span.pk, message="Saved.")
+    return Done("Saved.", selected=span.pk)
 
 
 @workspace_post("annotations.delete_span")
-def span_delete(request: HtmxHttpRequest, article: Article) -> HttpResponse:
+def span_delete(request: HtmxHttpRequest, article: Article) -> Done:
     span = _span(article, _cleaned(SpanRefForm(request.POST))["span"])
     # Claims that name this span as their speaker: warn once; the page sends confirm=<id> on the second try.
     dependents = Span.objects.filter(
@@ -368,22 +447,19 @@ def span_delete(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     spans.span_delete(span=span, actor=request.user)
     undo.undo_record(_undo_store(request, article), undo.Deleted(snapshot))
     change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, span.label_id))
-    message = f"Deleted {span.label.name} “{excerpt(span.text)}”."
-    return _updated(request, article, message=message, change=change)
+    return Done(f"Deleted {span.label.name} “{excerpt(span.text)}”.", change=change)
 
 
 @workspace_post("annotations.add_span")
-def article_undo(request: HtmxHttpRequest, article: Article) -> HttpResponse:
+def article_undo(request: HtmxHttpRequest, article: Article) -> Done:
     done = undo.undo_last(article=article, actor=request.user, store=_undo_store(request, article))
-    if done.refused:
-        return _refused(request, article, done.message, 409)
-    return _updated(request, article, message=done.message)
+    return Done(done.message, status=409 if done.refused else 200)
 
 
 @workspace_post("annotations.add_span")
-def article_status(request: HtmxHttpRequest, article: Article) -> HttpResponse:
+def article_status(request: HtmxHttpRequest, article: Article) -> Done:
     """Mark the article done, or reopen it; a reviewed article is the reviewers' to reopen."""
     form = ArticleStatusForm(request.POST)
     _cleaned(form)
     article_status_change(article=article, actor=request.user, transition=form.transition())
-    return _updated(request, article, message=f"Article marked {article.get_status_display().lower()}.")
+    return Done(f"Article marked {article.get_status_display().lower()}.")

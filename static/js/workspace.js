@@ -9,7 +9,9 @@
 
 import { installCaret } from "./caret.js";
 import { defineAction, installHotkeys, keymapBindings } from "./hotkeys.js";
+import { installRequests } from "./requests.js";
 import { offsetToPoint, pointToOffset, refine, selectionOffsets } from "./selection.js";
+import { isSuggestion, suggestionBindings } from "./suggestions.js";
 
 const SNAP_KEY = "newsnotes.snapWords";
 
@@ -176,6 +178,11 @@ function start(workspace) {
     }
     if (first && focus) {
       focusStop(first);
+    }
+    if (isSuggestion(state.selected)) {
+      document.getElementById("span-editor").replaceChildren();
+      announce(`Selected ${describe(state.selected)}. a accepts it, x rejects it, s goes to the next suggestion.`);
+      return;
     }
     announce(`Selected ${describe(state.selected)}. A label key relabels it, Delete deletes it, e edits the note.`);
     if (load) {
@@ -441,7 +448,15 @@ function start(workspace) {
     field.focus();
     field.select();
   });
+  // Suggestions (static/js/suggestions.js): its actions, by the names annotations/keymap.py binds.
+  const suggestions = suggestionBindings({ root, selected: () => state.selected, select: selectSpan, submit, announce });
+  defineAction("suggestion-accept", suggestions.bindings.get("a"));
+  defineAction("suggestion-reject", suggestions.bindings.get("x"));
+  defineAction("suggestion-next", suggestions.bindings.get("s"));
   defineAction("cycle", (event) => {
+    if (isSuggestion(state.selected) && root.contains(event.target)) {
+      return suggestions.accept(); // Enter on a selected suggestion accepts it
+    }
     const segment = event.target.closest?.(".seg.hl");
     if (!segment || !root.contains(segment)) {
       return false;
@@ -543,10 +558,7 @@ function start(workspace) {
     }
   }
 
-  // Failed requests. Each failure is first offered to other scripts as a cancelable `newsnotes:request-failed`
-  // event on the workspace (detail: kind "server" | "refused" | "network", the xhr, the element that sent it);
-  // a script that reconciles (a retry with the same idempotency key, a reload of the state) calls
-  // preventDefault() and says what happened with `detail.show(text)`; otherwise the message below is shown.
+  // Failed requests: requests.js (idempotency keys, reconcile after a lost answer) says what happened here.
   function failed(text) {
     const region = document.getElementById("ws-error");
     const paragraph = document.createElement("p");
@@ -554,29 +566,7 @@ function start(workspace) {
     paragraph.textContent = text;
     region.replaceChildren(paragraph);
   }
-  function requestFailed(kind, event, text) {
-    const offered = new CustomEvent("newsnotes:request-failed", {
-      cancelable: true,
-      detail: { kind, xhr: event.detail.xhr, elt: event.detail.elt, requestConfig: event.detail.requestConfig, show: failed },
-    });
-    if (workspace.dispatchEvent(offered)) {
-      failed(text);
-    }
-  }
-  document.body.addEventListener("htmx:responseError", (event) => {
-    const xhr = event.detail.xhr;
-    if (xhr.getResponseHeader("HX-Retarget")) {
-      return; // a refusal with its own message, already shown
-    }
-    if (xhr.status >= 500) {
-      requestFailed("server", event, `The server could not do that (error ${xhr.status}). Nothing was changed; try again.`);
-    } else {
-      requestFailed("refused", event, `The server refused that (error ${xhr.status}). Reload the page and try again.`);
-    }
-  });
-  document.body.addEventListener("htmx:sendError", (event) =>
-    requestFailed("network", event, "The server cannot be reached. Nothing was changed; try again."),
-  );
+  installRequests(workspace, { failed });
 
   // At once, not at settle: a queued post may leave before the settle, and it names the drawing just received.
   document.body.addEventListener("htmx:afterSwap", applyBodyPatch);

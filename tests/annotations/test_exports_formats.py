@@ -56,9 +56,13 @@ def dumps(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def detail(pk, text, annotator, minute, *, origin="manual", note="", attributes=None):
+def detail(pk, text, annotator, minute, *, origin="manual", note="", attributes=None, place=(None, None, None)):
+    start, end, label = place
     return {
         "id": pk,
+        "start": start,
+        "end": end,
+        "label": label,
         "text": text,
         "annotator": annotator,
         "origin": origin,
@@ -92,7 +96,14 @@ def test_jsonl_is_doccano_lines_with_our_details(corpus):
                 **ARTICLE_1,
                 "offsets": "codepoints",
                 "spans": [
-                    detail(1, 'Mara "The Chip" Okonkwo', "ed", 0, note='Nickname in "quotes", kept'),
+                    detail(
+                        1,
+                        'Mara "The Chip" Okonkwo',
+                        "ed",
+                        0,
+                        note='Nickname in "quotes", kept',
+                        place=(0, 23, "PERSON"),
+                    ),
                     detail(
                         3,
                         CLAIM_TEXT,
@@ -100,10 +111,11 @@ def test_jsonl_is_doccano_lines_with_our_details(corpus):
                         2,
                         note="-spans a line break\nand a comma, too",
                         attributes=CLAIM_ATTRIBUTES,
+                        place=(32, 86, "CLAIM"),
                     ),
-                    detail(2, "Larchfield", "ed", 1),
-                    detail(4, SPONSORED_TEXT, "@lice", 3, origin="suggestion"),
-                    detail(5, "Tessel", "@lice", 4, note="@check"),
+                    detail(2, "Larchfield", "ed", 1, place=(32, 42, "ORG")),
+                    detail(4, SPONSORED_TEXT, "@lice", 3, origin="suggestion", place=(93, 118, "SPONSORED")),
+                    detail(5, "Tessel", "@lice", 4, note="@check", place=(112, 118, "ORG")),
                 ],
             }
         ),
@@ -114,7 +126,16 @@ def test_jsonl_is_doccano_lines_with_our_details(corpus):
                 "label": [[15, 36, "CLAIM"]],
                 **ARTICLE_2,
                 "offsets": "codepoints",
-                "spans": [detail(6, "\t-12% margin at Orrin", "@lice", 5, attributes={"verdict": "unverified"})],
+                "spans": [
+                    detail(
+                        6,
+                        "\t-12% margin at Orrin",
+                        "@lice",
+                        5,
+                        attributes={"verdict": "unverified"},
+                        place=(15, 36, "CLAIM"),
+                    )
+                ],
             }
         ),
         dumps({"id": 3, "text": BODY_3, "label": [], **ARTICLE_3, "offsets": "codepoints", "spans": []}),

@@ -2,8 +2,7 @@
 
 The principle: an import never exits 0 with a span lost, merged or moved. Every span of ``source.json`` must
 arrive under its annotator, at code-point offsets into the text with CRLF normalised, identical spans by two
-annotators kept as two. These tests describe the importers after the move of the span-aware importers; until
-then they are expected to fail (strict: an unexpected pass fails the run, so the marks come off as each is fixed).
+annotators kept as two.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
-from annotations.models import Span
+from annotations.models import Label, Span
 from articles.models import Article, body_sha256
 from tests.annotations.export_fixtures import build_corpus, export_bytes
 from tests.factories import UserFactory
@@ -25,7 +25,6 @@ from tests.interop import source
 
 pytestmark = pytest.mark.django_db
 
-AFTER_THE_MOVE = pytest.mark.xfail(strict=True, reason="import side: after the importers move")
 FIXTURES = source.SOURCE.parent
 LS = FIXTURES / "label-studio-1.23.2"
 DOCCANO = FIXTURES / "doccano-1.8.4"
@@ -62,14 +61,12 @@ def ls_user_map(tmp_path):
     return path
 
 
-@AFTER_THE_MOVE
 def test_label_studio_full_export_with_integer_completed_by_and_a_user_map(annotators, tmp_path):
     message = run(LS / "full.json", "--user-map", ls_user_map(tmp_path))
     assert stored() == source.expected()
     assert f"{len(source.expected())} spans" in message
 
 
-@AFTER_THE_MOVE
 def test_label_studio_integer_completed_by_without_a_map_is_refused_naming_them(annotators):
     full = json.loads((LS / "full.json").read_text(encoding="utf-8"))
     ids = sorted({a["completed_by"] for t in full for a in t["annotations"]})
@@ -81,13 +78,11 @@ def test_label_studio_integer_completed_by_without_a_map_is_refused_naming_them(
     assert Article.objects.count() == Span.objects.count() == 0
 
 
-@AFTER_THE_MOVE
 def test_label_studio_snapshot_maps_completed_by_objects_by_email(annotators):
     run(LS / "snapshot.json")
     assert stored() == source.expected()
 
 
-@AFTER_THE_MOVE
 def test_label_studio_json_min_rows_of_one_task_become_layers_of_one_article(annotators, tmp_path):
     # JSON-MIN writes one row per annotation: the second row of a text is bob's layer, not a duplicate article.
     run(LS / "json-min.json", "--user-map", ls_user_map(tmp_path))
@@ -95,7 +90,6 @@ def test_label_studio_json_min_rows_of_one_task_become_layers_of_one_article(ann
     assert Article.objects.count() == len(source.texts())
 
 
-@AFTER_THE_MOVE
 def test_crlf_texts_are_normalised_and_every_offset_shifted(annotators):
     run(LS / "snapshot.json")
     crlf = Article.objects.get(body__contains="Ada Lovelace")
@@ -106,7 +100,6 @@ def test_crlf_texts_are_normalised_and_every_offset_shifted(annotators):
     assert any(s.text == "Ada Lovelace.\nLine two" for s in crlf.spans.all())
 
 
-@AFTER_THE_MOVE
 def test_doccano_per_user_files_map_to_users_by_file_name(annotators):
     message = run(DOCCANO / "utf16" / "alice.jsonl", DOCCANO / "utf16" / "bob.jsonl")
     assert stored() == source.expected()
@@ -116,7 +109,6 @@ def test_doccano_per_user_files_map_to_users_by_file_name(annotators):
     assert sorted(s[5] for s in zoe) == ["alice", "bob"]
 
 
-@AFTER_THE_MOVE
 def test_doccano_grapheme_offsets_are_not_guessed(annotators):
     """Grapheme counts, code points and UTF-16 give different spans for these texts: refuse, name them all."""
     with pytest.raises(CommandError) as refused:
@@ -126,13 +118,11 @@ def test_doccano_grapheme_offsets_are_not_guessed(annotators):
     assert Span.objects.count() == 0
 
 
-@AFTER_THE_MOVE
 def test_doccano_grapheme_offsets_import_when_named(annotators):
     run(DOCCANO / "graphemes" / "alice.jsonl", DOCCANO / "graphemes" / "bob.jsonl", "--offsets", "graphemes")
     assert stored() == source.expected()
 
 
-@AFTER_THE_MOVE
 def test_a_span_that_splits_a_grapheme_is_refused_with_file_and_line(annotators, tmp_path):
     lines = (DOCCANO / "utf16" / "bob.jsonl").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
@@ -146,7 +136,6 @@ def test_a_span_that_splits_a_grapheme_is_refused_with_file_and_line(annotators,
     assert Span.objects.count() == 0
 
 
-@AFTER_THE_MOVE
 def test_unknown_annotators_are_listed_and_create_users_makes_them_inactive(db, tmp_path):
     with pytest.raises(CommandError) as refused:
         run(LS / "snapshot.json")
@@ -158,7 +147,6 @@ def test_unknown_annotators_are_listed_and_create_users_makes_them_inactive(db, 
     assert stored() == source.expected()
 
 
-@AFTER_THE_MOVE
 def test_spans_land_on_an_article_already_in_the_corpus_and_a_second_import_adds_nothing(annotators):
     title, text = source.texts()[0]
     existing = Article.objects.create(title=title, body=text, body_sha256=body_sha256(text))
@@ -170,7 +158,6 @@ def test_spans_land_on_an_article_already_in_the_corpus_and_a_second_import_adds
     assert Span.objects.count() == len(source.expected())
 
 
-@AFTER_THE_MOVE
 def test_our_jsonl_through_doccano_matches_spans_by_content(annotators):
     """doccano re-sorts ``label``; our ``spans`` details must be matched to it by content, not by position."""
     path = DOCCANO / "newsnotes-jsonl" / "admin.jsonl"
@@ -182,7 +169,6 @@ def test_our_jsonl_through_doccano_matches_spans_by_content(annotators):
     assert sorted((body, text, who) for body, _, _, _, text, who in got) == details
 
 
-@AFTER_THE_MOVE
 @pytest.mark.parametrize("fmt,name", [("csv", "spans.csv"), ("w3c", "spans.jsonld")])
 def test_span_csv_and_w3c_import_onto_articles_already_in_the_corpus(tmp_path, fmt, name):
     build_corpus()
@@ -209,3 +195,171 @@ def test_the_fixtures_hold_every_given_span():
             for line in (DOCCANO / mode / name).read_text(encoding="utf-8").splitlines()
         ]
         assert sum(len(line["label"]) for line in lines) == given
+
+
+def restart_span_ids() -> None:
+    Span.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 1, false)", [Span._meta.db_table])
+
+
+@pytest.mark.parametrize(
+    "fmt,name,options",
+    [("csv", "spans.csv", {}), ("csv", "raw.csv", {"neutralise": False}), ("w3c", "spans.jsonld", {})],
+)
+def test_span_csv_and_w3c_round_trip_byte_for_byte(tmp_path, fmt, name, options):
+    """README: export → import → export gives the same file (spans emptied, their id sequence restarted)."""
+    build_corpus()
+    first = export_bytes(fmt, **options)
+    (tmp_path / name).write_bytes(first)
+    restart_span_ids()
+    message = run(tmp_path / name)
+    assert "imported 0 articles and 6 spans" in message
+    assert export_bytes(fmt, **options) == first
+    # A second import finds every span present and adds nothing.
+    assert "6 span(s) already present" in run(tmp_path / name)
+    assert Span.objects.count() == 6
+
+
+def test_a_span_file_whose_text_is_not_in_the_corpus_is_refused(tmp_path):
+    build_corpus()
+    path = tmp_path / "spans.csv"
+    path.write_bytes(export_bytes("csv", neutralise=False).replace(b"Larchfield", b"Larchfeld"))
+    Span.objects.all().delete()
+    with pytest.raises(CommandError, match=r"spans\.csv:\d+: no article in the corpus holds these"):
+        run(path)
+    assert Span.objects.count() == 0
+
+
+def test_gold_rows_of_a_span_csv_are_refused(tmp_path):
+    build_corpus()
+    lines = export_bytes("csv", neutralise=False).decode().splitlines(keepends=True)
+    path = tmp_path / "spans.csv"
+    path.write_text(
+        lines[0].rstrip("\n") + ",layer\n" + "".join(line.rstrip("\n") + ",gold\n" for line in lines[1:2]),
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match=r"spans\.csv:2: gold rows \(layer=gold\) are not imported"):
+        run(path)
+
+
+def admin_upload(client, name: str, data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    preview = client.post(reverse("admin:articles_article_import"), {"upload": SimpleUploadedFile(name, data)})
+    assert preview.status_code == 200
+    return preview
+
+
+def admin_confirm(client, preview):
+    from django.urls import reverse
+
+    token = preview.context["confirm"]["token"].value()
+    done = client.post(reverse("admin:articles_article_import_confirm"), {"token": token}, follow=True)
+    return [str(m) for m in done.context["messages"]]
+
+
+def test_admin_import_adds_a_layer_to_articles_already_there(client, curator, annotators):
+    """The admin page behaves as the command: a doccano file whose texts are all stored is a layer to confirm."""
+    client.force_login(curator)
+    run(DOCCANO / "utf16" / "alice.jsonl", DOCCANO / "utf16" / "bob.jsonl")
+    before = Article.objects.count()
+    # bob.jsonl alone settles its unit (alice.jsonl alone fits UTF-16 and grapheme clusters: refused).
+    preview = admin_upload(client, "bob.jsonl", (DOCCANO / "utf16" / "bob.jsonl").read_bytes())
+    assert preview.context["fresh"] == [] and preview.context["layer_spans"] > 0
+    assert 'id="count-layer-spans"' in preview.content.decode()
+    shown = admin_confirm(client, preview)
+    assert Article.objects.count() == before
+    # The page names the curator as the annotator of spans that name none (as before): a third layer.
+    mine = [s for s in stored() if s[5] == curator.username]
+    assert len(mine) == sum(1 for g in source.load() if g.annotator == "bob")
+    assert sorted((*s[:5], "bob") for s in mine) == [s for s in stored() if s[5] == "bob"]
+    assert any("went onto" in message for message in shown)
+    alone = admin_upload(client, "alice.jsonl", (DOCCANO / "utf16" / "alice.jsonl").read_bytes())
+    assert "--offsets" in " ".join(map(str, alone.context["report"].failures))
+
+
+def test_admin_import_of_a_span_csv_places_spans_on_stored_articles(client, curator):
+    client.force_login(curator)
+    build_corpus()
+    data = export_bytes("csv")
+    Span.objects.all().delete()
+    preview = admin_upload(client, "spans.csv", data)
+    assert not preview.context["report"].failures
+    admin_confirm(client, preview)
+    assert Span.objects.count() == 6
+
+
+def test_label_studio_region_meta_gives_back_annotator_and_origin(tmp_path):
+    """Our label-studio export keeps the annotator and origin in each region's meta, which Label Studio keeps
+    (it drops the annotation-level ``annotator``): read from there, both come back, an import origin too."""
+    from tests.annotations.export_fixtures import restart_identities
+
+    build_corpus()
+    Span.objects.filter(label__slug="org", annotator__username="ed").update(origin="import")
+    tasks = json.loads(export_bytes("label-studio"))
+    for task in tasks:
+        for annotation in task["annotations"]:
+            del annotation["annotator"]  # as Label Studio's own export of our file has it
+    before = sorted(Span.objects.values_list("label__name", "start", "end", "annotator__username", "origin"))
+    restart_identities()
+    path = tmp_path / "from-label-studio.json"
+    path.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    run(path)
+    after = sorted(Span.objects.values_list("label__name", "start", "end", "annotator__username", "origin"))
+    assert after == before
+
+
+def test_our_jsonl_with_label_reordered_keeps_each_detail_on_its_span(tmp_path):
+    """Details carry start, end and label: a re-sorted ``label`` (doccano sorts by start, end, label) cannot move a
+    note or an annotator to another span, even where two spans share a text."""
+    build_corpus()
+    article = Article.objects.get(pk=1)
+    Span.objects.create(
+        article=article,
+        label=Label.objects.get(slug="claim"),
+        start=32,
+        end=42,
+        text="Larchfield",
+        annotator=get_user_model().objects.get(username="@lice"),
+        note="same text, other label and annotator",
+    )
+    fields = ("article_id", "label__name", "start", "end", "annotator__username", "note", "origin")
+    before = sorted(Span.objects.values_list(*fields))
+    lines = [json.loads(line) for line in export_bytes("jsonl").decode().splitlines()]
+    for line in lines:
+        line["label"].reverse()
+    path = tmp_path / "resorted.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    Span.objects.all().delete()
+    run(path)
+    assert sorted(Span.objects.values_list(*fields)) == before
+
+
+def test_a_bad_user_map_is_refused_with_file_and_line(annotators, tmp_path):
+    path = tmp_path / "users.csv"
+    path.write_text("theirs,ours\n2,alice\n3\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=r"users\.csv:3: expected two columns: theirs,ours"):
+        run(LS / "full.json", "--user-map", path)
+    path.write_text("2,alice\n3,nobody\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=r"--user-map maps '3' to 'nobody', which is no user here"):
+        run(LS / "full.json", "--user-map", path)
+    assert Article.objects.count() == 0
+
+
+def test_create_users_cannot_turn_label_studio_ids_into_users(db):
+    with pytest.raises(CommandError, match=r"a Label Studio user id.*--user-map"):
+        run(LS / "full.json", "--create-users")
+    assert not get_user_model().objects.filter(username__in=["2", "3"]).exists()
+
+
+def test_label_studio_completed_by_as_an_email_string(annotators, tmp_path):
+    tasks = json.loads((LS / "snapshot.json").read_text(encoding="utf-8"))
+    for task in tasks:
+        for annotation in task["annotations"]:
+            annotation["completed_by"] = annotation["completed_by"]["email"]
+    path = tmp_path / "emails.json"
+    path.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    run(path)
+    assert stored() == source.expected()

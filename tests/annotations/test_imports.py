@@ -101,12 +101,16 @@ def test_doccano_utf16_offsets_detected_and_converted(tmp_path, mara):
     assert [(s[1], s[2], s[3]) for s in spans()] == [(*ORG_CP, "Larchfield"), (*MAY_CP, "May")]
 
 
-def test_doccano_ambiguous_offsets_assume_utf16_and_say_so(tmp_path, mara):
+def test_doccano_ambiguous_offsets_are_refused_naming_the_candidates(tmp_path, mara):
+    # Issue 11: where nothing tells the units apart and they give different spans, the import must not guess
+    # (it used to assume doccano's UTF-16 and import with exit 0); the refusal names each unit and its flag.
     path = write_lines(tmp_path / "d.jsonl", [{"text": TEXT, "label": [[*ORG_U16, "ORG"]]}])
-    message = run(path, "--annotator", "mara")
-    assert "1 span(s) after an emoji or other non-BMP character fit both code points and UTF-16 code units" in message
-    assert "assumed UTF-16 code units (doccano's convention)" in message
-    assert "pass --offsets codepoints if that is wrong" in message
+    with pytest.raises(CommandError) as refused:
+        run(path, "--annotator", "mara")
+    for unit in ("codepoints", "utf16", "graphemes"):
+        assert f"--offsets {unit}" in str(refused.value)
+    assert Span.objects.count() == 0
+    run(path, "--annotator", "mara", "--offsets", "utf16")
     assert [s[3] for s in spans()] == ["Larchfield"]
 
 
@@ -173,9 +177,10 @@ def test_doccano_errors_name_file_and_line_and_store_nothing(tmp_path, mara):
 
 def test_unknown_or_missing_annotator(tmp_path):
     path = write_lines(tmp_path / "d.jsonl", [{"text": "Larchfield ships.", "label": [[0, 10, "ORG"]]}])
-    with pytest.raises(CommandError, match=r"d.jsonl:1: span has no annotator; pass --annotator USERNAME"):
+    # doccano writes one file per user, named after them: a span without an annotator is the file's user's.
+    with pytest.raises(CommandError, match=r"d.jsonl:1: unknown annotator\(s\): 'd' .*pass --annotator"):
         run(path)
-    with pytest.raises(CommandError, match=r"unknown annotator 'ghost'"):
+    with pytest.raises(CommandError, match=r"unknown annotator\(s\): 'ghost'"):
         run(path, "--annotator", "ghost")
     assert Article.objects.count() == 0
 

@@ -1,15 +1,19 @@
-"""Undo in the workspace: the typed history, its session storage, and Ctrl+Z against a changed world.
+"""Undo in the workspace: the typed history, its database storage, and Ctrl+Z against a changed world.
 
 Whatever happened since an edit (a label merged away or retired, the span changed or deleted by a reviewer, an
 editor deleted), undo answers with a sentence and drops the entry: never a server error.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from annotations.curation.services import label_deactivate, label_merge
-from annotations.models import Span
+from annotations.models import Span, UndoEntry
 from annotations.spans.services import SpanSnapshot, span_update
 from annotations.workspace import undo
 from tests.factories import ArticleFactory, SpanFactory, UserFactory
@@ -35,7 +39,7 @@ def error_text(html):
 
 
 def history(client, article):
-    return undo.SessionUndoStore(client.session, article.pk).load()
+    return undo.DatabaseUndoStore(user_id=int(client.session["_auth_user_id"]), article_id=article.pk).load()
 
 
 @pytest.fixture
@@ -67,34 +71,35 @@ def test_unreadable_entries_are_forgotten():
     assert undo.from_json("create") is None
 
 
-def test_session_store_appends_pops_and_is_bounded():
-    session: dict = {}
-    store = undo.SessionUndoStore(session, 1)
+@pytest.mark.django_db
+def test_database_store_appends_pops_and_is_bounded(editor):
+    article = ArticleFactory()
+    store = undo.DatabaseUndoStore(user_id=editor.pk, article_id=article.pk)
     for n in range(undo.UNDO_DEPTH + 10):
         undo.undo_record(store, undo.Created(span=n, label=1))
     entries = store.load()
     assert len(entries) == undo.UNDO_DEPTH and entries[0] == undo.Created(span=10, label=1)
-    undo.undo_record(store, undo.Created(span=undo.UNDO_DEPTH + 9, label=1))
-    assert len(store.load()) == undo.UNDO_DEPTH  # a create sent twice is recorded once
-    assert store.pop() == undo.Created(span=undo.UNDO_DEPTH + 9, label=1)
+    assert store.count() == undo.UNDO_DEPTH
+    with transaction.atomic():
+        assert store.pop() == undo.Created(span=undo.UNDO_DEPTH + 9, label=1)
     assert len(store.load()) == undo.UNDO_DEPTH - 1
+    assert undo.DatabaseUndoStore(user_id=editor.pk, article_id=ArticleFactory().pk).load() == []
 
 
-def test_session_store_keeps_only_recent_articles():
-    session: dict = {}
-    for article_id in range(undo.UNDO_ARTICLES + 5):
-        undo.SessionUndoStore(session, article_id).append(undo.Created(span=article_id, label=1))
-    assert undo.SessionUndoStore(session, 0).load() == []
-    assert undo.SessionUndoStore(session, undo.UNDO_ARTICLES + 4).load() == [
-        undo.Created(span=undo.UNDO_ARTICLES + 4, label=1)
-    ]
-    assert undo.SessionUndoStore(session, 99).pop() is None
+@pytest.mark.django_db
+def test_database_store_forgets_entries_older_than_the_age_limit(editor):
+    article = ArticleFactory()
+    store = undo.DatabaseUndoStore(user_id=editor.pk, article_id=article.pk)
+    store.append(undo.Created(span=1, label=1))
+    UndoEntry.objects.update(created_at=timezone.now() - undo.UNDO_MAX_AGE - timedelta(minutes=1))
+    store.append(undo.Created(span=2, label=1))
+    assert store.load() == [undo.Created(span=2, label=1)]
 
 
 @pytest.mark.django_db
 def test_undo_last_service_pops_and_reverses(article, labels, editor):
     span = SpanFactory(article=article, label=labels["person"], start=0, end=4, annotator=editor)
-    store = undo.SessionUndoStore({}, article.pk)
+    store = undo.DatabaseUndoStore(user_id=editor.pk, article_id=article.pk)
     store.append(undo.Created(span=span.pk, label=labels["person"].pk))
     assert undo.undo_last(article=article, actor=editor, store=store) == undo.Undone("Removed PERSON “Mara”.")
     assert store.load() == [] and not Span.objects.exists()

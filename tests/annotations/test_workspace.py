@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from annotations.models import Span
-from annotations.workspace.undo import Created, SessionUndoStore
+from annotations.workspace.undo import Created, DatabaseUndoStore
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
 from tests.html import one, parse, select, text
@@ -110,7 +110,7 @@ def test_page_query_count_does_not_grow_with_spans(editor_client, editor, articl
 
     SpanFactory(article=article, label=labels["person"], start=0, end=4, annotator=editor)
     few = queries()
-    for start in range(5, 60, 2):
+    for start in (at for at in range(5, 60, 2) if not article.body[at].isspace()):  # blank spans are refused
         SpanFactory(article=article, label=labels["org"], start=start, end=start + 1, annotator=editor)
     assert queries() == few
 
@@ -135,6 +135,7 @@ def test_label_with_a_reserved_hotkey_is_click_only(editor_client, article, labe
         ("article-undo", [], "post"),
         ("article-status", [], "post"),
         ("article-next", [], "get"),
+        ("article-write-check", [], "get"),
     ],
 )
 def test_anonymous_users_are_sent_to_login(client, article, labels, name, args, method):
@@ -150,6 +151,7 @@ def test_anonymous_users_are_sent_to_login(client, article, labels, name, args, 
 def test_roles_without_span_rights_are_refused(client, researcher, article, labels):
     client.force_login(researcher)
     assert client.get(url("article-annotate", article)).status_code == 403
+    assert client.get(url("article-write-check", article), headers={"Idempotency-Key": "k"}).status_code == 403
     response = create(client, article, labels["person"], "Mara")
     assert response.status_code == 403
     assert not Span.objects.exists()
@@ -229,7 +231,8 @@ def test_same_create_twice_stores_one_span(editor_client, article, labels):
     assert first.status_code == second.status_code == 200
     assert Span.objects.count() == 1
     span = Span.objects.get()
-    assert SessionUndoStore(editor_client.session, article.pk).load() == [Created(span=span.pk, label=span.label_id)]
+    history = DatabaseUndoStore(user_id=span.annotator_id, article_id=article.pk).load()
+    assert history == [Created(span=span.pk, label=span.label_id)]
 
 
 def test_two_editors_keep_each_others_spans(client, editor, other_editor, article, labels):

@@ -158,3 +158,41 @@ def test_label_names_match_case_insensitively_at_import(tmp_path, labels, editor
     path.write_text(doccano + "\n", encoding="utf-8")
     call_command("import_articles", str(path), "--annotator", editor.username, stdout=io.StringIO())
     assert Span.objects.get().label == labels["person"]
+
+
+def label_studio_task(**value) -> dict:
+    region = {"type": "labels", "value": value}
+    return {"data": {"text": "Mara Okonkwo spoke."}, "annotations": [{"result": [region]}]}
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "message"),
+    [
+        (
+            "a result whose value is a string",
+            json.dumps(
+                [
+                    {
+                        "data": {"text": "Mara spoke."},
+                        "annotations": [{"result": [{"type": "labels", "value": "PERSON"}]}],
+                    }
+                ]
+            ),
+            "spans.json:task 1: annotation 1: a result's value must be a JSON object",
+        ),
+        ("NaN in a task", '[{"data": {"text": "Mara spoke.", "score": NaN}}]', "spans.json: holds NaN"),
+        (
+            "Infinity in a result",
+            '[{"data": {"text": "x"}, "annotations": [{"result": [{"value": {"start": Infinity}}]}]}]',
+            "spans.json: holds Infinity",
+        ),
+    ],
+    ids=["value string", "NaN", "Infinity"],
+)
+def test_label_studio_files_are_refused_with_file_and_task(tmp_path, labels, editor, case, text, message):
+    path = tmp_path / "spans.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CommandError) as err:
+        call_command("import_articles", str(path), "--annotator", editor.username, stdout=io.StringIO())
+    assert message in str(err.value)
+    assert not Article.objects.exists()

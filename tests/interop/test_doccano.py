@@ -130,3 +130,96 @@ def test_doccano_without_allow_overlapping_drops_spans_silently(admin, exports):
     lines = [json.loads(line) for line in ours.decode().splitlines()]
     kept = sum(spans_of(download(admin, project)["admin.jsonl"]).values())
     assert kept < sum(spans_of(lines).values())
+
+
+# What doccano's labelling page underlines, per span: its label and the characters under the line. A wide page
+# keeps each text on one row; the row's <text> holds the characters and each underline is an SVG <line>.
+UNDERLINED = """() => {
+  const found = [];
+  for (const svg of document.querySelectorAll('svg[id^=svg]')) {
+    const row = svg.querySelector('text[id]');
+    if (!row) continue;
+    for (const g of svg.querySelectorAll('g')) {
+      const line = g.querySelector(':scope > line');
+      const label = g.querySelector(':scope > g > text');
+      if (!line || !label) continue;
+      const x1 = +line.getAttribute('x1'), x2 = +line.getAttribute('x2');
+      let first = -1, last = -1;
+      for (let i = 0; i < row.getNumberOfChars(); i++) {
+        const a = row.getStartPositionOfChar(i).x, b = row.getEndPositionOfChar(i).x;
+        if (b <= a) continue;
+        const middle = (a + b) / 2;
+        if (middle > x1 - 2.5 && middle < x2 + 2.5) { if (first < 0) first = i; last = i; }
+      }
+      found.push([label.textContent, first < 0 ? '' : row.textContent.slice(first, last + 1)]);
+    }
+  }
+  return found;
+}"""
+
+
+def underlined(doccano, project: int) -> list[list[str]]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.interop.conftest import DOCCANO_PASSWORD
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        try:
+            page = browser.new_page(viewport={"width": 3000, "height": 1200})
+            page.goto(doccano.url + "/auth")
+            page.wait_for_load_state("networkidle")
+            page.locator("input").nth(0).fill("admin")
+            page.locator("input[type=password]").fill(DOCCANO_PASSWORD)
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(3000)
+            page.goto(f"{doccano.url}/projects/{project}")
+            page.wait_for_load_state("networkidle")
+            # The button's link needs the project's type, which the page loads after it draws the button.
+            page.wait_for_timeout(3000)
+            page.get_by_text("Start Annotation").click()
+            page.wait_for_url("**/sequence-labeling**", timeout=60_000)
+            page.wait_for_selector("svg[id^=svg] text[id]", timeout=60_000)
+            page.wait_for_timeout(2000)
+            return page.evaluate(UNDERLINED)
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("name,exact", [("corpus-utf16.jsonl", True), ("corpus.jsonl", False)])
+def test_doccano_labelling_page_underlines_utf16_offsets_exactly(doccano, admin, exports, name, exact):
+    """doccano (grapheme mode off) counts UTF-16 units, as JavaScript does: with ``--offsets utf16`` its page
+    underlines exactly our spans in a text with emoji; with our default code points it underlines the wrong text."""
+    lines = [json.loads(line) for line in exports.path(name).read_text(encoding="utf-8").splitlines()]
+    (hostile,) = [line for line in lines if line["title"] == "Hostile 1"]
+    project = create_project(admin, f"newsnotes-page-{name}")
+    upload(admin, project, "newsnotes.jsonl", (json.dumps(hostile, ensure_ascii=False) + "\n").encode())
+    shown = sorted(map(tuple, underlined(doccano, project)))
+    ours = sorted(
+        (label, detail["text"]) for (_, _, label), detail in zip(hostile["label"], hostile["spans"], strict=True)
+    )
+    assert (shown == ours) is exact, shown
+
+
+def test_what_doccano_exports_back_imports_into_newsnotes_span_for_span(admin, exports, tmp_path):
+    """The other way: doccano's JSONL export of our file (``label`` re-sorted) imported by ``import_articles`` into
+    a corpus holding the same texts and users but no spans gives back every span with its annotator."""
+    from django.core.management import call_command
+
+    from annotations.models import Span
+    from tests.interop import corpus
+
+    project = create_project(admin, "newsnotes-back")
+    result = upload(admin, project, "newsnotes.jsonl", exports.path("corpus-utf16.jsonl").read_bytes())
+    assert not result.get("result", {}).get("error"), result
+    files = download(admin, project)
+    path = tmp_path / "admin.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in files["admin.jsonl"]), "utf-8")
+    given = corpus.build()
+    spans = Span.objects.select_related("label", "annotator")
+    want = Counter((s.article_id, s.label.name, s.start, s.end, s.annotator.username, s.origin) for s in spans)
+    assert sum(want.values()) == len(given)
+    Span.objects.all().delete()
+    call_command("import_articles", str(path), stdout=io.StringIO())
+    got = Counter((s.article_id, s.label.name, s.start, s.end, s.annotator.username, s.origin) for s in spans.all())
+    assert got == want

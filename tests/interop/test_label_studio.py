@@ -4,6 +4,7 @@ and every region shown by its editor in Chromium."""
 from __future__ import annotations
 
 import copy
+import io
 import json
 from collections import Counter
 
@@ -155,3 +156,31 @@ def test_the_editor_check_sees_regions_label_studio_cannot_show(label_studio, ex
     (stored,) = export_project(label_studio, project)
     shown = editor_regions(label_studio, project, [stored["id"]])
     assert shown[stored["id"]] == [[] for _ in task["annotations"]]
+
+
+def test_what_label_studio_exports_back_imports_into_newsnotes_span_for_span(label_studio, imported, tmp_path):
+    """The other way: Label Studio's JSON export of our file, imported by ``import_articles`` into a corpus holding
+    the same texts and users but no spans, gives back every span with its annotator and origin (from ``meta``;
+    ``completed_by`` there is the Label Studio user who imported the file)."""
+    from django.core.management import call_command
+
+    from annotations.models import Span
+    from tests.interop import corpus
+
+    project, _, _ = imported
+    back = export_project(label_studio, project)
+    path = tmp_path / "from-label-studio.json"
+    path.write_text(json.dumps(back, ensure_ascii=False), encoding="utf-8")
+    given = corpus.build()
+    want = Counter(
+        (s.label.name, s.start, s.end, s.text, s.annotator.username, s.origin)
+        for s in Span.objects.select_related("label", "annotator")
+    )
+    assert sum(want.values()) == len(given)
+    Span.objects.all().delete()
+    call_command("import_articles", str(path), stdout=io.StringIO())
+    got = Counter(
+        (s.label.name, s.start, s.end, s.text, s.annotator.username, s.origin)
+        for s in Span.objects.select_related("label", "annotator")
+    )
+    assert got == want

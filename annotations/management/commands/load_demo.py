@@ -13,6 +13,10 @@ import articles
 from annotations.imports.services import corpus_import
 from annotations.models import Label
 from annotations.spans.services import span_create_in_workspace
+from annotations.suggestions.boilerplate import boilerplate_rebuild
+from annotations.suggestions.propagation import suggestions_propagate_span
+from annotations.suggestions.selectors import families_by_size
+from annotations.suggestions.services import family_suggest
 from articles.importers import jsonl
 from articles.models import Article
 
@@ -28,6 +32,7 @@ DEMO_USERS = [
 ]
 
 SPONSORED_START = "Quillix OS is the privacy-first Linux distribution"
+DEMO_REPEATED_NAME = "Noor Haddad"  # named twice in one demo story: labelling one suggests the other
 
 
 class Command(BaseCommand):
@@ -38,11 +43,13 @@ class Command(BaseCommand):
         users = self._users()
         result = corpus_import(records=list(jsonl.read(DEMO_CORPUS)))
         examples = self._example_spans(users["editor"])
+        suggested = self._demo_suggestions(users)
         if verbosity:
             self.stdout.write(
                 f"Demo corpus: {result.created_count} new article(s), {result.duplicate_count} already present; "
                 f"{examples} example span(s) added."
             )
+            self.stdout.write(suggested)
             self.stdout.write("Demo logins (username / password):")
             for username, password, group, _ in DEMO_USERS:
                 self.stdout.write(f"  {username:<11} {password:<22} ({group})")
@@ -76,3 +83,28 @@ class Command(BaseCommand):
                 )
                 created += 1
         return created
+
+    # --- suggestions (issue 12): families found, turned into suggestions, and a name propagated ---------------
+
+    def _demo_suggestions(self, users) -> str:
+        """Rebuild boilerplate families, suggest SPONSORED on every family's copies (as the curator would), and
+        label one name that recurs in its story so the editor sees a propagated suggestion on first run."""
+        result = boilerplate_rebuild()
+        created = 0
+        for family in families_by_size():
+            created += family_suggest(family=family, actor=users["curator"]).created
+        person = Label.objects.filter(kind=Label.Kind.ENTITY, active=True).order_by("ordering", "pk").first()
+        article = Article.objects.filter(body__contains=DEMO_REPEATED_NAME).order_by("pk").first()
+        if person is not None and article is not None:
+            start = article.body.index(DEMO_REPEATED_NAME)
+            span = span_create_in_workspace(
+                article=article,
+                label=person,
+                start=start,
+                end=start + len(DEMO_REPEATED_NAME),
+                text=None,
+                annotator=users["editor"],
+            )
+            created += suggestions_propagate_span(span=span)
+        families = f"{result.families} famil{'ies' if result.families != 1 else 'y'}"
+        return f"Boilerplate: {families}; {created} new suggestion(s)."

@@ -1,0 +1,179 @@
+"""An editor's answers to suggestions: accept (it becomes their own span), reject (it stays hidden for them),
+and the reversal of either (undo). Reads: which suggestions one editor sees, and how many wait per article.
+
+A suggestion never counts as anyone's label: it lives in its own table, and only accepting it makes a ``Span``
+(origin ``suggestion``). Decisions are per editor and keyed on article, label and place (``SuggestionDecision``),
+so a rejected suggestion stays away whatever proposes it again (a rebuild, another propagation, a plug-in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotations.models import Label, Span
+from annotations.permissions import Actor, require
+from annotations.progress import article_start_annotating
+from annotations.spans.services import span_create, span_delete
+from annotations.suggestions.models import DecisionKind, Suggestion, SuggestionDecision, SuggestionStatus
+from articles.models import Article
+
+NOT_SHOWN = (
+    "That suggestion is no longer offered to you (decided already, or withdrawn). The page now shows what is stored."
+)
+
+
+def _same_place() -> dict:
+    return {
+        "article_id": OuterRef("article_id"),
+        "label_id": OuterRef("label_id"),
+        "start": OuterRef("start"),
+        "end": OuterRef("end"),
+    }
+
+
+def _visible(editor: Actor) -> Q:
+    """Blind labelling: a suggestion propagated from another editor's span waits until the article is reviewed."""
+    return Q(derived_from__isnull=True) | Q(derived_from=editor) | Q(article__status=Article.Status.REVIEWED)
+
+
+def _waiting(editor: Actor) -> QuerySet[Suggestion]:
+    """Pending suggestions ``editor`` may see and has neither answered nor already labelled the same way."""
+    place = _same_place()
+    decided = SuggestionDecision.objects.filter(editor=editor, **place)
+    labelled = Span.objects.filter(annotator=editor, **place)
+    return (
+        Suggestion.objects.filter(status=SuggestionStatus.PENDING)
+        .filter(_visible(editor))
+        .exclude(Exists(decided))
+        .exclude(Exists(labelled))
+    )
+
+
+def suggestions_for_editor(*, article: Article, editor: Actor) -> QuerySet[Suggestion]:
+    """The suggestions the workspace shows ``editor`` on ``article``, one per label and place."""
+    return (
+        _waiting(editor)
+        .filter(article=article)
+        .order_by("start", "end", "label_id", "id")
+        .distinct("start", "end", "label_id")
+    )
+
+
+def suggestion_rows(*, article: Article, editor: Actor) -> list[tuple[int, int, int, int, str, None]]:
+    """``suggestions_for_editor`` as the workspace's body rows: ``(-id, start, end, label_id, "", None)``.
+
+    A negative id keeps suggestions apart from spans in the same drawing (``data-spans``) and Tab order.
+    """
+    return [
+        (-pk, start, end, label_id, "", None)
+        for pk, start, end, label_id in suggestions_for_editor(article=article, editor=editor).values_list(
+            "pk", "start", "end", "label_id"
+        )
+    ]
+
+
+def suggestion_counts(*, editor: Actor) -> Subquery:
+    """How many suggestions wait for ``editor`` on the article in ``OuterRef("pk")`` (a subquery: no N+1)."""
+    counted = (
+        _waiting(editor)
+        .filter(article_id=OuterRef("pk"))
+        .order_by()
+        .values("article_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))  # type: ignore[return-value]
+
+
+def _shown(*, suggestion_id: int, article: Article, editor: Actor) -> Suggestion:
+    suggestion = _waiting(editor).filter(pk=suggestion_id, article=article).select_related("label", "article").first()
+    if suggestion is None:
+        raise ValidationError(NOT_SHOWN)
+    return suggestion
+
+
+def _decide(*, suggestion: Suggestion, editor: Actor, decision: str, span: Span | None = None) -> None:
+    SuggestionDecision.objects.update_or_create(
+        article_id=suggestion.article_id,
+        label_id=suggestion.label_id,
+        start=suggestion.start,
+        end=suggestion.end,
+        editor=editor,
+        defaults={"decision": decision, "suggestion": suggestion, "span": span, "decided_at": timezone.now()},
+    )
+
+
+@transaction.atomic
+def suggestion_accept(*, suggestion_id: int, article: Article, editor: Actor) -> Span:
+    """Make a suggestion ``editor``'s own span (origin ``suggestion``); offsets are re-checked against the body."""
+    require(editor, "annotations.add_span", reason="You may not label articles.")
+    suggestion = _shown(suggestion_id=suggestion_id, article=article, editor=editor)
+    span = span_create(
+        article=article,
+        label=suggestion.label,
+        start=suggestion.start,
+        end=suggestion.end,
+        text=suggestion.text,
+        annotator=editor,
+        origin=Span.Origin.SUGGESTION,
+    )
+    article_start_annotating(article=article)
+    _decide(suggestion=suggestion, editor=editor, decision=DecisionKind.ACCEPTED, span=span)
+    return span
+
+
+@transaction.atomic
+def suggestions_accept_label(*, article: Article, label: Label, editor: Actor) -> list[Span]:
+    """Accept every suggestion of ``label`` that ``editor`` sees on ``article``."""
+    require(editor, "annotations.add_span", reason="You may not label articles.")
+    ids = list(suggestions_for_editor(article=article, editor=editor).filter(label=label).values_list("pk", flat=True))
+    return [suggestion_accept(suggestion_id=pk, article=article, editor=editor) for pk in ids]
+
+
+@transaction.atomic
+def suggestion_reject(*, suggestion_id: int, article: Article, editor: Actor) -> Suggestion:
+    """Hide a suggestion from ``editor`` on this article for good (until they undo it)."""
+    require(editor, "annotations.add_span", reason="You may not label articles.")
+    suggestion = _shown(suggestion_id=suggestion_id, article=article, editor=editor)
+    _decide(suggestion=suggestion, editor=editor, decision=DecisionKind.REJECTED)
+    return suggestion
+
+
+@transaction.atomic
+def suggestion_unreject(*, suggestion_id: int, article: Article, editor: Actor) -> Suggestion:
+    """Undo a rejection: the suggestion shows again for ``editor``."""
+    require(editor, "annotations.add_span", reason="You may not label articles.")
+    suggestion = Suggestion.objects.filter(pk=suggestion_id, article=article).select_related("label").first()
+    if suggestion is None:
+        raise ValidationError("That suggestion has been withdrawn since; there is nothing to bring back.")
+    deleted, _ = SuggestionDecision.objects.filter(
+        article=article,
+        label_id=suggestion.label_id,
+        start=suggestion.start,
+        end=suggestion.end,
+        editor=editor,
+        decision=DecisionKind.REJECTED,
+    ).delete()
+    if not deleted:
+        raise ValidationError("That suggestion is no longer rejected.")
+    return suggestion
+
+
+@transaction.atomic
+def suggestions_unaccept(*, span_ids: Iterable[int], article: Article, editor: Actor) -> int:
+    """Undo accepting: delete the spans accepting made and forget the decisions, so the suggestions show again."""
+    spans = list(Span.objects.filter(pk__in=list(span_ids), article=article).select_related("label"))
+    if not spans:
+        raise ValidationError("Those spans were deleted after you accepted them (by a reviewer or in another tab).")
+    for span in spans:
+        if span.annotator_id != editor.pk:
+            raise PermissionDenied("This span belongs to another editor.")
+        SuggestionDecision.objects.filter(editor=editor, span=span, decision=DecisionKind.ACCEPTED).delete()
+        span_delete(span=span, actor=editor)
+    return len(spans)

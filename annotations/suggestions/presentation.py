@@ -1,0 +1,63 @@
+"""The workspace side panel's suggestions: grouped by label, each with accept and reject forms (they work
+without JavaScript), and per label an "accept all" form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from itertools import groupby
+from typing import Any
+
+from django.middleware.csrf import get_token
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+
+from annotations.workspace.rendering import excerpt
+from articles.models import Article
+
+
+def render_suggestion_groups(
+    article: Article, labels: Mapping[int, Any], rows: Sequence[tuple], request: Any = None
+) -> SafeString:
+    """Rows are ``suggestion_rows``: ``(-id, start, end, label_id, "", None)``."""
+    if not rows:
+        return mark_safe("")
+    accept = reverse("annotations:suggestion-accept", args=[article.pk])
+    reject = reverse("annotations:suggestion-reject", args=[article.pk])
+    accept_all = reverse("annotations:suggestions-accept-label", args=[article.pk])
+    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(get_token(request))}">' if request else ""
+    form = f'hx-swap="none" hx-sync="#workspace:queue all">{csrf}'
+    parts: list[str] = []
+    append = parts.append
+
+    def order(row: tuple) -> tuple:
+        label = labels[row[3]]
+        return (label.ordering, label.name, row[1], -row[2])
+
+    for label_id, group in groupby(sorted(rows, key=order), key=lambda row: row[3]):
+        items = list(group)
+        label = labels[label_id]
+        name = escape(label.name)
+        append(
+            f'<section class="span-group sug-group"><h3><span class="swatch sug label-{label.slug}" aria-hidden="true">'
+            f'</span>Suggested {name} <span class="count">{len(items)}</span></h3>'
+            f'<form method="post" action="{accept_all}" hx-post="{accept_all}" hx-swap="none" '
+            f'hx-sync="#workspace:queue all">{csrf}<input type="hidden" name="label" value="{label_id}">'
+            f'<button type="submit" class="sug-accept-all" data-label="{label_id}">Accept all {name}</button></form>'
+            '<ol class="span-list">'
+        )
+        for negative, start, end, *_ in items:
+            pk = -negative
+            text = escape(excerpt(article.body[start:end]), quote=False)
+            append(
+                f'<li class="sug-row"><button type="button" class="span-item sug-item" data-span="{negative}" '
+                f'data-suggestion="{pk}"><span class="visually-hidden">Suggested {name}: </span>{text}</button>'
+                f' <form method="post" action="{accept}" hx-post="{accept}" {form}'
+                f'<input type="hidden" name="suggestion" value="{pk}"><button type="submit" class="sug-accept">'
+                f'Accept<span class="visually-hidden"> {name} {text}</span></button></form>'
+                f' <form method="post" action="{reject}" hx-post="{reject}" {form}'
+                f'<input type="hidden" name="suggestion" value="{pk}"><button type="submit" class="sug-reject">'
+                f'Reject<span class="visually-hidden"> {name} {text}</span></button></form></li>'
+            )
+        append("</ol></section>")
+    return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped

@@ -1,0 +1,179 @@
+"""Propagation: a labelled string becomes suggestions wherever else it occurs as a whole word.
+
+In one article right after an editor labels it (``suggestions_propagate_span``), and across the corpus as a
+gazetteer a curator runs (``gazetteer_propagate``). The same rules both ways: whole words with Unicode word
+boundaries (``regex``: letters, marks and digits of every script count as word characters, so "Lee" is not
+found inside "Leeds" nor "Ana" inside "Anaïs"), and never across or over a span someone gave a different label.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import regex
+from django.db import transaction
+
+from annotations.models import Label, LabelKind, Span
+from annotations.permissions import Actor, require
+from annotations.suggestions.models import Suggestion, SuggestionOrigin
+from articles.models import Article
+
+BATCH = 500  # articles per query and per bulk insert in a corpus-wide pass
+MIN_TERM = 2  # shorter strings ("a", "I") would be suggested everywhere
+
+
+def whole_word_pattern(terms: Iterable[str]) -> regex.Pattern[str]:
+    """One pattern finding any of ``terms`` as a whole word; longer terms win where several start together."""
+    alternatives = "|".join(regex.escape(term) for term in sorted(set(terms), key=lambda t: (-len(t), t)))
+    return regex.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", regex.VERSION1)
+
+
+def _blocked(start: int, end: int, label_id: int, spans: Sequence[tuple[int, int, int]]) -> bool:
+    """A span with another label crosses ``[start, end)`` or lies inside it (one strictly around it is fine)."""
+    for other_start, other_end, other_label in spans:
+        if other_label == label_id or other_end <= start or other_start >= end:
+            continue
+        if other_start <= start and other_end >= end and (other_start, other_end) != (start, end):
+            continue  # a CLAIM sentence around a PERSON name
+        return True
+    return False
+
+
+def occurrences(
+    body: str, pattern: regex.Pattern[str], labels: dict[str, int], spans: Sequence[tuple[int, int, int]]
+) -> list[tuple[int, int, int]]:
+    """``(start, end, label_id)`` of each whole-word match of a term in ``labels`` not blocked by ``spans``."""
+    found = []
+    for match in pattern.finditer(body, overlapped=False):
+        label_id = labels.get(match.group())
+        if label_id is None:
+            continue
+        start, end = match.span()
+        if not _blocked(start, end, label_id, spans):
+            found.append((start, end, label_id))
+    return found
+
+
+def usable_term(text: str) -> bool:
+    return len(text) >= MIN_TERM and text == text.strip() and regex.search(r"\w", text) is not None
+
+
+@transaction.atomic
+def suggestions_propagate_span(*, span: Span) -> int:
+    """Suggest ``span``'s label on every other whole-word occurrence of its text in its article, for its editor.
+
+    Entity labels only (a claim or a boilerplate passage is not a name that recurs); returns how many were new.
+    """
+    label = span.label
+    if label.kind != LabelKind.ENTITY or not usable_term(span.text):
+        return 0
+    body = Article.objects.values_list("body", flat=True).get(pk=span.article_id)
+    spans = list(Span.objects.filter(article_id=span.article_id).values_list("start", "end", "label_id"))
+    found = occurrences(body, whole_word_pattern([span.text]), {span.text: label.pk}, spans)
+    existing = set(
+        Suggestion.objects.filter(
+            article_id=span.article_id, label=label, derived_from_id=span.annotator_id
+        ).values_list("start", "end")
+    )
+    new = [
+        Suggestion(
+            article_id=span.article_id,
+            label_id=label_id,
+            start=start,
+            end=end,
+            text=body[start:end],
+            origin=SuggestionOrigin.PROPAGATION,
+            derived_from_id=span.annotator_id,
+            created_by_id=span.annotator_id,
+        )
+        for start, end, label_id in found
+        if (start, end) != (span.start, span.end) and (start, end) not in existing
+    ]
+    # A concurrent request may insert the same place first: the unique constraint settles it.
+    Suggestion.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+def gazetteer(*, labels: Iterable[Label] | None = None) -> dict[str, int]:
+    """Term → label id from editors' entity spans; a term given two different labels is ambiguous and left out."""
+    spans = Span.objects.filter(label__kind=LabelKind.ENTITY, label__active=True)
+    if labels is not None:
+        spans = spans.filter(label__in=list(labels))
+    seen: dict[str, set[int]] = defaultdict(set)
+    for text, label_id in spans.values_list("text", "label_id").distinct().iterator(chunk_size=2000):
+        if usable_term(text):
+            seen[text].add(label_id)
+    return {text: next(iter(ids)) for text, ids in seen.items() if len(ids) == 1}
+
+
+@dataclass(frozen=True)
+class Propagated:
+    terms: int
+    articles: int
+    created: int
+
+
+def gazetteer_propagate(
+    *,
+    actor: Actor,
+    labels: Iterable[Label] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Propagated:
+    """Suggest every gazetteer term on every article where it occurs as a whole word (curators only).
+
+    Bounded work: articles are read in batches of ``BATCH`` (ids, bodies and the batch's spans: two queries),
+    matched against one compiled pattern, and their suggestions inserted in one statement per batch, each
+    batch its own transaction. Places already suggested (in any state) are left as they are.
+    """
+    require(
+        actor,
+        "annotations.add_suggestion",
+        "annotations.change_boilerplatefamily",
+        reason="Only curators propagate labels across the corpus.",
+    )
+    terms = gazetteer(labels=labels)
+    total = Article.objects.count()
+    if not terms:
+        return Propagated(terms=0, articles=total, created=0)
+    pattern = whole_word_pattern(terms)
+    created = done = 0
+    last = 0
+    while True:
+        batch = list(Article.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "body")[:BATCH])
+        if not batch:
+            break
+        last = batch[-1][0]
+        spans: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for article_id, start, end, label_id in Span.objects.filter(article_id__in=[pk for pk, _ in batch]).values_list(
+            "article_id", "start", "end", "label_id"
+        ):
+            spans[article_id].append((start, end, label_id))
+        suggested = set(
+            Suggestion.objects.filter(article_id__in=[pk for pk, _ in batch], derived_from=None).values_list(
+                "article_id", "start", "end", "label_id"
+            )
+        )
+        new = [
+            Suggestion(
+                article_id=pk,
+                label_id=label_id,
+                start=start,
+                end=end,
+                text=body[start:end],
+                origin=SuggestionOrigin.PROPAGATION,
+                created_by=actor,
+            )
+            for pk, body in batch
+            for start, end, label_id in occurrences(body, pattern, terms, spans[pk])
+            if (pk, start, end, label_id) not in suggested
+            and not any(s == start and e == end and lab == label_id for s, e, lab in spans[pk])
+        ]
+        with transaction.atomic():
+            Suggestion.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+        created += len(new)
+        done += len(batch)
+        if progress is not None:
+            progress(done, total)
+    return Propagated(terms=len(terms), articles=done, created=created)

@@ -1,0 +1,56 @@
+"""The workspace's suggestion actions: accept one, reject one, accept every suggestion of a label.
+
+They answer exactly as the workspace's span actions do (``annotations.workspace.views.workspace_post``: one
+transaction with the undo entry, once per Idempotency-Key; htmx gets the page's regions out of band, a plain
+form post a redirect, a refusal a 4xx with its sentence).
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from annotations.http import HtmxHttpRequest
+from annotations.models import Label
+from annotations.presentation import excerpt
+from annotations.suggestions import decisions
+from annotations.workspace import undo
+from annotations.workspace.views import Done, _cleaned, _undo_store, workspace_post
+from articles.models import Article
+
+
+class SuggestionRefForm(forms.Form):
+    suggestion = forms.IntegerField(
+        min_value=1,
+        error_messages={"invalid": "The suggestion id must be a whole number.", "required": "Pick a suggestion."},
+    )
+
+
+class SuggestionLabelForm(forms.Form):
+    label = forms.ModelChoiceField(
+        queryset=Label.objects.all(), error_messages={"invalid_choice": "Unknown label.", "required": "Pick a label."}
+    )
+
+
+@workspace_post("annotations.add_span")
+def suggestion_accept(request: HtmxHttpRequest, article: Article) -> Done:
+    pk = _cleaned(SuggestionRefForm(request.POST))["suggestion"]
+    span = decisions.suggestion_accept(suggestion_id=pk, article=article, editor=request.user)
+    undo.undo_record(_undo_store(request, article), undo.SuggestionsAccepted(spans=(span.pk,)))
+    return Done(f"Accepted {span.label.name} “{excerpt(span.text)}”.", selected=span.pk)
+
+
+@workspace_post("annotations.add_span")
+def suggestion_reject(request: HtmxHttpRequest, article: Article) -> Done:
+    pk = _cleaned(SuggestionRefForm(request.POST))["suggestion"]
+    suggestion = decisions.suggestion_reject(suggestion_id=pk, article=article, editor=request.user)
+    undo.undo_record(_undo_store(request, article), undo.SuggestionRejected(suggestion=suggestion.pk))
+    return Done(f"Rejected {suggestion.label.name} “{excerpt(suggestion.text)}”; it will not come back.")
+
+
+@workspace_post("annotations.add_span")
+def suggestions_accept_label(request: HtmxHttpRequest, article: Article) -> Done:
+    label = _cleaned(SuggestionLabelForm(request.POST))["label"]
+    spans = decisions.suggestions_accept_label(article=article, label=label, editor=request.user)
+    if spans:
+        undo.undo_record(_undo_store(request, article), undo.SuggestionsAccepted(spans=tuple(s.pk for s in spans)))
+    return Done(f"Accepted {len(spans)} {label.name} suggestion{'s' if len(spans) != 1 else ''}.")
