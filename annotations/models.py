@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Length, Lower
 
+from annotations import keymap
 from articles.models import Article
 
 
@@ -20,14 +21,13 @@ class SpanOrigin(models.TextChoices):
     IMPORT = "import", "Import"
 
 
-# The workspace's own single-key commands (done, next, edit note, snap to words, help). A label hotkey on one of
-# them would never fire, so the admin refuses it; views and admin share this one list.
-WORKSPACE_COMMAND_KEYS = frozenset("dnew?") | frozenset("axs")  # suggestions: accept, reject, next suggestion
-# The review page's commands: Editor A-F's version (a-f), next/previous conflict (j/k), reject (x), accept every
-# agreed span (y), merge by strategy (m), mark reviewed (r), undo (u), help (?). Label hotkeys add gold spans
-# there, so the admin refuses these keys as well.
-REVIEW_EDITOR_KEYS = "abcdef"
-REVIEW_COMMAND_KEYS = frozenset(REVIEW_EDITOR_KEYS + "jkxymru?")
+# The workspace's own single-key commands live in annotations/keymap.py (one table, also drawn as the `?`
+# dialog), and so do the review page's (Editor A-F's version, next/previous conflict, reject, accept every agreed
+# span, merge, mark reviewed, undo, help). A label hotkey on one of them would never fire (label hotkeys add gold
+# spans on the review page), so the admin refuses them all.
+WORKSPACE_COMMAND_KEYS = keymap.WORKSPACE_COMMAND_KEYS
+REVIEW_EDITOR_KEYS = keymap.REVIEW_EDITOR_KEYS
+REVIEW_COMMAND_KEYS = keymap.REVIEW_COMMAND_KEYS
 RESERVED_COMMAND_KEYS = WORKSPACE_COMMAND_KEYS | REVIEW_COMMAND_KEYS
 
 

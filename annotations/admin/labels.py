@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
@@ -21,6 +23,13 @@ from annotations.models import RESERVED_COMMAND_KEYS, Label
 
 # Keys the workspace and the review page use for commands.
 WORKSPACE_KEYS = RESERVED_COMMAND_KEYS
+# Euclidean distance in 0-255 RGB below which two label colours count as the same to the eye.
+MIN_COLOUR_DISTANCE = 40
+
+
+def colour_distance(first: str, second: str) -> float:
+    a, b = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in (first, second))
+    return sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5
 
 
 class LabelAdminForm(forms.ModelForm):
@@ -47,7 +56,14 @@ class LabelAdminForm(forms.ModelForm):
         return key
 
     def clean_color(self) -> str:
-        return self.cleaned_data["color"].lower()
+        color = self.cleaned_data["color"].lower()
+        # Two labels that look alike in the text are one label to the eye: refuse a colour too near another's.
+        for other in Label.objects.exclude(pk=self.instance.pk).only("name", "color"):
+            if colour_distance(color, other.color) < MIN_COLOUR_DISTANCE:
+                raise ValidationError(
+                    f"{color} is too close to {other.name}'s {other.color}; pick a clearly different colour."
+                )
+        return color
 
 
 class MergeForm(forms.Form):
@@ -71,6 +87,12 @@ class LabelAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Label]:
         return super().get_queryset(request).annotate(span_count=Count("spans"))
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """A new label goes after the others in the palette, not before them (ordering 0 read 5, 1, 2, 3, 4)."""
+        initial = super().get_changeform_initial_data(request)
+        last = Label.objects.order_by("-ordering").values_list("ordering", flat=True).first()
+        return {"ordering": (last or 0) + 1, **initial}
 
     @admin.display(description="Colour")
     def swatch(self, label: Label) -> str:

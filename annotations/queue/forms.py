@@ -8,7 +8,8 @@ from django.http import HttpRequest, QueryDict
 from annotations.models import Label
 from articles.models import Article, Source
 
-QUEUE_PARAMS = ("q", "status", "source", "label", "mine")
+# With the page: "← Queue" on the annotate page goes back to the page the editor came from (issue 14).
+QUEUE_PARAMS = ("q", "status", "source", "label", "mine", "page")
 
 
 class QueueFilterForm(forms.Form):
@@ -40,7 +41,7 @@ class QueueFilterForm(forms.Form):
 
 
 def queue_query(request: HttpRequest) -> str:
-    """The queue's filters, without the page, as a query string the annotate page carries for Next and Back."""
+    """The queue's filters and page, as a query string the annotate page carries for Next and Back."""
     params = QueryDict(mutable=True)
     for name in QUEUE_PARAMS:
         values = [value for value in request.GET.getlist(name) if value]

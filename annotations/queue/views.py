@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from annotations.http import HtmxHttpRequest
+from annotations.models import Label, Span
+from annotations.presentation import excerpt
 from annotations.queue import selectors
 from annotations.queue.forms import QueueFilterForm, queue_query
 from annotations.spans.selectors import labels_active
 from annotations.suggestions.decisions import suggestion_counts
-from annotations.workspace.rendering import stacked_bar
+from annotations.workspace.rendering import render_body, stacked_bar
 from articles.models import Article
 
 
-@require_GET
+@require_safe  # HEAD too: monitors and link checkers ask for / with HEAD
 @login_required
 @vary_on_headers("HX-Request")
 def article_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -59,8 +62,25 @@ def article_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def article_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The article read-only, with every editor's spans drawn in it and listed in reading order (researchers)."""
     article = get_object_or_404(Article.objects.select_related("source"), pk=pk)
-    return render(request, "annotations/article_detail.html", {"article": article})
+    labels = {label.pk: label for label in Label.objects.all()}
+    username = f"annotator__{get_user_model().USERNAME_FIELD}"
+    spans = list(
+        Span.objects.filter(article=article)
+        .order_by("start", "-end", "pk")
+        .values_list("pk", "start", "end", "label_id", username)
+    )
+    listed = [
+        (labels[label_id], excerpt(article.body[start:end]), annotator, start, end)
+        for _, start, end, label_id, annotator in spans
+    ]
+    context = {
+        "article": article,
+        "body_html": render_body(article.body, [row[:4] for row in spans], labels),
+        "spans": listed,
+    }
+    return render(request, "annotations/article_detail.html", context)
 
 
 @require_GET

@@ -21,7 +21,7 @@ def curator_client(client, curator):
 
 def label_data(**extra):
     return {
-        "name": "PRODUCT", "slug": "product", "kind": "entity", "color": "#a0c4ff", "hotkey": "5",
+        "name": "PRODUCT", "slug": "product", "kind": "entity", "color": "#6a4c93", "hotkey": "5",
         "description": "", "ordering": "5", "active": "on",
     } | extra  # fmt: skip
 
@@ -29,8 +29,8 @@ def label_data(**extra):
 def test_colour_is_picked_with_a_colour_input(curator_client):
     content = curator_client.get(ADD).content.decode()
     assert 'type="color" name="color"' in content
-    curator_client.post(ADD, label_data(color="#A0C4FF"))
-    assert Label.objects.get(slug="product").color == "#a0c4ff"
+    curator_client.post(ADD, label_data(color="#6A4C93"))
+    assert Label.objects.get(slug="product").color == "#6a4c93"
 
 
 @pytest.mark.parametrize(
@@ -151,3 +151,22 @@ def test_label_changes_need_label_permissions(client, labels):
     }
     client.post(CHANGELIST, payload)
     assert Label.objects.filter(slug="org", active=True).exists()
+
+
+def test_a_new_label_goes_last_and_near_identical_colours_are_refused(curator_client, labels):
+    """Issue 14 point 9: new labels defaulted to ordering 0, and any colour was accepted."""
+    from annotations.admin.labels import LabelAdminForm
+
+    html = curator_client.get(reverse("admin:annotations_label_add")).content.decode()
+    highest = max(label.ordering for label in labels.values())
+    assert f'name="ordering" value="{highest + 1}"' in html
+    person = labels["person"]
+    near = "#" + "".join(f"{min(255, int(person.color[i : i + 2], 16) + 8):02x}" for i in (1, 3, 5))
+    form = LabelAdminForm(
+        data={"name": "TOPIC", "slug": "topic", "kind": "entity", "color": near, "ordering": 9, "active": True}
+    )
+    assert not form.is_valid() and "too close to PERSON" in form.errors["color"][0]
+    form = LabelAdminForm(
+        data={"name": "TOPIC", "slug": "topic", "kind": "entity", "color": "#123456", "ordering": 9, "active": True}
+    )
+    assert form.is_valid(), form.errors

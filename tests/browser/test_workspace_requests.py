@@ -75,7 +75,9 @@ def test_a_connection_dropped_after_the_create_was_sent_shows_the_stored_span(op
     settle(page)
     start, end = python_offsets(BODY, "Larchfield Systems")
     assert stored(article) == [("org", start, end, "Larchfield Systems")]
-    expect(page.locator("#ws-message")).to_have_text("Your change was saved.")
+    expect(page.locator("#ws-message")).to_have_text(
+        "Your change was saved: Labelled “Larchfield Systems” ORG."
+    )  # issue 14: creates say so
     expect(page_spans(page)).to_have_text("Larchfield Systems")
     assert page.evaluate("window.__errors") == [CHECKING]
 
