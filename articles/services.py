@@ -15,7 +15,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from articles.importers import ArticleRecord, ImportFailure, normalise_newlines
-from articles.models import SEARCH_CONFIG, Article, Source, body_sha256
+from articles.models import SEARCH_DOCUMENT_SQL, Article, Source, body_sha256
 
 # Other apps may forbid changing an article's body (annotations: once spans point into it) with a database
 # trigger that raises a check violation naming a constraint that starts with this prefix; its message says why.
@@ -61,13 +61,11 @@ def article_text_problem(*, title: str, body: str) -> str | None:
     if len(title.encode()) + len(body.encode()) < TSVECTOR_SAFE_TEXT_BYTES:
         return None
     try:
-        # The same expression as the search index (articles.models.search_vector); a savepoint keeps the
-        # caller's transaction usable when it fails.
+        # The stored vector's own expression (articles.models.SEARCH_DOCUMENT_SQL) on these values; a
+        # savepoint keeps the caller's transaction usable when it fails.
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT length(to_tsvector(%s::regconfig, COALESCE(%s, '') || ' ' || COALESCE(%s, '')))",
-                [SEARCH_CONFIG, title, body],
-            )
+            expression = SEARCH_DOCUMENT_SQL.format(title="%(title)s::text", body="%(body)s::text")
+            cursor.execute(f"SELECT length({expression})", {"title": title, "body": body})
     except DatabaseError as err:
         if getattr(err.__cause__, "sqlstate", None) != "54000":  # program_limit_exceeded
             raise

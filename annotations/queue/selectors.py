@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -16,13 +15,12 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
-    Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import RowNumber
 
 from annotations.models import Assignment, Label, Span
-from articles.models import SEARCH_CONFIG, UNDATED, Article, Source, queue_order, search_vector
+from articles.models import UNDATED, Article, Source, queue_order
+from articles.search import search_matches, search_query, with_search_document
 
 
 def articles_with_span_counts(*, annotator=None, articles: QuerySet[Article] | None = None) -> QuerySet[Article]:
@@ -39,6 +37,20 @@ def articles_with_span_counts(*, annotator=None, articles: QuerySet[Article] | N
         .defer("body", "metadata")
         .annotate(span_count=Count("spans", filter=span_filter), **counts)
     )
+
+
+def articles_in_order(*, annotator, ids: list[int]) -> list[Article]:
+    """The articles ``ids``, in that order, with ``articles_with_span_counts``' counts and ``assigned`` (one query).
+
+    The queue pages ids first (no counting), then counts spans for the page only: counting over the queue
+    before sorting and cutting it to a page made a page cost as much as every matching article (at 100,000
+    articles a common search word took 0.9 s; ``bench/search.py``).
+    """
+    found = articles_with_span_counts(annotator=annotator, articles=Article.objects.filter(pk__in=ids)).annotate(
+        assigned=Exists(Assignment.objects.filter(article=OuterRef("pk"), user=annotator))
+    )
+    by_id = {article.pk: article for article in found}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 # In progress first (finish what was started), then untouched, then finished.
@@ -62,19 +74,18 @@ def article_queue(
 ) -> QuerySet[Article]:
     """An editor's queue: articles assigned to ``user`` first, then open before finished, newest first.
 
-    ``q`` is a full-text query (web-search syntax) over title and body, answered by the ``article_search_gin``
-    index; with it, better matches come first. ``label`` keeps articles where ``user`` has spans of that label.
+    ``q`` is a full-text query over title and body (web-search syntax, words matched as prefixes while typing:
+    ``articles.search``), answered by the stored vector's GIN index ``article_search_document_gin``. Matches
+    keep the queue's order, not a relevance rank: ranking reads every match's vector (about 50 µs each from
+    TOAST), so a common word would cost seconds at 100k articles, while the queue order lets PostgreSQL stop
+    at the first page (``bench/search.py``). ``label`` keeps articles where ``user`` has spans of that label.
     """
     articles = Article.objects.annotate(assigned=Exists(Assignment.objects.filter(article=OuterRef("pk"), user=user)))
     articles = _filtered(articles, user=user, status=status, source=source, label=label)
     if mine:
         articles = articles.filter(assigned=True)
     ordering: list = [F("assigned").desc()]
-    if q:
-        query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
-        articles = articles.alias(document=search_vector()).filter(document=query)
-        articles = articles.annotate(rank=SearchRank(search_vector(), query))
-        ordering.append(F("rank").desc())
+    articles = _searched(articles, q)
     ordering += [_STATUS_RANK.asc(), queue_order().desc(), F("id").desc()]
     return articles.order_by(*ordering)
 
@@ -118,11 +129,10 @@ def next_in_queue(
 
     One query whatever the corpus size: for each of the four open groups of the queue (assigned or not, in
     progress or new) the first article after the current one and the group's first article (for wrapping),
-    each a walk of ``article_status_queue_order_idx`` that stops at its first row. With a text search the
-    queue is ordered by rank, which no index holds; the matches (found by the GIN index) are ranked instead.
+    each a walk of ``article_status_queue_order_idx`` that stops at its first row. A text search keeps the
+    queue order: each walk skips articles the stored vector does not match (or, for a rare word, PostgreSQL
+    takes the few matches from the GIN index and sorts them), still one query.
     """
-    if q:
-        return _next_by_rank(user=user, current=current, q=q, status=status, source=source, label=label, mine=mine)
     assigned = Assignment.objects.filter(user=user).values("article_id")
     parts = []
     for group, (is_assigned, group_status) in enumerate(_OPEN_GROUPS):
@@ -130,6 +140,7 @@ def next_in_queue(
             continue
         rank = (0 if is_assigned else 4) + _OPEN[group_status]  # as ``current_rank`` computes it
         rows = _filtered(Article.objects.filter(status=group_status), user=user, source=source, label=label)
+        rows = _searched(rows, q)
         rows = rows.exclude(pk=current)
         rows = rows.filter(pk__in=assigned) if is_assigned else rows.exclude(pk__in=assigned)
         after = rows.filter(
@@ -150,6 +161,7 @@ def next_in_queue(
     # The current article, if it is in this queue at all (otherwise the walk starts at the top).
     current_rank = Case(When(pk__in=assigned, then=Value(0)), default=Value(4)) + _STATUS_RANK
     here = _filtered(Article.objects.filter(pk=current), user=user, status=status, source=source, label=label)
+    here = _searched(here, q)
     if mine:
         here = here.filter(pk__in=assigned)
     here_row = here.annotate(key=queue_order(), rank=current_rank).values("key", "id", "rank")
@@ -159,6 +171,14 @@ def next_in_queue(
         cursor.execute(f"WITH current_key AS ({here_sql}) {sql}", [*here_params, *params])
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def _searched[Articles: QuerySet](articles: Articles, q: str) -> Articles:
+    """Articles whose stored full-text vector matches what the user typed (``articles.search``)."""
+    query = search_query(q) if q else None
+    if query is None:
+        return articles
+    return with_search_document(articles).filter(search_matches(query))
 
 
 def _filtered(
@@ -171,21 +191,3 @@ def _filtered(
     if label is not None:
         articles = articles.filter(Exists(Span.objects.filter(article=OuterRef("pk"), annotator=user, label=label)))
     return articles
-
-
-def _next_by_rank(*, user, current: int, **filters) -> int | None:
-    """``next_in_queue`` with a text search: one query over the matching articles, numbered in queue order."""
-    queue = article_queue(user=user, **filters)
-    numbered = queue.annotate(position=Window(RowNumber(), order_by=list(queue.query.order_by))).values(
-        "id", "status", "position"
-    )
-    sql, params = numbered.query.sql_with_params()
-    with connection.cursor() as cursor:
-        # Django's own SQL for the queue; the values are parameters.
-        cursor.execute(
-            f"WITH queue AS ({sql}) SELECT id FROM queue WHERE status IN ('new', 'in_progress') AND id <> %s "  # noqa: S608
-            "ORDER BY position <= COALESCE((SELECT position FROM queue WHERE id = %s), 0), position LIMIT 1",
-            [*params, current, current],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None

@@ -25,12 +25,12 @@ from articles.models import Article
 def article_list(request: HtmxHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     queue = selectors.article_queue(user=request.user, **form.filters())
-    articles = selectors.articles_with_span_counts(annotator=request.user, articles=queue)
-    page = Paginator(articles, 50).get_page(request.GET.get("page"))
+    page = Paginator(queue.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
+    articles = selectors.articles_in_order(annotator=request.user, ids=list(page.object_list))
     labels = list(labels_active())
     rows = [
         (article, [(label, getattr(article, f"count_{label.slug.replace('-', '_')}", 0)) for label in labels])
-        for article in page.object_list
+        for article in articles
     ]
     template = "annotations/article_list.html"
     if request.htmx and not request.htmx.history_restore_request:

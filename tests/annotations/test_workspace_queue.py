@@ -87,7 +87,7 @@ def test_search_is_answered_by_the_gin_index(editor):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "article_search_gin" in plan
+    assert "article_search_document_gin" in plan
 
 
 def queue_queries(client, query) -> int:

@@ -1,0 +1,156 @@
+"""Queue search and ``n`` with a search, as the corpus grows: 10k and 100k articles.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/search.py [--sizes 10000,100000]
+
+Builds (or reuses) one corpus per size with ``bench/corpus.py`` (databases ``newsnotes_bench_search_<size>``,
+no spans), assigns 20 articles to the bench user, then times in process, for each search term:
+
+- ``page``: the queue's first page for ``?q=TERM`` (``article_queue`` paged by id, then span counts for its
+  50 rows, as the view loads it),
+- ``count``: the page's counts (the paginator's total and the status breakdown; these read every match),
+- ``n``: ``next_in_queue`` with the search, from 100 articles spread over the corpus.
+
+Terms: a name typed halfway (``Corv``, a prefix matching Corvane in many articles), a common word, a word
+found in about 1% of the articles, and a word found nowhere. Prints median and p95 per size, the ratio of
+the 100k p95 to the 10k p95, and the floor: the bare GIN match (``SELECT id ... WHERE search_document @@ q
+LIMIT 50``). Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.corpus import ensure_corpus  # noqa: E402
+
+CALLS = 100
+TERMS = ["Corv", "chip", "rare", "zzyzxq"]
+
+
+def _time(call, args: list) -> tuple[float, float]:
+    times = []
+    for arg in args:
+        started = time.perf_counter()
+        call(arg)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--prefix", default="newsnotes_bench_search", help="database name prefix")
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    corpora = {size: ensure_corpus(articles=size, spans=0, database=f"{args.prefix}_{size}") for size in sizes}
+
+    os.environ["DATABASE_URL"] = corpora[sizes[0]].url
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.paginator import Paginator
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotations.models import Assignment
+    from annotations.queue.selectors import article_queue, articles_in_order, next_in_queue, status_breakdown
+    from articles.models import Article
+    from articles.search import tsquery_text
+
+    results: dict[tuple[int, str], dict[str, tuple[float, float]]] = {}
+    matches: dict[tuple[int, str], int] = {}
+    terms = list(TERMS)
+    for size in sizes:
+        connection.close()
+        connection.settings_dict["NAME"] = corpora[size].database
+        user = get_user_model().objects.get(username=corpora[size].username)
+        ids = list(Article.objects.order_by("id").values_list("id", flat=True))
+        for pk in ids[:: max(1, len(ids) // 20)][:20]:
+            Assignment.objects.get_or_create(article_id=pk, user=user)
+        if terms[2] == "rare":  # the least common word of the first corpus, the same for all sizes
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT word FROM ts_stat('SELECT search_document FROM articles_article') "
+                    "WHERE word ~ '^[a-z]{5,}$' ORDER BY ndoc, word LIMIT 1"
+                )
+                terms[2] = cursor.fetchone()[0]
+        currents = ids[:: max(1, len(ids) // CALLS)][:CALLS]
+
+        def page(term, user=user):  # as annotations.queue.views.article_list loads a page
+            queue = article_queue(user=user, q=term)
+            ids = list(Paginator(queue.values_list("pk", flat=True), 50).page(1).object_list)
+            return articles_in_order(annotator=user, ids=ids)
+
+        def counts(term, user=user):
+            queue = article_queue(user=user, q=term)
+            Paginator(queue.values_list("pk", flat=True), 50).count  # noqa: B018
+            return status_breakdown(articles=queue)
+
+        def floor(term):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT id FROM articles_article WHERE search_document @@ to_tsquery('english', %s) LIMIT 50",
+                    [tsquery_text(term)],
+                )
+                return cursor.fetchall()
+
+        for term in terms:
+            for _ in range(3):  # warm the caches
+                page(term)
+                counts(term)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM articles_article WHERE search_document @@ to_tsquery('english', %s)",
+                    [tsquery_text(term)],
+                )
+                matches[size, term] = cursor.fetchone()[0]
+            with CaptureQueriesContext(connection) as captured:
+                next_in_queue(user=user, current=currents[0], q=term)
+            assert len(captured) == 1
+            results[size, term] = {
+                "floor": _time(floor, [term] * 30),
+                "page": _time(page, [term] * 30),
+                "count": _time(counts, [term] * 10),
+                "n": _time(
+                    lambda current, term=term, user=user: next_in_queue(user=user, current=current, q=term), currents
+                ),
+            }
+
+    print()
+    load = os.getloadavg()
+    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} ({os.cpu_count()} cores; shared machine)")
+    header = f"{'term':>10} {'articles':>9} {'matches':>8}"
+    for what in ("floor", "page", "n", "count"):
+        header += f" {what + ' med':>10} {'p95':>8}"
+    print(header)
+    for term in terms:
+        for size in sizes:
+            row = f"{term:>10} {size:>9,} {matches[size, term]:>8,}"
+            for what in ("floor", "page", "n", "count"):
+                median, p95 = results[size, term][what]
+                row += f" {median:>8.2f}ms {p95:>6.2f}ms"
+            print(row)
+    if len(sizes) > 1:
+        print(f"\np95 ratio {sizes[-1]:,} / {sizes[0]:,} articles (flat: close to 1):")
+        for term in terms:
+            ratios = "  ".join(
+                f"{what} {results[sizes[-1], term][what][1] / results[sizes[0], term][what][1]:.2f}"
+                for what in ("floor", "page", "n", "count")
+            )
+            print(f"{term:>10}  {ratios}")
+    print("\nfloor: the bare GIN match, 50 ids. page and n: what a keystroke and `n` cost; count: the page's totals.")
+
+
+if __name__ == "__main__":
+    main()
