@@ -23,6 +23,12 @@ class SpanOrigin(models.TextChoices):
 # The workspace's own single-key commands (done, next, edit note, snap to words, help). A label hotkey on one of
 # them would never fire, so the admin refuses it; views and admin share this one list.
 WORKSPACE_COMMAND_KEYS = frozenset("dnew?")
+# The review page's commands: Editor A-F's version (a-f), next/previous conflict (j/k), reject (x), accept every
+# agreed span (y), merge by strategy (m), mark reviewed (r), undo (u), help (?). Label hotkeys add gold spans
+# there, so the admin refuses these keys as well.
+REVIEW_EDITOR_KEYS = "abcdef"
+REVIEW_COMMAND_KEYS = frozenset(REVIEW_EDITOR_KEYS + "jkxymru?")
+RESERVED_COMMAND_KEYS = WORKSPACE_COMMAND_KEYS | REVIEW_COMMAND_KEYS
 
 
 class Label(models.Model):
@@ -144,8 +150,18 @@ class Span(models.Model):
         return f"{self.label_id}:{self.start}-{self.end}"
 
 
+# Every claim, lease renewal, done, reopen and release lands in AssignmentEvent (database triggers, with the
+# request's user and url), so a release or a reopened piece of work keeps its history.
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), model_name="AssignmentEvent"
+)
 class Assignment(models.Model):
-    """An article handed to an editor; their queue shows it first."""
+    """One editor's slot on an article: an explicit assignment by a curator, or a claim made by opening it.
+
+    A slot counts toward the article's k editors while it is not released and is explicit, started (the editor
+    has made a span), done, or still leased. An unstarted claim whose lease has run out holds nothing, so the
+    article goes back to the queue. ``annotations.workflow`` holds the rules; the database holds the shape.
+    """
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="assignments")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
@@ -153,9 +169,35 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     assigned_at = models.DateTimeField(auto_now_add=True)
+    explicit = models.BooleanField(default=False, help_text="Made by a curator (else claimed by opening the article)")
+    leased_until = models.DateTimeField(null=True, blank=True, help_text="A claim without spans lapses after this")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="The editor's first span on the article")
+    done_at = models.DateTimeField(null=True, blank=True, help_text="When the editor marked their work done")
+    released_at = models.DateTimeField(
+        null=True, blank=True, help_text="Released by a curator: the spans stay, unfinished, outside agreement"
+    )
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["article", "user"], name="assignment_unique")]
+        permissions = [("release_assignment", "Can release an editor's slot on an article")]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "user"], name="assignment_unique"),
+            # Released work is unfinished by definition: a released slot is never done.
+            models.CheckConstraint(
+                condition=models.Q(released_at__isnull=True) | models.Q(done_at__isnull=True),
+                name="assignment_released_not_done",
+            ),
+            # A claim always has a lease; an explicit assignment holds its slot without one.
+            models.CheckConstraint(
+                condition=models.Q(explicit=True) | models.Q(leased_until__isnull=False),
+                name="assignment_claim_has_lease",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "article"], name="assignment_user_article_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.article_id} → {self.user_id}"
@@ -204,6 +246,9 @@ class TrackedArticle(Article):
 # Agreement's token cache lives in its own room; imported here so the model belongs to this app's migrations.
 from annotations.agreement.models import ArticleTokens  # noqa: E402, F401
 
+# The gold layer and review decisions live in the review room; imported here so they belong to this app.
+from annotations.review.models import GoldSource, GoldSpan, ReviewDecision  # noqa: E402, F401
+
 # Boilerplate families and suggestions live in their own module; importing them here registers them in this app.
 from annotations.suggestions.models import (  # noqa: E402, F401
     BoilerplateCopy,
@@ -211,3 +256,6 @@ from annotations.suggestions.models import (  # noqa: E402, F401
     BoilerplatePassage,
     Suggestion,
 )
+
+# The site-wide workflow settings live in their own room; imported here so the model belongs to this app.
+from annotations.workflow.models import MergeStrategy, WorkflowSettings  # noqa: E402, F401

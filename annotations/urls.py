@@ -22,4 +22,5 @@ urlpatterns = [
     path("export/", exports.export_page, name="export"),
     path("export/download", exports.export_download, name="export-download"),
     path("agreement/", include("annotations.agreement.urls")),
+    path("articles/<int:pk>/review/", include("annotations.review.urls")),
 ]

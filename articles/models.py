@@ -68,11 +68,20 @@ class Source(models.Model):
 
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=253, unique=True, help_text="Domain or feed id, e.g. wirefeed.example")
+    editors_per_article = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many editors label each article of this source; empty: the site-wide setting.",
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(domain=""), name="source_domain_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(editors_per_article__isnull=True) | models.Q(editors_per_article__gte=1),
+                name="source_editors_per_article_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -80,9 +89,12 @@ class Source(models.Model):
 
 
 class ArticleStatus(models.TextChoices):
+    """Where an article stands across its editors: nobody has started; some editors are at work; as many editors
+    as the article needs have marked their own work done; a reviewer has accepted its gold layer."""
+
     NEW = "new", "New"
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
+    IN_ANNOTATION = "in_annotation", "In annotation"
+    READY_FOR_REVIEW = "ready_for_review", "Ready for review"
     REVIEWED = "reviewed", "Reviewed"
 
 
@@ -115,6 +127,11 @@ class Article(models.Model):
     body_sha256 = models.CharField(max_length=64, unique=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     imported_at = models.DateTimeField(default=timezone.now)
+    editors_per_article = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many editors label this article (set at import); empty: its source's, else the site's.",
+    )
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -130,6 +147,10 @@ class Article(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(status__in=ArticleStatus.values), name="article_status_valid"),
             models.CheckConstraint(condition=~models.Q(title=""), name="article_title_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(editors_per_article__isnull=True) | models.Q(editors_per_article__gte=1),
+                name="article_editors_per_article_positive",
+            ),
             # The hash that makes bodies unique is the body's hash, whoever writes the row.
             models.CheckConstraint(
                 condition=models.Q(body_sha256=body_sha256_sql()), name="article_body_sha256_matches_body"

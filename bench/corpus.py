@@ -37,7 +37,7 @@ USERNAME = "bench"
 SEED = 20260304
 EXTRA_WORDS = ["café", "naïve", "Zürich", "東京", "Škoda", "façade", "🚀", "👩‍💻", "São", "Łódź"]
 VERDICTS = ["unverified", "supported", "disputed", "false"]
-STATUSES = ["new", "in_progress", "done", "reviewed"]
+STATUSES = ["new", "in_annotation", "done", "reviewed"]
 SECTIONS = ["AI", "Chips", "Cloud", "Security", "Policy", "Devices", "Funding", "Open Source"]
 
 

@@ -31,7 +31,7 @@ def _walk(article_queue, user, current: int) -> int | None:
     rows = list(article_queue(user=user).values_list("id", "status"))
     position = next((i for i, (pk, _) in enumerate(rows) if pk == current), -1)
     for pk, status in rows[position + 1 :] + rows[: position + 1]:
-        if pk != current and status in ("new", "in_progress"):
+        if pk != current and status in ("new", "in_annotation"):
             return pk
     return None
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         ids = list(Article.objects.order_by("id").values_list("id", flat=True))
         for pk in ids[:: max(1, len(ids) // 20)][:20]:
             Assignment.objects.get_or_create(article_id=pk, user=user)
-        queued = Article.objects.filter(status__in=["new", "in_progress"]).count()
+        queued = Article.objects.filter(status__in=["new", "in_annotation"]).count()
         currents = ids[:: max(1, len(ids) // CALLS)][:CALLS]
         for current in currents[:5]:  # warm the caches
             next_in_queue(user=user, current=current)

@@ -17,9 +17,10 @@ from django.views.decorators.http import require_POST
 
 from annotations.admin.confirm import confirmation_page, confirmed
 from annotations.curation.services import label_deactivate, label_merge
-from annotations.models import WORKSPACE_COMMAND_KEYS, Label
+from annotations.models import RESERVED_COMMAND_KEYS, Label
 
-WORKSPACE_KEYS = WORKSPACE_COMMAND_KEYS
+# Keys the workspace and the review page use for commands.
+WORKSPACE_KEYS = RESERVED_COMMAND_KEYS
 
 
 class LabelAdminForm(forms.ModelForm):
@@ -36,7 +37,9 @@ class LabelAdminForm(forms.ModelForm):
             raise ValidationError("A hotkey is one visible character, such as 1 or p.")
         if key.lower() in WORKSPACE_KEYS:
             reserved = ", ".join(sorted(WORKSPACE_KEYS))
-            raise ValidationError(f"“{key}” is a workspace command key ({reserved}); choose another.")
+            raise ValidationError(
+                f"“{key}” is a command key of the workspace or the review page ({reserved}); choose another."
+            )
         # Case is ignored: with Shift or Caps Lock, editors press “P” meaning “p”.
         taken = Label.objects.filter(hotkey__iexact=key).exclude(pk=self.instance.pk).first()
         if taken:

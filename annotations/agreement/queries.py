@@ -1,8 +1,8 @@
 """What agreement reads: per article, its tokens, every finished editor layer and gold, streamed from PostgreSQL.
 
-Two things here stand in for parts of issue 9 that do not exist yet, each in one function: which editor layers
-are finished (``finished_layers``) and what the gold layer holds (``gold_spans``). Everything else only sees the
-rows they return.
+Two functions say which rows count: which editor layers are finished (``finished_layers``, from the editors'
+slots) and what the gold layer holds (``gold_spans``, the review room's ``GoldSpan`` table). Everything else only
+sees the rows they return.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Value
 
 from annotations.agreement.metrics import ArticleLayers, SpanTuple
 from annotations.agreement.services import TokenRow
 from annotations.agreement.tokens import TOKENIZER, boundaries, unpack
-from annotations.models import Label, Span
+from annotations.models import Label
+from annotations.review.models import GoldSpan, ReviewDecision
+from annotations.workflow.selectors import finished_slots
 from articles.models import Article, Source
-
-EDITORS_GROUP = "Editors"
 
 
 @dataclass(frozen=True)
@@ -42,32 +42,34 @@ class Scope:
 
 
 def finished_layers(*, articles: QuerySet[Article]) -> QuerySet:
-    """``(article_id, editor_id)`` for every finished editor layer of ``articles``, once each.
-
-    Stand-in until per-editor progress exists (issue 9, points 1–2), which replaces this function: for now an
-    editor's layer of an article counts as finished when the article's status is done or reviewed and the editor
-    has spans on it (of any label), and every annotator in the Editors group counts as an editor.
-    """
-    return (
-        Span.objects.filter(
-            article__in=articles,
-            article__status__in=[Article.Status.DONE, Article.Status.REVIEWED],
-            annotator__groups__name=EDITORS_GROUP,
-        )
-        .order_by()
-        .values_list("article_id", "annotator_id")
-        .distinct()
-    )
+    """``(article_id, editor_id)`` for every finished editor layer of ``articles``, once each: the editor's slot on
+    the article is done and not released (``annotations.workflow.selectors.finished_slots``). A released editor's
+    spans stay in the database but are outside agreement."""
+    return finished_slots().filter(article__in=articles).order_by().values_list("article_id", "user_id")
 
 
 def gold_spans(*, articles: QuerySet[Article]) -> QuerySet:
     """``(article_id, label_id, start, end)`` for every gold span of ``articles``; an article whose gold layer is
     empty has one row with ``label_id`` None (so "no gold spans" differs from "no gold layer").
 
-    Stand-in until the gold layer exists (issue 9, point 4), which replaces this function: there is no gold
-    yet, so it returns no rows and every gold figure is null.
+    Gold is the review room's own table (``GoldSpan``), never an editor's span. An article has a gold layer when it
+    has gold spans or a reviewer marked it reviewed on the review page (a review that kept nothing is an empty gold
+    layer); a status set elsewhere makes no gold layer.
     """
-    return Span.objects.none().values_list("article_id", "label_id", "start", "end")
+    gold = (
+        GoldSpan.objects.filter(article__in=articles).order_by().values_list("article_id", "label_id", "start", "end")
+    )
+    nothing = Value(None, output_field=IntegerField())
+    empty = (
+        articles.filter(
+            Exists(ReviewDecision.objects.filter(article=OuterRef("pk"), action="reviewed", undone_at=None))
+        )
+        .exclude(Exists(GoldSpan.objects.filter(article=OuterRef("pk"))))
+        .order_by()
+        .annotate(no_label=nothing, no_start=nothing, no_end=nothing)
+        .values_list("id", "no_label", "no_start", "no_end")
+    )
+    return gold.union(empty, all=True)
 
 
 def _sql(queryset: QuerySet, columns: str) -> tuple[str, tuple]:

@@ -14,12 +14,22 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from annotations.exports import articles_csv, brat, conll, doccano, label_studio, w3c
-from annotations.exports.query import ExportFilters, articles_for_export, iter_articles, spans_for_export
+from annotations.exports.query import (
+    LAYERS,
+    ExportFilters,
+    articles_for_export,
+    gold_for_export,
+    iter_articles,
+    resolve_layer,
+    spans_for_export,
+    wants_gold,
+)
 from annotations.exports.spans_csv import COLUMNS as SPAN_CSV_COLUMNS
 from annotations.exports.spans_csv import stream_spans_csv
 
 __all__ = [
     "FORMATS",
+    "LAYERS",
     "SPAN_CSV_COLUMNS",
     "ExportFilters",
     "ExportOptions",
@@ -27,6 +37,7 @@ __all__ = [
     "articles_for_export",
     "export",
     "iter_articles",
+    "resolve_layer",
     "spans_for_export",
     "stream_spans_csv",
 ]
@@ -48,8 +59,15 @@ class Format:
     unit: str  # what on_rows counts: "span" or "article"
     stem: str  # file name: newsnotes-<stem>-YYYYMMDD<extension>
 
-    def filename(self, day: dt.date) -> str:
-        return f"newsnotes-{self.stem}-{day:%Y%m%d}{self.extension}"
+    def filename(self, day: dt.date, layer: str = "") -> str:
+        """``newsnotes-<stem>[-gold|-editors]-YYYYMMDD<ext>``: named when the file holds the gold layer only, or
+        the editors' only where the format would hold both (CoNLL, brat and W3C without gold keep the old name)."""
+        suffix = ""
+        if layer == "gold" and self.key != "articles-csv":
+            suffix = "-gold"
+        elif layer == "editors" and self.key in ("csv", "jsonl", "label-studio"):
+            suffix = "-editors"
+        return f"newsnotes-{self.stem}{suffix}-{day:%Y%m%d}{self.extension}"
 
 
 FORMATS: dict[str, Format] = {
@@ -97,10 +115,16 @@ def export(
 
     ``on_rows(n)`` counts the format's unit (``FORMATS[key].unit``) as it goes out; ``on_dropped(message)``
     hears about each span a format cannot express (conll, brat), which the file itself also lists.
+    The layer (``filters.layer``) is resolved for the format first (``resolve_layer``).
     """
+    filters = resolve_layer(key, filters)
     if key == "csv":
         return stream_spans_csv(
-            spans_for_export(filters), neutralise=options.neutralise, bom=options.bom, on_rows=on_rows
+            spans_for_export(filters),
+            neutralise=options.neutralise,
+            bom=options.bom,
+            on_rows=on_rows,
+            gold=gold_for_export(filters) if wants_gold(filters) else None,
         )
     if key == "articles-csv":
         return articles_csv.write(filters, neutralise_cells=options.neutralise, bom=options.bom, on_rows=on_rows)
@@ -119,6 +143,7 @@ def export(
 
 def count(key: str, filters: ExportFilters) -> int:
     """How many of the format's units (spans or articles) the export will hold."""
+    filters = resolve_layer(key, filters)
     if FORMATS[key].unit == "span":
-        return spans_for_export(filters).count()
+        return spans_for_export(filters).count() + (gold_for_export(filters).count() if wants_gold(filters) else 0)
     return articles_for_export(filters).count()

@@ -28,6 +28,23 @@ def article_fields(article: ExportArticle) -> dict:
     }
 
 
+def _span(s) -> dict:
+    span = {
+        "id": s.pk,
+        "layer": s.layer,
+        "text": s.text,
+        "annotator": s.annotator,
+        "origin": s.origin,
+        "note": s.note,
+        "attributes": sorted_json(s.attributes),
+        "created_at": iso_utc(s.created_at),
+        "updated_at": iso_utc(s.updated_at),
+    }
+    if s.layer == "gold":
+        span["sources"] = s.sources
+    return span
+
+
 def _line(article: ExportArticle, *, utf16: bool) -> str:
     position = utf16_offsets(article.body) if utf16 else (lambda offset: offset)
     spans = article.spans
@@ -37,19 +54,7 @@ def _line(article: ExportArticle, *, utf16: bool) -> str:
         "label": [[position(s.start), position(s.end), s.label] for s in spans],
         **article_fields(article),
         "offsets": "utf16" if utf16 else "codepoints",
-        "spans": [
-            {
-                "id": s.pk,
-                "text": s.text,
-                "annotator": s.annotator,
-                "origin": s.origin,
-                "note": s.note,
-                "attributes": sorted_json(s.attributes),
-                "created_at": iso_utc(s.created_at),
-                "updated_at": iso_utc(s.updated_at),
-            }
-            for s in spans
-        ],
+        "spans": [_span(s) for s in spans],
     }
     return json_line(document) + "\n"
 

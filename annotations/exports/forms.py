@@ -24,6 +24,17 @@ class DateInput(forms.DateInput):
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=[(key, f.title) for key, f in FORMATS.items()], initial="csv", required=False)
+    layer = forms.ChoiceField(
+        choices=[
+            ("", "Default: all for CSV, JSONL, Label Studio; gold if any for CoNLL, brat, W3C"),
+            ("gold", "Gold (reviewers' layer)"),
+            ("editors", "Editors' layers"),
+            ("all", "All: gold and editors"),
+        ],
+        required=False,
+        label="Layer",
+        help_text="Every span says its layer in CSV, JSONL and Label Studio files; the file name says it otherwise.",
+    )
     labels = forms.ModelMultipleChoiceField(
         Label.objects.order_by("ordering", "name"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -91,6 +102,7 @@ class ExportForm(forms.Form):
             published_from=data["published_from"],
             published_to=data["published_to"],
             annotated_only=data["annotated_only"],
+            layer=data["layer"],
         )
 
     def options(self) -> ExportOptions:

@@ -33,7 +33,7 @@ LS_ORIGINS = {"manual": "manual", "suggestion": "prediction", "import": "manual"
 
 def _result(span, position) -> dict:
     result: dict[str, Any] = {
-        "id": str(span.pk),
+        "id": f"gold-{span.pk}" if span.layer == "gold" else str(span.pk),
         "from_name": "label",
         "to_name": "text",
         "type": "labels",
@@ -46,7 +46,9 @@ def _result(span, position) -> dict:
         },
     }
     meta = {"text": [span.note]} if span.note else {}
-    result["meta"] = {**meta, "annotator": span.annotator, "origin": span.origin}
+    result["meta"] = {**meta, "annotator": span.annotator, "origin": span.origin, "layer": span.layer}
+    if span.layer == "gold":
+        result["meta"]["sources"] = span.sources
     if span.attributes:
         result["attributes"] = sorted_json(span.attributes)
     result["created_at"] = iso_utc(span.created_at)
@@ -57,13 +59,15 @@ def _result(span, position) -> dict:
 def _task(article: ExportArticle, annotation_ids, *, utf16: bool) -> dict:
     position = utf16_offsets(article.body) if utf16 else (lambda offset: offset)
     annotations = []
-    by_annotator = sorted(article.spans, key=lambda s: (s.annotator, s.start, -s.end, s.pk))
-    for _, group in groupby(by_annotator, key=lambda s: s.annotator_id):
+    # One annotation per editor, and the gold layer as an annotation of its own.
+    by_annotator = sorted(article.spans, key=lambda s: (s.layer, s.annotator, s.start, -s.end, s.pk))
+    for _, group in groupby(by_annotator, key=lambda s: (s.layer, s.annotator_id)):
         spans = list(group)
         annotations.append(
             {
                 "id": next(annotation_ids),
                 "annotator": spans[0].annotator,
+                "layer": spans[0].layer,
                 "created_at": iso_utc(min(s.created_at for s in spans)),
                 "updated_at": iso_utc(max(s.updated_at for s in spans)),
                 "result": [_result(s, position) for s in spans],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from annotations.models import Span
+from annotations.review.models import GoldSource, GoldSpan
 from articles.models import Article
 
 
@@ -26,6 +28,42 @@ class ExportFilters:
     published_from: dt.date | None = None
     published_to: dt.date | None = None  # inclusive: the whole day counts
     annotated_only: bool = False  # article formats: skip articles without a matching span
+    # Which layer: "gold" (reviewers' GoldSpan table), "editors" (every editor's Span) or "all"; "" lets the
+    # format choose (``resolve_layer``). Gold spans take the label and article filters, not annotator or origin.
+    layer: str = ""
+
+
+LAYERS = ("gold", "editors", "all")
+# Formats that cannot tell one layer from another in their file take gold when the selection has any.
+GOLD_FIRST_FORMATS = ("conll", "brat", "w3c")
+
+
+def resolve_layer(key: str, filters: ExportFilters) -> ExportFilters:
+    """``filters`` with the layer the export of format ``key`` uses: as asked, else gold for the formats that hold
+    one layer (CoNLL, brat, W3C) when the selection has gold spans, else editors; every layer for the others."""
+    if filters.layer:
+        return filters
+    if key in GOLD_FIRST_FORMATS:
+        return replace(filters, layer="gold" if gold_for_export(filters).exists() else "editors")
+    return replace(filters, layer="all")
+
+
+def wants_editors(filters: ExportFilters) -> bool:
+    return filters.layer in ("", "editors", "all")
+
+
+def wants_gold(filters: ExportFilters) -> bool:
+    return filters.layer in ("gold", "all")
+
+
+def gold_for_export(filters: ExportFilters) -> QuerySet[GoldSpan]:
+    """Matching gold spans in export order, with label, reviewer and article."""
+    lookups = {"label__in": filters.labels} if filters.labels else {}
+    return (
+        GoldSpan.objects.filter(**lookups, **_article_lookups(filters, "article__"))
+        .select_related("label", "accepted_by", "article__source")
+        .order_by("article_id", "start", "-end", "id")
+    )
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -57,7 +95,10 @@ def _span_lookups(filters: ExportFilters) -> dict:
 
 
 def spans_for_export(filters: ExportFilters) -> QuerySet[Span]:
-    """Matching spans in export order (article, start, longest first, id) with label, annotator and article."""
+    """Matching editor spans in export order (article, start, longest first, id) with label, annotator and article;
+    none when the filters ask for the gold layer only."""
+    if not wants_editors(filters):
+        return Span.objects.none()
     return (
         Span.objects.filter(**_span_lookups(filters), **_article_lookups(filters, "article__"))
         .select_related("label", "annotator", "article__source")
@@ -69,7 +110,13 @@ def articles_for_export(filters: ExportFilters) -> QuerySet[Article]:
     """Matching articles by id, with their source."""
     articles = Article.objects.filter(**_article_lookups(filters)).select_related("source").order_by("id")
     if filters.annotated_only:
-        articles = articles.filter(Exists(Span.objects.filter(**_span_lookups(filters), article=OuterRef("pk"))))
+        matching: Any = Q()
+        if wants_editors(filters):
+            matching |= Exists(Span.objects.filter(**_span_lookups(filters), article=OuterRef("pk")))
+        if wants_gold(filters):
+            labels = {"label__in": filters.labels} if filters.labels else {}
+            matching |= Exists(GoldSpan.objects.filter(**labels, article=OuterRef("pk")))
+        articles = articles.filter(matching) if matching else articles.none()
     return articles
 
 
@@ -91,6 +138,8 @@ class ExportSpan:
     attributes: dict
     created_at: dt.datetime
     updated_at: dt.datetime
+    layer: str = "editor"  # or "gold": then annotator is the reviewer who accepted it, origin its decision
+    sources: list[dict] | None = None  # gold only: the editor spans it came from, as they were then
 
 
 @dataclass(slots=True)
@@ -123,17 +172,51 @@ def iter_articles(filters: ExportFilters, *, chunk_size: int = 500) -> Iterator[
             "origin", "note", "attributes", "created_at", "updated_at",
         )
     )  # fmt: skip
+    if not wants_editors(filters):
+        spans = spans.none()
+    gold = None
+    if wants_gold(filters):
+        reviewer = f"accepted_by__{get_user_model().USERNAME_FIELD}"
+        gold = (
+            gold_for_export(replace(filters, published_from=None, published_to=None, sources=(), statuses=()))
+            .values_list(
+                "pk", "article_id", "label_id", "label__name", "accepted_by_id", reviewer, "start", "end", "text",
+                "decision", "note", "attributes", "accepted_at", "accepted_at",
+            )
+        )  # fmt: skip
     batch: dict[int, ExportArticle] = {}
     for row in articles.iterator(chunk_size=chunk_size):
         batch[row[0]] = ExportArticle(*row)
         if len(batch) >= chunk_size:
-            yield from _with_spans(batch, spans)
+            yield from _with_spans(batch, spans, gold)
             batch = {}
     if batch:
-        yield from _with_spans(batch, spans)
+        yield from _with_spans(batch, spans, gold)
 
 
-def _with_spans(batch: dict[int, ExportArticle], spans) -> Iterator[ExportArticle]:
-    for row in spans.filter(article_id__in=list(batch)):
+def _with_spans(batch: dict[int, ExportArticle], spans, gold) -> Iterator[ExportArticle]:
+    ids = list(batch)
+    for row in spans.filter(article_id__in=ids):
         batch[row[1]].spans.append(ExportSpan(*row))
+    if gold is not None:
+        username = f"annotator__{get_user_model().USERNAME_FIELD}"
+        sources: dict[int, list[dict]] = {}
+        for gold_id, span_ref, annotator, label, start, end in (
+            GoldSource.objects.filter(gold__article_id__in=ids)
+            .order_by("gold_id", "start", "-end", "span_ref")
+            .values_list("gold_id", "span_ref", username, "label__name", "start", "end")
+        ):
+            sources.setdefault(gold_id, []).append(
+                {"span_id": span_ref, "annotator": annotator, "label": label, "start": start, "end": end}
+            )
+        gold_spans = []
+        for row in gold.filter(article_id__in=ids):
+            span = ExportSpan(*row)
+            span.layer, span.sources = "gold", sources.get(row[0], [])
+            gold_spans.append(span)
+        for span in gold_spans:
+            batch[span.article_id].spans.append(span)
+        for article_id in {span.article_id for span in gold_spans}:
+            # Gold and editor spans in one export order: place, then gold before editors, then id.
+            batch[article_id].spans.sort(key=lambda s: (s.start, -s.end, s.layer != "gold", s.pk))
     yield from batch.values()

@@ -1,7 +1,12 @@
 """The span CSV, researchers' main file: one row per span, streamed by PostgreSQL's ``COPY ... TO STDOUT``.
 
-Columns (fixed order): span_id, article_id, article_url, source, title, published_at, label, start, end,
+Columns (fixed order): span_id, layer, article_id, article_url, source, title, published_at, label, start, end,
 text, annotator, origin, created_at, updated_at, note, attributes.
+
+``layer`` is ``editor`` for an editor's span and ``gold`` for a span of the reviewers' gold layer (its own table:
+``span_id`` is then a gold span id, ``annotator`` the reviewer who accepted it, ``origin`` the decision —
+accepted, adjusted, added or auto — and both times the moment it was accepted). Rows are ordered by article,
+start, longest first, gold before editors, id.
 
 PostgreSQL writes every byte: quoting (RFC 4180: a cell with a comma, quote, CR or LF is quoted, quotes doubled),
 ISO-8601 UTC times, the canonical JSON of ``attributes`` and, unless turned off, formula neutralising. Python
@@ -23,10 +28,12 @@ from django.db.models import QuerySet
 
 from annotations.exports.common import CHUNK_BYTES, FORMULA_TRIGGERS, csv_line
 from annotations.models import Label, Span
+from annotations.review.models import GoldSpan
 from articles.models import Article, Source
 
 COLUMNS = (
     "span_id",
+    "layer",
     "article_id",
     "article_url",
     "source",
@@ -90,24 +97,32 @@ def _time(expression: str) -> str:
     return f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
-def select_sql(spans: QuerySet[Span] | None = None, *, neutralise: bool = True) -> tuple[str, list]:
-    """The SELECT behind the CSV (without COPY), for ``spans`` (default: every span), in export order."""
+def _subquery(queryset: QuerySet) -> tuple[str, list]:
+    try:
+        subquery, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # .none(), or a filter on an empty list
+        return "SELECT NULL::bigint WHERE false", []
+    return subquery, list(params)
+
+
+def select_sql(
+    spans: QuerySet[Span] | None = None, *, neutralise: bool = True, gold: QuerySet[GoldSpan] | None = None
+) -> tuple[str, list]:
+    """The SELECT behind the CSV (without COPY), for ``spans`` (default: every span) and, when given, the gold
+    spans ``gold``, in export order."""
     User = get_user_model()
     username = User._meta.get_field(User.USERNAME_FIELD).column
 
     def t(expression: str) -> str:
         return _text(expression, neutralise=neutralise)
 
-    where, params = "", []
-    if spans is not None and spans.query.where:
-        try:
-            subquery, sub_params = spans.order_by().values("pk").query.sql_with_params()
-        except EmptyResultSet:  # .none(), or a filter on an empty list
-            subquery, sub_params = "SELECT NULL::bigint WHERE false", ()
-        where, params = f"WHERE s.id IN ({subquery})", list(sub_params)
+    where, params = "", list[object]()
+    if spans is not None and (spans.query.where or spans.query.is_empty()):
+        subquery, params = _subquery(spans)
+        where = f"WHERE s.id IN ({subquery})"
     # Only table and column names are interpolated here; values travel as parameters.
     sql = f"""
-SELECT s.id, s.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")}, {_time("a.published_at")},
+SELECT s.id, 'editor', s.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")}, {_time("a.published_at")},
        {t("l.name")}, s.start, s."end", {t("s.text")}, {t(f'u."{username}"')}, {t("s.origin")},
        {_time("s.created_at")}, {_time("s.updated_at")}, {t("s.note")},
        CASE WHEN s.attributes = '{{}}'::jsonb THEN '{{}}' ELSE pg_temp.newsnotes_canonical_json(s.attributes) END
@@ -118,11 +133,30 @@ JOIN {Label._meta.db_table} l ON l.id = s.label_id
 JOIN {User._meta.db_table} u ON u.id = s.annotator_id
 {where}
 ORDER BY s.article_id, s.start, s."end" DESC, s.id"""  # noqa: S608
-    return sql, params
+    if gold is None:
+        return sql, params
+    gold_subquery, gold_params = _subquery(gold)
+    gold_sql = f"""
+SELECT g.id, 'gold', g.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")}, {_time("a.published_at")},
+       {t("l.name")}, g.start, g."end", {t("g.text")}, {t(f'u."{username}"')}, {t("g.decision")},
+       {_time("g.accepted_at")}, {_time("g.accepted_at")}, {t("g.note")},
+       CASE WHEN g.attributes = '{{}}'::jsonb THEN '{{}}' ELSE pg_temp.newsnotes_canonical_json(g.attributes) END
+FROM {GoldSpan._meta.db_table} g
+JOIN {Article._meta.db_table} a ON a.id = g.article_id
+LEFT JOIN {Source._meta.db_table} src ON src.id = a.source_id
+JOIN {Label._meta.db_table} l ON l.id = g.label_id
+JOIN {User._meta.db_table} u ON u.id = g.accepted_by_id
+WHERE g.id IN ({gold_subquery})"""  # noqa: S608
+    editors = sql.rsplit("\nORDER BY", 1)[0]
+    # Columns by position: article_id 3, start 9, end 10, layer 2 (descending: "gold" before "editor"), id 1.
+    combined = f"({editors})\nUNION ALL\n({gold_sql})\nORDER BY 3, 9, 10 DESC, 2 DESC, 1"
+    return combined, [*params, *gold_params]
 
 
-def copy_sql(spans: QuerySet[Span] | None = None, *, neutralise: bool = True) -> tuple[str, list]:
-    sql, params = select_sql(spans, neutralise=neutralise)
+def copy_sql(
+    spans: QuerySet[Span] | None = None, *, neutralise: bool = True, gold: QuerySet[GoldSpan] | None = None
+) -> tuple[str, list]:
+    sql, params = select_sql(spans, neutralise=neutralise, gold=gold)
     return f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params
 
 
@@ -133,14 +167,16 @@ def stream_spans_csv(
     bom: bool = False,
     on_rows: Callable[[int], None] | None = None,
     using: str | None = None,
+    gold: QuerySet[GoldSpan] | None = None,
 ) -> Iterator[bytes]:
-    """The span CSV for ``spans`` (any Span QuerySet; default all) as byte chunks, header first.
+    """The span CSV for ``spans`` (any Span QuerySet; default all) and the gold spans ``gold`` (default none) as
+    byte chunks, header first.
 
     Nothing runs until the first chunk is requested, so the result can go straight into a
     ``StreamingHttpResponse``. ``on_rows(n)`` is called as rows go out (progress bars); ``neutralise=False``
     leaves formula-like cells as they are, for programs rather than spreadsheets.
     """
-    sql, params = copy_sql(spans, neutralise=neutralise)
+    sql, params = copy_sql(spans, neutralise=neutralise, gold=gold)
     connection = connections[using or (spans.db if spans is not None else "default")]
     head = (BOM if bom else b"") + HEADER.encode()
     with connection.cursor() as cursor:

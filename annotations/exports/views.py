@@ -24,17 +24,18 @@ def export_page(request: HtmxHttpRequest) -> HttpResponse:
     form = ExportForm(request.GET or None)
     preview = None
     if form.is_bound and form.is_valid():
-        filters = form.filters()
         fmt = exports.FORMATS[form.cleaned_data["format"]]
+        filters = exports.resolve_layer(fmt.key, form.filters())
         spans = exports.spans_for_export(filters)
         preview = {
             "format": fmt,
-            "spans": spans.count(),
+            "layer": filters.layer,
+            "spans": exports.count("csv", filters),
             # Span formats hold the articles their spans point into; article formats hold every matching article.
             "articles": spans.values("article").distinct().count()
             if fmt.unit == "span"
             else exports.articles_for_export(filters).count(),
-            "filename": fmt.filename(timezone.now().date()),
+            "filename": fmt.filename(timezone.now().date(), filters.layer),
         }
     template = "annotations/export.html"
     if request.htmx:
@@ -55,10 +56,9 @@ def export_download(request: HtmxHttpRequest) -> HttpResponse:
             status=400,
         )
     fmt = exports.FORMATS[form.cleaned_data["format"]]
-    response = StreamingHttpResponse(
-        exports.export(fmt.key, form.filters(), form.options()), content_type=fmt.content_type
-    )
-    response["Content-Disposition"] = f'attachment; filename="{fmt.filename(timezone.now().date())}"'
+    filters = exports.resolve_layer(fmt.key, form.filters())
+    response = StreamingHttpResponse(exports.export(fmt.key, filters, form.options()), content_type=fmt.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{fmt.filename(timezone.now().date(), filters.layer)}"'
     response["Cache-Control"] = "private, no-store"
     # A proxy that buffers (nginx by default) would hold the whole file before sending a byte.
     response["X-Accel-Buffering"] = "no"

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 
 from annotations.exports.common import canonical_json, chunked, iso_utc, json_line
-from annotations.exports.query import ExportFilters, iter_articles, spans_for_export
+from annotations.exports.query import ExportFilters, gold_for_export, iter_articles, spans_for_export, wants_gold
 
 CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 CONTEXT_CHARS = 32
@@ -31,8 +31,10 @@ def collection_id(filters: ExportFilters) -> str:
     parts = []
     for item in dataclasses.fields(filters):
         value = getattr(filters, item.name)
-        if value in ((), None, False):
+        if value in ((), None, False, ""):
             continue
+        if item.name == "layer" and value == "editors":
+            continue  # the editors' layer was the whole export before gold existed: its ids stay as they were
         if isinstance(value, tuple):
             value = ",".join(str(v) for v in value)
         elif value is True:
@@ -65,7 +67,8 @@ def annotation(span, article) -> dict:
         target["scope"] = article.url
     target["selector"] = [quote, {"type": "TextPositionSelector", "start": span.start, "end": span.end}]
     item = {
-        "id": f"urn:newsnotes:span:{span.pk}",
+        # Gold spans live in their own table: their ids get their own namespace, never an editor span's.
+        "id": f"urn:newsnotes:{'gold' if span.layer == 'gold' else 'span'}:{span.pk}",
         "type": "Annotation",
         "motivation": "tagging",
         "created": iso_utc(span.created_at),
@@ -76,7 +79,7 @@ def annotation(span, article) -> dict:
             "nickname": span.annotator,
         },
     }
-    if span.origin != "manual":
+    if span.layer != "gold" and span.origin != "manual":
         item["generator"] = {
             "id": f"urn:newsnotes:origin:{span.origin}",
             "type": "Software",
@@ -89,7 +92,7 @@ def annotation(span, article) -> dict:
 
 def write(filters: ExportFilters, *, on_rows: Callable[[int], None] | None = None) -> Iterator[bytes]:
     def pieces():
-        total = spans_for_export(filters).count()
+        total = spans_for_export(filters).count() + (gold_for_export(filters).count() if wants_gold(filters) else 0)
         ident = collection_id(filters)
         yield (
             f'{{"@context":"{CONTEXT}","id":"{ident}","type":"AnnotationCollection","label":"NewsNotes spans",'

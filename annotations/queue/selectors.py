@@ -55,9 +55,9 @@ def articles_in_order(*, annotator, ids: list[int]) -> list[Article]:
 
 # In progress first (finish what was started), then untouched, then finished.
 _STATUS_RANK = Case(
-    When(status=Article.Status.IN_PROGRESS, then=Value(0)),
+    When(status=Article.Status.IN_ANNOTATION, then=Value(0)),
     When(status=Article.Status.NEW, then=Value(1)),
-    When(status=Article.Status.DONE, then=Value(2)),
+    When(status=Article.Status.READY_FOR_REVIEW, then=Value(2)),
     default=Value(3),
     output_field=IntegerField(),
 )
@@ -98,12 +98,12 @@ def status_breakdown(*, articles: QuerySet[Article]) -> list[tuple[str, str, int
 
 # Open articles in queue order: assigned first, then in progress before new (``_STATUS_RANK``).
 _OPEN_GROUPS = [
-    (True, Article.Status.IN_PROGRESS),
+    (True, Article.Status.IN_ANNOTATION),
     (True, Article.Status.NEW),
-    (False, Article.Status.IN_PROGRESS),
+    (False, Article.Status.IN_ANNOTATION),
     (False, Article.Status.NEW),
 ]
-_OPEN = {Article.Status.IN_PROGRESS: 0, Article.Status.NEW: 1}
+_OPEN = {Article.Status.IN_ANNOTATION: 0, Article.Status.NEW: 1}
 # For each group, the queue key bound below which rows come after the current article: its own key when it is
 # in the group, everything when the group comes later in the queue, nothing when earlier. Computed by PostgreSQL
 # from the current row (one-row sub-selects, run once), so the row comparison stays an index range condition.

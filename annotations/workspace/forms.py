@@ -49,9 +49,9 @@ class SpanDetailsForm(SpanRefForm):
 
 class ArticleStatusForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[(Article.Status.DONE, "Done"), (Article.Status.IN_PROGRESS, "In progress")],
+        choices=[(Article.Status.READY_FOR_REVIEW, "Done"), (Article.Status.IN_ANNOTATION, "In progress")],
         error_messages={"invalid_choice": "Editors can mark an article done or reopen it, nothing else."},
     )
 
     def transition(self) -> Transition:
-        return Transition.DONE if self.cleaned_data["status"] == Article.Status.DONE else Transition.REOPEN
+        return Transition.DONE if self.cleaned_data["status"] == Article.Status.READY_FOR_REVIEW else Transition.REOPEN

@@ -56,7 +56,7 @@ def build_corpus() -> dict:
         byline="Priya Raman-Holt",
         published_at=dt.datetime(2026, 1, 14, 9, 30, tzinfo=dt.UTC),
         language="en",
-        status=Article.Status.DONE,
+        status=Article.Status.READY_FOR_REVIEW,
         metadata={"section": "Chips", "tags": ["ai", "chips"]},
     )
     a2 = Article.objects.create(
@@ -67,7 +67,7 @@ def build_corpus() -> dict:
         source=blog,
         published_at=dt.datetime(2026, 2, 3, 14, 5, 0, 500, tzinfo=dt.UTC),
         language="en",
-        status=Article.Status.IN_PROGRESS,
+        status=Article.Status.IN_ANNOTATION,
     )
     a3 = Article.objects.create(title="Unlabelled", body=BODY_3, body_sha256=body_sha256(BODY_3), source=None)
 

@@ -37,10 +37,14 @@ def test_colour_is_picked_with_a_colour_input(curator_client):
     "hotkey,error",
     [
         ("1", "“1” is already the hotkey of PERSON."),
-        ("d", "“d” is a workspace command key"),
-        ("N", "“N” is a workspace command key"),
-        ("w", "“w” is a workspace command key"),
-        ("?", "“?” is a workspace command key"),
+        ("d", "“d” is a command key of the workspace or the review page"),
+        ("N", "“N” is a command key of the workspace or the review page"),
+        ("w", "“w” is a command key of the workspace or the review page"),
+        ("?", "“?” is a command key of the workspace or the review page"),
+        ("j", "“j” is a command key of the workspace or the review page"),
+        ("X", "“X” is a command key of the workspace or the review page"),
+        ("a", "“a” is a command key of the workspace or the review page"),
+        ("y", "“y” is a command key of the workspace or the review page"),
         ("\u200b", "A hotkey is one visible character"),
     ],
 )

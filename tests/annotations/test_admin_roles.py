@@ -89,6 +89,7 @@ def test_groups_hold_exactly_their_permissions():
         "articles.review_article",
         "annotations.view_assignment",
         "annotations.view_agreement",
+        "annotations.review_gold",
     }
     assert perms("Researchers") == VIEW_CORPUS | {"annotations.export_spans", "annotations.view_agreement"}
     assert perms("Curators") == VIEW_CORPUS | SPAN_WRITE | {
@@ -123,6 +124,7 @@ def test_groups_hold_exactly_their_permissions():
         "annotations.change_boilerplatefamily",
         "annotations.view_boilerplatecopy",
         "annotations.view_suggestion",
+        "annotations.review_gold",
         "annotations.add_suggestion",
     }
 

@@ -98,7 +98,7 @@ def test_htmx_preview_counts_what_the_download_will_hold(researcher_client, corp
 
 
 def test_preview_without_javascript_renders_the_whole_page(researcher_client, corpus):
-    response = researcher_client.get(PAGE, {"format": "csv", "statuses": ["in_progress"]})
+    response = researcher_client.get(PAGE, {"format": "csv", "statuses": ["in_annotation"]})
     assert b"<html" in response.content
     assert b"<strong>1</strong> span from <strong>1</strong> article" in response.content
 
@@ -150,7 +150,7 @@ def test_download_applies_filters_and_options(researcher_client, corpus):
         "labels": [corpus["labels"]["claim"].pk, corpus["labels"]["org"].pk],
         "annotators": [corpus["users"]["@lice"].pk],
         "sources": [corpus["articles"][1].source_id],
-        "statuses": ["in_progress"],
+        "statuses": ["in_annotation"],
         "origins": ["manual"],
         "published_from": "2026-02-03",
         "published_to": "2026-02-03",
@@ -162,13 +162,13 @@ def test_download_applies_filters_and_options(researcher_client, corpus):
         labels=tuple(sorted(params["labels"])),
         annotators=tuple(params["annotators"]),
         sources=tuple(params["sources"]),
-        statuses=("in_progress",),
+        statuses=("in_annotation",),
         origins=("manual",),
         published_from=dt.date(2026, 2, 3),
         published_to=dt.date(2026, 2, 3),
     )
     assert body == export_bytes("csv", filters=filters, neutralise=False, bom=True)
-    assert body.startswith(b"\xef\xbb\xbf") and b"\n6,2,,blog.example,-12% at Orrin," in body
+    assert body.startswith(b"\xef\xbb\xbf") and b"\n6,editor,2,,blog.example,-12% at Orrin," in body
 
 
 def test_download_offsets_option(researcher_client, corpus):

@@ -16,21 +16,23 @@ from tests.annotations.export_fixtures import BODY_1, BODY_2, build_corpus, expo
 pytestmark = pytest.mark.django_db
 
 HEADER = (
-    "span_id,article_id,article_url,source,title,published_at,label,start,end,text,annotator,origin,"
+    "span_id,layer,article_id,article_url,source,title,published_at,label,start,end,text,annotator,origin,"
     "created_at,updated_at,note,attributes\n"
 )
 A1 = '1,"https://wirefeed.example/1?a=1,2",wirefeed.example,"Quotes, ""commas"" and =cmd|",2026-01-14T09:30:00.000000Z'
 SPAN_CSV = (
-    HEADER + f'1,{A1},PERSON,0,23,"Mara ""The Chip"" Okonkwo",ed,manual,2026-03-04T05:06:07.123456Z,'
-    '2026-03-04T05:06:37.123456Z,"Nickname in ""quotes"", kept",{}\n' + f'3,{A1},CLAIM,32,86,"Larchfield, said:\n'
+    HEADER + f'1,editor,{A1},PERSON,0,23,"Mara ""The Chip"" Okonkwo",ed,manual,2026-03-04T05:06:07.123456Z,'
+    '2026-03-04T05:06:37.123456Z,"Nickname in ""quotes"", kept",{}\n'
+    + f'3,editor,{A1},CLAIM,32,86,"Larchfield, said:\n'
     "=cmd|' /C calc'!A0 is not a formula.\",ed,manual,2026-03-04T05:08:07.123456Z,2026-03-04T05:08:37.123456Z,"
     '"\'-spans a line break\nand a comma, too",'
     '"{""n"":2,""speaker"":""Mara Okonkwo"",""speaker_span"":1,""verdict"":""disputed"",""ünïcode"":""ß""}"\n'
-    + f"2,{A1},ORG,32,42,Larchfield,ed,manual,2026-03-04T05:07:07.123456Z,2026-03-04T05:07:37.123456Z,,{{}}\n"
-    + f"4,{A1},SPONSORED,93,118,👩‍💻 team shipped 🚀 Tessel,'@lice,suggestion,2026-03-04T05:09:07.123456Z,"
+    + f"2,editor,{A1},ORG,32,42,Larchfield,ed,manual,2026-03-04T05:07:07.123456Z,2026-03-04T05:07:37.123456Z,,{{}}\n"
+    + f"4,editor,{A1},SPONSORED,93,118,👩‍💻 team shipped 🚀 Tessel,'@lice,suggestion,2026-03-04T05:09:07.123456Z,"
     "2026-03-04T05:09:37.123456Z,,{}\n"
-    + f"5,{A1},ORG,112,118,Tessel,'@lice,manual,2026-03-04T05:10:07.123456Z,2026-03-04T05:10:37.123456Z,'@check,{{}}\n"
-    + "6,2,,blog.example,'-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,'\t-12% margin at Orrin,'@lice,"
+    + f"5,editor,{A1},ORG,112,118,Tessel,'@lice,manual,2026-03-04T05:10:07.123456Z,"
+    + "2026-03-04T05:10:37.123456Z,'@check,{}\n"
+    + "6,editor,2,,blog.example,'-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,'\t-12% margin at Orrin,'@lice,"
     'manual,2026-03-04T05:11:07.123456Z,2026-03-04T05:11:37.123456Z,,"{""verdict"":""unverified""}"\n'
 )
 
@@ -96,7 +98,8 @@ def test_stream_spans_csv_takes_any_queryset(corpus):
     article = corpus["articles"][1]
     data = b"".join(stream_spans_csv(Span.objects.filter(article=article), neutralise=False)).decode()
     assert data == HEADER + (
-        "6,2,,blog.example,-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,\t-12% margin at Orrin,@lice,manual,"
+        "6,editor,2,,blog.example,-12% at Orrin,2026-02-03T14:05:00.000500Z,CLAIM,15,36,\t-12% margin at Orrin,"
+        "@lice,manual,"
         '2026-03-04T05:11:07.123456Z,2026-03-04T05:11:37.123456Z,,"{""verdict"":""unverified""}"\n'
     )
     assert b"".join(stream_spans_csv(Span.objects.none())) == HEADER.encode()

@@ -40,21 +40,21 @@ def test_writes_each_format_to_a_file(tmp_path, corpus, key):
 def test_csv_is_the_default_and_goes_to_standard_output(corpus):
     out, err = run()
     assert out == export_bytes("csv").decode()
-    assert err == "wrote 6 spans (Span CSV (one row per span)) to standard output\n"
+    assert err == "wrote 6 spans (Span CSV (one row per span)) to standard output; gold and editors' layers\n"
 
 
 def test_filters_by_name(tmp_path, corpus):
     target = tmp_path / "claims.csv"
     run(
         "-o", target, "--label", "claim", "--label", "org", "--annotator", "@lice", "--source", "Blog.Example",
-        "--status", "in_progress", "--origin", "manual", "--published-from", "2026-02-03", "--published-to",
+        "--status", "in_annotation", "--origin", "manual", "--published-from", "2026-02-03", "--published-to",
         "2026-02-03", "--raw", "--bom",
     )  # fmt: skip
     filters = ExportFilters(
         labels=tuple(sorted([corpus["labels"]["claim"].pk, corpus["labels"]["org"].pk])),
         annotators=(corpus["users"]["@lice"].pk,),
         sources=(corpus["articles"][1].source_id,),
-        statuses=("in_progress",),
+        statuses=("in_annotation",),
         origins=("manual",),
         published_from=dt.date(2026, 2, 3),
         published_to=dt.date(2026, 2, 3),
@@ -91,12 +91,10 @@ def test_conll_layer_and_dropped_spans_on_stderr(tmp_path, corpus):
     assert out.endswith("; 3 left out, 1 note (listed above; the file holds tokens and tags only)\n")
     assert "#" not in target.read_text()
     target = tmp_path / "org.conll"
-    out, err = run("--format", "conll", "--layer", "ORG", "--annotator", "ed", "-o", target)
+    # The old CoNLL-only --layer LABEL is the --label filter every format has; --from chooses the layer.
+    out, err = run("--format", "conll", "--label", "ORG", "--annotator", "ed", "-o", target)
     assert err == "" and target.read_text().count("B-ORG") == 1
-    with pytest.raises(CommandError, match="--layer applies to --format conll"):
-        run("--format", "csv", "--layer", "ORG")
-    with pytest.raises(CommandError, match="either --layer or --label"):
-        run("--format", "conll", "--layer", "ORG", "--label", "PERSON")
+    assert "editors' layers (gold by default when the selection has any)" in out
 
 
 def test_brat_needs_a_file(corpus):

@@ -34,7 +34,7 @@ ARTICLE_2 = {
     "byline": "",
     "published_at": "2026-02-03T14:05:00.000500Z",
     "language": "en",
-    "status": "in_progress",
+    "status": "in_annotation",
     "metadata": {},
 }
 ARTICLE_3 = {
@@ -59,6 +59,7 @@ def dumps(value) -> str:
 def detail(pk, text, annotator, minute, *, origin="manual", note="", attributes=None):
     return {
         "id": pk,
+        "layer": "editor",
         "text": text,
         "annotator": annotator,
         "origin": origin,
@@ -143,7 +144,7 @@ def result(pk, start, end, text, label, minute, *, who, origin="manual", note=""
         "origin": "prediction" if origin == "suggestion" else "manual",
         "value": {"start": start, "end": end, "text": text, "labels": [label]},
     }
-    item["meta"] = {**({"text": [note]} if note else {}), "annotator": who, "origin": origin}
+    item["meta"] = {**({"text": [note]} if note else {}), "annotator": who, "origin": origin, "layer": "editor"}
     if attributes:
         item["attributes"] = attributes
     item["created_at"] = T.format(6 + minute, 7)
@@ -164,6 +165,7 @@ def test_label_studio_tasks_with_one_annotation_per_annotator(corpus):
                     {
                         "id": 1,
                         "annotator": "@lice",
+                        "layer": "editor",
                         "created_at": T.format(9, 7),
                         "updated_at": T.format(10, 37),
                         "result": [
@@ -174,6 +176,7 @@ def test_label_studio_tasks_with_one_annotation_per_annotator(corpus):
                     {
                         "id": 2,
                         "annotator": "ed",
+                        "layer": "editor",
                         "created_at": T.format(6, 7),
                         "updated_at": T.format(8, 37),
                         "result": [
@@ -212,6 +215,7 @@ def test_label_studio_tasks_with_one_annotation_per_annotator(corpus):
                     {
                         "id": 3,
                         "annotator": "@lice",
+                        "layer": "editor",
                         "created_at": T.format(11, 7),
                         "updated_at": T.format(11, 37),
                         "result": [

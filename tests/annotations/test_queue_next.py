@@ -12,7 +12,7 @@ from annotations.queue.selectors import article_queue, next_in_queue
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
 
-OPEN = {Article.Status.NEW, Article.Status.IN_PROGRESS}
+OPEN = {Article.Status.NEW, Article.Status.IN_ANNOTATION}
 
 
 def walked(*, user, current, **filters):
@@ -58,7 +58,7 @@ def test_next_matches_walking_the_queue(corpus, editor, labels):
         {},
         {"mine": True},
         {"status": Article.Status.NEW},
-        {"status": Article.Status.DONE},
+        {"status": Article.Status.READY_FOR_REVIEW},
         {"source": corpus[0].source},
         {"label": labels["person"]},
         {"q": "chip"},

@@ -77,7 +77,7 @@ def test_round_trip_keeps_times_status_origin_and_claim_details(tmp_path):
     assert Span.objects.get(text="👩‍💻 team shipped 🚀 Tessel").origin == "suggestion"
     assert dict(Article.objects.values_list("body", "status")) == {
         BODY_1: "done",
-        BODY_2: "in_progress",
+        BODY_2: "in_annotation",
         BODY_3: "new",
     }
 

@@ -180,11 +180,11 @@ def test_create_answers_htmx_with_out_of_band_regions_only(editor_client, editor
 def test_first_span_moves_a_new_article_to_in_progress_only(editor_client, article, labels):
     create(editor_client, article, labels["person"], "Mara")
     article.refresh_from_db()
-    assert article.status == Article.Status.IN_PROGRESS
-    Article.objects.filter(pk=article.pk).update(status=Article.Status.DONE)
+    assert article.status == Article.Status.IN_ANNOTATION
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.READY_FOR_REVIEW)
     create(editor_client, article, labels["org"], "Larchfield")
     article.refresh_from_db()
-    assert article.status == Article.Status.DONE
+    assert article.status == Article.Status.READY_FOR_REVIEW
 
 
 @pytest.mark.parametrize(

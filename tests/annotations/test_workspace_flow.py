@@ -29,12 +29,12 @@ def test_mark_done_and_reopen_show_in_the_queue(editor_client, article):
     assert response.status_code == 200
     assert "Reopen <kbd>d</kbd>" in response.content.decode()
     article.refresh_from_db()
-    assert article.status == Article.Status.DONE
+    assert article.status == Article.Status.READY_FOR_REVIEW
     queue = editor_client.get(reverse("annotations:article-list")).content.decode()
     assert '<span class="status status-done">Done</span>' in queue
-    editor_client.post(url("article-status", article), {"status": "in_progress"}, headers=HX)
+    editor_client.post(url("article-status", article), {"status": "in_annotation"}, headers=HX)
     article.refresh_from_db()
-    assert article.status == Article.Status.IN_PROGRESS
+    assert article.status == Article.Status.IN_ANNOTATION
 
 
 @pytest.mark.django_db
@@ -43,15 +43,15 @@ def test_status_refusals(editor_client, client, reviewer, article):
     assert response.status_code == 422
     assert "mark an article done or reopen it" in response.content.decode()
     Article.objects.filter(pk=article.pk).update(status=Article.Status.REVIEWED)
-    response = editor_client.post(url("article-status", article), {"status": "in_progress"}, headers=HX)
+    response = editor_client.post(url("article-status", article), {"status": "in_annotation"}, headers=HX)
     assert response.status_code == 403
     assert "only a reviewer can reopen it" in response.content.decode()
     article.refresh_from_db()
     assert article.status == Article.Status.REVIEWED
     client.force_login(reviewer)
-    assert client.post(url("article-status", article), {"status": "in_progress"}, headers=HX).status_code == 200
+    assert client.post(url("article-status", article), {"status": "in_annotation"}, headers=HX).status_code == 200
     article.refresh_from_db()
-    assert article.status == Article.Status.IN_PROGRESS
+    assert article.status == Article.Status.IN_ANNOTATION
 
 
 @pytest.mark.django_db
@@ -100,7 +100,7 @@ def test_next_keeps_the_queue_filters(editor_client, queue, labels, editor):
 
 @pytest.mark.django_db
 def test_next_with_nothing_left_goes_back_to_the_queue(editor_client, queue):
-    Article.objects.filter(title__in="abc").update(status=Article.Status.DONE)
+    Article.objects.filter(title__in="abc").update(status=Article.Status.READY_FOR_REVIEW)
     response = editor_client.get(url("article-next", queue["a"]) + "?status=done", follow=True)
     assert response.redirect_chain[-1][0] == reverse("annotations:article-list") + "?status=done"
     assert "No open article is left in this queue." in response.content.decode()

@@ -36,7 +36,7 @@ def test_order_assigned_first_then_in_progress_new_done(editor_client, editor, o
     ArticleFactory(title="done", status="done", published_at="2025-03-01T00:00Z")
     ArticleFactory(title="new-old", published_at="2025-01-01T00:00Z")
     ArticleFactory(title="new-recent", published_at="2025-02-01T00:00Z")
-    ArticleFactory(title="started", status="in_progress", published_at="2024-01-01T00:00Z")
+    ArticleFactory(title="started", status="in_annotation", published_at="2024-01-01T00:00Z")
     theirs = ArticleFactory(title="assigned-elsewhere")
     mine = ArticleFactory(title="assigned-done", status="done", published_at="2020-01-01T00:00Z")
     Assignment.objects.create(article=mine, user=editor)
@@ -144,7 +144,7 @@ def test_editors_open_the_workspace_with_the_queue_filters(editor_client, client
 
 def test_status_badges_follow_the_article(editor_client):
     article = ArticleFactory(title="Flow")
-    Article.objects.filter(pk=article.pk).update(status=Article.Status.IN_PROGRESS)
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.IN_ANNOTATION)
     assert [text(badge) for badge in select(editor_client.get(QUEUE).content, "td .status-in_progress")] == [
         "In progress"
     ]
@@ -155,11 +155,11 @@ def test_queue_draws_progress_by_status_for_the_filtered_list(editor_client):
     from tests.factories import ArticleFactory
 
     ArticleFactory.create_batch(3)
-    ArticleFactory(status=Article.Status.DONE)
-    ArticleFactory(status=Article.Status.IN_PROGRESS, source__domain="other.example")
+    ArticleFactory(status=Article.Status.READY_FOR_REVIEW)
+    ArticleFactory(status=Article.Status.IN_ANNOTATION, source__domain="other.example")
     response = editor_client.get("/")
     bar = {part.key: (part.count, part.width) for part in response.context["progress"]}
-    assert bar == {"new": (3, 60.0), "in_progress": (1, 20.0), "done": (1, 20.0), "reviewed": (0, 0.0)}
+    assert bar == {"new": (3, 60.0), "in_annotation": (1, 20.0), "done": (1, 20.0), "reviewed": (0, 0.0)}
     html = response.content.decode()
     done = one(html, "rect.bar-done")
     assert (done.get("x"), done.get("width")) == ("80.000", "20.000")
@@ -167,7 +167,7 @@ def test_queue_draws_progress_by_status_for_the_filtered_list(editor_client):
     filtered = editor_client.get("/", {"status": "done"}, headers={"HX-Request": "true"})
     assert {p.key: p.count for p in filtered.context["progress"]} == {
         "new": 0,
-        "in_progress": 0,
+        "in_annotation": 0,
         "done": 1,
         "reviewed": 0,
     }

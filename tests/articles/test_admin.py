@@ -79,7 +79,7 @@ def test_has_label_and_annotator_filters(curator_client, editor, other_editor, l
 
 def test_source_status_language_and_imported_filters(curator_client):
     wire = SourceFactory(domain="wire.example", name="Wire")
-    ArticleFactory(title="Wire story", source=wire, language="de", status=Article.Status.DONE)
+    ArticleFactory(title="Wire story", source=wire, language="de", status=Article.Status.READY_FOR_REVIEW)
     ArticleFactory(title="Other story")
     assert titles(curator_client.get(CHANGELIST, {"source__id__exact": wire.pk})) == {"Wire story"}
     assert titles(curator_client.get(CHANGELIST, {"status__exact": "done"})) == {"Wire story"}
@@ -188,7 +188,7 @@ def test_reopen_goes_back_to_in_progress_or_new(curator_client, editor, labels):
     act(curator_client, "reopen", [spanned, bare], post="yes")
     spanned.refresh_from_db()
     bare.refresh_from_db()
-    assert (spanned.status, bare.status) == (Article.Status.IN_PROGRESS, Article.Status.NEW)
+    assert (spanned.status, bare.status) == (Article.Status.IN_ANNOTATION, Article.Status.NEW)
 
 
 def test_assign_to_editors(curator_client, curator, editor, other_editor, researcher):

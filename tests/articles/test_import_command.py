@@ -146,5 +146,15 @@ def test_load_demo_is_idempotent_and_prints_logins(capsys):
     sponsored = Article.objects.filter(body__contains="Quillix OS is the privacy-first").count()
     assert sponsored >= 5
     assert Article.objects.filter(body__contains="\u200d").exists()  # a ZWJ emoji sequence
+    assert "editor2-newsnotes" in first and "editor3-newsnotes" in first
     labelled = Article.objects.filter(spans__isnull=False).distinct()
-    assert {a.status for a in labelled} == {Article.Status.IN_PROGRESS}
+    # The review demo: three editors finished a few articles, one of which a reviewer settled into gold.
+    assert {a.status for a in labelled} == {
+        Article.Status.IN_ANNOTATION,
+        Article.Status.READY_FOR_REVIEW,
+        Article.Status.REVIEWED,
+    }
+    reviewed = Article.objects.get(status=Article.Status.REVIEWED)
+    assert reviewed.gold_spans.exists()
+    assert Article.objects.filter(status=Article.Status.READY_FOR_REVIEW).count() >= 2
+    assert {s.annotator.username for s in reviewed.spans.select_related("annotator")} >= {"editor2", "editor3"}

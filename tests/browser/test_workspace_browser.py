@@ -373,7 +373,7 @@ def test_done_next_and_help(open_workspace, page, live_server, article):
     press(page, "d", path="/status/")
     expect(page.locator("#ws-status .status")).to_have_text("Done")
     article.refresh_from_db()
-    assert article.status == Article.Status.DONE
+    assert article.status == Article.Status.READY_FOR_REVIEW
     page.keyboard.press("n")
     page.wait_for_url(annotate_url(live_server, following))
     expect(page.locator("h1")).to_have_text("Next one")

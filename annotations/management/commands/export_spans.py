@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from tqdm import tqdm
 
-from annotations.exports import FORMATS, ExportFilters, ExportOptions, count, export
+from annotations.exports import FORMATS, LAYERS, ExportFilters, ExportOptions, count, export, resolve_layer
+from annotations.exports.query import GOLD_FIRST_FORMATS
 from annotations.models import Label, Span
 from articles.models import Article, Source
 from articles.validation import day_in_range
@@ -55,7 +56,15 @@ class Command(BaseCommand):
         parser.add_argument("--format", "-f", choices=list(FORMATS), default="csv", help="default: csv")
         parser.add_argument("-o", "--output", default="-", help="file to write (default: standard output)")
         parser.add_argument("--label", action="append", default=[], help="label name or slug (repeatable)")
-        parser.add_argument("--layer", help="conll: export this one label (the same as a single --label)")
+        parser.add_argument(
+            "--from",
+            dest="layer",
+            choices=LAYERS,
+            default="",
+            help="which spans: the reviewers' gold layer, every editor's, or all (default: all for csv, jsonl and "
+            "label-studio, which mark each span's layer; gold when the selection has any, else editors, for conll, "
+            "brat and w3c)",
+        )
         parser.add_argument("--source", action="append", default=[], help="source domain or name (repeatable)")
         parser.add_argument("--annotator", action="append", default=[], help="username (repeatable)")
         parser.add_argument("--status", action="append", default=[], choices=Article.Status.values)
@@ -82,12 +91,6 @@ class Command(BaseCommand):
     def handle(self, *args, format, output, verbosity=1, **options):
         fmt = FORMATS[format]
         labels = list(options["label"])
-        if options["layer"]:
-            if format != "conll":
-                raise CommandError("--layer applies to --format conll; use --label to filter other formats")
-            if labels:
-                raise CommandError("give either --layer or --label, not both")
-            labels = [options["layer"]]
         User = get_user_model()
         filters = ExportFilters(
             labels=_resolve(Label, labels, ("name", "slug"), "label", "name"),
@@ -98,7 +101,9 @@ class Command(BaseCommand):
             published_from=options["published_from"],
             published_to=options["published_to"],
             annotated_only=options["annotated_only"],
+            layer=options["layer"],
         )
+        filters = resolve_layer(format, filters)
         export_options = ExportOptions(
             neutralise=not options["raw"], bom=options["bom"], utf16=options["offsets"] == "utf16"
         )
@@ -149,7 +154,14 @@ class Command(BaseCommand):
         if verbosity > 0:
             where = "standard output" if to_stdout else output
             unit = fmt.unit if written == 1 else f"{fmt.unit}s"
+            layer = {"gold": "gold layer", "editors": "editors' layers", "all": "gold and editors' layers"}[
+                filters.layer
+            ]
+            if format in GOLD_FIRST_FORMATS and not options["layer"]:
+                layer += " (gold by default when the selection has any)"
             summary = f"wrote {written:,} {unit} ({fmt.title}) to {where}"
+            if format != "articles-csv":
+                summary += f"; {layer}"
             if format == "conll" and dropped:
                 summary += "; " + ", ".join(
                     f"{n} {kind}"

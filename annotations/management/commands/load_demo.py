@@ -11,6 +11,7 @@ from django.db import transaction
 
 import articles
 from annotations.imports.services import corpus_import
+from annotations.management.commands import demo_review
 from annotations.models import Label
 from annotations.spans.services import span_create_in_workspace
 from articles.importers import jsonl
@@ -22,6 +23,8 @@ DEMO_CORPUS = Path(articles.__file__).parent / "demo" / "corpus.jsonl"
 DEMO_USERS = [
     # username, password, group, is_staff
     ("editor", "editor-newsnotes", "Editors", False),
+    ("editor2", "editor2-newsnotes", "Editors", False),
+    ("editor3", "editor3-newsnotes", "Editors", False),
     ("reviewer", "reviewer-newsnotes", "Reviewers", False),
     ("researcher", "researcher-newsnotes", "Researchers", False),
     ("curator", "curator-newsnotes", "Curators", True),
@@ -31,17 +34,24 @@ SPONSORED_START = "Quillix OS is the privacy-first Linux distribution"
 
 
 class Command(BaseCommand):
-    help = "Load the demo corpus and demo users (editor, reviewer, researcher, curator). Safe to run twice."
+    help = "Load the demo corpus and demo users (three editors, reviewer, researcher, curator). Safe to run twice."
 
     @transaction.atomic
     def handle(self, *args, verbosity=1, **options):
         users = self._users()
         result = corpus_import(records=list(jsonl.read(DEMO_CORPUS)))
         examples = self._example_spans(users["editor"])
+        layered, reviewed = demo_review.build(
+            editors=[users["editor"], users["editor2"], users["editor3"]], reviewer=users["reviewer"]
+        )
         if verbosity:
             self.stdout.write(
                 f"Demo corpus: {result.created_count} new article(s), {result.duplicate_count} already present; "
                 f"{examples} example span(s) added."
+            )
+            self.stdout.write(
+                f"Review demo: {layered} article(s) labelled by three editors (ready for review), "
+                f"{reviewed} reviewed with a gold layer."
             )
             self.stdout.write("Demo logins (username / password):")
             for username, password, group, _ in DEMO_USERS:

@@ -17,7 +17,7 @@ from annotations.agreement.report import agreement_compute, scope_articles
 from annotations.agreement.services import article_tokens_fill
 from annotations.agreement.tokens import TOKENIZER, pack, unpack
 from annotations.exports import conll
-from tests.annotations.agreement.conftest import BODY, make_editor, span
+from tests.annotations.agreement.conftest import BODY, finish, make_editor, span
 
 
 def reference(desk, labels, label_ids) -> dict:
@@ -200,6 +200,7 @@ def test_csv_defuses_names_a_spreadsheet_would_run(desk, labels):
     """Usernames may start with @, + or -; in the CSV such a name gets a leading quote unless --raw."""
     plotter = make_editor("@plotter")
     span(desk["first"], plotter, labels["person"], 0, 12)
+    finish(desk["first"], plotter)
     out = io.StringIO()
     call_command("agreement", "--format", "csv", stdout=out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))

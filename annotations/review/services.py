@@ -1,0 +1,297 @@
+"""Review decisions: each one transactional, checked against the current layers, recorded with the editor spans it
+settles, and undoable. Only reviewers (``annotations.review_gold``) make them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from annotations.models import Label, Span
+from annotations.permissions import Actor, require
+from annotations.progress import article_mark_reviewed
+from annotations.review.alignment import Conflict, EditorSpan, Version, majority_winner
+from annotations.review.models import GoldDecision, GoldSource, GoldSpan, ReviewAction, ReviewDecision
+from annotations.review.selectors import ReviewState, review_settings, review_state
+from annotations.spans.offsets import check_offsets
+from annotations.spans.services import check_label
+from articles.models import Article
+
+REVIEW_GOLD = "annotations.review_gold"
+NOT_A_REVIEWER = "Only reviewers settle editors' spans into gold."
+STALE = "The editors' spans here changed since this page was drawn. The page now shows them as they are; decide again."
+
+
+class StaleReview(ValidationError):
+    """The page's view of the layers is out of date: nothing was saved."""
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What a decision saved, for the reviewer's confirmation: counts only, never an editor's name."""
+
+    message: str
+    gold_created: int = 0
+    settled: int = 0
+
+
+def _lock(article: Article) -> Article:
+    # One reviewer decision at a time per article; editors' span writes lock the same row (FOR NO KEY UPDATE).
+    return Article.objects.select_for_update(no_key=True).get(pk=article.pk)
+
+
+def _begin(*, article: Article, reviewer: Actor) -> ReviewState:
+    require(reviewer, REVIEW_GOLD, reason=NOT_A_REVIEWER)
+    _lock(article)
+    return review_state(article=article)
+
+
+def _decision(
+    *, article: Article, reviewer: Actor, action: str, span_ids: Iterable[int], note: str = ""
+) -> ReviewDecision:
+    return ReviewDecision.objects.create(
+        article=article,
+        reviewer=reviewer,
+        action=action,
+        span_ids=sorted(set(span_ids)),
+        note=note,
+        created_at=timezone.now(),
+    )
+
+
+def _gold(
+    *,
+    article: Article,
+    label_id: int,
+    start: int,
+    end: int,
+    text: str,
+    kind: str,
+    reviewer: Actor,
+    decision: ReviewDecision,
+    sources: Iterable[EditorSpan],
+    note: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> tuple[GoldSpan, bool]:
+    gold, created = GoldSpan.objects.get_or_create(
+        article=article,
+        label_id=label_id,
+        start=start,
+        end=end,
+        defaults={
+            "text": text,
+            "decision": kind,
+            "accepted_by": reviewer,
+            "accepted_at": decision.created_at,
+            "made_by": decision,
+            "note": note,
+            "attributes": attributes or {},
+        },
+    )
+    GoldSource.objects.bulk_create(
+        [
+            GoldSource(
+                gold=gold,
+                decision=decision,
+                span_id=span.id,
+                span_ref=span.id,
+                annotator_id=span.annotator_id,
+                label_id=span.label_id,
+                start=span.start,
+                end=span.end,
+                text=span.text,
+            )
+            for span in sources
+        ],
+        ignore_conflicts=True,
+    )
+    return gold, created
+
+
+def _version_gold(
+    *, article: Article, version: Version, kind: str, reviewer: Actor, decision: ReviewDecision
+) -> tuple[GoldSpan, bool]:
+    # A claim's attributes and notes travel with it: taken from the first editor's span of the version.
+    first = Span.objects.filter(pk=version.spans[0].id).values_list("note", "attributes").first() or ("", {})
+    return _gold(
+        article=article,
+        label_id=version.label_id,
+        start=version.start,
+        end=version.end,
+        text=version.text,
+        kind=kind,
+        reviewer=reviewer,
+        decision=decision,
+        sources=version.spans,
+        note=first[0],
+        attributes=first[1],
+    )
+
+
+def _open_conflict(state: ReviewState, key: str) -> Conflict:
+    conflict = state.alignment.conflict(key)
+    if conflict is None:
+        raise StaleReview(STALE)
+    if conflict.settled:
+        raise ValidationError("This conflict is settled already; undo (u) to decide it again.")
+    return conflict
+
+
+@transaction.atomic
+def review_accept_version(*, article: Article, reviewer: Actor, conflict: str, editor_id: int) -> ReviewOutcome:
+    """Settle ``conflict`` with ``editor_id``'s reading of it: their spans there become gold, the rest rejected."""
+    state = _begin(article=article, reviewer=reviewer)
+    found = _open_conflict(state, conflict)
+    if editor_id not in state.editor_ids:
+        raise ValidationError("There is no such editor on this article.")
+    decision = _decision(article=article, reviewer=reviewer, action=ReviewAction.ACCEPT, span_ids=found.span_ids)
+    created = 0
+    versions = found.versions_of(editor_id)
+    for version in versions:
+        created += _version_gold(
+            article=article, version=version, kind=GoldDecision.ACCEPTED, reviewer=reviewer, decision=decision
+        )[1]
+    if not versions:
+        return ReviewOutcome("Accepted a version with no span here: nothing added to gold, conflict settled.", 0, 1)
+    return ReviewOutcome(f"Accepted {len(versions)} span(s) into gold; conflict settled.", created, 1)
+
+
+@transaction.atomic
+def review_reject(*, article: Article, reviewer: Actor, conflict: str) -> ReviewOutcome:
+    """Settle ``conflict`` with nothing in gold."""
+    state = _begin(article=article, reviewer=reviewer)
+    found = _open_conflict(state, conflict)
+    _decision(article=article, reviewer=reviewer, action=ReviewAction.REJECT, span_ids=found.span_ids)
+    return ReviewOutcome(f"Rejected {len(found.span_ids)} editor span(s); conflict settled.", 0, 1)
+
+
+@transaction.atomic
+def review_add(
+    *,
+    article: Article,
+    reviewer: Actor,
+    label: Label,
+    start: Any,
+    end: Any,
+    text: str | None,
+    conflict: str = "",
+) -> ReviewOutcome:
+    """Add a gold span of the reviewer's own; with an open ``conflict`` it overlaps, it adjusts and settles it."""
+    state = _begin(article=article, reviewer=reviewer)
+    check_label(label)
+    start, end, actual = check_offsets(body=article.body, start=start, end=end, text=text)
+    found = state.alignment.conflict(conflict) if conflict else None
+    adjusts = found is not None and not found.settled and start < found.end and found.start < end
+    sources: list[EditorSpan] = []
+    if adjusts and found is not None:
+        decision = _decision(article=article, reviewer=reviewer, action=ReviewAction.ADJUST, span_ids=found.span_ids)
+        sources = [span for version in found.versions if version.label_id == label.pk for span in version.spans]
+    else:
+        decision = _decision(article=article, reviewer=reviewer, action=ReviewAction.ADD, span_ids=[])
+    _, created = _gold(
+        article=article,
+        label_id=label.pk,
+        start=start,
+        end=end,
+        text=actual,
+        kind=GoldDecision.ADJUSTED if adjusts else GoldDecision.ADDED,
+        reviewer=reviewer,
+        decision=decision,
+        sources=sources,
+    )
+    if not created:
+        raise ValidationError(f"Gold already has this {label.name} span at {start}–{end}.")
+    if adjusts:
+        return ReviewOutcome(f"Adjusted to {label.name} {start}–{end}; conflict settled.", 1, 1)
+    return ReviewOutcome(f"Added {label.name} {start}–{end} to gold.", 1, 0)
+
+
+@transaction.atomic
+def review_accept_agreed(*, article: Article, reviewer: Actor) -> ReviewOutcome:
+    """Every agreed span not yet decided becomes gold, all in one transaction: all saved, or none and an error."""
+    state = _begin(article=article, reviewer=reviewer)
+    versions = state.alignment.agreed_open()
+    if not versions:
+        return ReviewOutcome("There are no agreed spans left to accept.")
+    decision = _decision(
+        article=article,
+        reviewer=reviewer,
+        action=ReviewAction.ACCEPT_AGREED,
+        span_ids=[span_id for version in versions for span_id in version.span_ids],
+    )
+    created = sum(
+        _version_gold(article=article, version=v, kind=GoldDecision.ACCEPTED, reviewer=reviewer, decision=decision)[1]
+        for v in versions
+    )
+    return ReviewOutcome(f"Accepted {len(versions)} agreed span(s): {created} new in gold.", created, len(versions))
+
+
+@transaction.atomic
+def review_merge(*, article: Article, reviewer: Actor) -> ReviewOutcome:
+    """Apply the merge strategy to what is undecided; decisions the reviewer made stay as they are."""
+    state = _begin(article=article, reviewer=reviewer)
+    settings = review_settings(article=article)
+    chosen: list[tuple[Version, list[int]]] = [(v, v.span_ids) for v in state.alignment.agreed_open()]
+    if settings.strategy == "majority":
+        for conflict in state.alignment.open_conflicts():
+            winner = majority_winner(conflict, threshold=settings.threshold)
+            if winner is not None:
+                chosen.append((winner, conflict.span_ids))
+    if not chosen:
+        return ReviewOutcome("Merge found nothing undecided that the strategy accepts.")
+    decision = _decision(
+        article=article,
+        reviewer=reviewer,
+        action=ReviewAction.MERGE,
+        span_ids=[span_id for _, ids in chosen for span_id in ids],
+    )
+    created = sum(
+        _version_gold(article=article, version=v, kind=GoldDecision.AUTO, reviewer=reviewer, decision=decision)[1]
+        for v, _ in chosen
+    )
+    return ReviewOutcome(f"Merged {len(chosen)} span(s) by the {settings.strategy} strategy.", created, len(chosen))
+
+
+@transaction.atomic
+def review_undo(*, article: Article, reviewer: Actor) -> ReviewOutcome:
+    """Undo this reviewer's latest live decision on ``article``: the gold it made goes, its spans are open again."""
+    require(reviewer, REVIEW_GOLD, reason=NOT_A_REVIEWER)
+    _lock(article)
+    decision = (
+        ReviewDecision.objects.filter(article=article, reviewer=reviewer, undone_at__isnull=True)
+        .exclude(action=ReviewAction.REVIEWED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if decision is None:
+        raise ValidationError("There is nothing of yours to undo on this article.")
+    GoldSource.objects.filter(decision=decision).delete()
+    removed, _ = GoldSpan.objects.filter(made_by=decision).delete()
+    decision.undone_at = timezone.now()
+    decision.save(update_fields=["undone_at"])
+    return ReviewOutcome(f"Undid “{decision.get_action_display()}”: {removed} gold span(s) removed.")
+
+
+@transaction.atomic
+def review_mark_reviewed(*, article: Article, reviewer: Actor, state: str, override_note: str = "") -> ReviewOutcome:
+    """Mark ``article`` reviewed, acting on the layers as they are now (refused if they changed since ``state``),
+    with every conflict and agreed span settled unless ``override_note`` says why not."""
+    current = _begin(article=article, reviewer=reviewer)
+    if state != current.state:
+        raise StaleReview(
+            "The editors' layers changed since this page was drawn; nothing was marked. Look at them again first."
+        )
+    open_conflicts = len(current.alignment.open_conflicts())
+    open_agreed = len(current.alignment.agreed_open())
+    if (open_conflicts or open_agreed) and not override_note.strip():
+        raise ValidationError(
+            f"{open_conflicts} conflict(s) and {open_agreed} agreed span(s) are not settled yet. "
+            "Settle them, or give a note saying why the article is reviewed anyway."
+        )
+    _decision(article=article, reviewer=reviewer, action=ReviewAction.REVIEWED, span_ids=[], note=override_note.strip())
+    article_mark_reviewed(article=article, actor=reviewer)
+    return ReviewOutcome("Marked reviewed." + (" (Override noted.)" if open_conflicts or open_agreed else ""))
