@@ -14,11 +14,12 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; \
 	done
 
-.PHONY: help run test lint venv browser clean-data interop
+.PHONY: help run test lint venv browser clean-data interop screenshots
 
 help:
 	@echo "make run    set up and serve NewsNotes at http://$(HOST):$(PORT) with the demo corpus"
 	@echo "make test   run the whole test suite"
+	@echo "make screenshots  queue, workspace and export at 390, 1024, 1440 px and 200% zoom into screenshots/ (axe-core checks each)"
 	@echo "make interop  run our files through the real tools (Label Studio, doccano, spaCy, ...; installs them in .interop/)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -49,6 +50,11 @@ browser:
 
 test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Screenshots for people to look at (README: "Screens and zoom"); each one is also checked by axe-core.
+screenshots: venv browser
+	$(PY) -m pytest -m screenshots tests/browser/test_screenshots.py $(PYTEST_ARGS)
+	@echo "Screenshots are in screenshots/"
 
 # Label Studio, doccano and the readers get their own environments in .interop/ (bin/interop).
 interop: venv browser

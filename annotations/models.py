@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Length, Lower
 
+from annotations import keymap
 from articles.models import Article
 
 
@@ -20,9 +21,9 @@ class SpanOrigin(models.TextChoices):
     IMPORT = "import", "Import"
 
 
-# The workspace's own single-key commands (done, next, edit note, snap to words, help). A label hotkey on one of
-# them would never fire, so the admin refuses it; views and admin share this one list.
-WORKSPACE_COMMAND_KEYS = frozenset("dnew?")
+# The workspace's own single-key commands live in annotations/keymap.py (one table, also drawn as the `?`
+# dialog). A label hotkey on one of them would never fire, so the admin refuses it.
+WORKSPACE_COMMAND_KEYS = keymap.WORKSPACE_COMMAND_KEYS
 # The review page's commands: Editor A-F's version (a-f), next/previous conflict (j/k), reject (x), accept every
 # agreed span (y), merge by strategy (m), mark reviewed (r), undo (u), help (?). Label hotkeys add gold spans
 # there, so the admin refuses these keys as well.

@@ -196,8 +196,17 @@ def iter_articles(filters: ExportFilters, *, chunk_size: int = 500) -> Iterator[
 
 def _with_spans(batch: dict[int, ExportArticle], spans, gold) -> Iterator[ExportArticle]:
     ids = list(batch)
-    for row in spans.filter(article_id__in=ids):
-        batch[row[1]].spans.append(ExportSpan(*row))
+    rows = [ExportSpan(*row) for row in spans.filter(article_id__in=ids)]
+    # A claim whose speaker span was deleted keeps the speaker's name, never a dangling id (one query a chunk).
+    named = {span.attributes["speaker_span"] for span in rows if "speaker_span" in span.attributes}
+    if named:
+        present_ids = {value for value in named if isinstance(value, int)}
+        present = set(Span.objects.filter(pk__in=present_ids).values_list("pk", flat=True))
+        for span in rows:
+            if "speaker_span" in span.attributes and span.attributes["speaker_span"] not in present:
+                span.attributes = {k: v for k, v in span.attributes.items() if k != "speaker_span"}
+    for span in rows:
+        batch[span.article_id].spans.append(span)
     if gold is not None:
         username = f"annotator__{get_user_model().USERNAME_FIELD}"
         sources: dict[int, list[dict]] = {}

@@ -125,7 +125,11 @@ def select_sql(
 SELECT s.id, 'editor', s.article_id, {t("a.url")}, {t("src.domain")}, {t("a.title")}, {_time("a.published_at")},
        {t("l.name")}, s.start, s."end", {t("s.text")}, {t(f'u."{username}"')}, {t("s.origin")},
        {_time("s.created_at")}, {_time("s.updated_at")}, {t("s.note")},
-       CASE WHEN s.attributes = '{{}}'::jsonb THEN '{{}}' ELSE pg_temp.newsnotes_canonical_json(s.attributes) END
+       CASE WHEN s.attributes = '{{}}'::jsonb THEN '{{}}' ELSE pg_temp.newsnotes_canonical_json(
+         -- A claim whose speaker span was deleted keeps the speaker's name, never a dangling id.
+         CASE WHEN s.attributes ? 'speaker_span' AND NOT EXISTS (
+                SELECT 1 FROM {Span._meta.db_table} d WHERE d.id::text = s.attributes->>'speaker_span')
+              THEN s.attributes - 'speaker_span' ELSE s.attributes END) END
 FROM {Span._meta.db_table} s
 JOIN {Article._meta.db_table} a ON a.id = s.article_id
 LEFT JOIN {Source._meta.db_table} src ON src.id = a.source_id

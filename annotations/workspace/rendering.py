@@ -172,8 +172,9 @@ def render_body(
             )
         # A dark edge where spans begin or end keeps two adjacent spans of one label apart.
         if opens:
-            # Tab stops: one per place where spans begin, so the keyboard walks span by span.
-            tab = f' tabindex="0" data-opens="{" ".join([str(span[PK]) for span in opens])}"'
+            # Where spans begin: Tab walks from one to the next (workspace.js). Not tabindex in the markup: a
+            # focusable segment turns a drag that starts on it into nothing selected (Chromium).
+            tab = f' data-opens="{" ".join([str(span[PK]) for span in opens])}"'
             edges = " open close" if end in ends else " open"
         else:
             tab = ""
@@ -263,18 +264,42 @@ def css_ident(text: str) -> str:
     return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else f"\\{ord(c):x} " for c in text)
 
 
+# A second cue beside the hue (WCAG 1.4.1): each label's underline has its own style, in label order.
+UNDERLINES = ("solid", "dashed", "dotted", "double", "wavy")
+MIN_EDGE_CONTRAST = 3.0  # WCAG 1.4.11: a mark that tells labels apart stands 3:1 against the page
+
+
+def edge_for(color: str, page: str = "#ffffff") -> str:
+    """``color`` darkened until it stands ``MIN_EDGE_CONTRAST`` against ``page``: the label's underline colour."""
+    channels = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    for _ in range(64):
+        edge = "#" + "".join(f"{c:02x}" for c in channels)
+        if contrast_ratio(edge, page) >= MIN_EDGE_CONTRAST:
+            return edge
+        channels = [int(c * 0.9) for c in channels]
+    return "#000000"
+
+
 def labels_stylesheet(labels: Iterable[tuple[str, str]]) -> str:
-    """Per-label custom properties: ``.label-<slug>`` for swatches, ``.l<n>-<slug>`` for the nth highlight layer."""
+    """Per-label custom properties: ``.label-<slug>`` for swatches, ``.l<n>-<slug>`` for the nth highlight layer.
+
+    Each label has its colour, the ink for text on it, an underline colour that stands 3:1 against the page
+    (``--edge``) and an underline style of its own (``--deco``), so labels differ by more than hue.
+    """
     lines = []
-    for raw_slug, color in labels:
+    for index, (raw_slug, color) in enumerate(labels):
         # The database allows only plain slugs and #rrggbb colours; escaped anyway, as a stylesheet is code.
         slug = css_ident(raw_slug)
         if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
             continue
         ink = ink_for(color)
+        edge, deco = edge_for(color), UNDERLINES[index % len(UNDERLINES)]
         lines.append(f".label-{slug} {{ --label-color: {color}; }}")
-        lines.append(f".label-{slug} {{ --label-ink: {ink}; }}")
-        lines += [f".l{n}-{slug} {{ --l{n}: {color}; --ink{n}: {ink}; }}" for n in range(1, MAX_LAYERS + 1)]
+        lines.append(f".label-{slug} {{ --label-ink: {ink}; --label-edge: {edge}; --label-deco: {deco}; }}")
+        lines += [
+            f".l{n}-{slug} {{ --l{n}: {color}; --ink{n}: {ink}; --edge{n}: {edge}; --deco{n}: {deco}; }}"
+            for n in range(1, MAX_LAYERS + 1)
+        ]
     return "\n".join(lines) + "\n"
 
 

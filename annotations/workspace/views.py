@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
+from annotations import keymap
 from annotations.http import HtmxHttpRequest, form_error_message, refusal_reason, refusal_status
 from annotations.models import WORKSPACE_COMMAND_KEYS, Label, Span
 from annotations.presentation import excerpt
@@ -60,6 +61,7 @@ WORKSPACE = "annotations/article_annotate.html"
 RESERVED_KEYS = WORKSPACE_COMMAND_KEYS
 # A change whose redrawn stretch would be longer than this share of the body redraws the whole body instead.
 MAX_WINDOW_SHARE = 0.5
+CHANGED_ELSEWHERE = "The text was changed elsewhere (another tab or editor); it now shows what is stored."
 GONE = "That span no longer exists: it was deleted, perhaps in another tab. The page now shows what is stored."
 
 
@@ -75,9 +77,9 @@ class BodyChange(NamedTuple):
 class Refused(Exception):
     """Stop a workspace action with a 4xx and a sentence the editor reads; nothing has been stored."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, *, stale: bool = False) -> None:
         super().__init__(message)
-        self.message, self.status = message, status
+        self.message, self.status, self.stale = message, status, stale
 
 
 @require_GET
@@ -122,6 +124,16 @@ def _span_editor_context(
     return {"article": article, "selected": span, "speakers": speakers, "verdicts": claims.CLAIM_VERDICTS}
 
 
+def _missed_changes(
+    request: HttpRequest, labels: dict[int, Label], rows: list[SpanRow], change: BodyChange | None
+) -> bool:
+    """Whether the page that posted held another drawing of the text than the one just before this change."""
+    before = [row for row in rows if change is None or row[PK] != change.span]
+    if change is not None and change.before is not None:
+        before.append(change.before)
+    return request.POST.get("body_version") != body_version(before, labels)
+
+
 def _body_patch(
     request: HttpRequest, article: Article, labels: dict[int, Label], rows: list[SpanRow], change: BodyChange
 ) -> tuple[int, int] | None:
@@ -130,10 +142,7 @@ def _body_patch(
     Only when the page says (``body_version``) that it holds exactly the body as it was before this change:
     a page that missed a change (another tab, a curator renaming a label) gets the whole body again.
     """
-    before = [row for row in rows if row[PK] != change.span]
-    if change.before is not None:
-        before.append(change.before)
-    if request.POST.get("body_version") != body_version(before, labels):
+    if _missed_changes(request, labels, rows, change):
         return None
     length = len(article.body)
     lo, hi = change_window(rows, changed=change.span, start=change.start, end=change.end, length=length)
@@ -151,6 +160,10 @@ def _workspace_context(
 ) -> dict[str, Any]:
     labels, rows = _workspace_spans(request, article)
     patch = _body_patch(request, article, labels, rows, change) if change is not None else None
+    missed = change is not None and "body_version" in request.POST and _missed_changes(request, labels, rows, change)
+    if missed:
+        # Said where the eye is: the text was redrawn with changes this page had not shown.
+        message = " ".join(filter(None, [message, CHANGED_ELSEWHERE]))
 
     def label_order(row: SpanRow) -> tuple:
         label = labels[row[LABEL]]
@@ -167,6 +180,8 @@ def _workspace_context(
         "body_patch": patch,
         "body_version": body_version(rows, labels),
         "palette": palette,
+        "keymap": keymap.commands(keymap.WORKSPACE),
+        "keymap_bindings": keymap.bindings(keymap.WORKSPACE),
         "span_groups": render_span_groups(article.body, groups),
         "span_count": len(rows),
         "undo_count": len(_undo_store(request, article).load()),
@@ -202,8 +217,18 @@ def _updated(
     return HttpResponseRedirect(_workspace_url(article, queue_query(request)))
 
 
-def _refused(request: HtmxHttpRequest, article: Article, message: str, status: int) -> HttpResponse:
-    """A 4xx whose message shows in the page: htmx swaps it into the error region, a plain post re-renders."""
+def _refused(
+    request: HtmxHttpRequest, article: Article, message: str, status: int, *, stale: bool = False
+) -> HttpResponse:
+    """A 4xx whose message shows in the page: htmx swaps it into the error region, a plain post re-renders.
+
+    ``stale``: the page acted on something that has changed since it was drawn (a span deleted in another tab),
+    so the answer also redraws the text and side panel in place, out of band, to show what is stored.
+    """
+    if request.htmx and stale:
+        context = _workspace_context(request, article, error=message)
+        response = render(request, f"{WORKSPACE}#workspace-update", context, status=status)
+        return reswap(retarget(response, "#ws-error"), "none")
     if request.htmx:
         response = render(request, f"{WORKSPACE}#ws-error", {"error": message}, status=status)
         return reswap(retarget(response, "#ws-error"), "outerHTML")
@@ -224,7 +249,7 @@ def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResp
             try:
                 return view(request, article)
             except Refused as refusal:
-                return _refused(request, article, refusal.message, refusal.status)
+                return _refused(request, article, refusal.message, refusal.status, stale=refusal.stale)
             except (PermissionDenied, ValidationError) as error:
                 return _refused(request, article, refusal_reason(error), refusal_status(error))
 
@@ -243,7 +268,7 @@ def _cleaned(form: Form) -> dict[str, Any]:
 def _span(article: Article, span_id: int) -> Span:
     span = Span.objects.filter(article=article, pk=span_id).select_related("label").first()
     if span is None:
-        raise Refused(GONE, 404)
+        raise Refused(GONE, 404, stale=True)
     return span
 
 
@@ -265,13 +290,17 @@ def span_detail(request: HtmxHttpRequest, pk: int, span_pk: int) -> HttpResponse
     labels, rows = _workspace_spans(request, article)
     context = _span_editor_context(article, labels, rows, span_pk)
     if context["selected"] is None:
-        return _refused(request, article, GONE, 404)
+        return _refused(request, article, GONE, 404, stale=True)
     return render(request, f"{WORKSPACE}#span-editor", context)
 
 
 @workspace_post("annotations.add_span")
 def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     data = _cleaned(SpanCreateForm(request.POST))
+    # span_create hands back the editor's identical span instead of a second one; say so, and undo nothing.
+    existing = Span.objects.filter(
+        article=article, label=data["label"], start=data["start"], end=data["end"], annotator=request.user
+    ).exists()
     span = spans.span_create_in_workspace(
         article=article,
         label=data["label"],
@@ -280,8 +309,13 @@ def span_create(request: HtmxHttpRequest, article: Article) -> HttpResponse:
         text=data["text"],
         annotator=request.user,
     )
+    if existing:
+        message = f"You already have {span.label.name} on “{excerpt(span.text)}”: it is selected."
+        return _updated(request, article, selected=span.pk, message=message)
     undo.undo_record(_undo_store(request, article), undo.Created(span=span.pk, label=span.label_id))
-    return _updated(request, article, selected=span.pk, change=BodyChange(span.pk, span.start, span.end, None))
+    message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
+    change = BodyChange(span.pk, span.start, span.end, None)
+    return _updated(request, article, selected=span.pk, message=message, change=change)
 
 
 @workspace_post("annotations.change_span")
@@ -294,7 +328,11 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> HttpResponse:
         entry = undo.Relabelled(span=span.pk, label=span.label_id, previous=previous.pk, previous_name=previous.name)
         undo.undo_record(_undo_store(request, article), entry)
     change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, previous.pk))
-    return _updated(request, article, selected=span.pk, change=change)
+    if span.label_id == previous.pk:
+        message = f"“{excerpt(span.text)}” is already {span.label.name}."
+    else:
+        message = f"Relabelled “{excerpt(span.text)}” {previous.name} → {span.label.name}."
+    return _updated(request, article, selected=span.pk, message=message, change=change)
 
 
 @workspace_post("annotations.change_span")
@@ -315,6 +353,17 @@ def span_details(request: HtmxHttpRequest, article: Article) -> HttpResponse:
 @workspace_post("annotations.delete_span")
 def span_delete(request: HtmxHttpRequest, article: Article) -> HttpResponse:
     span = _span(article, _cleaned(SpanRefForm(request.POST))["span"])
+    # Claims that name this span as their speaker: warn once; the page sends confirm=<id> on the second try.
+    dependents = Span.objects.filter(
+        article=article, label__kind=Label.Kind.CLAIM, attributes__speaker_span=span.pk
+    ).count()
+    if dependents and request.POST.get("confirm") != str(span.pk):
+        who = "A claim names" if dependents == 1 else f"{dependents} claims name"
+        raise Refused(
+            f"{who} “{excerpt(span.text)}” as its speaker. Delete again to delete it anyway: "
+            "claims keep the speaker's name, and Undo links the span again.",
+            409,
+        )
     snapshot = spans.SpanSnapshot.of(span)
     spans.span_delete(span=span, actor=request.user)
     undo.undo_record(_undo_store(request, article), undo.Deleted(snapshot))

@@ -2,6 +2,7 @@
 // arrow keys move a collapsed selection (Selection.modify), Shift extends it, Ctrl moves by words, and a thin
 // marker shows where the caret is. With it an editor can select and label text without a mouse.
 
+// Listed in the `?` dialog from annotations/keymap.py; keep the two in step.
 const MOVES = {
   ArrowLeft: ["backward", "character"],
   ArrowRight: ["forward", "character"],
@@ -9,13 +10,26 @@ const MOVES = {
   ArrowDown: ["forward", "line"],
   Home: ["backward", "lineboundary"],
   End: ["forward", "lineboundary"],
+  "(": ["backward", "sentence"],
+  ")": ["forward", "sentence"],
+  "{": ["backward", "paragraph"],
+  "}": ["forward", "paragraph"],
 };
+// With Ctrl: words instead of characters, paragraphs instead of lines, the whole text instead of a line.
+const CTRL = { character: "word", line: "paragraph", lineboundary: "documentboundary" };
 
 function focusPoint(selection) {
   const range = document.createRange();
   range.setStart(selection.focusNode, selection.focusOffset);
   range.collapse(true);
   return range;
+}
+
+function textAfter(selection) {
+  const range = document.createRange();
+  range.setStart(selection.focusNode, selection.focusOffset);
+  range.setEndAfter(selection.focusNode.parentElement?.nextElementSibling ?? selection.focusNode);
+  return range.toString();
 }
 
 export function installCaret(root, marker) {
@@ -64,14 +78,24 @@ export function installCaret(root, marker) {
     }
     let [direction, granularity] = move;
     if (event.ctrlKey) {
-      granularity = granularity === "character" ? "word" : granularity === "lineboundary" ? "documentboundary" : granularity;
+      granularity = CTRL[granularity] ?? granularity;
     }
+    // ( ) { } are typed with Shift on most layouts: they move, never extend.
+    const typed = "(){}".includes(event.key);
+    const extend = event.shiftKey && !typed;
     const before = [selection.anchorNode, selection.anchorOffset, selection.focusNode, selection.focusOffset];
-    if (!event.shiftKey && !selection.isCollapsed) {
+    if (!extend && !typed && !selection.isCollapsed) {
       if (direction === "forward") selection.collapseToEnd();
       else selection.collapseToStart();
     } else {
-      selection.modify(event.shiftKey ? "extend" : "move", direction, granularity);
+      selection.modify(extend ? "extend" : "move", direction, granularity);
+      if (granularity === "paragraph" && direction === "forward" && !extend) {
+        // Forward by paragraph stops at the paragraph's end; the next paragraph's first letter is where an
+        // editor wants to be.
+        for (let step = 0; step < 8 && /^\s/.test(textAfter(selection)); step += 1) {
+          selection.modify("move", "forward", "character");
+        }
+      }
     }
     if (!root.contains(selection.focusNode)) {
       // Never let the caret wander out of the article into the panels.

@@ -1,5 +1,9 @@
 // Keyboard shortcuts: one keydown listener on the document, a table from key name to action.
 //
+// Which key does what is not decided here: annotations/keymap.py holds the one table (also drawn as the `?`
+// dialog, and checked by the admin against label hotkeys); the page hands it over as JSON (#ws-keys). A script
+// registers the function behind each row's action name with `defineAction`; `keymapBindings` joins the two.
+//
 // Shortcuts stay quiet while the editor types in a field (note, speaker) or a dialog is open, so a note can
 // contain "d" and "1" without marking the article done or labelling anything.
 
@@ -31,6 +35,34 @@ export function shortcutName(event) {
     return null;
   }
   return key;
+}
+
+const ACTIONS = new Map();
+
+/** Register the function behind an action name of annotations/keymap.py (return false to decline the key). */
+export function defineAction(name, action) {
+  ACTIONS.set(name, action);
+}
+
+/** The key table the page embeds (json_script id), as bindings from key name to its registered action. */
+export function keymapBindings(scriptId = "ws-keys") {
+  const element = document.getElementById(scriptId);
+  const bindings = new Map();
+  for (const { action, keys } of element ? JSON.parse(element.textContent) : []) {
+    // Looked up at the key press: a script loaded after this one may register its actions later.
+    const run = (event) => {
+      const registered = ACTIONS.get(action);
+      if (!registered) {
+        console.error(`No action "${action}" is registered for this key (see annotations/keymap.py).`);
+        return false;
+      }
+      return registered(event);
+    };
+    for (const key of keys) {
+      bindings.set(key, run);
+    }
+  }
+  return bindings;
 }
 
 /**

@@ -150,3 +150,19 @@ export function refine(body, start, end, { snapWords = true, locale } = {}) {
   end = toOffset(e);
   return { start, end, text: chars.slice(start, end).join("") };
 }
+
+/** The DOM point (text node, UTF-16 offset) of code-point `offset` inside `root`, or null for an empty text. */
+export function offsetToPoint(root, offset) {
+  let segment = null;
+  for (const element of root.querySelectorAll(SEGMENT)) {
+    if (segmentStart(element) > offset) break;
+    segment = element;
+  }
+  if (!segment) {
+    segment = root.querySelector(SEGMENT);
+    if (!segment) return null;
+  }
+  const node = segment.firstChild ?? segment;
+  if (node.nodeType !== Node.TEXT_NODE) return { node, offset: 0 };
+  return { node, offset: Math.min(node.data.length, unitsBefore(node.data, offset - segmentStart(segment))) };
+}

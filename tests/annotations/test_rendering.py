@@ -1,6 +1,7 @@
 """The body cut into segments: pure functions, no database."""
 
 import random
+import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -92,7 +93,8 @@ def test_highlight_markup_names_labels_layers_and_tab_stops():
     first = one(html, '[data-start="0"]')
     assert first.classes == {"seg", "hl", "n2", "l1-claim", "l2-person", "open", "close"}
     assert (first.get("data-spans"), first.get("data-labels")) == ("10 11", "CLAIM + PERSON")
-    assert (first.get("tabindex"), first.get("data-opens")) == ("0", "10 11")
+    # No tabindex: a focusable segment stops a drag starting on it from selecting (workspace.js walks them).
+    assert (first.get("tabindex"), first.get("data-opens")) == (None, "10 11")
     middle = one(html, '[data-start="12"]')
     assert middle.get("tabindex") is None and {"n1", "l1-claim"} <= middle.classes and "open" not in middle.classes
 
@@ -162,8 +164,17 @@ def test_contrast_ratio_matches_wcag_reference_values():
 def test_stylesheet_defines_every_layer_and_the_ink():
     css = labels_stylesheet([("person", "#ffd166"), ("dark", "#1a237e")])
     assert ".label-person { --label-color: #ffd166; }" in css
-    assert ".l4-person { --l4: #ffd166; --ink4: #1d232a; }" in css
-    assert ".l1-dark { --l1: #1a237e; --ink1: #ffffff; }" in css
+    assert ".l4-person { --l4: #ffd166; --ink4: #1d232a; --edge4: " in css
+    assert ".l1-dark { --l1: #1a237e; --ink1: #ffffff; --edge1: #1a237e; --deco1: dashed; }" in css
+
+
+def test_each_label_has_an_underline_of_its_own_that_stands_3_to_1():
+    """Issue 14: labels differed by hue alone, and highlights stood 1.4-1.8:1 against the page."""
+    palette = [("person", "#ffd166"), ("org", "#a0c4ff"), ("claim", "#c5e1a5"), ("sponsored", "#e0e0e0")]
+    css = labels_stylesheet(palette)
+    styles = re.findall(r"\.label-\w+ \{ --label-ink: #\w+; --label-edge: (#\w+); --label-deco: (\w+); \}", css)
+    assert len({deco for _, deco in styles}) == len(palette)
+    assert all(contrast_ratio(edge, "#ffffff") >= 3 for edge, _ in styles)
 
 
 # Redrawing one stretch ------------------------------------------------------------------------------------------

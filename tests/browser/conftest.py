@@ -7,6 +7,9 @@ test's flush, for the tests that run later.
 """
 
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -81,3 +84,53 @@ def login():
         )
 
     return _login
+
+
+# axe-core from npm, installed once into the git-ignored .axe/ (never a CDN). Injected as an init script: the
+# DevTools protocol is not bound by the page's CSP, so the strict policy stays on while axe runs.
+AXE_VERSION = "4.11.0"
+AXE_DIR = Path(__file__).resolve().parents[2] / ".axe"
+AXE_JS = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    if not AXE_JS.exists() or f'"version": "{AXE_VERSION}"' not in (AXE_JS.parent / "package.json").read_text():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("axe-core needs npm to install it into .axe/ (apt-get install npm).")
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(AXE_DIR),
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                f"axe-core@{AXE_VERSION}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return AXE_JS.read_text()
+
+
+@pytest.fixture
+def axe(page, axe_source):
+    """``axe(page)`` asserts that axe-core finds no violation (WCAG 2.x A/AA and best practice) in the page now."""
+    page.context.add_init_script(script=axe_source)
+
+    def check(checked_page=None, *, where: str = "") -> None:
+        target = checked_page or page
+        assert target.evaluate("typeof window.axe !== 'undefined'"), "ask for the axe fixture before opening the page"
+        violations = target.evaluate(
+            """async () => {
+                const result = await window.axe.run(document, { resultTypes: ["violations"] });
+                return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ` +
+                    v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
+            }"""
+        )
+        assert violations == [], f"axe-core at {where or target.url}: " + "\n".join(violations)
+
+    return check
