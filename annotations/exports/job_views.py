@@ -6,6 +6,7 @@ import uuid
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -54,7 +55,7 @@ def export_job_detail(request: HtmxHttpRequest, job_id: uuid.UUID) -> HttpRespon
 @require_GET
 @login_required
 @permission_required(EXPORT_PERMISSION, raise_exception=True)
-def export_job_file(request: HtmxHttpRequest, job_id: uuid.UUID) -> HttpResponse:
+def export_job_file(request: HtmxHttpRequest, job_id: uuid.UUID) -> HttpResponseBase:
     job = _own_job(request, job_id)
     if job.status != ExportJob.Status.FINISHED:
         return HttpResponse(

@@ -99,7 +99,8 @@ def export_job_run(*, job_id: uuid.UUID) -> None:
             form = ExportForm(QueryDict(job.parameters))
             if not form.is_valid():
                 problems = "; ".join(
-                    f"{_field_name(form, name)}: {' '.join(errors)}" for name, errors in form.errors.items()
+                    f"{_field_name(form, name)}: {' '.join(str(error) for error in errors)}"
+                    for name, errors in form.errors.items()
                 )
                 raise ExportJobFailed(f"The export's filters are no longer valid ({problems}).")
             fmt = exports.FORMATS[form.cleaned_data["format"]]
