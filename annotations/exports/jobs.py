@@ -145,7 +145,12 @@ def export_job_run(*, job_id: uuid.UUID) -> None:
                     [rows, written, job.pk],
                 )
         except BaseException as failure:
-            message = str(failure) if isinstance(failure, ExportJobFailed) else f"The export failed: {failure!r}"
+            if isinstance(failure, ExportJobFailed):
+                message = str(failure)
+            elif isinstance(failure, SystemExit | KeyboardInterrupt):  # db_worker's second Ctrl-C or SIGTERM
+                message = "The worker was stopped during the export; start the export again."
+            else:
+                message = f"The export failed: {failure!r}"
             with db.transaction():
                 db.execute("DELETE FROM annotations_exportchunk WHERE job_id = %s", [job.pk])
                 db.execute(
