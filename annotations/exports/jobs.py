@@ -23,12 +23,12 @@ from django.tasks import task
 from django.utils import timezone
 
 from annotations import exports
-from annotations.exports.models import ExportChunk, ExportJob
+from annotations.exports.models import STALLED_AFTER, ExportChunk, ExportJob
 
 FILE_CHUNK_BYTES = 1024 * 1024
 # Progress is written with each stored chunk and at least this often (the page polls every second).
 PROGRESS_SECONDS = 0.5
-_STATUS_SQL = "UPDATE annotations_exportjob SET rows = %s, bytes = %s WHERE id = %s"
+_STATUS_SQL = "UPDATE annotations_exportjob SET rows = %s, bytes = %s, progress_at = now() WHERE id = %s"
 
 
 class ExportJobFailed(Exception):
@@ -53,9 +53,20 @@ def export_job_start(*, owner, form) -> ExportJob:
     return job
 
 
+@transaction.atomic
 def export_jobs_prune(*, now: dt.datetime | None = None) -> int:
-    """Delete finished and failed jobs (and their files) older than NEWSNOTES_EXPORT_RETENTION_HOURS."""
-    cutoff = (now or timezone.now()) - dt.timedelta(hours=settings.NEWSNOTES_EXPORT_RETENTION_HOURS)
+    """Fail running jobs without progress for STALLED_AFTER (their worker died) and drop their chunks; delete
+    finished and failed jobs (and their files) older than NEWSNOTES_EXPORT_RETENTION_HOURS. Returns rows deleted."""
+    now = now or timezone.now()
+    stalled = ExportJob.objects.filter(status=ExportJob.Status.RUNNING, progress_at__lt=now - STALLED_AFTER)
+    ExportChunk.objects.filter(job__in=stalled).delete()
+    stalled.update(
+        status=ExportJob.Status.FAILED,
+        finished_at=now,
+        bytes=0,
+        error="The worker stopped during the export (no progress for 10 minutes); start the export again.",
+    )
+    cutoff = now - dt.timedelta(hours=settings.NEWSNOTES_EXPORT_RETENTION_HOURS)
     deleted, _ = ExportJob.objects.filter(
         status__in=[ExportJob.Status.FINISHED, ExportJob.Status.FAILED], finished_at__lt=cutoff
     ).delete()
@@ -89,7 +100,7 @@ def export_job_run(*, job_id: uuid.UUID) -> None:
     job = ExportJob.objects.get(pk=job_id)
     with _writer() as db:
         claimed = db.execute(
-            "UPDATE annotations_exportjob SET status = 'running', started_at = now() "
+            "UPDATE annotations_exportjob SET status = 'running', started_at = now(), progress_at = now() "
             "WHERE id = %s AND status = 'queued'",
             [job.pk],
         ).rowcount

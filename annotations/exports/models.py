@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+# A running job whose worker has shown no progress for this long is taken for dead (page note, then failed).
+STALLED_AFTER = dt.timedelta(minutes=10)
 
 
 class ExportJob(models.Model):
@@ -34,6 +39,8 @@ class ExportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker's last sign of life on this job: a job left running by a killed worker shows up as stalled.
+    progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -56,6 +63,15 @@ class ExportJob(models.Model):
     @property
     def done(self) -> bool:
         return self.status in (self.Status.FINISHED, self.Status.FAILED)
+
+    @property
+    def stalled(self) -> bool:
+        """Running, but no progress for STALLED_AFTER: the worker may have been killed."""
+        return (
+            self.status == self.Status.RUNNING
+            and self.progress_at is not None
+            and timezone.now() - self.progress_at > STALLED_AFTER
+        )
 
     @property
     def percent(self) -> int:

@@ -214,3 +214,20 @@ def test_old_jobs_and_their_files_are_deleted_after_the_retention_period(researc
     assert not ExportJob.objects.filter(pk=old).exists()
     assert not ExportChunk.objects.filter(job_id=old).exists()
     assert ExportJob.objects.filter(pk=fresh, status="finished").exists()
+
+
+def test_a_job_whose_worker_died_shows_as_stalled_then_failed(researcher_client, corpus):
+    job_id = job_id_from(researcher_client.post(START, {"format": "csv"}))
+    # What a SIGKILLed worker leaves behind: a running job with part of a file and no more progress.
+    long_ago = timezone.now() - dt.timedelta(minutes=11)
+    ExportJob.objects.filter(pk=job_id).update(status="running", started_at=long_ago, progress_at=long_ago, rows=1)
+    ExportChunk.objects.create(job_id=job_id, seq=0, data=b"span_id,")
+    page = researcher_client.get(reverse("annotations:export-job", args=[job_id]))
+    assert b"the worker may have stopped" in page.content
+
+    export_jobs_prune()
+
+    job = ExportJob.objects.get(pk=job_id)
+    assert job.status == ExportJob.Status.FAILED and "worker stopped" in job.error
+    assert not ExportChunk.objects.filter(job_id=job_id).exists()
+    assert researcher_client.get(reverse("annotations:export-job-file", args=[job_id])).status_code == 409
