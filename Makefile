@@ -42,8 +42,13 @@ run: venv
 	@DEBUG=1 $(PY) manage.py migrate --no-input -v 0
 	@DEBUG=1 $(PY) manage.py load_demo
 	@echo ""
-	@echo "NewsNotes is at http://$(HOST):$(PORT)/  (embedded PostgreSQL in .newsnotes/; Ctrl-C stops both)"
-	@DEBUG=1 exec $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "NewsNotes is at http://$(HOST):$(PORT)/  (embedded PostgreSQL in .newsnotes/, a job worker beside the server; Ctrl-C stops all)"
+	@# The worker runs export jobs (README: Exports). Ctrl-C reaches both from the terminal; the trap also stops the
+	@# worker when runserver ends another way, and waits so that it releases the embedded database before make exits.
+	@DEBUG=1 $(PY) manage.py db_worker --no-reload -v 1 & worker=$$!; \
+	  trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	  trap 'kill -TERM $$worker 2>/dev/null' TERM; \
+	  DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 browser:
 	@bash bin/ensure-chromium

@@ -248,6 +248,9 @@ class TrackedArticle(Article):
 # Agreement's token cache lives in its own room; imported here so the model belongs to this app's migrations.
 from annotations.agreement.models import ArticleTokens  # noqa: E402, F401
 
+# Export jobs and their files live in the exports room; imported here so they belong to this app.
+from annotations.exports.models import ExportChunk, ExportJob  # noqa: E402, F401
+
 # The gold layer and review decisions live in the review room; imported here so they belong to this app.
 from annotations.review.models import GoldSource, GoldSpan, ReviewDecision  # noqa: E402, F401
 

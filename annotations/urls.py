@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from annotations.exports import job_views as export_jobs
 from annotations.exports import views as exports
 from annotations.queue import views as queue
 from annotations.suggestions import views as suggestions
@@ -30,6 +31,9 @@ urlpatterns = [
     path("labels.css", workspace.labels_css, name="labels-css"),
     path("export/", exports.export_page, name="export"),
     path("export/download", exports.export_download, name="export-download"),
+    path("export/jobs/", export_jobs.export_job_create, name="export-job-create"),
+    path("export/jobs/<uuid:job_id>/", export_jobs.export_job_detail, name="export-job"),
+    path("export/jobs/<uuid:job_id>/file", export_jobs.export_job_file, name="export-job-file"),
     path("agreement/", include("annotations.agreement.urls")),
     path("articles/<int:pk>/review/", include("annotations.review.urls")),
 ]

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "pghistory",
     "articles",
     "annotations",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +101,12 @@ DATABASE_OWNER = owner_config(
 # Parallel test runs (several developers, CI) on one server each get their own test database.
 if os.environ.get("NEWSNOTES_TEST_DB"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["NEWSNOTES_TEST_DB"]}
+
+# Background jobs (README: Exports): Django's tasks framework, the queue kept in PostgreSQL by django-tasks-db
+# and run by `manage.py db_worker` (make run starts one beside runserver; compose runs a `worker` service).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# How long a finished or failed export job (and its file) is kept before the worker deletes it.
+NEWSNOTES_EXPORT_RETENTION_HOURS = float(os.environ.get("NEWSNOTES_EXPORT_RETENTION_HOURS", "24"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
