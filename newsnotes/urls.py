@@ -1,8 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
-from django.views.generic import RedirectView
 
 from newsnotes import views
 
@@ -22,8 +20,7 @@ urlpatterns = [
         name="password-done",
     ),
     path("healthz", views.healthz, name="healthz"),
-    # Browsers ask for /favicon.ico whatever the page links; answer with the real icon, not a 404 in the log.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", views.FaviconRedirect.as_view()),
     path("admin/", admin.site.urls),
     path("", include("annotations.urls")),
 ]
