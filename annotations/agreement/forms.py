@@ -15,7 +15,9 @@ class AgreementForm(forms.Form):
     source = forms.ModelChoiceField(
         queryset=Source.objects.order_by("name"), to_field_name="domain", required=False, empty_label="All"
     )
-    metric = forms.ChoiceField(choices=list(METRIC_NAMES.items()), required=False, label="Heat map shows")
+    metric = forms.ChoiceField(
+        choices=list(METRIC_NAMES.items()), required=False, initial="cohen_kappa", label="Heat map shows"
+    )
 
     def scope(self) -> Scope:
         return Scope(label=self.cleaned_data.get("label"), source=self.cleaned_data.get("source"))

@@ -134,3 +134,10 @@ def test_empty_corpus_says_so(client, reviewer, labels):
     assert find(doc, "//svg.heat-map") == []
     assert "No two editors have finished the same article" in find(doc, "//p.empty")[0].text_content()
     assert "0 articles with a finished layer" in find(doc, "//p.count")[0].text_content()
+
+
+def test_the_metric_select_names_the_metric_the_heat_map_draws(client, reviewer, desk):
+    client.force_login(reviewer)
+    page = html.fromstring(client.get(reverse("annotations:agreement")).content)
+    chosen = page.cssselect("select[name=metric] option[selected]")
+    assert [option.get("value") for option in chosen] == ["cohen_kappa"]
