@@ -3,6 +3,7 @@ from django.urls import include, path
 from annotations.exports import job_views as export_jobs
 from annotations.exports import views as exports
 from annotations.queue import views as queue
+from annotations.review import views as review_views
 from annotations.suggestions import views as suggestions
 from annotations.workspace import views as workspace
 
@@ -36,4 +37,5 @@ urlpatterns = [
     path("export/jobs/<uuid:job_id>/file", export_jobs.export_job_file, name="export-job-file"),
     path("agreement/", include("annotations.agreement.urls")),
     path("articles/<int:pk>/review/", include("annotations.review.urls")),
+    path("articles/<int:pk>/gold/", review_views.article_gold, name="article-gold"),
 ]

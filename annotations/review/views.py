@@ -36,6 +36,7 @@ from annotations.review.selectors import (
     review_settings,
     review_state,
 )
+from annotations.workflow.selectors import gold_visible
 from articles.models import Article
 
 PAGE = "annotations/article_review.html"
@@ -244,3 +245,29 @@ def review_reviewed(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         state=form.cleaned_data["state"],
         override_note=form.cleaned_data["note"],
     )
+
+
+GOLD_HIDDEN = "The gold layer of this article is shown to editors once it is reviewed."
+
+
+@require_GET
+@login_required
+def article_gold(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The gold layer, read-only: reviewers and curators always, editors once the article is reviewed (the
+    workflow's ``gold_visible`` hook), never before, so gold cannot hint at what other editors labelled."""
+    user = request.user
+    if not (user.has_perm("annotations.add_span") or user.has_perm(REVIEW_GOLD)):
+        raise PermissionDenied("Only editors and reviewers see gold layers.")
+    article = _article(pk)
+    if not gold_visible(article=article, user=user):
+        raise PermissionDenied(GOLD_HIDDEN)
+    gold = list(gold_for_article(article=article))
+    context = {
+        "article": article,
+        "gold": gold,
+        "gold_html": render_span_items(
+            [(g.label, g.start, g.end, excerpt(g.text), g.get_decision_display()) for g in gold],
+            empty="This article has no gold spans.",
+        ),
+    }
+    return render(request, "annotations/article_gold.html", context)
