@@ -47,11 +47,20 @@ def progress_status(*, article: Article) -> str:
     return Article.Status.NEW
 
 
+@transaction.atomic
 def article_progress_update(*, article: Article) -> Article:
     """Set ``article``'s status from its slots (a reviewed article stays reviewed); call after a slot changed."""
     if article.status == Article.Status.REVIEWED:
         return article
-    return article_set_status(article=article, status=progress_status(article=article))
+    status = progress_status(article=article)
+    becomes_ready = status == Article.Status.READY_FOR_REVIEW and article.status != status
+    article = article_set_status(article=article, status=status)
+    if becomes_ready:
+        # Unanimous (or majority) agreement is accepted into gold in this same transaction (issue 9).
+        from annotations.review.services import review_auto_merge  # the review room imports this module
+
+        review_auto_merge(article=article)
+    return article
 
 
 def _locked(article: Article) -> Article:

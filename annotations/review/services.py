@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +23,7 @@ from annotations.spans.services import check_label
 from articles.models import Article
 
 REVIEW_GOLD = "annotations.review_gold"
+AUTO_MERGE_USERNAME = "auto-merge"
 NOT_A_REVIEWER = "Only reviewers settle editors' spans into gold."
 STALE = "The editors' spans here changed since this page was drawn. The page now shows them as they are; decide again."
 
@@ -230,17 +232,63 @@ def review_accept_agreed(*, article: Article, reviewer: Actor) -> ReviewOutcome:
     return ReviewOutcome(f"Accepted {len(versions)} agreed span(s): {created} new in gold.", created, len(versions))
 
 
+def _strategy_choices(state: ReviewState, strategy: str, threshold: int) -> list[tuple[Version, list[int]]]:
+    """What the merge strategy accepts among the undecided: every agreed span, and with "majority" each open
+    conflict's majority version (with the editor spans it settles)."""
+    chosen: list[tuple[Version, list[int]]] = [(v, v.span_ids) for v in state.alignment.agreed_open()]
+    if strategy == "majority":
+        for conflict in state.alignment.open_conflicts():
+            winner = majority_winner(conflict, threshold=threshold)
+            if winner is not None:
+                chosen.append((winner, conflict.span_ids))
+    return chosen
+
+
+def auto_merge_account() -> Actor:
+    """The account automatic merges are recorded under (never a person, cannot log in): gold's provenance then
+    says "merged automatically" rather than naming an editor or a reviewer who never looked."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        **{User.USERNAME_FIELD: AUTO_MERGE_USERNAME}, defaults={"is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def review_auto_merge(*, article: Article) -> ReviewOutcome:
+    """Called by the progress service in the transaction that makes ``article`` ready for review: what the merge
+    strategy accepts becomes gold without a reviewer pressing a key (decision ``auto``, recorded as a merge with
+    the editor spans it came from). Decisions a reviewer already made are left as they are."""
+    _lock(article)
+    state = review_state(article=article, fingerprint=False)
+    settings = review_settings(article=article)
+    chosen = _strategy_choices(state, settings.strategy, settings.threshold)
+    if not chosen:
+        return ReviewOutcome("Automatic merge found nothing the strategy accepts.")
+    account = auto_merge_account()
+    decision = _decision(
+        article=article,
+        reviewer=account,
+        action=ReviewAction.MERGE,
+        span_ids=[span_id for _, ids in chosen for span_id in ids],
+        note=f"Automatic merge ({settings.strategy}) when the article became ready for review.",
+    )
+    created = sum(
+        _version_gold(article=article, version=v, kind=GoldDecision.AUTO, reviewer=account, decision=decision)[1]
+        for v, _ in chosen
+    )
+    return ReviewOutcome(f"Merged {len(chosen)} span(s) automatically.", created, len(chosen))
+
+
 @transaction.atomic
 def review_merge(*, article: Article, reviewer: Actor) -> ReviewOutcome:
     """Apply the merge strategy to what is undecided; decisions the reviewer made stay as they are."""
     state = _begin(article=article, reviewer=reviewer)
     settings = review_settings(article=article)
-    chosen: list[tuple[Version, list[int]]] = [(v, v.span_ids) for v in state.alignment.agreed_open()]
-    if settings.strategy == "majority":
-        for conflict in state.alignment.open_conflicts():
-            winner = majority_winner(conflict, threshold=settings.threshold)
-            if winner is not None:
-                chosen.append((winner, conflict.span_ids))
+    chosen = _strategy_choices(state, settings.strategy, settings.threshold)
     if not chosen:
         return ReviewOutcome("Merge found nothing undecided that the strategy accepts.")
     decision = _decision(
