@@ -79,8 +79,13 @@ def build(*, editors, reviewer) -> tuple[int, int]:
         layered += 1
     reviewed = 0
     first = articles[0] if articles else None
-    if layered and first is not None and not first.gold_spans.exists():
-        # The reviewer takes every agreed span, Editor A's reading of each conflict, and marks it reviewed.
+    if (
+        layered
+        and first is not None
+        and not Article.objects.filter(pk=first.pk, status=Article.Status.REVIEWED).exists()
+    ):
+        # Agreed spans were merged automatically when it became ready; the reviewer takes any left,
+        # Editor A's reading of each conflict, and marks it reviewed.
         review.review_accept_agreed(article=first, reviewer=reviewer)
         state = review_state(article=first)
         for conflict in state.alignment.open_conflicts():
