@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from annotations.models import Label, Span
@@ -306,11 +307,13 @@ def review_merge(*, article: Article, reviewer: Actor) -> ReviewOutcome:
 
 @transaction.atomic
 def review_undo(*, article: Article, reviewer: Actor) -> ReviewOutcome:
-    """Undo this reviewer's latest live decision on ``article``: the gold it made goes, its spans are open again."""
+    """Undo this reviewer's latest live decision on ``article`` (or, once none is left, the automatic merge): the
+    gold it made goes, its spans are open again."""
     require(reviewer, REVIEW_GOLD, reason=NOT_A_REVIEWER)
     _lock(article)
     decision = (
-        ReviewDecision.objects.filter(article=article, reviewer=reviewer, undone_at__isnull=True)
+        ReviewDecision.objects.filter(article=article, undone_at__isnull=True)
+        .filter(Q(reviewer=reviewer) | Q(reviewer__username=AUTO_MERGE_USERNAME))  # the automatic merge too
         .exclude(action=ReviewAction.REVIEWED)
         .order_by("-created_at", "-id")
         .first()

@@ -85,3 +85,14 @@ def test_re_merge_leaves_the_reviewers_decision_alone(labelled, editor, other_ed
     assert outcome.gold_created == 0
     assert GoldSpan.objects.filter(article=labelled).count() == 1
     assert ReviewDecision.objects.filter(article=labelled, action="reject", undone_at__isnull=True).count() == 1
+
+
+def test_the_reviewer_can_undo_the_automatic_merge_after_their_own_decisions(labelled, editor, other_editor, reviewer):
+    done(labelled, editor, other_editor)
+    key = review_state(article=labelled).alignment.open_conflicts()[0].key
+    services.review_reject(article=labelled, reviewer=reviewer, conflict=key)
+    services.review_undo(article=labelled, reviewer=reviewer)  # their own reject first
+    assert GoldSpan.objects.filter(article=labelled).count() == 1
+    services.review_undo(article=labelled, reviewer=reviewer)  # then the automatic merge
+    assert not GoldSpan.objects.filter(article=labelled).exists()
+    assert len(review_state(article=labelled).alignment.agreed_open()) == 1
