@@ -35,6 +35,15 @@ def test_an_editor_sees_the_gold_layer_once_the_article_is_reviewed(client, edit
     assert len(items) == 1
     assert "Mara Okonkwo" in response.content.decode()
     assert client.post(gold_url(gold_article)).status_code == 405
+    workspace = client.get(reverse("annotations:article-annotate", args=[gold_article.pk]))
+    assert [a.get("href") for a in select(workspace.content, "#ws-gold")] == [gold_url(gold_article)]
+
+
+def test_the_workspace_links_no_gold_before_review(client, editor, gold_article):
+    client.force_login(editor)
+    workspace = client.get(reverse("annotations:article-annotate", args=[gold_article.pk]))
+    assert workspace.status_code == 200
+    assert not select(workspace.content, "#ws-gold")
 
 
 @pytest.mark.parametrize("role,status", [("reviewer", 200), ("curator", 200), ("researcher", 403), (None, 302)])
