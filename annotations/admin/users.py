@@ -15,7 +15,7 @@ from annotations.curation.users import MANAGED_ROLES, user_create, user_is_manag
 
 
 class CuratorUserCreationForm(AdminUserCreationForm):
-    usable_password = None  # a desk account always gets a password the curator hands over
+    usable_password = None  # type: ignore[assignment]  # a desk account always gets a password the curator hands over
 
     class Meta(AdminUserCreationForm.Meta):
         fields = ("username", "email")

@@ -114,7 +114,7 @@ def queue_position(
     the queue is: "n of N" in the workspace. One query (window functions over the filtered queue); ``None`` when
     the article is not in this queue."""
     articles = article_queue(user=user, q=q, status=status, source=source, label=label, mine=mine)
-    ordering = list(articles.query.order_by)
+    ordering: list = list(articles.query.order_by)
     numbered = articles.annotate(position=Window(RowNumber(), order_by=ordering), size=Window(Count("*"))).order_by()
     sql, params = numbered.values("id", "position", "size").query.sql_with_params()
     with connection.cursor() as cursor:
