@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.models import Group, User
+from django.urls import reverse
+from django.utils.html import format_html
 
 from annotations.curation.users import MANAGED_ROLES, user_create, user_is_manageable, user_update
 
@@ -58,6 +60,14 @@ class DeskUserAdmin(UserAdmin):
             names.insert(0, "Superuser")
         return ", ".join(names) or "—"
 
+    @admin.display(description="Password")
+    def password_reset(self, obj: User) -> str:
+        """A link to set a new password, never the stored hash; only for accounts the curator manages."""
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:auth_user_password_change", args=[obj.pk])
+        return format_html('<a href="{}" class="nn-password-reset">Set a new password</a>', url)
+
     def _curating(self, request) -> bool:
         return not request.user.is_superuser
 
@@ -78,7 +88,7 @@ class DeskUserAdmin(UserAdmin):
         if obj is None:
             return [(None, {"fields": ["username", "email", "password1", "password2", "roles"]})]
         return [
-            (None, {"fields": ["username", "password"]}),
+            (None, {"fields": ["username", "password_reset"]}),
             ("Personal info", {"fields": ["first_name", "last_name", "email"]}),
             ("Access", {"fields": ["is_active", "groups"]}),
             ("Dates", {"fields": ["last_login", "date_joined"]}),
@@ -88,8 +98,18 @@ class DeskUserAdmin(UserAdmin):
         if not self._curating(request):
             return super().get_readonly_fields(request, obj)
         if obj is not None and not self.has_change_permission(request, obj):
-            return ["username", "first_name", "last_name", "email", "is_active", "groups", "last_login", "date_joined"]
-        return ["username", "password", "last_login", "date_joined"] if obj is not None else []
+            return [
+                "username",
+                "password_reset",
+                "first_name",
+                "last_name",
+                "email",
+                "is_active",
+                "groups",
+                "last_login",
+                "date_joined",
+            ]
+        return ["username", "password_reset", "last_login", "date_joined"] if obj is not None else []
 
     def get_form(self, request, obj: User | None = None, change: bool = False, **kwargs: Any) -> Any:
         if not self._curating(request):

@@ -82,6 +82,9 @@ def test_curator_deactivates_an_editor_and_resets_a_researchers_password(curator
     page = curator_client.get(change_url(editor))
     assert page.status_code == 200
     assert one(page.content, "input[name=is_active]").get("checked") is not None
+    # A link to set a new password, never the stored hash.
+    assert one(page.content, "a.nn-password-reset").get("href") == password_url(editor)
+    assert editor.password.split("$")[-1] not in page.content.decode()
     editors = Group.objects.get(name="Editors")
     response = curator_client.post(
         change_url(editor), {"groups": [editors.pk], "email": "", "first_name": "", "last_name": ""}
