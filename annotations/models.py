@@ -80,7 +80,24 @@ class Label(models.Model):
 # Every write to a span lands in SpanEvent through database triggers, with the request's user and url as
 # context (pghistory middleware): bulk updates and raw SQL are recorded too. A delete event keeps the whole
 # row, so a deleted span can be restored (annotations.curation.services.span_restore).
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), model_name="SpanEvent")
+def _event_str(noun: str):
+    """History rows name what happened to what, and when, instead of "SpanEvent object (28)"."""
+
+    def __str__(event) -> str:
+        verb = {"insert": "created", "update": "changed", "delete": "deleted"}.get(event.pgh_label, event.pgh_label)
+        when = f" {event.pgh_created_at:%Y-%m-%d %H:%M:%S}" if event.pgh_created_at else ""
+        return f"{noun} {event.pgh_obj_id} {verb}{when}"
+
+    return __str__
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="SpanEvent",
+    attrs={"__str__": _event_str("Span")},
+)
 class Span(models.Model):
     """A labelled range of an article's body: code points ``[start, end)`` of ``article.body``."""
 
@@ -147,7 +164,7 @@ class Span(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.label_id}:{self.start}-{self.end}"
+        return f"Span {self.pk}: characters {self.start}–{self.end} of article {self.article_id}"
 
 
 # Every claim, lease renewal, done, reopen and release lands in AssignmentEvent (database triggers, with the
@@ -213,6 +230,7 @@ class Assignment(models.Model):
     pghistory.DeleteEvent(),
     exclude=["body"],
     model_name="ArticleEvent",
+    attrs={"__str__": _event_str("Article")},
 )
 class TrackedArticle(Article):
     class Meta:

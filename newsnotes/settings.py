@@ -216,4 +216,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # Django's default config gives the "django" logger a console handler of its own and lets it propagate to
+    # root as well, so every Django line (the reloader's "Watching for file changes" in `make run`) printed
+    # twice. One handler here: Django's INFO lines while developing, warnings and errors always.
+    "loggers": {
+        "django": {
+            "handlers": ["console"],
+            "level": "INFO" if DEBUG else os.environ.get("LOG_LEVEL", "WARNING"),
+            "propagate": False,
+        }
+    },
 }

@@ -3,4 +3,4 @@
 One module per area; importing them registers their admins.
 """
 
-from annotations.admin import articles, boilerplate, history, labels, spans, workflow  # noqa: F401
+from annotations.admin import articles, boilerplate, history, labels, spans, users, workflow  # noqa: F401

@@ -18,6 +18,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.http import HttpRequest
 from pghistory.admin import EventModelAdmin
+from pghistory.admin.core import BackFilter, LabelFilter, ObjFilter
 
 from annotations.admin.confirm import confirmation_page, confirmed
 from annotations.curation.services import span_restore
@@ -37,9 +38,34 @@ def _with_actor(queryset: QuerySet) -> QuerySet:
     ).annotate(actor=_username("actor_id"))
 
 
+# pghistory's tracker labels, as a curator reads them.
+EVENT_KINDS = {"insert": "created", "update": "changed", "delete": "deleted"}
+
+
+class EventKindFilter(LabelFilter):
+    """pghistory's "label" filter, which means the kind of event, not one of our span labels."""
+
+    title = "event kind"
+
+    def lookups(self, request, model_admin):
+        return [(value, EVENT_KINDS.get(value, value)) for value, _ in super().lookups(request, model_admin)]
+
+
+class HistoryAdmin(EventModelAdmin):
+    list_filter = [EventKindFilter, ObjFilter, BackFilter]
+
+    @admin.display(description="When", ordering="pgh_created_at")
+    def when(self, event) -> object:
+        return event.pgh_created_at
+
+    @admin.display(description="Event", ordering="pgh_label")
+    def kind(self, event) -> str:
+        return EVENT_KINDS.get(event.pgh_label, event.pgh_label)
+
+
 @admin.register(SpanEvent)
-class SpanEventAdmin(EventModelAdmin):
-    list_display = ["pgh_created_at", "pgh_label", "who", "span_id", "label_name", "text", "editor", "article_title"]
+class SpanEventAdmin(HistoryAdmin):
+    list_display = ["when", "kind", "who", "span_id", "label_name", "text", "editor", "article_title"]
     search_fields = ["text", "note"]
     actions = ["restore"]
     list_per_page = 100
@@ -114,8 +140,8 @@ class SpanEventAdmin(EventModelAdmin):
 
 
 @admin.register(ArticleEvent)
-class ArticleEventAdmin(EventModelAdmin):
-    list_display = ["pgh_created_at", "pgh_label", "who", "article_id", "title", "status", "body_sha256"]
+class ArticleEventAdmin(HistoryAdmin):
+    list_display = ["when", "kind", "who", "article_id", "title", "status", "body_sha256"]
     search_fields = ["title", "url"]
     list_per_page = 100
 

@@ -143,3 +143,26 @@ def test_history_is_append_only(editor, article, labels):
     with pytest.raises(ProgrammingError, match="Cannot update or delete"), transaction.atomic():
         SpanEvent.objects.all().delete()
     assert SpanEvent.objects.get().note == ""
+
+
+def test_history_reads_as_words_not_field_names(curator_client, editor, article, labels):
+    """Issue 14 point 9: no "SpanEvent object (28)", "PGH CREATED AT", "By label" meaning event kind, "1:0-10"."""
+    import lxml.html
+
+    from tests.html import select, text
+
+    span = SpanFactory(article=article, label=labels["org"], start=16, end=34, annotator=editor)
+    span_delete(span=span, actor=editor)
+    response = curator_client.get(EVENTS)
+    headers = [text(th) for th in select(response.content, "#result_list thead th")]
+    assert "When" in headers and "Event" in headers
+    assert not [h for h in headers if "PGH" in h.upper()]
+    filters = [text(h) for h in select(response.content, "#changelist-filter h3, #changelist-filter summary")]
+    assert "By event kind" in filters and "By label" not in filters, filters
+    kinds = {text(td) for td in select(response.content, "td.field-kind")}
+    assert kinds == {"created", "deleted"}
+    delete = SpanEvent.objects.get(pgh_obj_id=span.pk, pgh_label="delete")
+    page = curator_client.get(reverse("admin:annotations_spanevent_change", args=[delete.pk]))
+    title = " ".join(lxml.html.document_fromstring(page.content).findtext(".//title").split())
+    assert "object (" not in title and f"Span {span.pk} deleted" in title, title
+    assert str(span) == f"Span {span.pk}: characters 16–34 of article {article.pk}"

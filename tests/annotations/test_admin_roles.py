@@ -118,6 +118,9 @@ def test_groups_hold_exactly_their_permissions():
         "pghistory.view_events",
         "pghistory.view_middlewareevents",
         "auth.view_user",
+        # Managing editors, reviewers and researchers (annotations/curation/users.py).
+        "auth.add_user",
+        "auth.change_user",
         # Unlocking logins that django-axes locked (annotations/migrations/0009_curators_unlock_logins.py).
         "axes.view_accessattempt",
         "axes.delete_accessattempt",
