@@ -118,8 +118,7 @@ def queue_position(
     numbered = articles.annotate(position=Window(RowNumber(), order_by=ordering), size=Window(Count("*"))).order_by()
     sql, params = numbered.values("id", "position", "size").query.sql_with_params()
     with connection.cursor() as cursor:
-        # The inner SQL is Django's own compiled query; the values are parameters.
-        cursor.execute(f"SELECT position, size FROM ({sql}) numbered WHERE id = %s", [*params, article_id])  # noqa: S608
+        cursor.execute(f"SELECT position, size FROM ({sql}) numbered WHERE id = %s", [*params, article_id])
         row = cursor.fetchone()
     return QueuePosition(*row) if row else None
 
