@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -18,8 +16,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL, Window
-from django.db.models.functions import RowNumber
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from annotations.models import Label, Span
@@ -93,34 +90,6 @@ def article_queue(
     articles = _searched(articles, q)
     ordering += [_STATUS_RANK.asc(), queue_order().desc(), F("id").desc()]
     return articles.order_by(*ordering)
-
-
-class QueuePosition(NamedTuple):
-    position: int  # 1-based place of the article in the queue
-    size: int
-
-
-def queue_position(
-    *,
-    user,
-    article_id: int,
-    q: str = "",
-    status: str = "",
-    source: Source | None = None,
-    label: Label | None = None,
-    mine: bool = False,
-) -> QueuePosition | None:
-    """Where ``article_id`` stands in ``user``'s queue (same filters and order as ``article_queue``) and how long
-    the queue is: "n of N" in the workspace. One query (window functions over the filtered queue); ``None`` when
-    the article is not in this queue."""
-    articles = article_queue(user=user, q=q, status=status, source=source, label=label, mine=mine)
-    ordering: list = list(articles.query.order_by)
-    numbered = articles.annotate(position=Window(RowNumber(), order_by=ordering), size=Window(Count("*"))).order_by()
-    sql, params = numbered.values("id", "position", "size").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT position, size FROM ({sql}) numbered WHERE id = %s", [*params, article_id])
-        row = cursor.fetchone()
-    return QueuePosition(*row) if row else None
 
 
 def status_breakdown(*, articles: QuerySet[Article]) -> list[tuple[str, str, int]]:

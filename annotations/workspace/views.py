@@ -30,8 +30,7 @@ from annotations.http import HtmxHttpRequest, form_error_message, refusal_reason
 from annotations.models import WORKSPACE_COMMAND_KEYS, Label, Span
 from annotations.presentation import excerpt
 from annotations.progress import Transition, article_status_change
-from annotations.queue.forms import QueueFilterForm, queue_query
-from annotations.queue.selectors import queue_position
+from annotations.queue.forms import queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
@@ -346,11 +345,7 @@ def article_annotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         query = queue_query(request)
         following = reverse("annotations:article-next", args=[article.pk])
         return HttpResponseRedirect(f"{following}?{query}" if query else following)
-    context = _workspace_context(request, article)
-    # "n of N" beside "Next article": only the full page shows it, so htmx updates do not pay for it.
-    filters = QueueFilterForm(request.GET).filters()
-    context["queue_position"] = queue_position(user=request.user, article_id=article.pk, **filters)
-    return render(request, WORKSPACE, context)
+    return render(request, WORKSPACE, _workspace_context(request, article))
 
 
 @require_GET

@@ -172,28 +172,3 @@ def test_queue_draws_progress_by_status_for_the_filtered_list(editor_client):
         "reviewed": 0,
     }
     assert "stacked-bar" in filtered.content.decode()
-
-
-def test_workspace_says_n_of_n_in_the_queue_with_one_query(editor_client, editor):
-    """Issue 14: "n of N" beside "Next article": this article's place in the editor's queue (same filters)."""
-    source = SourceFactory(name="Wire")
-    articles = [ArticleFactory(title=f"Story {i}") for i in range(5)]
-    in_source = ArticleFactory(title="Sourced", source=source)
-    for article in [*articles, in_source]:
-        url = reverse("annotations:article-annotate", args=[article.pk])
-        position = one(editor_client.get(url).content, "#ws-queue-position")
-        # Opening claims a slot, so the queue (assigned first) is read after the page, as the editor would see it.
-        order = titles(editor_client)
-        assert text(position) == f"Article {order.index(article.title) + 1} of 6 in your queue"
-    filtered = editor_client.get(reverse("annotations:article-annotate", args=[in_source.pk]) + f"?source={source.pk}")
-    assert text(one(filtered.content, "#ws-queue-position")) == "Article 1 of 1 in your queue"
-    # An article outside the filtered queue shows no position rather than a wrong one.
-    outside = editor_client.get(reverse("annotations:article-annotate", args=[articles[0].pk]) + f"?source={source.pk}")
-    assert not select(outside.content, "#ws-queue-position")
-    with CaptureQueriesContext(connection) as ctx:
-        assert selectors.queue_position(user=editor, article_id=articles[2].pk) is not None
-    assert len(ctx.captured_queries) == 1
-    ArticleFactory.create_batch(20)
-    with CaptureQueriesContext(connection) as ctx:
-        assert selectors.queue_position(user=editor, article_id=articles[2].pk).size == 26
-    assert len(ctx.captured_queries) == 1
