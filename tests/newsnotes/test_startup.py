@@ -1,0 +1,28 @@
+"""With DEBUG off and no SECRET_KEY: commands that sign nothing run; the web entry points refuse to start."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    env["DEBUG"] = "0"
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_makemigrations_check_runs_without_a_secret_key():
+    result = _run("manage.py", "makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_the_web_entry_points_refuse_to_start_without_one():
+    for module in ("newsnotes.wsgi", "newsnotes.asgi"):
+        result = _run("-c", f"import {module}")
+        assert result.returncode != 0
+        assert "The SECRET_KEY setting must not be empty" in result.stderr
