@@ -22,27 +22,12 @@ from typing import Any
 from django.conf import settings
 
 from annotations.exports.common import FORMULA_TRIGGERS, needs_quote, unneutralise
+from annotations.exports.spans_csv import COLUMNS as EXPORT_COLUMNS
 from annotations.imports.records import AnnotatedRecord, SpanRecord
 from articles.importers import ArticleRecord, ImportFailure, JSONRefused, decode_utf8, parse_json, parse_published
 
-SPAN_CSV_COLUMNS = (
-    "span_id",
-    "article_id",
-    "article_url",
-    "source",
-    "title",
-    "published_at",
-    "label",
-    "start",
-    "end",
-    "text",
-    "annotator",
-    "origin",
-    "created_at",
-    "updated_at",
-    "note",
-    "attributes",
-)
+# The span CSV export's columns; ``layer`` is optional, so files written before it still import.
+SPAN_CSV_COLUMNS = tuple(column for column in EXPORT_COLUMNS if column != "layer")
 LAYERS = ("editor", "gold")
 ARTICLE_IRI = "urn:newsnotes:article:"
 SPAN_IRI = "urn:newsnotes:span:"
@@ -62,7 +47,6 @@ class PlacedSpans(AnnotatedRecord):
 
 
 def is_span_csv(header: list[str]) -> bool:
-    # The ``layer`` column (second in today's export) is optional: files written before it still import.
     return [name for name in header if name != "layer"] == list(SPAN_CSV_COLUMNS)
 
 
