@@ -155,25 +155,16 @@ def main() -> None:
         admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
-def run(args: argparse.Namespace) -> None:
-    import django
-
-    django.setup()
+def install_floor(urlconf: str) -> None:
+    """The floor every request is measured against: a login-required POST view doing one INSERT, served at
+    ``/bench/floor/`` beside the app's own urls (``urlconf`` names the module made for them)."""
     from django.conf import settings
-    from django.contrib.auth import get_user_model
     from django.contrib.auth.decorators import login_required
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
     from django.db import connection
     from django.http import HttpResponse
-    from django.test import Client
-    from django.urls import include, path, reverse
+    from django.urls import include, path
     from django.views.decorators.http import require_POST
 
-    from annotations.models import Label, Span
-    from articles.models import Article, body_sha256
-
-    call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, n integer NOT NULL)")
 
@@ -184,10 +175,28 @@ def run(args: argparse.Namespace) -> None:
             cursor.execute("INSERT INTO bench_floor (n) VALUES (%s)", [1])
         return HttpResponse(status=204)
 
-    urls = types.ModuleType("bench_annotate_urls")
-    urls.urlpatterns = [path("bench/floor/", floor), path("", include("newsnotes.urls"))]
+    urls = types.ModuleType(urlconf)
+    setattr(urls, "urlpatterns", [path("bench/floor/", floor), path("", include("newsnotes.urls"))])  # noqa: B010
     sys.modules[urls.__name__] = urls
     settings.ROOT_URLCONF = urls.__name__
+
+
+def run(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
+
+    from annotations.models import Label, Span
+    from articles.models import Article, body_sha256
+
+    call_command("migrate", verbosity=0)
+    install_floor("bench_annotate_urls")
 
     rng = random.Random(20250101)
     body, entities, sentences = make_body(args.words, rng)

@@ -18,7 +18,6 @@ import os
 import random
 import statistics
 import sys
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,37 +64,20 @@ def run(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.decorators import login_required
     from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import connection
-    from django.http import HttpResponse
     from django.test import Client
-    from django.urls import include, path, reverse
+    from django.urls import reverse
     from django.utils import timezone
-    from django.views.decorators.http import require_POST
 
     from annotations.models import Assignment, Label, Span
     from annotations.review.selectors import review_state
     from articles.models import Article, body_sha256
 
     call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, n integer NOT NULL)")
-
-    @require_POST
-    @login_required
-    def floor(request):
-        with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO bench_floor (n) VALUES (%s)", [1])
-        return HttpResponse(status=204)
-
-    urls = types.ModuleType("bench_review_urls")
-    setattr(urls, "urlpatterns", [path("bench/floor/", floor), path("", include("newsnotes.urls"))])  # noqa: B010
-    sys.modules[urls.__name__] = urls
-    settings.ROOT_URLCONF = urls.__name__
+    annotate.install_floor("bench_review_urls")
 
     rng = random.Random(20261129)
     body, entities, _ = annotate.make_body(args.words, rng)
