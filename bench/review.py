@@ -6,8 +6,10 @@ Creates the database ``newsnotes_bench_review`` on that server (dropped at the e
 labelled by 3 editors with about 300 spans each — the same entities, with each editor leaving out some, giving
 some another label and some other boundaries — then times in-process requests (Django's test Client;
 ``time.perf_counter`` around each call: routing, middleware, session, view, queries, template; no network):
-the review page, and accepting one editor's version of a conflict over htmx (the answer is the page's main
-region drawn again). Prints medians, p95 and ratios to the floor; asserts nothing.
+the review page; accepting one editor's version of a conflict and rejecting one over htmx, posted as the page
+posts them (naming the drawing it holds), so the answer is only what changed (out-of-band fragments); and, for
+comparison, accepting from a page that missed a change, which is answered with the page's main region drawn
+again. Prints medians, p95 and ratios to the floor, and the queries of each request; asserts nothing.
 Targets on the 2-core reference machine: review page < 80 ms, accept p95 < 30 ms.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -32,8 +35,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--words", type=int, default=10_000)
     parser.add_argument("--spans", type=int, default=300, help="per editor")
-    parser.add_argument("--accepts", type=int, default=60)
+    parser.add_argument("--accepts", type=int, default=40, help="each of accept, reject; a third as many full")
     parser.add_argument("--pages", type=int, default=30)
+    parser.add_argument("--profile", metavar="FILE", help="also profile the accepts (cProfile) into FILE")
     args = parser.parse_args()
     annotate.BENCH_DB = BENCH_DB
     server, bench = annotate.server_urls()
@@ -119,33 +123,62 @@ def run(args: argparse.Namespace) -> None:
         f"article: {len(body):,} characters, {Span.objects.filter(article=article).count()} editor spans by 3 "
         f"editors, {len(state.alignment.agreed)} agreed, {len(conflicts)} conflicts"
     )
-    if len(conflicts) < args.accepts:
-        raise SystemExit(f"only {len(conflicts)} conflicts for {args.accepts} accepts: raise --spans")
+    fulls = max(1, args.accepts // 3)
+    if len(conflicts) < 2 * args.accepts + fulls + 11:
+        raise SystemExit(
+            f"only {len(conflicts)} conflicts for {2 * args.accepts + fulls + 11} decisions: raise --spans"
+        )
 
     client = Client()
     client.force_login(reviewer)
     page = reverse("annotations:article-review", args=[article.pk])
     accept = reverse("annotations:review-accept", args=[article.pk])
-    keys = [conflict.key for conflict in conflicts]
+    reject = reverse("annotations:review-reject", args=[article.pk])
+    keys = iter([conflict.key for conflict in conflicts])
+    version_of = re.compile(rb'id="review-version" data-version="([0-9a-f]+)"')
+    htmx = {"HX-Request": "true"}
+    held = {"version": version_of.search(client.get(page).content).group(1).decode()}
+    answers = {"fragments": 0, "whole region": 0}
+
+    def decide(url, data, *, stale=False):
+        response = client.post(url, {**data, "version": "stale" if stale else held["version"]}, headers=htmx)
+        found = version_of.search(response.content)
+        if found:
+            held["version"] = found.group(1).decode()
+        answers["whole region" if response.get("HX-Retarget") == "#review-main" else "fragments"] += 1
+        return response
+
     for _ in range(3):  # warm up: templates, connections, caches
         client.get(page)
         client.post("/bench/floor/")
     with annotate.counting(connection) as statements:
         client.get(page)
     page_queries = len(statements)
+    with annotate.counting(connection) as statements:
+        decide(accept, {"conflict": next(keys), "editor": "A"})
+    accept_queries = len(statements)
     page_times = annotate.timed(lambda i: client.get(page), args.pages)
     floor_times = annotate.timed(lambda i: client.post("/bench/floor/"), args.accepts)
-    accept_times = annotate.timed(
-        lambda i: client.post(accept, {"conflict": keys[i], "editor": "A"}, headers={"HX-Request": "true"}),
-        args.accepts,
-    )
+    if args.profile:
+        import cProfile
+
+        with cProfile.Profile() as profile:
+            for _ in range(10):
+                decide(accept, {"conflict": next(keys), "editor": "A"})
+        profile.dump_stats(args.profile)
+    accept_times = annotate.timed(lambda i: decide(accept, {"conflict": next(keys), "editor": "A"}), args.accepts)
+    reject_times = annotate.timed(lambda i: decide(reject, {"conflict": next(keys)}), args.accepts)
+    full_times = annotate.timed(lambda i: decide(accept, {"conflict": next(keys), "editor": "A"}, stale=True), fulls)
+    print(f"review page: {page_queries} queries; accept: {accept_queries} queries")
+    print(f"answers: {answers['fragments']} with fragments, {answers['whole region']} with the whole region")
     floor_median = statistics.median(floor_times[0])
-    print(f"review page: {page_queries} queries")
     print(f"{'request':<32}{'median ms':>10}{'p95 ms':>10}{'x floor':>9}{'CPU median':>12}{'CPU p95':>9}")
     for name, (wall, cpu) in (
         ("floor (1 INSERT, nothing drawn)", floor_times),
         ("review page (GET)", page_times),
-        ("accept a version (htmx POST)", accept_times),
+        ("accept a version (fragments)", accept_times),
+        ("reject (fragments)", reject_times),
+        ("accept, stale page (region)", full_times),
     ):
         median = statistics.median(wall)
         print(

@@ -72,6 +72,13 @@ class Conflict:
         return sorted(span_id for version in self.versions for span_id in version.span_ids)
 
     @property
+    def ident(self) -> int:
+        """Names the conflict on the page (element id, the text's marker): its first editor span's id. No two
+        conflicts share a span, and settling one leaves every other's name as it was, so a fragment can redraw
+        one conflict without numbering the rest."""
+        return min(span.id for version in self.versions for span in version.spans)
+
+    @property
     def key(self) -> str:
         """Names the conflict in a form: its editor spans' ids, so a post about a conflict that has since
         changed (an editor edited a span) no longer matches and is refused."""

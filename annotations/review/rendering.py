@@ -1,18 +1,39 @@
-"""The review page's text: the body with the gold layer highlighted and each open conflict's extent marked."""
+"""The review page's long parts, built in Python: the body with the gold layer and each open conflict's extent,
+the conflict list, the agreed and gold lists; and what a decision redraws of them.
+
+A decision (accept, reject, adjust, add) answers with only what it changed, as htmx out-of-band fragments: the
+conflict it settled, the counters, the new gold items in their places, the stretch of the text that changed. That
+is only right on a page that holds the drawing just before the decision, so every page carries a version of what
+it shows (``review_version``) and posts it; a page that missed a change gets the whole region again.
+"""
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils.safestring import SafeString, mark_safe
 
-from annotations.review.alignment import Alignment
-from annotations.review.models import GoldSpan
+from annotations.review.alignment import Conflict, EditorSpan
+from annotations.review.models import GoldDecision
 from annotations.workspace.rendering import render_body
 
 CONFLICT_LABEL = -1
+DECISION_TEXT = dict(GoldDecision.choices)
+
+
+class GoldRow(NamedTuple):
+    """A gold span as the page draws it (``gold_rows``): plain values, no model instance per row."""
+
+    pk: int
+    start: int
+    end: int
+    label_id: int
+    text: str
+    decision: str
 
 
 @dataclass(frozen=True)
@@ -22,16 +43,62 @@ class _Marker:
     ordering: int = 10_000
 
 
-def review_body(body: str, *, gold: list[GoldSpan], alignment: Alignment, labels: dict[int, Any]) -> SafeString:
-    """Gold spans keep their ids; conflict n is drawn as the pseudo-span ``c<n>`` (negative id ``-n``)."""
-    rows = [(gold_span.pk, gold_span.start, gold_span.end, gold_span.label_id) for gold_span in gold]
-    rows += [
-        (-(n + 1), conflict.start, conflict.end, CONFLICT_LABEL)
-        for n, conflict in enumerate(alignment.conflicts)
-        if not conflict.settled
-    ]
-    drawn: dict[int, Any] = {**labels, CONFLICT_LABEL: _Marker()}
-    return render_body(body, rows, drawn)
+def drawn_rows(gold: Iterable[GoldRow], conflicts: Iterable[Conflict]) -> list[tuple[int, int, int, int]]:
+    """What the text draws: gold spans under their ids, each open conflict as the pseudo-span ``-ident``."""
+    rows = [(row.pk, row.start, row.end, row.label_id) for row in gold]
+    rows += [(-c.ident, c.start, c.end, CONFLICT_LABEL) for c in conflicts if not c.settled]
+    return rows
+
+
+def review_body(
+    body: str,
+    rows: Sequence[tuple[int, int, int, int]],
+    labels: Mapping[int, Any],
+    window: tuple[int, int] | None = None,
+) -> SafeString:
+    return render_body(body, rows, {**labels, CONFLICT_LABEL: _Marker()}, window=window)
+
+
+def changed_window(
+    before: Iterable[tuple[int, int, int, int]], after: Iterable[tuple[int, int, int, int]], *, length: int
+) -> tuple[int, int] | None:
+    """The stretch of the text that differs between two drawings, from a cut point both share to another (the
+    last boundary of an unchanged row at or before the first change, the first one at or after the last), so the
+    segments outside it are the same in both; None when nothing changed."""
+    old, new = set(before), set(after)
+    changed = old ^ new
+    if not changed:
+        return None
+    start = max(0, min(row[1] for row in changed))
+    end = min(length, max(row[2] for row in changed))
+    lo, hi = 0, length
+    for _, row_start, row_end, _ in old & new:
+        for cut in (max(0, row_start), min(length, row_end)):
+            if lo < cut <= start:
+                lo = cut
+            if end <= cut < hi:
+                hi = cut
+    return lo, hi
+
+
+def review_version(
+    *,
+    spans: Iterable[EditorSpan],
+    decided: Iterable[int],
+    gold: Iterable[GoldRow],
+    labels: Mapping[int, Any],
+    anonymous: bool,
+) -> str:
+    """A short fingerprint of everything the review region shows: the editors' layers, what is decided, the gold
+    layer, the labels and how editors are named. Hashes of tuples of ints are the same in every worker process
+    (only str hashing is salted), so a page drawn by one process is recognised by another."""
+    total = sum(hash((1, s.id, s.annotator_id, s.label_id, s.start, s.end)) for s in spans)
+    total += sum(hash((2, span_id)) for span_id in decided)
+    total += sum(hash((3, g.pk, g.start, g.end, g.label_id)) for g in gold)
+    drawn = sorted(
+        (pk, label.slug, label.name, label.ordering, label.hotkey, label.active) for pk, label in labels.items()
+    )
+    return f"{total & (2**64 - 1):016x}{zlib.crc32(repr((drawn, anonymous)).encode()):08x}"
 
 
 KIND_TEXT = {
@@ -43,17 +110,22 @@ KIND_TEXT = {
 
 def render_conflicts(conflicts: list[dict], *, accept_url: str, reject_url: str, csrf_token: str) -> SafeString:
     """The conflict list, built in Python like the workspace's span list: a template loop over a few hundred
-    conflicts with a form per editor costs several times the rest of the page. Every text is escaped."""
+    conflicts with a form per editor costs several times the rest of the page. Every text is escaped.
+
+    The forms swap nothing themselves (``hx-swap="none"``): the answer is out-of-band fragments, or, when the
+    page missed a change, the whole region (the server says so with ``HX-Reswap``)."""
     token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
-    target = 'hx-target="#review-main" hx-swap="outerHTML" hx-sync="#review:queue all"'
+    target = 'hx-target="#review-main" hx-swap="none" hx-sync="#review:queue all"'
     parts: list[str] = []
     append = parts.append
     for conflict in conflicts:
         settled = conflict["settled"]
         key = escape(conflict["key"])
+        ident = conflict["ident"]
+        oob = ' hx-swap-oob="true"' if conflict.get("oob") else ""
         append(
-            f'<li class="conflict{" settled" if settled else ""}" id="conflict-{conflict["n"]}" data-key="{key}" '
-            f'data-marker="-{conflict["n"]}" data-settled="{1 if settled else 0}" tabindex="-1">'
+            f'<li class="conflict{" settled" if settled else ""}" id="conflict-{ident}" data-key="{key}" '
+            f'data-marker="-{ident}" data-settled="{1 if settled else 0}" tabindex="-1"{oob}>'
             f'<p class="conflict-head"><span class="kind kind-{conflict["kind"]}">{KIND_TEXT[conflict["kind"]]}</span> '
             f'<span class="range">{conflict["start"]}–{conflict["end"]}</span>'
             f"{' <span class="settled-tag">settled</span>' if settled else ''}</p>"
@@ -94,7 +166,7 @@ def render_conflicts(conflicts: list[dict], *, accept_url: str, reject_url: str,
 
 
 def render_span_items(items: list[tuple[object, int, int, str, str]], *, empty: str) -> SafeString:
-    """``<li>`` per ``(label, start, end, text, extra)``: the agreed and gold lists, escaped."""
+    """``<li>`` per ``(label, start, end, text, extra)``: the agreed list, escaped."""
     if not items:
         return mark_safe(f'<li class="empty">{escape(empty)}</li>')  # noqa: S308 -- escaped
     return mark_safe(  # noqa: S308 -- every text and attribute value is escaped
@@ -104,3 +176,37 @@ def render_span_items(items: list[tuple[object, int, int, str, str]], *, empty: 
             for label, start, end, text, extra in items
         )
     )
+
+
+def gold_item(row: GoldRow, labels: Mapping[int, Any], excerpt: Any) -> str:
+    """One gold span's ``<li id="gold-PK">``: the id lets a decision's answer insert new ones in their place."""
+    label = labels[row.label_id]
+    return (
+        f'<li id="gold-{row.pk}" class="label-{escape(label.slug)}">{escape(label.name)} {row.start}–{row.end} '
+        f'“{escape(excerpt(row.text))}” <span class="decision">{escape(DECISION_TEXT[row.decision])}</span></li>'
+    )
+
+
+GOLD_EMPTY_ID = "gold-empty"
+
+
+def render_gold_items(rows: Sequence[GoldRow], labels: Mapping[int, Any], *, excerpt: Any, empty: str) -> SafeString:
+    if not rows:
+        return mark_safe(f'<li class="empty" id="{GOLD_EMPTY_ID}">{escape(empty)}</li>')  # noqa: S308 -- escaped
+    return mark_safe("".join(gold_item(row, labels, excerpt) for row in rows))  # noqa: S308 -- escaped
+
+
+def gold_insertions(
+    rows: Sequence[GoldRow], created: set[int], labels: Mapping[int, Any], *, excerpt: Any
+) -> SafeString:
+    """Out-of-band fragments putting the ``created`` gold rows where a fresh drawing of the (sorted) list has them:
+    each before the next row the page already holds, or at the end. Wrapped in a ``<ul>`` because htmx inserts
+    the wrapper's children for these swap styles."""
+    parts = []
+    for index, row in enumerate(rows):
+        if row.pk not in created:
+            continue
+        following = next((later.pk for later in rows[index + 1 :] if later.pk not in created), None)
+        where = f"beforebegin:#gold-{following}" if following is not None else "beforeend:#review-gold"
+        parts.append(f'<ul hx-swap-oob="{where}">{gold_item(row, labels, excerpt)}</ul>')
+    return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value is escaped

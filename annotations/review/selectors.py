@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from annotations.models import Span
 from annotations.review.alignment import Alignment, EditorSpan, align, layers_state
 from annotations.review.models import GoldSpan, ReviewDecision
+from annotations.review.rendering import GoldRow
 from annotations.workflow.selectors import finished_editor_ids as workflow_finished_editor_ids
 from annotations.workflow.selectors import workflow_settings
 from articles.models import Article
@@ -54,21 +55,34 @@ def gold_for_article(*, article: Article) -> QuerySet[GoldSpan]:
     return GoldSpan.objects.filter(article=article).select_related("label").order_by("start", "-end", "label_id")
 
 
+def gold_rows(*, article: Article) -> list[GoldRow]:
+    """The gold layer as plain rows in the page's order (start, longer first, label): what the review page draws."""
+    rows = GoldSpan.objects.filter(article=article).order_by("start", "-end", "label_id")
+    return [GoldRow(*row) for row in rows.values_list("pk", "start", "end", "label_id", "text", "decision")]
+
+
 @dataclass
 class ReviewState:
     editor_ids: list[int]
     spans: list[EditorSpan]
     alignment: Alignment
     state: str
+    gold: list[GoldRow] | None = None  # loaded on request (``with_gold``)
 
 
-def review_state(*, article: Article, fingerprint: bool = True) -> ReviewState:
+def review_state(*, article: Article, fingerprint: bool = True, with_gold: bool = False) -> ReviewState:
     """The finished layers aligned; with ``fingerprint`` also their fingerprint (only drawing the page and marking
-    reviewed need it)."""
+    reviewed need it); with ``with_gold`` also the gold layer's rows."""
     editor_ids = finished_editor_ids(article=article)
     spans = editor_spans(article=article, editor_ids=editor_ids)
     alignment = align(spans, editor_ids=editor_ids, decided=decided_span_ids(article=article))
-    return ReviewState(editor_ids, spans, alignment, layers_state(spans, editor_ids) if fingerprint else "")
+    return ReviewState(
+        editor_ids,
+        spans,
+        alignment,
+        layers_state(spans, editor_ids) if fingerprint else "",
+        gold_rows(article=article) if with_gold else None,
+    )
 
 
 def editor_letters(editor_ids: list[int]) -> dict[int, str]:

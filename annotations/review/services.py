@@ -4,7 +4,7 @@ settles, and undoable. Only reviewers (``annotations.review_gold``) make them.""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -18,7 +18,8 @@ from annotations.permissions import Actor, require
 from annotations.progress import article_mark_reviewed
 from annotations.review.alignment import Conflict, EditorSpan, Version, majority_winner
 from annotations.review.models import GoldDecision, GoldSource, GoldSpan, ReviewAction, ReviewDecision
-from annotations.review.selectors import ReviewState, review_settings, review_state
+from annotations.review.rendering import GoldRow
+from annotations.review.selectors import ReviewState, editor_letters, review_settings, review_state
 from annotations.spans.offsets import check_offsets
 from annotations.spans.services import check_label
 from articles.models import Article
@@ -35,22 +36,29 @@ class StaleReview(ValidationError):
 
 @dataclass(frozen=True)
 class ReviewOutcome:
-    """What a decision saved, for the reviewer's confirmation: counts only, never an editor's name."""
+    """What a decision saved, for the reviewer's confirmation: counts only, never an editor's name. Decisions on
+    one conflict or one span also say what the page must redraw: the layers as the decision found them
+    (``before``), the conflict it settled and the gold spans it created."""
 
     message: str
     gold_created: int = 0
     settled: int = 0
+    before: ReviewState | None = field(default=None, repr=False, compare=False)
+    conflict: Conflict | None = field(default=None, repr=False, compare=False)
+    gold_made: tuple[GoldRow, ...] = ()
 
 
-def _lock(article: Article) -> Article:
+def _lock(article: Article) -> None:
     # One reviewer decision at a time per article; editors' span writes lock the same row (FOR NO KEY UPDATE).
-    return Article.objects.select_for_update(no_key=True).get(pk=article.pk)
+    # Only the id comes back: the caller holds the article, and its body is long.
+    if not list(Article.objects.select_for_update(no_key=True).filter(pk=article.pk).values_list("pk", flat=True)):
+        raise Article.DoesNotExist("No such article.")
 
 
-def _begin(*, article: Article, reviewer: Actor, fingerprint: bool = False) -> ReviewState:
+def _begin(*, article: Article, reviewer: Actor, fingerprint: bool = False, with_gold: bool = False) -> ReviewState:
     require(reviewer, REVIEW_GOLD, reason=NOT_A_REVIEWER)
     _lock(article)
-    return review_state(article=article, fingerprint=fingerprint)
+    return review_state(article=article, fingerprint=fingerprint, with_gold=with_gold)
 
 
 def _decision(
@@ -79,26 +87,52 @@ def _gold(
     sources: Iterable[EditorSpan],
     note: str = "",
     attributes: dict[str, Any] | None = None,
-) -> tuple[GoldSpan, bool]:
-    gold, created = GoldSpan.objects.get_or_create(
-        article=article,
-        label_id=label_id,
-        start=start,
-        end=end,
-        defaults={
-            "text": text,
-            "decision": kind,
-            "accepted_by": reviewer,
-            "accepted_at": decision.created_at,
-            "made_by": decision,
-            "note": note,
-            "attributes": attributes or {},
-        },
-    )
+    known: dict[tuple[int, int, int], int] | None = None,
+    made: list[GoldRow] | None = None,
+) -> tuple[int, bool]:
+    """The gold span ``(label, start, end)`` (created unless it exists) and whether it was created, with the
+    editor spans it came from. ``known`` maps the gold layer's ``(label, start, end)`` to ids, read under the
+    article's lock (every gold write takes it), so creating needs no lookup first; ``made`` collects new rows."""
+    if known is None:
+        gold, created = GoldSpan.objects.get_or_create(
+            article=article,
+            label_id=label_id,
+            start=start,
+            end=end,
+            defaults={
+                "text": text,
+                "decision": kind,
+                "accepted_by": reviewer,
+                "accepted_at": decision.created_at,
+                "made_by": decision,
+                "note": note,
+                "attributes": attributes or {},
+            },
+        )
+        gold_id = gold.pk
+    elif (label_id, start, end) in known:
+        gold_id, created = known[(label_id, start, end)], False
+    else:
+        gold_id = GoldSpan.objects.create(
+            article=article,
+            label_id=label_id,
+            start=start,
+            end=end,
+            text=text,
+            decision=kind,
+            accepted_by=reviewer,
+            accepted_at=decision.created_at,
+            made_by=decision,
+            note=note,
+            attributes=attributes or {},
+        ).pk
+        known[(label_id, start, end)], created = gold_id, True
+        if made is not None:
+            made.append(GoldRow(gold_id, start, end, label_id, text, kind))
     GoldSource.objects.bulk_create(
         [
             GoldSource(
-                gold=gold,
+                gold_id=gold_id,
                 decision=decision,
                 span_id=span.id,
                 span_ref=span.id,
@@ -112,12 +146,23 @@ def _gold(
         ],
         ignore_conflicts=True,
     )
-    return gold, created
+    return gold_id, created
+
+
+def _known(state: ReviewState) -> dict[tuple[int, int, int], int]:
+    return {(row.label_id, row.start, row.end): row.pk for row in state.gold or []}
 
 
 def _version_gold(
-    *, article: Article, version: Version, kind: str, reviewer: Actor, decision: ReviewDecision
-) -> tuple[GoldSpan, bool]:
+    *,
+    article: Article,
+    version: Version,
+    kind: str,
+    reviewer: Actor,
+    decision: ReviewDecision,
+    known: dict[tuple[int, int, int], int] | None = None,
+    made: list[GoldRow] | None = None,
+) -> tuple[int, bool]:
     # A claim's attributes and notes travel with it: taken from the first editor's span of the version.
     first = Span.objects.filter(pk=version.spans[0].id).values_list("note", "attributes").first() or ("", {})
     return _gold(
@@ -132,6 +177,8 @@ def _version_gold(
         sources=version.spans,
         note=first[0],
         attributes=first[1],
+        known=known,
+        made=made,
     )
 
 
@@ -145,31 +192,45 @@ def _open_conflict(state: ReviewState, key: str) -> Conflict:
 
 
 @transaction.atomic
-def review_accept_version(*, article: Article, reviewer: Actor, conflict: str, editor_id: int) -> ReviewOutcome:
-    """Settle ``conflict`` with ``editor_id``'s reading of it: their spans there become gold, the rest rejected."""
-    state = _begin(article=article, reviewer=reviewer)
+def review_accept_version(
+    *, article: Article, reviewer: Actor, conflict: str, editor_id: int | None = None, letter: str = ""
+) -> ReviewOutcome:
+    """Settle ``conflict`` with one editor's reading of it (by id, or by the letter the page shows): their spans
+    there become gold, the rest rejected."""
+    state = _begin(article=article, reviewer=reviewer, with_gold=True)
     found = _open_conflict(state, conflict)
+    if letter:
+        editor_id = next((e for e, shown in editor_letters(state.editor_ids).items() if shown == letter), None)
     if editor_id not in state.editor_ids:
         raise ValidationError("There is no such editor on this article.")
     decision = _decision(article=article, reviewer=reviewer, action=ReviewAction.ACCEPT, span_ids=found.span_ids)
-    created = 0
+    known, made = _known(state), []
     versions = found.versions_of(editor_id)
     for version in versions:
-        created += _version_gold(
-            article=article, version=version, kind=GoldDecision.ACCEPTED, reviewer=reviewer, decision=decision
-        )[1]
+        _version_gold(
+            article=article,
+            version=version,
+            kind=GoldDecision.ACCEPTED,
+            reviewer=reviewer,
+            decision=decision,
+            known=known,
+            made=made,
+        )
     if not versions:
-        return ReviewOutcome("Accepted a version with no span here: nothing added to gold, conflict settled.", 0, 1)
-    return ReviewOutcome(f"Accepted {len(versions)} span(s) into gold; conflict settled.", created, 1)
+        message = "Accepted a version with no span here: nothing added to gold, conflict settled."
+    else:
+        message = f"Accepted {len(versions)} span(s) into gold; conflict settled."
+    return ReviewOutcome(message, len(made), 1, before=state, conflict=found, gold_made=tuple(made))
 
 
 @transaction.atomic
 def review_reject(*, article: Article, reviewer: Actor, conflict: str) -> ReviewOutcome:
     """Settle ``conflict`` with nothing in gold."""
-    state = _begin(article=article, reviewer=reviewer)
+    state = _begin(article=article, reviewer=reviewer, with_gold=True)
     found = _open_conflict(state, conflict)
     _decision(article=article, reviewer=reviewer, action=ReviewAction.REJECT, span_ids=found.span_ids)
-    return ReviewOutcome(f"Rejected {len(found.span_ids)} editor span(s); conflict settled.", 0, 1)
+    message = f"Rejected {len(found.span_ids)} editor span(s); conflict settled."
+    return ReviewOutcome(message, 0, 1, before=state, conflict=found)
 
 
 @transaction.atomic
@@ -184,7 +245,7 @@ def review_add(
     conflict: str = "",
 ) -> ReviewOutcome:
     """Add a gold span of the reviewer's own; with an open ``conflict`` it overlaps, it adjusts and settles it."""
-    state = _begin(article=article, reviewer=reviewer)
+    state = _begin(article=article, reviewer=reviewer, with_gold=True)
     check_label(label)
     start, end, actual = check_offsets(body=article.body, start=start, end=end, text=text)
     found = state.alignment.conflict(conflict) if conflict else None
@@ -195,6 +256,7 @@ def review_add(
         sources = [span for version in found.versions if version.label_id == label.pk for span in version.spans]
     else:
         decision = _decision(article=article, reviewer=reviewer, action=ReviewAction.ADD, span_ids=[])
+    made: list[GoldRow] = []
     _, created = _gold(
         article=article,
         label_id=label.pk,
@@ -205,12 +267,15 @@ def review_add(
         reviewer=reviewer,
         decision=decision,
         sources=sources,
+        known=_known(state),
+        made=made,
     )
     if not created:
         raise ValidationError(f"Gold already has this {label.name} span at {start}–{end}.")
     if adjusts:
-        return ReviewOutcome(f"Adjusted to {label.name} {start}–{end}; conflict settled.", 1, 1)
-    return ReviewOutcome(f"Added {label.name} {start}–{end} to gold.", 1, 0)
+        message = f"Adjusted to {label.name} {start}–{end}; conflict settled."
+        return ReviewOutcome(message, 1, 1, before=state, conflict=found, gold_made=tuple(made))
+    return ReviewOutcome(f"Added {label.name} {start}–{end} to gold.", 1, 0, before=state, gold_made=tuple(made))
 
 
 @transaction.atomic

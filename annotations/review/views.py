@@ -1,9 +1,12 @@
 """The review page: editors' layers aligned over the text, conflicts listed, decisions posted by htmx.
 
-Every action answers htmx with the page's main region (``#review-main``, a partial) re-rendered from the database,
-and a request without htmx with a redirect back to the page. Refusals are 4xx responses whose sentence htmx swaps
-into the error region (``HX-Retarget``); nothing is saved. Editors are named "Editor A/B/C" when review is
-anonymous, on the page and in every fragment and message (messages count, they never name).
+A decision on one conflict or span (accept, reject, adjust, add) answers htmx with only what it changed, as
+out-of-band fragments (``_patch``); the others (accept every agreed span, re-merge, undo, mark reviewed), and any
+decision posted from a page that missed a change, answer with the page's main region (``#review-main``, a
+partial) drawn again from the database. A request without htmx gets a redirect back to the page. Refusals are
+4xx responses whose sentence htmx swaps into the error region (``HX-Retarget``); nothing is saved. Editors are
+named "Editor A/B/C" when review is anonymous, on the page and in every fragment and message (messages count,
+they never name).
 """
 
 from __future__ import annotations
@@ -26,13 +29,23 @@ from annotations.http import HtmxHttpRequest, form_error_message, refusal_reason
 from annotations.models import REVIEW_COMMAND_KEYS, REVIEW_EDITOR_KEYS, Label
 from annotations.presentation import excerpt
 from annotations.review import services
+from annotations.review.alignment import Conflict
 from annotations.review.forms import AcceptForm, ConflictForm, GoldAddForm, ReviewedForm
-from annotations.review.rendering import render_conflicts, render_span_items, review_body
+from annotations.review.rendering import (
+    changed_window,
+    drawn_rows,
+    gold_insertions,
+    render_conflicts,
+    render_gold_items,
+    render_span_items,
+    review_body,
+    review_version,
+)
 from annotations.review.selectors import (
     editor_display_names,
     editor_letters,
-    finished_editor_ids,
     gold_for_article,
+    gold_rows,
     review_settings,
     review_state,
 )
@@ -51,56 +64,86 @@ class Reading:
     spans: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _context(request: HtmxHttpRequest, article: Article, *, message: str = "", error: str = "") -> dict[str, Any]:
-    state = review_state(article=article)
-    settings = review_settings(article=article)
-    labels = {label.pk: label for label in Label.objects.all()}
-    letters = editor_letters(state.editor_ids)
-    names = editor_display_names(state.editor_ids, anonymous=settings.anonymous)
-    keys = {
-        editor: REVIEW_EDITOR_KEYS[i] if i < len(REVIEW_EDITOR_KEYS) else ""
-        for i, editor in enumerate(state.editor_ids)
-    }
-    body = article.body
-    conflicts = []
-    for n, conflict in enumerate(state.alignment.conflicts):
+@dataclass
+class _Drawing:
+    """What every part of the region is drawn from: the labels, how editors are named and keyed."""
+
+    labels: dict[int, Label]
+    settings: Any
+    letters: dict[int, str]
+    names: dict[int, str]
+    keys: dict[int, str]
+
+    @classmethod
+    def load(cls, article: Article, editor_ids: list[int]) -> _Drawing:
+        settings = review_settings(article=article)
+        return cls(
+            labels={label.pk: label for label in Label.objects.all()},
+            settings=settings,
+            letters=editor_letters(editor_ids),
+            names=editor_display_names(editor_ids, anonymous=settings.anonymous),
+            keys={
+                editor: REVIEW_EDITOR_KEYS[i] if i < len(REVIEW_EDITOR_KEYS) else ""
+                for i, editor in enumerate(editor_ids)
+            },
+        )
+
+    def conflict(self, conflict: Conflict, *, body: str, editor_ids: list[int], settled: bool) -> dict[str, Any]:
         readings = []
-        for editor in state.editor_ids:
-            reading = Reading(letters[editor], names[editor], keys[editor])
+        for editor in editor_ids:
+            reading = Reading(self.letters[editor], self.names[editor], self.keys[editor])
             for version in conflict.versions_of(editor):
-                label = labels[version.label_id]
                 reading.spans.append(
-                    {"label": label, "start": version.start, "end": version.end, "text": excerpt(version.text)}
+                    {
+                        "label": self.labels[version.label_id],
+                        "start": version.start,
+                        "end": version.end,
+                        "text": excerpt(version.text),
+                    }
                 )
             readings.append(reading)
-        conflicts.append(
-            {
-                "n": n + 1,
-                "key": conflict.key,
-                "kind": conflict.kind,
-                "settled": conflict.settled,
-                "start": conflict.start,
-                "end": conflict.end,
-                "text": excerpt(body[conflict.start : conflict.end]),
-                "readings": readings,
-            }
-        )
+        return {
+            "ident": conflict.ident,
+            "key": conflict.key,
+            "kind": conflict.kind,
+            "settled": settled,
+            "start": conflict.start,
+            "end": conflict.end,
+            "text": excerpt(body[conflict.start : conflict.end]),
+            "readings": readings,
+        }
+
+
+def _urls(request: HtmxHttpRequest, article: Article) -> dict[str, str]:
+    return {
+        "accept_url": reverse("annotations:review-accept", args=[article.pk]),
+        "reject_url": reverse("annotations:review-reject", args=[article.pk]),
+        "csrf_token": get_token(request),
+    }
+
+
+def _context(request: HtmxHttpRequest, article: Article, *, message: str = "", error: str = "") -> dict[str, Any]:
+    state = review_state(article=article)
+    drawing = _Drawing.load(article, state.editor_ids)
+    labels = drawing.labels
+    body = article.body
+    conflicts = [
+        drawing.conflict(conflict, body=body, editor_ids=state.editor_ids, settled=conflict.settled)
+        for conflict in state.alignment.conflicts
+    ]
     agreed_open = state.alignment.agreed_open()
-    gold = list(gold_for_article(article=article))
+    gold = gold_rows(article=article)
     palette = [label for label in labels.values() if label.active]
     for label in palette:
         label.hotkey_reserved = label.hotkey.lower() in REVIEW_COMMAND_KEYS  # type: ignore[attr-defined]
     return {
         "article": article,
-        "settings": settings,
-        "editors": [{"letter": letters[e], "name": names[e], "key": keys[e]} for e in state.editor_ids],
+        "settings": drawing.settings,
+        "editors": [
+            {"letter": drawing.letters[e], "name": drawing.names[e], "key": drawing.keys[e]} for e in state.editor_ids
+        ],
         "conflicts": conflicts,
-        "conflicts_html": render_conflicts(
-            conflicts,
-            accept_url=reverse("annotations:review-accept", args=[article.pk]),
-            reject_url=reverse("annotations:review-reject", args=[article.pk]),
-            csrf_token=get_token(request),
-        ),
+        "conflicts_html": render_conflicts(conflicts, **_urls(request, article)),
         "open_conflicts": sum(1 for conflict in conflicts if not conflict["settled"]),
         "agreed": [
             {"label": labels[v.label_id], "start": v.start, "end": v.end, "text": excerpt(v.text)}
@@ -110,19 +153,78 @@ def _context(request: HtmxHttpRequest, article: Article, *, message: str = "", e
         "agreed_html": render_span_items(
             [(labels[v.label_id], v.start, v.end, excerpt(v.text), "") for v in state.alignment.agreed], empty="None."
         ),
-        "gold_html": render_span_items(
-            [(g.label, g.start, g.end, excerpt(g.text), g.get_decision_display()) for g in gold],
-            empty="No gold spans yet.",
-        ),
+        "gold_html": render_gold_items(gold, labels, excerpt=excerpt, empty=GOLD_EMPTY),
         "gold": gold,
         "labels": labels,
         "palette": palette,
-        "body_html": review_body(body, gold=gold, alignment=state.alignment, labels=labels),
+        "body_html": review_body(body, drawn_rows(gold, state.alignment.conflicts), labels),
         "state": state.state,
+        "version": review_version(
+            spans=state.spans,
+            decided=state.alignment.decided,
+            gold=gold,
+            labels=labels,
+            anonymous=drawing.settings.anonymous,
+        ),
         "message": message,
         "error": error,
         "page_url": reverse("annotations:article-review", args=[article.pk]),
     }
+
+
+GOLD_EMPTY = "No gold spans yet."
+
+
+def _patch(request: HtmxHttpRequest, article: Article, outcome: services.ReviewOutcome) -> HttpResponse | None:
+    """Only what ``outcome`` changed, as out-of-band fragments; None when the page that posted does not hold the
+    drawing just before this decision (another tab, another reviewer, an editor's edit), which then gets the whole
+    region. What it sends leaves the page as a fresh drawing would be (tests/annotations/review/test_review_patch.py).
+    """
+    before = outcome.before
+    if before is None or before.gold is None:
+        return None
+    drawing = _Drawing.load(article, before.editor_ids)
+    gold_before = before.gold
+    gold = sorted([*gold_before, *outcome.gold_made], key=lambda row: (row.start, -row.end, row.label_id))
+    created = {row.pk for row in outcome.gold_made}
+    anonymous = drawing.settings.anonymous
+    version_before = review_version(
+        spans=before.spans,
+        decided=before.alignment.decided,
+        gold=gold_before,
+        labels=drawing.labels,
+        anonymous=anonymous,
+    )
+    if request.POST.get("version") != version_before:
+        return None
+    settled = outcome.conflict
+    decided = before.alignment.decided | set(settled.span_ids) if settled else before.alignment.decided
+    open_before = [c for c in before.alignment.conflicts if not c.settled]
+    open_after = [c for c in open_before if settled is None or c.ident != settled.ident]
+    rows_before = drawn_rows(gold_before, open_before)
+    rows_after = drawn_rows(gold, open_after)
+    body = article.body
+    window = changed_window(rows_before, rows_after, length=len(body))
+    conflict_html = ""
+    if settled is not None:
+        row = drawing.conflict(settled, body=body, editor_ids=before.editor_ids, settled=True)
+        row["oob"] = True
+        conflict_html = render_conflicts([row], **_urls(request, article))
+    context = {
+        "message": outcome.message,
+        "version": review_version(
+            spans=before.spans, decided=decided, gold=gold, labels=drawing.labels, anonymous=anonymous
+        ),
+        "open_conflicts": len(open_after),
+        "conflict_count": len(before.alignment.conflicts),
+        "gold_count": len(gold),
+        "gold_was_empty": not gold_before and bool(gold),
+        "gold_insertions": gold_insertions(gold, created, drawing.labels, excerpt=excerpt),
+        "conflict_html": conflict_html,
+        "body_window": window,
+        "body_html": review_body(body, rows_after, drawing.labels, window=window) if window else "",
+    }
+    return render(request, f"{PAGE}#review-patch", context)
 
 
 def _article(pk: int) -> Article:
@@ -159,14 +261,12 @@ def _answer(
     if not request.htmx:
         messages.success(request, outcome.message)
         return HttpResponseRedirect(reverse("annotations:article-review", args=[article.pk]))
-    return render(request, f"{PAGE}#review-main", _context(request, article, message=outcome.message))
-
-
-def _editor_id(article: Article, letter: str) -> int:
-    for editor, editor_letter in editor_letters(finished_editor_ids(article=article)).items():
-        if editor_letter == letter:
-            return editor
-    raise ValidationError("There is no such editor on this article.")
+    patch = _patch(request, article, outcome)
+    if patch is not None:
+        return patch
+    # The whole region: the forms swap nothing themselves (their answer is usually out-of-band fragments).
+    full = render(request, f"{PAGE}#review-main", _context(request, article, message=outcome.message))
+    return reswap(retarget(full, "#review-main"), "outerHTML")
 
 
 def _post_view(func: Any) -> Any:
@@ -180,13 +280,13 @@ def review_accept(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _answer(request, article, None, form)
 
-    def accept(*, article: Article, reviewer: Any) -> services.ReviewOutcome:
-        editor_id = _editor_id(article, form.cleaned_data["editor"])
-        return services.review_accept_version(
-            article=article, reviewer=reviewer, conflict=form.cleaned_data["conflict"], editor_id=editor_id
-        )
-
-    return _answer(request, article, accept)
+    return _answer(
+        request,
+        article,
+        services.review_accept_version,
+        conflict=form.cleaned_data["conflict"],
+        letter=form.cleaned_data["editor"],
+    )
 
 
 @_post_view

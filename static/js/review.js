@@ -1,7 +1,11 @@
 // The review page: j/k move between open conflicts, a/b/c… accept an editor's version of the current one,
 // x rejects it, label keys add the selected text to gold (adjusting the current conflict when they overlap),
-// y / m / u / r press the toolbar's forms, ? lists the keys. Every decision is a form posted by htmx, and the
-// server answers with #review-main drawn again; the current conflict is then the first open one at or after it.
+// y / m / u / r press the toolbar's forms, ? lists the keys. Every decision is a form posted by htmx. A decision on
+// one conflict or span is answered with only what it changed (htmx out-of-band fragments: the settled conflict,
+// the counters, the new gold items, and the stretch of the text that changed, spliced in here); the others, and
+// any post from a page that missed a change, with #review-main drawn again. Every post names the drawing the page
+// holds (#review-version), so the server knows which answer fits. The current conflict is then the first open
+// one at or after it, and the keyboard carries on from there.
 //
 // Offsets: the same selection → code-point conversion as the workspace (selection.js), re-checked by the server.
 
@@ -96,9 +100,56 @@ function start(review) {
     if (event.target.closest?.("#review-main .label-btn")) event.preventDefault();
   });
 
-  // After every swap the list is new: keep the position, now counting only what is still open.
+  // Every post names the drawing of the region this page holds; the server answers a page that missed a change
+  // with the whole region.
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    const version = document.getElementById("review-version");
+    if (version && event.detail.verb === "post" && review.contains(event.detail.elt)) {
+      event.detail.parameters.version = version.dataset.version;
+    }
+  });
+
+  /** Splice a redrawn stretch of the text in place of the segments it replaces, as a full redraw would leave it. */
+  function applyBodyPatch() {
+    const holder = document.getElementById("review-body-patch");
+    if (!holder || holder.dataset.from === undefined) return;
+    const root = body();
+    const from = Number(holder.dataset.from);
+    const to = Number(holder.dataset.to);
+    delete holder.dataset.from;
+    delete holder.dataset.to;
+    const fresh = [...holder.children];
+    holder.replaceChildren();
+    const stale = [...root.children].filter((element) => {
+      const at = Number(element.dataset.start);
+      return at >= from && at < to;
+    });
+    const after = stale.length ? stale[stale.length - 1].nextElementSibling : null;
+    if (!stale.length || Number(stale[0].dataset.start) !== from || (after && Number(after.dataset.start) !== to)) {
+      // The server patches only the drawing this page named, so this cannot line up wrongly; if it ever does, a
+      // reload shows what is stored rather than a text whose offsets are off.
+      window.location.reload();
+      return;
+    }
+    stale[0].replaceWith(...fresh);
+    for (const element of stale.slice(1)) element.remove();
+  }
+
+  // The button that was pressed went with the conflict it settled: keep the keyboard on the list.
+  function keepFocus() {
+    const active = document.activeElement;
+    if (active && active !== document.body && document.contains(active)) return;
+    current()?.focus({ preventScroll: true });
+  }
+
+  // After every answer: splice the text, then keep the position, now counting only what is still open.
+  // htmx fires afterSwap on every element an answer placed; the region itself (redrawn, or the target of an
+  // answer that only carried fragments) comes once.
   document.body.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target?.id === "review-main" || event.detail.elt?.id === "review-main") show();
+    if (event.target.id !== "review-main") return;
+    applyBodyPatch();
+    show();
+    keepFocus();
   });
   document.body.addEventListener("htmx:afterSettle", () => show({ scroll: false }));
 
