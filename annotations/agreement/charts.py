@@ -6,6 +6,8 @@ styles, and SVG presentation classes keep every figure readable in the styleshee
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from typing import NamedTuple
 
 from annotations.agreement.metrics import AGREEMENT_METRICS, Report
@@ -17,7 +19,12 @@ METRIC_NAMES = {
     "krippendorff_alpha": "Krippendorff's α",
 }
 CELL = 56  # heat map cell, in SVG units
-GUTTER = 120  # room for editor names
+GUTTER = 120  # room for the bars' metric names
+# Editor names around the heat map: 12px text (agreement.css), columns' names slanted up to the right.
+FONT = 12
+SLANT = 40  # degrees
+LABEL_GAP = 8  # between a name and the cells
+MARGIN = 4  # round the whole drawing, so no glyph touches the edge
 BAR_WIDTH = 300
 BAR_HEIGHT = 14
 BAR_GAP = 4
@@ -48,6 +55,12 @@ class HeatCell(NamedTuple):
     cy: int
 
 
+def text_width(text: str, size: int = FONT) -> float:
+    """A generous estimate of ``text``'s drawn width in SVG units (the server cannot measure fonts): wide for
+    East Asian wide characters, 0.62 em for the rest, which covers system-ui's widest Latin letters on average."""
+    return sum(size if unicodedata.east_asian_width(c) in "WF" else 0.62 * size for c in text)
+
+
 class HeatMap(NamedTuple):
     metric: str
     editors: list[str]
@@ -57,13 +70,46 @@ class HeatMap(NamedTuple):
     height: int
     labels_x: list[tuple[int, str]]  # column headings: x of the column's centre, name
     labels_y: list[tuple[int, str]]
-    gutter: int = GUTTER
+    left: int  # where the cells begin: room for the rows' names
+    top: int  # room for the columns' slanted names
     cell: int = CELL
+    slant: int = SLANT
+
+    @property
+    def label_x_y(self) -> int:
+        """The baseline point of the columns' names, just above the cells."""
+        return self.top - LABEL_GAP
+
+    @property
+    def label_y_x(self) -> int:
+        """Where the rows' names end, just left of the cells."""
+        return self.left - LABEL_GAP
+
+
+def heat_geometry(editors: list[str]) -> tuple[int, int, int, int]:
+    """``(left, top, width, height)`` of a heat map of ``editors``, from their names' lengths: the rows' names fit
+    left of the cells, the columns' names (slanted by ``SLANT`` from their column's centre) fit above them and, for
+    the last columns, to the right, with no empty band beyond the longest name."""
+    widths = [text_width(name) for name in editors]
+    angle = math.radians(SLANT)
+    # A slanted name reaches up by its length's sine plus the glyphs' height standing on the slant.
+    rise = max((w * math.sin(angle) + FONT * math.cos(angle) for w in widths), default=0)
+    left = MARGIN + math.ceil(max(widths, default=0)) + LABEL_GAP
+    top = MARGIN + math.ceil(rise) + LABEL_GAP
+    grid = left + CELL * len(editors)
+    reach = max(
+        (left + j * CELL + CELL // 2 + w * math.cos(angle) + FONT * math.sin(angle) for j, w in enumerate(widths)),
+        default=0,
+    )
+    width = max(grid, math.ceil(reach)) + MARGIN
+    height = top + CELL * len(editors) + MARGIN
+    return left, top, width, height
 
 
 def heat_map(report: Report, metric: str) -> HeatMap:
     """Editors × editors, overall ``metric`` of each pair (symmetric; the diagonal is empty)."""
     editors = report.editors
+    left, top, width, height = heat_geometry(editors)
     values: dict[tuple[str, str], float | None] = {}
     for pair in report.pairs:
         value = pair.figures[None][metric]
@@ -81,14 +127,14 @@ def heat_map(report: Report, metric: str) -> HeatMap:
                 continue
             value = values[(row, column)]
             texts.append(shown(value))
-            x, y = GUTTER + j * CELL, GUTTER + i * CELL
+            x, y = left + j * CELL, top + i * CELL
             cells.append(
                 HeatCell(x, y, row, column, value, shown(value), heat_class(value), x + CELL // 2, y + CELL // 2)
             )
         rows.append((row, texts))
-    size = GUTTER + CELL * len(editors)
-    centres = [(GUTTER + i * CELL + CELL // 2, name) for i, name in enumerate(editors)]
-    return HeatMap(metric, editors, cells, rows, size, size, centres, centres)
+    columns = [(left + i * CELL + CELL // 2, name) for i, name in enumerate(editors)]
+    rows_y = [(top + i * CELL + CELL // 2, name) for i, name in enumerate(editors)]
+    return HeatMap(metric, editors, cells, rows, width, height, columns, rows_y, left, top)
 
 
 class Bar(NamedTuple):

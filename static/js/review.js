@@ -100,6 +100,15 @@ function start(review) {
     if (event.target.closest?.("#review-main .label-btn")) event.preventDefault();
   });
 
+  // A refusal (4xx with a sentence retargeted to #review-error) is shown; htmx swaps no error answer by itself.
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const xhr = event.detail.xhr;
+    if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // Every post names the drawing of the region this page holds; the server answers a page that missed a change
   // with the whole region.
   document.body.addEventListener("htmx:configRequest", (event) => {
