@@ -137,7 +137,10 @@ def run(args: argparse.Namespace) -> None:
     keys = iter([conflict.key for conflict in conflicts])
     version_of = re.compile(rb'id="review-version" data-version="([0-9a-f]+)"')
     htmx = {"HX-Request": "true"}
-    held = {"version": version_of.search(client.get(page).content).group(1).decode()}
+    first = version_of.search(client.get(page).content)
+    if first is None:
+        raise SystemExit("the review page names no drawing (#review-version)")
+    held = {"version": first.group(1).decode()}
     answers = {"fragments": 0, "whole region": 0}
 
     def decide(url, data, *, stale=False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -47,11 +48,18 @@ def agreement_page(request: HtmxHttpRequest) -> HttpResponse:
         )
         for name in [*report.labels, None]
     ]
+    heat = heat_map(report, metric)
+    # The admin's throughput table links each editor here (``#editor-<id>``): their row of pair figures.
+    User = get_user_model()
+    ids = dict(
+        User.objects.filter(**{f"{User.USERNAME_FIELD}__in": heat.editors}).values_list(User.USERNAME_FIELD, "pk")
+    )
     context = {
         "form": form,
         "report": report,
+        "heat_rows": [(ids.get(name), name, values) for name, values in heat.rows],
         "metric_names": [METRIC_NAMES[m] for m in AGREEMENT_METRICS],
-        "heat": heat_map(report, metric),
+        "heat": heat,
         "heat_metric": METRIC_NAMES[metric],
         "bars": label_bars(report),
         "averages": averages,

@@ -56,7 +56,8 @@ def review_body(
     labels: Mapping[int, Any],
     window: tuple[int, int] | None = None,
 ) -> SafeString:
-    return render_body(body, rows, {**labels, CONFLICT_LABEL: _Marker()}, window=window)
+    drawn: dict[int, Any] = {**labels, CONFLICT_LABEL: _Marker()}
+    return render_body(body, rows, drawn, window=window)
 
 
 def changed_window(

@@ -204,7 +204,7 @@ def review_accept_version(
     if editor_id not in state.editor_ids:
         raise ValidationError("There is no such editor on this article.")
     decision = _decision(article=article, reviewer=reviewer, action=ReviewAction.ACCEPT, span_ids=found.span_ids)
-    known, made = _known(state), []
+    known, made = _known(state), list[GoldRow]()
     versions = found.versions_of(editor_id)
     for version in versions:
         _version_gold(

@@ -141,3 +141,14 @@ def test_the_metric_select_names_the_metric_the_heat_map_draws(client, reviewer,
     page = html.fromstring(client.get(reverse("annotations:agreement")).content)
     chosen = page.cssselect("select[name=metric] option[selected]")
     assert [option.get("value") for option in chosen] == ["cohen_kappa"]
+
+
+def test_the_admins_per_editor_link_lands_on_that_editors_row(client, curator, desk):
+    # The workflow overview's throughput table links "figures" to agreement#editor-<id>.
+    client.force_login(curator)
+    overview = html.fromstring(client.get(reverse("admin:annotations_assignment_overview")).content)
+    links = {a.get("href") for a in overview.xpath("//section[@id='throughput']//a[starts-with(@href, '/agreement')]")}
+    assert f"{URL}#editor-{desk['bo'].pk}" in links
+    _, doc = page(client)
+    row = doc.get_element_by_id(f"editor-{desk['bo'].pk}")
+    assert row.xpath("./th")[0].text_content() == "bo" and len(row.xpath("./td")) == 3
