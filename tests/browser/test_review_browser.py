@@ -35,6 +35,15 @@ SELECT_IN = """
 }
 """
 
+# What the reviewer sees of the region, without what differs between two drawings (message, CSRF tokens).
+DRAWN = """() => ({
+  body: document.getElementById("review-body").innerHTML,
+  conflicts: [...document.querySelectorAll(".conflict")].map((c) => [c.id, c.dataset.settled, c.textContent]),
+  gold: [...document.querySelectorAll("#review-gold li")].map((li) => [li.id, li.textContent]),
+  counts: [...document.querySelectorAll(".review-panel .count")].map((c) => c.textContent),
+  version: document.getElementById("review-version").dataset.version,
+})"""
+
 RENEE = "Rene\u0301e"  # e + combining acute accent: two code points
 
 
@@ -69,12 +78,30 @@ def test_two_editors_then_a_reviewer_settles_everything_by_keyboard(
     for needle, label in (("Mara Okonkwo", "person"), ("Larchfield Systems", "person"), ("東京", "org")):
         start, end = python_offsets(BODY, needle)
         span_create(article=article, label=labels[label], start=start, end=end, annotator=other_editor)
+    # Blind: Editor A's workspace, drawn again, shows none of B's spans (東京 is B's only).
+    page.goto(annotate_url(live_server, article))
+    page.wait_for_selector("#workspace[data-ready]")
+    assert page.evaluate(
+        "[...document.querySelectorAll('#ws-body .seg')].filter((s) => s.textContent.includes('東京'))"
+        ".every((s) => !s.classList.contains('hl'))"
+    )
     finish(article, editor, other_editor)
     settings = workflow_settings()
     settings.anonymous_review = True
     settings.save(update_fields=["anonymous_review"])
 
     login(page, live_server, reviewer)
+    retargeted = []
+    page.on(
+        "response",
+        lambda r: (
+            retargeted.append(r.url)
+            if r.request.method == "POST"
+            and any(f"/review/{action}/" in r.url for action in ("accept", "reject", "add"))
+            and r.headers.get("hx-retarget") == "#review-main"
+            else None
+        ),
+    )
     page.goto(live_server.url + reverse("annotations:article-review", args=[article.pk]))
     page.wait_for_selector("#review-main")
     assert page.locator(".conflict").count() == 3
@@ -99,6 +126,12 @@ def test_two_editors_then_a_reviewer_settles_everything_by_keyboard(
     page.evaluate(SELECT_IN, ["review-body", "Quillix OS"])
     assert press(page, "2", path="/review/add/") == 200
     assert page.locator(".conflict[data-settled='0']").count() == 0
+    # Those decisions came back as fragments, and the page they left is the page a reload draws.
+    assert retargeted == []
+    drawn = page.evaluate(DRAWN)
+    page.reload()
+    page.wait_for_selector("#review-main")
+    assert page.evaluate(DRAWN) == drawn
     html = page.content()
     assert editor.username not in page.locator("#review-main").text_content().split()
     assert "ed2" not in html
