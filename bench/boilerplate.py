@@ -273,8 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     import psycopg
 
     with psycopg.connect(server, autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
-            admin.execute(f'CREATE DATABASE "{DATABASE}"')
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone():
+            admin.execute(f'CREATE DATABASE "{args.database}"')
     _migrate(url)
     build(url, args.articles, args.new)
     groups = decoy_groups(args.articles + args.new)
