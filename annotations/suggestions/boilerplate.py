@@ -729,6 +729,62 @@ def _passage_candidates(signed: list[tx.Signed], exclude: list[int]) -> dict[int
     )
 
 
+def _near_roots(members: Sequence[_Member], exclude: list[int], shingles: _Shingles) -> dict[int, int]:
+    """Which of ``members`` (by position) are near-duplicates of a cluster's first passage: ``{position: cluster}``.
+
+    Found by the band keys of first passages (a partial GIN index: ``cluster = id``), confirmed on the texts.
+    Only clusters count: a passage near another that repeats nowhere is no family yet, as in a rebuild.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.id, p.keys, substr(a.body, p.start + 1, p."end" - p.start)
+                  FROM {_PASSAGE_TABLE} p JOIN articles_article a ON a.id = p.article_id
+                 WHERE p.cluster = p.id AND p.keys && %(keys)s::bigint[] AND NOT p.article_id = ANY(%(ex)s)
+                 ORDER BY p.id""",
+            {"keys": sorted({k for m in members for k in m.keys}), "ex": exclude},
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return {}
+    by_band: dict[int, list[int]] = defaultdict(list)
+    texts: dict[int, str] = {}
+    for root, keys, text in rows:
+        texts[root] = text
+        for k in keys:
+            by_band[k].append(root)
+    bigrams: dict[int, frozenset[int]] = {}
+    found: dict[int, int] = {}
+    for position, m in enumerate(members):
+        candidates = list(dict.fromkeys(root for k in m.keys for root in by_band.get(k, ())))
+        mine = shingles.of(m)
+        for root in candidates[:MAX_CENTRES]:
+            if root not in bigrams:
+                bigrams[root] = tx.bigram_set(texts[root])
+            if tx.near_duplicates(mine, bigrams[root]):
+                found[position] = root
+                break
+    return found
+
+
+def _gather_near_duplicates(root: int, first: _Member, shingles: _Shingles) -> None:
+    """Passages in no cluster that are copies or near-duplicates of ``first`` (a cluster's first passage) join it.
+
+    Runs only when a repeat becomes a cluster, which is rare once a corpus has been rebuilt: the band keys of
+    passages outside clusters are not indexed (see ``BoilerplatePassage.keys``), so this reads the passage table.
+    """
+    mine = shingles.of(first)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.id, substr(a.body, p.start + 1, p."end" - p.start)
+                  FROM {_PASSAGE_TABLE} p JOIN articles_article a ON a.id = p.article_id
+                 WHERE p.cluster IS NULL AND p.keys && %(keys)s::bigint[]""",
+            {"keys": first.keys},
+        )
+        near = [pk for pk, text in cursor.fetchall() if tx.near_duplicates(tx.bigram_set(text), mine)]
+        if near:
+            cursor.execute(f"UPDATE {_PASSAGE_TABLE} SET cluster = %s WHERE id = ANY(%s)", [root, near])
+
+
 @dataclass(slots=True)
 class _KnownFamily:
     id: int
@@ -817,26 +873,38 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
         if not any(members[i].start < e and s < members[i].end for s, e in explained.get(members[i].article, ()))
     ]
 
-    # 2. Passages no family explains: do they repeat an earlier passage (by the passage index)?
+    # 2. Passages no family explains: do they repeat an earlier passage word for word (by the exact-key index),
+    # or are they near-duplicates of a cluster's first passage (by the band keys of those, indexed)?
     cluster_of: dict[int, int] = {i: f.cluster for i, f in family_of.items() if f.cluster is not None}
-    matches: dict[int, _Member] = {}
+    joined: set[int] = set()  # indexes in members that joined a cluster here
     if unexplained:
         candidates = _passage_candidates([all_signed[i] for i in unexplained], ids)
         by_exact = {c.exact: c for c in candidates.values()}
-        for i in unexplained:
-            match = by_exact.get(members[i].exact)
-            if match is not None:
-                matches[i] = match
-    with connection.cursor() as cursor:
         roots: dict[int, int] = {}
-        for i, match in matches.items():
-            if match.id not in roots:
-                cursor.execute(
-                    f"UPDATE {_PASSAGE_TABLE} SET cluster = coalesce(cluster, id) WHERE id = %s RETURNING cluster",
-                    [match.id],
-                )
-                roots[match.id] = cursor.fetchone()[0]
-            cluster_of[i] = roots[match.id]
+        with connection.cursor() as cursor:
+            for i in unexplained:
+                match = by_exact.get(members[i].exact)
+                if match is None:
+                    continue
+                if match.id not in roots:
+                    cursor.execute(
+                        f"""WITH old AS (SELECT cluster FROM {_PASSAGE_TABLE} WHERE id = %(id)s)
+                            UPDATE {_PASSAGE_TABLE} p SET cluster = coalesce(p.cluster, p.id) FROM old
+                             WHERE p.id = %(id)s RETURNING p.cluster, old.cluster IS NULL""",
+                        {"id": match.id},
+                    )
+                    roots[match.id], new_root = cursor.fetchone()
+                    if new_root:
+                        # A repeat just became a cluster: its earlier near-duplicates join it, as a rebuild
+                        # would put them there.
+                        _gather_near_duplicates(roots[match.id], match, shingles)
+                cluster_of[i] = roots[match.id]
+                joined.add(i)
+        rest = [i for i in unexplained if i not in joined]
+        if rest:
+            for i, root in _near_roots([members[i] for i in rest], ids, shingles).items():
+                cluster_of[rest[i]] = root
+                joined.add(rest[i])
     created = BoilerplatePassage.objects.bulk_create(
         [
             BoilerplatePassage(
@@ -853,18 +921,26 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     new_families: list[int] = []
     families_by_cluster = {
         f.cluster: _KnownFamily(f.pk, f.cluster, f.text, f.article_count, f.keys)
-        for f in BoilerplateFamily.objects.filter(cluster__in={cluster_of[i] for i in matches}).only(
+        for f in BoilerplateFamily.objects.filter(cluster__in={cluster_of[i] for i in joined}).only(
             "id", "cluster", "text", "article_count", "keys"
         )
     }
-    for cluster in sorted({cluster_of[i] for i in matches} - set(families_by_cluster)):
+    # The longest first, as the rebuild resolves overlaps: three copies of a whole footer are one family, not
+    # one per sentence (each sentence repeats too).
+    longest: dict[int, int] = defaultdict(int)
+    for i in joined:
+        longest[cluster_of[i]] = max(longest[cluster_of[i]], members[i].end - members[i].start)
+    for cluster in sorted(set(longest) - set(families_by_cluster), key=lambda c: (-longest[c], c)):
         discovered = _discover(cluster, shingles, checking=set(ids), explained=explained)
         if discovered is not None:
             families_by_cluster[cluster] = _KnownFamily(
                 discovered.pk, discovered.cluster, discovered.text, discovered.article_count, discovered.keys
             )
             new_families.append(discovered.pk)
-    for i in matches:
+            for i in joined:  # its places in the checked articles are taken too
+                if cluster_of[i] == cluster:
+                    explained[members[i].article].append((members[i].start, members[i].end))
+    for i in joined:
         if cluster_of[i] in families_by_cluster:
             family_of[i] = families_by_cluster[cluster_of[i]]
 
