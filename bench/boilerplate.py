@@ -1,6 +1,7 @@
 """Boilerplate families: quality and speed on a synthetic syndicated corpus.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/boilerplate.py --articles 50000
+    DATABASE_URL=... .venv/bin/python bench/boilerplate.py --sizes 10000 50000   # memory flat in corpus size?
 
 Builds (or reuses) ``newsnotes_bench_boilerplate`` on that server: articles of ``bench/corpus.py``'s
 ``article_text``, 30% of them ending in one or two of six footers or calls to action with the variations
@@ -9,7 +10,11 @@ to the story's last paragraph or set apart), and decoys that must not become fam
 three stories about one event (half of them at the end), unquoted paragraphs shared by two stories, shared
 headlines at the top, and common short closing phrases. Then it times the whole-corpus rebuild, checks
 ``--new`` more articles one by one with the incremental check, and prints paragraph-level precision and recall
-of both against the planted footers, and the peak RSS of this process.
+of both against the planted footers, and the peak RSS of this process (and of the rebuild's worker processes).
+
+``--sizes A B`` runs the whole benchmark once per size, each in a fresh process with its own database
+(``<database>_<size>``), and prints the peak RSS of both runs and their ratio: the rebuild streams through
+PostgreSQL, so its memory should not follow the corpus.
 
 A copy is correct when at least 90% of it lies inside a planted footer; a planted footer is found when copies
 cover at least 90% of it.
@@ -20,10 +25,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import os
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -253,15 +260,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=50_000)
     parser.add_argument("--new", type=int, default=300, help="articles then checked one by one (incremental)")
+    parser.add_argument("--database", default=DATABASE, help=f"benchmark database (default {DATABASE})")
+    parser.add_argument("--sizes", type=int, nargs=2, metavar=("SMALL", "LARGE"), help="compare peak RSS at two sizes")
+    parser.add_argument("--report", help=argparse.SUPPRESS)  # where a child run writes its figures (JSON)
     args = parser.parse_args(argv)
+    if args.sizes:
+        compare_sizes(args)
+        return
 
     server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    url = database_url(DATABASE, server)
+    url = database_url(args.database, server)
     import psycopg
 
     with psycopg.connect(server, autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
-            admin.execute(f'CREATE DATABASE "{DATABASE}"')
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone():
+            admin.execute(f'CREATE DATABASE "{args.database}"')
     _migrate(url)
     build(url, args.articles, args.new)
     groups = decoy_groups(args.articles + args.new)
@@ -336,7 +349,11 @@ def main(argv: list[str] | None = None) -> None:
         f"{statistics.median(cpu):.1f} ms); precision {inc_precision:.4f}, "
         f"recall {inc_recall:.4f} ({inc_copies} copies of {inc_footers} footers)"
     )
-    print(f"peak RSS: {rss_before:.0f} MB before the rebuild, {rss_after:.0f} MB after")
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"peak RSS: {rss_before:.0f} MB before the rebuild, {rss_after:.0f} MB after "
+        f"(largest worker process: {workers:.0f} MB)"
+    )
     print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     targets = [
         ("precision >= 0.99", precision >= 0.99),
@@ -345,6 +362,39 @@ def main(argv: list[str] | None = None) -> None:
         ("incremental median < 10 ms", statistics.median(timings) < 10),
     ]
     print("targets: " + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
+    if args.report:
+        figures = {
+            "articles": args.articles, "precision": precision, "recall": recall, "rebuild_seconds": rebuild_seconds,
+            "incremental_median_ms": statistics.median(timings), "rss_before_mb": rss_before,
+            "rss_after_mb": rss_after, "worker_rss_mb": workers,
+        }  # fmt: skip
+        Path(args.report).write_text(json.dumps(figures))
+
+
+def compare_sizes(args) -> None:
+    """The benchmark at two sizes, each in a fresh process (peak RSS is a high-water mark), and the RSS ratio."""
+    runs = []
+    for size in args.sizes:
+        report = Path(f"/tmp/bench-boilerplate-{os.getpid()}-{size}.json")
+        command = [sys.executable, __file__, "--articles", str(size), "--new", str(args.new)]
+        subprocess.run([*command, "--database", f"{args.database}_{size}", "--report", str(report)], check=True)
+        runs.append(json.loads(report.read_text()))
+        report.unlink()
+    print()
+    for run in runs:
+        print(
+            f"{run['articles']:>7,} articles: peak RSS {run['rss_after_mb']:.0f} MB "
+            f"({run['rss_after_mb'] - run['rss_before_mb']:.0f} MB above the process before the rebuild; "
+            f"largest worker {run['worker_rss_mb']:.0f} MB), rebuild {run['rebuild_seconds']:.1f} s, "
+            f"precision {run['precision']:.4f}, recall {run['recall']:.4f}, "
+            f"incremental median {run['incremental_median_ms']:.1f} ms"
+        )
+    small, large = runs
+    ratio = large["rss_after_mb"] / small["rss_after_mb"]
+    print(
+        f"peak RSS ratio {large['articles']:,} / {small['articles']:,} articles: {ratio:.2f} "
+        f"(target: memory flat in corpus size, <= 1.20: {'met' if ratio <= 1.2 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ class ExportOptions:
     neutralise: bool = True  # csv, articles-csv: defuse spreadsheet formulas
     bom: bool = False  # csv, articles-csv: a UTF-8 byte order mark for Excel
     utf16: bool = False  # jsonl, label-studio: offsets in UTF-16 code units instead of code points
-    suggestions: bool = False  # csv: add pending suggestions, marked as such (never anyone's labels otherwise)
+    # csv, jsonl, label-studio: add pending suggestions, marked as such (never anyone's labels otherwise)
+    suggestions: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,13 @@ def export(
     if key == "articles-csv":
         return articles_csv.write(filters, neutralise_cells=options.neutralise, bom=options.bom, on_rows=on_rows)
     if key == "jsonl":
-        return _snapshot(lambda: doccano.write(filters, utf16=options.utf16, on_rows=on_rows))
+        return _snapshot(
+            lambda: doccano.write(filters, utf16=options.utf16, on_rows=on_rows, suggestions=options.suggestions)
+        )
     if key == "label-studio":
-        return _snapshot(lambda: label_studio.write(filters, utf16=options.utf16, on_rows=on_rows))
+        return _snapshot(
+            lambda: label_studio.write(filters, utf16=options.utf16, on_rows=on_rows, suggestions=options.suggestions)
+        )
     if key == "conll":
         return _snapshot(lambda: conll.write(filters, on_rows=on_rows, on_dropped=on_dropped))
     if key == "brat":

@@ -5,14 +5,86 @@ status, metadata, "offsets": "codepoints" (or "utf16"), "spans": [{"id", "start"
 "annotator", "origin", "note", "attributes", "created_at", "updated_at"}, ...]}``. ``spans[i]`` describes
 ``label[i]`` and repeats its start, end and label: doccano keeps the extra keys but re-sorts ``label`` by (start,
 end, label), and the importer matches details to entries by that content, not by position.
+
+Pending suggestions are written only when a researcher asks for them (``suggestions=True``), and never in
+``label`` or ``spans`` (doccano would import them as labels): in ``"suggestions": [{"id": "suggestion-<id>",
+"layer": "suggestion", "origin": "pending-suggestion", "start", "end", "label", "text", "suggested_by"
+(boilerplate, propagation or plugin), "family", "created_at"}, ...]``, on every line of such a file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from annotations.exports.common import chunked, iso_utc, json_line, sorted_json, utf16_offsets
-from annotations.exports.query import ExportArticle, ExportFilters, iter_articles
+from annotations.exports.query import ExportArticle, ExportFilters, iter_articles, suggestions_for_export
+
+# Accepted suggestions are editors' spans of origin "suggestion"; pending ones say so in every format.
+PENDING_ORIGIN = "pending-suggestion"
+PENDING_LAYER = "suggestion"
+
+
+@dataclass(slots=True)
+class PendingSuggestion:
+    """A machine suggestion no editor has accepted or rejected yet, as the JSON formats write it."""
+
+    pk: int
+    start: int
+    end: int
+    label: str
+    text: str
+    suggested_by: str  # the suggestion's own origin: boilerplate, propagation, plugin
+    family: int | None
+    created_at: dt.datetime
+
+    @property
+    def export_id(self) -> str:
+        return f"suggestion-{self.pk}"
+
+
+def with_pending_suggestions(
+    filters: ExportFilters, articles: Iterable[ExportArticle], *, chunk_size: int = 500
+) -> Iterator[tuple[ExportArticle, list[PendingSuggestion]]]:
+    """Each article with its pending suggestions (label filter applied), one query per ``chunk_size`` articles."""
+    batch: list[ExportArticle] = []
+
+    def attach() -> Iterator[tuple[ExportArticle, list[PendingSuggestion]]]:
+        found: dict[int, list[PendingSuggestion]] = {}
+        rows = (
+            suggestions_for_export(filters)
+            .filter(article_id__in=[a.pk for a in batch])
+            .order_by("article_id", "start", "-end", "id")
+            .values_list("article_id", "pk", "start", "end", "label__name", "text", "origin", "family_id", "created_at")
+        )
+        for article_id, *fields in rows:
+            found.setdefault(article_id, []).append(PendingSuggestion(*fields))
+        for article in batch:
+            yield article, found.get(article.pk, [])
+        batch.clear()
+
+    for article in articles:
+        batch.append(article)
+        if len(batch) >= chunk_size:
+            yield from attach()
+    if batch:
+        yield from attach()
+
+
+def _suggestion(s: PendingSuggestion, position: Callable[[int], int]) -> dict:
+    return {
+        "id": s.export_id,
+        "layer": PENDING_LAYER,
+        "origin": PENDING_ORIGIN,
+        "start": position(s.start),
+        "end": position(s.end),
+        "label": s.label,
+        "text": s.text,
+        "suggested_by": s.suggested_by,
+        "family": s.family,
+        "created_at": iso_utc(s.created_at),
+    }
 
 
 def article_fields(article: ExportArticle) -> dict:
@@ -51,7 +123,7 @@ def _span(s, position: Callable[[int], int]) -> dict:
     return span
 
 
-def _line(article: ExportArticle, *, utf16: bool) -> str:
+def _line(article: ExportArticle, *, utf16: bool, suggestions: list[PendingSuggestion] | None = None) -> str:
     position = utf16_offsets(article.body) if utf16 else (lambda offset: offset)
     spans = article.spans
     document = {
@@ -62,15 +134,27 @@ def _line(article: ExportArticle, *, utf16: bool) -> str:
         "offsets": "utf16" if utf16 else "codepoints",
         "spans": [_span(s, position) for s in spans],
     }
+    if suggestions is not None:
+        document["suggestions"] = [_suggestion(s, position) for s in suggestions]
     return json_line(document) + "\n"
 
 
 def write(
-    filters: ExportFilters, *, utf16: bool = False, on_rows: Callable[[int], None] | None = None
+    filters: ExportFilters,
+    *,
+    utf16: bool = False,
+    on_rows: Callable[[int], None] | None = None,
+    suggestions: bool = False,
 ) -> Iterator[bytes]:
+    """``suggestions``: add each article's pending suggestions (asked for explicitly; see the module doc)."""
+
     def lines():
-        for article in iter_articles(filters):
-            yield _line(article, utf16=utf16)
+        if suggestions:
+            pairs: Iterable = with_pending_suggestions(filters, iter_articles(filters))
+        else:
+            pairs = ((article, None) for article in iter_articles(filters))
+        for article, pending in pairs:
+            yield _line(article, utf16=utf16, suggestions=pending)
             if on_rows:
                 on_rows(1)
 

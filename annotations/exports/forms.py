@@ -66,7 +66,8 @@ class ExportForm(forms.Form):
     include_suggestions = forms.BooleanField(
         required=False,
         label="Include pending suggestions",
-        help_text="Span CSV: add machine suggestions no editor has accepted yet, origin “pending-suggestion”.",
+        help_text="Span CSV, doccano JSONL and Label Studio JSON (as predictions): add machine suggestions no "
+        "editor has accepted yet, marked origin “pending-suggestion”.",
     )
     offsets = forms.ChoiceField(
         choices=[("codepoints", "Code points"), ("utf16", "UTF-16 code units (doccano, Label Studio before 1.6)")],

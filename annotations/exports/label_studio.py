@@ -15,6 +15,13 @@ Written so that a fresh Label Studio imports it unchanged (checked against 1.23.
   on every region, besides our own annotation-level ``annotator`` (which Label Studio drops on import).
 - region ``origin`` is one Label Studio's editor accepts (``manual``, or ``prediction`` for our suggestions;
   ``import`` and ``suggestion`` make it show nothing); ours is ``meta.origin``.
+
+Pending suggestions are written only when a researcher asks for them (``suggestions=True``), as what Label
+Studio calls them: the task's ``"predictions": [{"model_version": "newsnotes-suggestions", "result": [...]}]``
+(one prediction holding every pending suggestion of the article; an empty list when it has none), never as
+annotations. Each region is ``labels`` like an annotation's, with ``id`` ``suggestion-<id>`` and ``meta``
+``{"origin": "pending-suggestion", "layer": "suggestion", "suggested_by", "family"}``; Label Studio imports
+predictions apart from annotations, and our importer skips them.
 """
 
 from __future__ import annotations
@@ -24,11 +31,31 @@ from itertools import count, groupby
 from typing import Any
 
 from annotations.exports.common import chunked, iso_utc, json_line, sorted_json, utf16_offsets
-from annotations.exports.doccano import article_fields
+from annotations.exports.doccano import (
+    PENDING_LAYER,
+    PENDING_ORIGIN,
+    PendingSuggestion,
+    article_fields,
+    with_pending_suggestions,
+)
 from annotations.exports.query import ExportArticle, ExportFilters, iter_articles
 
 # Label Studio's editor knows the origins "manual", "prediction" and "prediction-changed" only.
 LS_ORIGINS = {"manual": "manual", "suggestion": "prediction", "import": "manual"}
+MODEL_VERSION = "newsnotes-suggestions"
+
+
+def _prediction_result(s: PendingSuggestion, position) -> dict:
+    return {
+        "id": s.export_id,
+        "from_name": "label",
+        "to_name": "text",
+        "type": "labels",
+        "origin": "prediction",
+        "value": {"start": position(s.start), "end": position(s.end), "text": s.text, "labels": [s.label]},
+        "meta": {"origin": PENDING_ORIGIN, "layer": PENDING_LAYER, "suggested_by": s.suggested_by, "family": s.family},
+        "created_at": iso_utc(s.created_at),
+    }
 
 
 def _result(span, position) -> dict:
@@ -56,7 +83,9 @@ def _result(span, position) -> dict:
     return result
 
 
-def _task(article: ExportArticle, annotation_ids, *, utf16: bool) -> dict:
+def _task(
+    article: ExportArticle, annotation_ids, *, utf16: bool, suggestions: list[PendingSuggestion] | None = None
+) -> dict:
     position = utf16_offsets(article.body) if utf16 else (lambda offset: offset)
     annotations = []
     # One annotation per editor, and the gold layer as an annotation of its own.
@@ -73,21 +102,35 @@ def _task(article: ExportArticle, annotation_ids, *, utf16: bool) -> dict:
                 "result": [_result(s, position) for s in spans],
             }
         )
-    return {
+    task = {
         "id": article.pk,
         "data": {"text": article.body, **article_fields(article), "offsets": "utf16" if utf16 else "codepoints"},
         "annotations": annotations,
     }
+    if suggestions is not None:
+        results = [_prediction_result(s, position) for s in suggestions]
+        task["predictions"] = [{"model_version": MODEL_VERSION, "result": results}] if results else []
+    return task
 
 
 def write(
-    filters: ExportFilters, *, utf16: bool = False, on_rows: Callable[[int], None] | None = None
+    filters: ExportFilters,
+    *,
+    utf16: bool = False,
+    on_rows: Callable[[int], None] | None = None,
+    suggestions: bool = False,
 ) -> Iterator[bytes]:
+    """``suggestions``: add each article's pending suggestions as predictions (see the module doc)."""
+
     def pieces():
         annotation_ids = count(1)
         separator = "[\n"
-        for article in iter_articles(filters):
-            yield separator + json_line(_task(article, annotation_ids, utf16=utf16))
+        if suggestions:
+            pairs: Any = with_pending_suggestions(filters, iter_articles(filters))
+        else:
+            pairs = ((article, None) for article in iter_articles(filters))
+        for article, pending in pairs:
+            yield separator + json_line(_task(article, annotation_ids, utf16=utf16, suggestions=pending))
             separator = ",\n"
             if on_rows:
                 on_rows(1)

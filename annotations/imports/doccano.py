@@ -26,7 +26,7 @@ from articles.importers import (
 
 SPAN_KEYS = ("label", "labels", "entities")
 # doccano's own bookkeeping: nothing an article needs.
-IGNORED = {"id", "Comments", "comments", "relations", "cats", "offsets", "spans"}
+IGNORED = {"id", "Comments", "comments", "relations", "cats", "offsets", "spans", "suggestions"}
 ARTICLE_KEYS = {"text", "title", "url", "source", "byline", "published_at", "language", "status", "metadata"}
 TITLE_CHARS = 120
 

@@ -26,14 +26,20 @@ import multiprocessing
 import os
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
 
 from annotations.suggestions import text as tx
-from annotations.suggestions.models import BoilerplateCopy, BoilerplateFamily, BoilerplatePassage, FamilyStatus
+from annotations.suggestions.models import (
+    BoilerplateCopy,
+    BoilerplateFamily,
+    BoilerplatePassage,
+    FamilyStatus,
+    PrecisionHint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -320,71 +326,6 @@ def _load_members(where: str, params: dict) -> dict[int, _Member]:
         return {row[0]: _Member(*row) for row in cursor.fetchall()}
 
 
-def _group(members: dict[int, _Member], shingles: _Shingles) -> dict[int, list[_Member]]:
-    """Clusters of passages (by the id of their first passage): leader clustering of the distinct texts.
-
-    Texts are taken commonest first (by articles). Each joins the first cluster *centre* it shares a band key
-    with and is a near-duplicate of; a text repeated in two articles that joins none starts a cluster of its
-    own; any other text is left out. Comparing with centres only, never with any member, keeps clusters from
-    drifting: through footers run together, a chain of pairwise near-duplicates leads from any footer to any
-    other.
-    """
-    by_exact: dict[int, list[_Member]] = defaultdict(list)
-    for m in members.values():
-        by_exact[m.exact].append(m)
-    spread = {exact: len({m.article for m in group}) for exact, group in by_exact.items()}
-    order = sorted(by_exact, key=lambda exact: (-spread[exact], min(m.id for m in by_exact[exact])))
-    centre_of: dict[int, int] = {}
-    centres_by_band: dict[int, list[int]] = defaultdict(list)
-    for exact in order:
-        first = by_exact[exact][0]
-        candidates: list[int] = []
-        for k in first.keys:
-            for centre in centres_by_band.get(k, ()):
-                if centre not in candidates:
-                    candidates.append(centre)
-        mine = shingles.of(first, keep=False)
-        for centre in candidates[:MAX_CENTRES]:
-            if tx.near_duplicates(mine, shingles.of(by_exact[centre][0])):
-                centre_of[exact] = centre
-                break
-        else:
-            if spread[exact] >= 2:
-                centre_of[exact] = exact
-                for k in first.keys:
-                    centres_by_band[k].append(exact)
-    clusters: dict[int, list[_Member]] = defaultdict(list)
-    for exact, centre in centre_of.items():
-        clusters[centre].extend(by_exact[exact])
-    return {min(m.id for m in group): group for group in clusters.values()}
-
-
-def _match_families(clusters: dict[int, list[_Member]]) -> tuple[dict[int, BoilerplateFamily], set[int]]:
-    """Existing families found again, by the keys their variants had (exact keys weigh most)."""
-    by_key: dict[int, list[int]] = defaultdict(list)
-    families = {f.pk: f for f in BoilerplateFamily.objects.all()}
-    for f in families.values():
-        for k in f.keys:
-            by_key[k].append(f.pk)
-    scored: list[Any] = []
-    for root, members in clusters.items():
-        score: dict[int, int] = defaultdict(int)
-        for m in members:
-            for fid in by_key.get(m.exact, ()):
-                score[fid] += 100
-            for k in m.keys:
-                for fid in by_key.get(k, ()):
-                    score[fid] += 1
-        scored.extend((points, root, fid) for fid, points in score.items())
-    matched: dict[int, BoilerplateFamily] = {}
-    used: set[int] = set()
-    for _, root, fid in sorted(scored, reverse=True):
-        if root not in matched and fid not in used:
-            matched[root] = families[fid]
-            used.add(fid)
-    return matched, set(families) - used
-
-
 def _family_keys(members: Iterable[_Member], old: Sequence[int] = ()) -> list[int]:
     keys = set(old)
     for m in members:
@@ -393,12 +334,299 @@ def _family_keys(members: Iterable[_Member], old: Sequence[int] = ()) -> list[in
     return sorted(keys)
 
 
+# The whole-corpus rebuild keeps in Python only what does not grow with the corpus: one batch of rows, the
+# cluster centres (one per distinct repeated text, commonest first), one family's representative, one article's
+# choices. Everything per passage lives in temporary tables (the app's role may create them: PostgreSQL grants
+# TEMPORARY on a database to every role) and is read back through server-side cursors.
+_STREAM_BATCH = 2000
+_TEMP_TABLES = "bp_repeated, bp_member, bp_exact, bp_centre, bp_in, bp_cl, bp_rep, bp_choice, bp_kept, bp_fam"
+
+
+def _stream(name: str, query: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
+    """Rows of ``query`` through a server-side cursor, ``_STREAM_BATCH`` at a time (other statements may run
+    on the connection between batches)."""
+    with connection.cursor() as reader:
+        reader.execute(f"DECLARE {name} NO SCROLL CURSOR FOR {query}", params or None)
+        try:
+            while True:
+                reader.execute(f"FETCH {_STREAM_BATCH} FROM {name}")
+                rows = reader.fetchall()
+                if not rows:
+                    break
+                yield from rows
+        finally:
+            reader.execute(f"CLOSE {name}")
+
+
+class _Writer:
+    """Rows COPied into a temporary table in batches, so they never pile up in Python."""
+
+    def __init__(self, table: str, columns: str) -> None:
+        self.statement = f"COPY {table} ({columns}) FROM STDIN"
+        self.rows: list[tuple] = []
+
+    def add(self, row: tuple) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= _STREAM_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            with connection.cursor() as cursor, cursor.copy(self.statement) as copy:
+                for row in self.rows:
+                    copy.write_row(row)
+            self.rows = []
+
+
+def _execute(*statements: str) -> None:
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def _assign_centres() -> None:
+    """Leader clustering of the distinct texts into ``bp_centre (exact_key, centre)``.
+
+    Texts come commonest first (by articles), one row each from a server-side cursor. Each joins the first
+    cluster *centre* it shares a band key with and is a near-duplicate of; a text repeated in two articles that
+    joins none starts a cluster of its own; any other text is left out. Comparing with centres only, never with
+    any member, keeps clusters from drifting: through footers run together, a chain of pairwise near-duplicates
+    leads from any footer to any other. Only the centres' bigram sets are held.
+    """
+    centres: dict[int, frozenset[int]] = {}
+    centres_by_band: dict[int, list[int]] = defaultdict(list)
+    out = _Writer("bp_centre", "exact_key, centre")
+    rows = _stream(
+        "bp_texts",
+        f"""SELECT e.exact_key, e.spread, p.keys, substr(a.body, p.start + 1, p."end" - p.start)
+              FROM bp_exact e JOIN {_PASSAGE_TABLE} p ON p.id = e.first_id
+              JOIN articles_article a ON a.id = p.article_id
+             ORDER BY e.spread DESC, e.first_id""",
+    )
+    for exact, spread, keys, text in rows:
+        candidates: list[int] = []
+        for k in keys:
+            for centre in centres_by_band.get(k, ()):
+                if centre not in candidates:
+                    candidates.append(centre)
+        mine = tx.bigram_set(text)
+        for centre in candidates[:MAX_CENTRES]:
+            if tx.near_duplicates(mine, centres[centre]):
+                out.add((exact, centre))
+                break
+        else:
+            if spread >= 2:
+                centres[exact] = mine
+                for k in keys:
+                    centres_by_band[k].append(exact)
+                out.add((exact, exact))
+    out.flush()
+    logger.info("%d cluster centres", len(centres))
+
+
+def _choose_copies() -> None:
+    """Clusters that qualify, their representatives, one copy per article (``bp_choice``), overlaps resolved
+    (``bp_kept``): each step streams its rows in cluster or article order and holds one cluster or article."""
+    _execute(
+        """CREATE TEMPORARY TABLE bp_cl ON COMMIT DROP AS
+            SELECT centre, min(id) AS root, count(*) AS n, count(DISTINCT article_id) AS articles,
+                   count(DISTINCT source_id) AS sources
+              FROM bp_in GROUP BY centre""",
+        "CREATE TEMPORARY TABLE bp_rep (centre bigint PRIMARY KEY, passage bigint, articles int) ON COMMIT DROP",
+    )
+    # The representative: the longest of the variants found in at least half as many articles as the commonest
+    # (ties: the earliest). A call to action's two sentences and its second sentence alone occur in the same
+    # articles (one holds the other); the family is the whole call to action.
+    representatives = _Writer("bp_rep", "centre, passage, articles")
+    texts: dict[int, str] = {}  # one per qualifying cluster: as many as there are families
+    for centre, passage, text, articles in _stream(
+        "bp_reps",
+        f"""WITH v AS (
+              SELECT i.centre, i.exact_key, count(DISTINCT i.article_id) AS n, min(i.id) AS first_id
+                FROM bp_in i JOIN bp_cl c USING (centre)
+               WHERE c.articles >= {MIN_ARTICLES} AND c.sources >= {MIN_SOURCES}
+               GROUP BY i.centre, i.exact_key
+            ), w AS (SELECT v.*, max(n) OVER (PARTITION BY centre) AS most FROM v)
+            SELECT DISTINCT ON (w.centre) w.centre, p.id, substr(a.body, p.start + 1, p."end" - p.start), c.articles
+              FROM w JOIN {_PASSAGE_TABLE} p ON p.id = w.first_id JOIN articles_article a ON a.id = p.article_id
+              JOIN bp_cl c ON c.centre = w.centre
+             WHERE w.n * 2 >= w.most
+             ORDER BY w.centre, p."end" - p.start DESC, p.id""",
+    ):
+        if not tx.mostly_quoted(text):
+            representatives.add((centre, passage, articles))
+            texts[centre] = text
+    representatives.flush()
+
+    # In each article, the copy most like the representative (ties: the longer, then the earlier).
+    _execute(
+        "CREATE TEMPORARY TABLE bp_choice (centre bigint, root bigint, passage bigint, article_id bigint, "
+        'source_id bigint, start int, "end" int, paragraph int, weight bigint) ON COMMIT DROP'
+    )
+    choices = _Writer("bp_choice", 'centre, root, passage, article_id, source_id, start, "end", paragraph, weight')
+    current: int | None = None
+    representative: frozenset[int] = frozenset()
+    best: dict[int, tuple[tuple[float, int, int], tuple]] = {}  # this cluster's members, by article
+
+    def flush_cluster() -> None:
+        for _, row in best.values():
+            choices.add(row)
+        best.clear()
+
+    for centre, root, articles, passage, article_id, source_id, start, end, paragraph, text in _stream(
+        "bp_members",
+        """SELECT i.centre, c.root, r.articles, i.id, i.article_id, i.source_id, i.start, i."end", i.paragraph,
+                   substr(a.body, i.start + 1, i."end" - i.start)
+              FROM bp_in i JOIN bp_rep r USING (centre) JOIN bp_cl c USING (centre)
+              JOIN articles_article a ON a.id = i.article_id
+             ORDER BY i.centre""",
+    ):
+        if centre != current:
+            flush_cluster()
+            current = centre
+            representative = tx.bigram_set(texts.pop(centre))
+        score = (tx.jaccard(tx.bigram_set(text), representative), end - start, -start)
+        held = best.get(article_id)
+        if held is None or score > held[0]:
+            row = (centre, root, passage, article_id, source_id, start, end, paragraph, articles * (end - start))
+            best[article_id] = (score, row)
+    flush_cluster()
+    choices.flush()
+
+    # Where copies overlap, the one covering more text across the corpus wins (its family's articles times its
+    # length): a whole footer beats its first sentence (as common, shorter), and a footer beats the same footer
+    # run together with a stock phrase (as long, in far fewer articles).
+    _execute(
+        "CREATE TEMPORARY TABLE bp_kept (centre bigint, passage bigint, article_id bigint, source_id bigint, "
+        "paragraph int) ON COMMIT DROP"
+    )
+    kept = _Writer("bp_kept", "centre, passage, article_id, source_id, paragraph")
+    article: int | None = None
+    places: list[tuple[int, int]] = []
+    for centre, passage, article_id, source_id, start, end, paragraph in _stream(
+        "bp_overlaps",
+        'SELECT centre, passage, article_id, source_id, start, "end", paragraph FROM bp_choice '
+        "ORDER BY article_id, weight DESC, start, root",
+    ):
+        if article_id != article:
+            article, places = article_id, []
+        if any(start < e and s < end for s, e in places):
+            continue
+        places.append((start, end))
+        kept.add((centre, passage, article_id, source_id, paragraph))
+    kept.flush()
+    # A cluster that lost copies to longer or commoner ones may no longer qualify (its copies still took their
+    # places, as before).
+    _execute(
+        f"""DELETE FROM bp_kept WHERE centre IN (
+              SELECT centre FROM bp_kept GROUP BY centre
+              HAVING count(DISTINCT article_id) < {MIN_ARTICLES} OR count(DISTINCT source_id) < {MIN_SOURCES})"""
+    )
+
+
+def _match_families() -> tuple[dict[int, BoilerplateFamily], list[int]]:
+    """Existing families found again, by the keys their variants had (exact keys weigh most): clusters (by
+    centre) to families, and the ids of families found in no cluster. Scored in SQL; Python sees one row per
+    cluster and family sharing a key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH fk AS (SELECT id AS fid, unnest(keys) AS k FROM {_FAMILY_TABLE}),
+            m AS (SELECT k.centre, p.exact_key, p.keys FROM bp_kept k JOIN {_PASSAGE_TABLE} p ON p.id = k.passage)
+            SELECT s.points, c.root, s.centre, s.fid FROM (
+              SELECT centre, fid, sum(points) AS points FROM (
+                SELECT m.centre, fk.fid, 100 AS points FROM m JOIN fk ON fk.k = m.exact_key
+                UNION ALL
+                SELECT m.centre, fk.fid, 1 FROM m CROSS JOIN LATERAL unnest(m.keys) AS b(k) JOIN fk ON fk.k = b.k
+              ) x GROUP BY centre, fid
+            ) s JOIN bp_cl c USING (centre)
+            ORDER BY s.points DESC, c.root DESC, s.fid DESC
+            """
+        )
+        scored = cursor.fetchall()
+    families = {f.pk: f for f in BoilerplateFamily.objects.defer("keys")}
+    matched: dict[int, BoilerplateFamily] = {}
+    used: set[int] = set()
+    for _, _, centre, fid in scored:
+        if centre not in matched and fid not in used:
+            matched[centre] = families[fid]
+            used.add(fid)
+    return matched, [fid for fid in families if fid not in used]
+
+
+def _save_families() -> tuple[int, int]:
+    """Families for the clusters kept in ``bp_kept`` (found again or new) and their copies: (copies, dismissed
+    families found again). Active families no longer found go."""
+    matched, unmatched = _match_families()
+    BoilerplateFamily.objects.update(cluster=None)
+    BoilerplateFamily.objects.filter(pk__in=unmatched, status=FamilyStatus.ACTIVE).delete()
+    _execute("CREATE TEMPORARY TABLE bp_fam (centre bigint PRIMARY KEY, family bigint) ON COMMIT DROP")
+    # The keys of every variant kept; a dismissed family also keeps the keys it had.
+    keys_sql = f"""ARRAY(SELECT DISTINCT k FROM (
+                     SELECT p.exact_key AS k FROM bp_kept x JOIN {_PASSAGE_TABLE} p ON p.id = x.passage
+                      WHERE x.centre = %(centre)s
+                     UNION ALL
+                     SELECT unnest(p.keys) FROM bp_kept x JOIN {_PASSAGE_TABLE} p ON p.id = x.passage
+                      WHERE x.centre = %(centre)s
+                     UNION ALL
+                     SELECT unnest(keys) FROM {_FAMILY_TABLE} WHERE id = %(old)s AND status = %(dismissed)s
+                   ) k ORDER BY k)"""
+    dismissed = 0
+    with connection.cursor() as cursor:
+        for centre, root, text in _stream(
+            "bp_families",
+            f"""SELECT r.centre, c.root, substr(a.body, p.start + 1, p."end" - p.start)
+                  FROM bp_rep r JOIN bp_cl c USING (centre) JOIN {_PASSAGE_TABLE} p ON p.id = r.passage
+                  JOIN articles_article a ON a.id = p.article_id
+                 WHERE r.centre IN (SELECT centre FROM bp_kept) ORDER BY c.root""",
+        ):
+            family = matched.get(centre)
+            params = {"centre": centre, "root": root, "text": text, "dismissed": FamilyStatus.DISMISSED}
+            if family is None:
+                cursor.execute(
+                    f"""INSERT INTO {_FAMILY_TABLE} (text, status, precision_hint, article_count, source_count,
+                          copy_count, variant_count, end_share, cluster, keys, created_at, updated_at)
+                        VALUES (%(text)s, %(active)s, %(medium)s, 0, 0, 0, 0, 0, %(root)s,
+                          {keys_sql.replace("%(old)s", "NULL")}, now(), now())
+                        RETURNING id""",
+                    {**params, "active": FamilyStatus.ACTIVE, "medium": PrecisionHint.MEDIUM},
+                )
+                family_id = cursor.fetchone()[0]
+            else:
+                dismissed += family.status == FamilyStatus.DISMISSED
+                cursor.execute(
+                    f"""UPDATE {_FAMILY_TABLE} SET cluster = %(root)s,
+                          text = CASE WHEN status = %(active)s THEN %(text)s ELSE text END,
+                          keys = {keys_sql}, updated_at = now()
+                        WHERE id = %(old)s""",
+                    {**params, "old": family.pk, "active": FamilyStatus.ACTIVE},
+                )
+                family_id = family.pk
+            cursor.execute("INSERT INTO bp_fam (centre, family) VALUES (%s, %s)", [centre, family_id])
+        # At the end: every paragraph after this one (counted back from the last) holds a copy too.
+        cursor.execute(
+            f"""
+            WITH held AS (SELECT article_id, array_agg(DISTINCT paragraph) AS paragraphs FROM bp_kept GROUP BY 1)
+            INSERT INTO {_COPY_TABLE} (family_id, article_id, source_id, seen, start, "end", text, exact_key,
+                                       paragraph, at_end)
+            SELECT f.family, k.article_id, a.source_id, coalesce(a.published_at, a.imported_at), p.start, p."end",
+                   substr(a.body, p.start + 1, p."end" - p.start), p.exact_key, p.paragraph,
+                   (SELECT count(*) FROM unnest(h.paragraphs) q WHERE q < k.paragraph) = k.paragraph
+              FROM bp_kept k JOIN bp_fam f USING (centre) JOIN {_PASSAGE_TABLE} p ON p.id = k.passage
+              JOIN articles_article a ON a.id = k.article_id JOIN held h ON h.article_id = k.article_id
+            """
+        )
+        copies = cursor.rowcount
+    return copies, dismissed
+
+
 @transaction.atomic
 def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -> RebuildResult:
     """Re-find every family over the whole corpus; families found again keep their id and status.
 
     Rewrites passages and copies; active families no longer found are deleted, dismissed ones are kept (so they
-    stay dismissed if they come back). ``progress(done, total)`` is called per batch of articles.
+    stay dismissed if they come back). ``progress(done, total)`` is called per batch of articles. Memory does
+    not grow with the corpus: passages, clusters and copies go through PostgreSQL (see ``_STREAM_BATCH``).
     """
     started = time.perf_counter()
     _lock()
@@ -411,102 +639,70 @@ def boilerplate_rebuild(*, progress: Callable[[int, int], None] | None = None) -
         cursor.execute("SELECT count(*) FROM articles_article")
         total = cursor.fetchone()[0]
 
-    # 1. Passages of every article's tail, streamed in batches (memory does not grow with the corpus).
+    # 1. Passages of every article's tail, streamed in batches.
     passages = _write_all_passages(total, progress)
     logger.info("passages written: %.1f s", time.perf_counter() - started)
 
     # 2. Keys shared across articles: the only passages that can be boilerplate.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + _PASSAGE_TABLE)
+    _execute(
+        "ANALYZE " + _PASSAGE_TABLE,
         # ON COMMIT DROP does not fire while an outer transaction (a test, a request) holds this one open.
-        cursor.execute("DROP TABLE IF EXISTS bp_repeated, bp_groups, bp_cluster")
-        cursor.execute(
-            f"""
-            CREATE TEMPORARY TABLE bp_repeated ON COMMIT DROP AS
-            SELECT exact_key FROM {_PASSAGE_TABLE} GROUP BY exact_key HAVING min(article_id) <> max(article_id)
-            """
-        )
+        f"DROP TABLE IF EXISTS {_TEMP_TABLES}",
+        f"""CREATE TEMPORARY TABLE bp_repeated ON COMMIT DROP AS
+            SELECT exact_key FROM {_PASSAGE_TABLE} GROUP BY exact_key HAVING min(article_id) <> max(article_id)""",
         # A family is anchored in a text that repeats word for word (after normalisation) across articles;
         # near-duplicates join such repeats through a shared band. Bands shared only by passages that repeat
         # nowhere (a story's last sentence plus a stock phrase, say) are left out: they cannot make a family.
-        cursor.execute(
-            f"""
-            CREATE TEMPORARY TABLE bp_groups ON COMMIT DROP AS
-            SELECT array_agg(p.id) AS ids FROM {_PASSAGE_TABLE} p JOIN bp_repeated r USING (exact_key)
-             GROUP BY p.exact_key
-            UNION ALL
-            SELECT array_agg(id) FROM (
-              SELECT p.id, p.article_id, unnest(p.keys) AS k, r.exact_key IS NOT NULL AS anchored
-                FROM {_PASSAGE_TABLE} p LEFT JOIN bp_repeated r USING (exact_key)
-            ) s GROUP BY k HAVING min(article_id) <> max(article_id) AND bool_or(anchored)
-            """
-        )
-        cursor.execute("SELECT count(*) FROM bp_groups")
-        groups = cursor.fetchone()[0]
-    logger.info("%d shared keys: %.1f s", groups, time.perf_counter() - started)
-    members = _load_members("p.id IN (SELECT unnest(ids) FROM bp_groups)", {})
-    logger.info("%d passages loaded: %.1f s", len(members), time.perf_counter() - started)
-    del groups
-    shingles = _Shingles()
-    clusters = _group(members, shingles)
+        # Only the band keys of repeats are grouped (a hash of a few per cent of them), not every band of every
+        # passage: four times faster at 50,000 articles, same members.
+        f"""CREATE TEMPORARY TABLE bp_member ON COMMIT DROP AS
+            WITH anchored AS (
+              SELECT DISTINCT unnest(p.keys) AS k FROM {_PASSAGE_TABLE} p JOIN bp_repeated USING (exact_key)
+            ), near AS (
+              SELECT p.id, p.article_id, b.k FROM {_PASSAGE_TABLE} p CROSS JOIN LATERAL unnest(p.keys) AS b(k)
+               WHERE b.k IN (SELECT k FROM anchored)
+            ), shared AS (
+              SELECT k FROM near GROUP BY k HAVING min(article_id) <> max(article_id)
+            )
+            SELECT p.id FROM {_PASSAGE_TABLE} p JOIN bp_repeated USING (exact_key)
+            UNION
+            SELECT near.id FROM near JOIN shared USING (k)""",
+        # Passages with equal exact keys have equal band keys, so a text is in or out as a whole.
+        f"""CREATE TEMPORARY TABLE bp_exact ON COMMIT DROP AS
+            SELECT p.exact_key, count(DISTINCT p.article_id) AS spread, min(p.id) AS first_id
+              FROM {_PASSAGE_TABLE} p JOIN bp_member m ON m.id = p.id GROUP BY p.exact_key""",
+        "CREATE TEMPORARY TABLE bp_centre (exact_key bigint PRIMARY KEY, centre bigint) ON COMMIT DROP",
+    )
+    logger.info("shared keys: %.1f s", time.perf_counter() - started)
+    _assign_centres()
+    _execute(
+        f"""CREATE TEMPORARY TABLE bp_in ON COMMIT DROP AS
+            SELECT c.centre, p.id, p.article_id, a.source_id, p.start, p."end", p.paragraph, p.exact_key
+              FROM bp_centre c JOIN {_PASSAGE_TABLE} p USING (exact_key)
+              JOIN articles_article a ON a.id = p.article_id""",
+        "ANALYZE bp_in",
+    )
     logger.info("grouped: %.1f s", time.perf_counter() - started)
 
     # 3. Clusters that qualify; one copy per article; overlaps resolved.
-    choices: list[_Choice] = []
-    representatives: dict[int, _Member] = {}
-    for root, group in clusters.items():
-        if not _qualifies(group):
-            continue
-        rep = _representative(group)
-        if tx.mostly_quoted(rep.text):
-            continue
-        representatives[root] = rep
-        articles = len({m.article for m in group})
-        choices.extend(_Choice(root, m, articles) for m in _best_per_article(group, shingles.of(rep), shingles))
-    kept = _resolve_overlaps(choices, {})
-    by_cluster: dict[int, list[_Member]] = defaultdict(list)
-    for c in kept:
-        by_cluster[c.family].append(c.member)
-    by_cluster = {root: group for root, group in by_cluster.items() if _qualifies(group)}
-    kept = [c for c in kept if c.family in by_cluster]
+    _choose_copies()
 
     # 4. Families: found again (same id and status) or new; active ones no longer found go.
-    matched, unmatched = _match_families(by_cluster)
-    BoilerplateFamily.objects.update(cluster=None)
-    BoilerplateFamily.objects.filter(pk__in=unmatched, status=FamilyStatus.ACTIVE).delete()
-    family_of: dict[int, int] = {}
-    for root, group in by_cluster.items():
-        rep = representatives[root]
-        family = matched.get(root)
-        if family is None:
-            family = BoilerplateFamily.objects.create(text=rep.text, cluster=root, keys=_family_keys(group))
-        else:
-            family.text = rep.text if family.status == FamilyStatus.ACTIVE else family.text
-            family.cluster = root
-            family.keys = _family_keys(group, family.keys if family.status == FamilyStatus.DISMISSED else ())
-            family.save(update_fields=["text", "cluster", "keys", "updated_at"])
-        family_of[root] = family.pk
-    for c in kept:
-        c.family = family_of[c.family]
-    _insert_copies(kept)
+    copies, dismissed = _save_families()
 
     # 5. Passages remember their cluster, so a later copy of an unfamilied repeat can make it a family.
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMPORARY TABLE bp_cluster (id bigint, cluster bigint) ON COMMIT DROP")
-        with cursor.copy("COPY bp_cluster (id, cluster) FROM STDIN") as copy:
-            for root, group in clusters.items():
-                if len(group) > 1:
-                    for m in group:
-                        copy.write_row((m.id, root))
-        cursor.execute(f"UPDATE {_PASSAGE_TABLE} p SET cluster = c.cluster FROM bp_cluster c WHERE p.id = c.id")
+    _execute(
+        f"""UPDATE {_PASSAGE_TABLE} p SET cluster = c.root FROM bp_in i JOIN bp_cl c USING (centre)
+             WHERE p.id = i.id AND c.n > 1"""
+    )
     _refresh_families()
     active = BoilerplateFamily.objects.filter(status=FamilyStatus.ACTIVE).count()
     return RebuildResult(
         articles=total,
         passages=passages,
         families=active,
-        dismissed=sum(1 for f in matched.values() if f.status == FamilyStatus.DISMISSED),
-        copies=len(kept),
+        dismissed=dismissed,
+        copies=copies,
         seconds=time.perf_counter() - started,
     )
 
@@ -535,6 +731,62 @@ def _passage_candidates(signed: list[tx.Signed], exclude: list[int]) -> dict[int
             )""",
         {"exacts": sorted({s.exact for s in signed}), "ex": exclude},
     )
+
+
+def _near_roots(members: Sequence[_Member], exclude: list[int], shingles: _Shingles) -> dict[int, int]:
+    """Which of ``members`` (by position) are near-duplicates of a cluster's first passage: ``{position: cluster}``.
+
+    Found by the band keys of first passages (a partial GIN index: ``cluster = id``), confirmed on the texts.
+    Only clusters count: a passage near another that repeats nowhere is no family yet, as in a rebuild.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.id, p.keys, substr(a.body, p.start + 1, p."end" - p.start)
+                  FROM {_PASSAGE_TABLE} p JOIN articles_article a ON a.id = p.article_id
+                 WHERE p.cluster = p.id AND p.keys && %(keys)s::bigint[] AND NOT p.article_id = ANY(%(ex)s)
+                 ORDER BY p.id""",
+            {"keys": sorted({k for m in members for k in m.keys}), "ex": exclude},
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return {}
+    by_band: dict[int, list[int]] = defaultdict(list)
+    texts: dict[int, str] = {}
+    for root, keys, text in rows:
+        texts[root] = text
+        for k in keys:
+            by_band[k].append(root)
+    bigrams: dict[int, frozenset[int]] = {}
+    found: dict[int, int] = {}
+    for position, m in enumerate(members):
+        candidates = list(dict.fromkeys(root for k in m.keys for root in by_band.get(k, ())))
+        mine = shingles.of(m)
+        for root in candidates[:MAX_CENTRES]:
+            if root not in bigrams:
+                bigrams[root] = tx.bigram_set(texts[root])
+            if tx.near_duplicates(mine, bigrams[root]):
+                found[position] = root
+                break
+    return found
+
+
+def _gather_near_duplicates(root: int, first: _Member, shingles: _Shingles) -> None:
+    """Passages in no cluster that are copies or near-duplicates of ``first`` (a cluster's first passage) join it.
+
+    Runs only when a repeat becomes a cluster, which is rare once a corpus has been rebuilt: the band keys of
+    passages outside clusters are not indexed (see ``BoilerplatePassage.keys``), so this reads the passage table.
+    """
+    mine = shingles.of(first)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.id, substr(a.body, p.start + 1, p."end" - p.start)
+                  FROM {_PASSAGE_TABLE} p JOIN articles_article a ON a.id = p.article_id
+                 WHERE p.cluster IS NULL AND p.keys && %(keys)s::bigint[]""",
+            {"keys": first.keys},
+        )
+        near = [pk for pk, text in cursor.fetchall() if tx.near_duplicates(tx.bigram_set(text), mine)]
+        if near:
+            cursor.execute(f"UPDATE {_PASSAGE_TABLE} SET cluster = %s WHERE id = ANY(%s)", [root, near])
 
 
 @dataclass(slots=True)
@@ -625,26 +877,38 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
         if not any(members[i].start < e and s < members[i].end for s, e in explained.get(members[i].article, ()))
     ]
 
-    # 2. Passages no family explains: do they repeat an earlier passage (by the passage index)?
+    # 2. Passages no family explains: do they repeat an earlier passage word for word (by the exact-key index),
+    # or are they near-duplicates of a cluster's first passage (by the band keys of those, indexed)?
     cluster_of: dict[int, int] = {i: f.cluster for i, f in family_of.items() if f.cluster is not None}
-    matches: dict[int, _Member] = {}
+    joined: set[int] = set()  # indexes in members that joined a cluster here
     if unexplained:
         candidates = _passage_candidates([all_signed[i] for i in unexplained], ids)
         by_exact = {c.exact: c for c in candidates.values()}
-        for i in unexplained:
-            match = by_exact.get(members[i].exact)
-            if match is not None:
-                matches[i] = match
-    with connection.cursor() as cursor:
         roots: dict[int, int] = {}
-        for i, match in matches.items():
-            if match.id not in roots:
-                cursor.execute(
-                    f"UPDATE {_PASSAGE_TABLE} SET cluster = coalesce(cluster, id) WHERE id = %s RETURNING cluster",
-                    [match.id],
-                )
-                roots[match.id] = cursor.fetchone()[0]
-            cluster_of[i] = roots[match.id]
+        with connection.cursor() as cursor:
+            for i in unexplained:
+                match = by_exact.get(members[i].exact)
+                if match is None:
+                    continue
+                if match.id not in roots:
+                    cursor.execute(
+                        f"""WITH old AS (SELECT cluster FROM {_PASSAGE_TABLE} WHERE id = %(id)s)
+                            UPDATE {_PASSAGE_TABLE} p SET cluster = coalesce(p.cluster, p.id) FROM old
+                             WHERE p.id = %(id)s RETURNING p.cluster, old.cluster IS NULL""",
+                        {"id": match.id},
+                    )
+                    roots[match.id], new_root = cursor.fetchone()
+                    if new_root:
+                        # A repeat just became a cluster: its earlier near-duplicates join it, as a rebuild
+                        # would put them there.
+                        _gather_near_duplicates(roots[match.id], match, shingles)
+                cluster_of[i] = roots[match.id]
+                joined.add(i)
+        rest = [i for i in unexplained if i not in joined]
+        if rest:
+            for i, root in _near_roots([members[i] for i in rest], ids, shingles).items():
+                cluster_of[rest[i]] = root
+                joined.add(rest[i])
     created = BoilerplatePassage.objects.bulk_create(
         [
             BoilerplatePassage(
@@ -661,18 +925,26 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     new_families: list[int] = []
     families_by_cluster = {
         f.cluster: _KnownFamily(f.pk, f.cluster, f.text, f.article_count, f.keys)
-        for f in BoilerplateFamily.objects.filter(cluster__in={cluster_of[i] for i in matches}).only(
+        for f in BoilerplateFamily.objects.filter(cluster__in={cluster_of[i] for i in joined}).only(
             "id", "cluster", "text", "article_count", "keys"
         )
     }
-    for cluster in sorted({cluster_of[i] for i in matches} - set(families_by_cluster)):
+    # The longest first, as the rebuild resolves overlaps: three copies of a whole footer are one family, not
+    # one per sentence (each sentence repeats too).
+    longest: dict[int, int] = defaultdict(int)
+    for i in joined:
+        longest[cluster_of[i]] = max(longest[cluster_of[i]], members[i].end - members[i].start)
+    for cluster in sorted(set(longest) - set(families_by_cluster), key=lambda c: (-longest[c], c)):
         discovered = _discover(cluster, shingles, checking=set(ids), explained=explained)
         if discovered is not None:
             families_by_cluster[cluster] = _KnownFamily(
                 discovered.pk, discovered.cluster, discovered.text, discovered.article_count, discovered.keys
             )
             new_families.append(discovered.pk)
-    for i in matches:
+            for i in joined:  # its places in the checked articles are taken too
+                if cluster_of[i] == cluster:
+                    explained[members[i].article].append((members[i].start, members[i].end))
+    for i in joined:
         if cluster_of[i] in families_by_cluster:
             family_of[i] = families_by_cluster[cluster_of[i]]
 

@@ -132,9 +132,9 @@ class BoilerplatePassage(models.Model):
     end = models.PositiveIntegerField()
     paragraph = models.PositiveSmallIntegerField(help_text="0 = the article's last paragraph")
     exact_key = models.BigIntegerField()
-    # Band keys are grouped by the whole-corpus rebuild (in SQL) and not indexed: a new article's near-duplicates
-    # are matched against families (whose keys are indexed); building a GIN index over every passage doubled
-    # the rebuild time.
+    # Band keys are grouped by the whole-corpus rebuild (in SQL) and indexed only for the first passage of each
+    # cluster (``cluster = id``, a few per thousand): a new article's near-duplicates are matched against
+    # families and those first passages; building a GIN index over every passage doubled the rebuild time.
     keys = ArrayField(models.BigIntegerField(), help_text="Band keys (MinHash, banded)")
     cluster = models.BigIntegerField(null=True, blank=True)
 
@@ -148,6 +148,12 @@ class BoilerplatePassage(models.Model):
             models.Index(fields=["exact_key"], name="boilerplatepassage_exact_idx"),
             models.Index(fields=["article"], name="boilerplatepassage_article_idx"),
             models.Index(fields=["cluster"], name="boilerplatepassage_cluster_idx"),
+            GinIndex(
+                fields=["keys"],
+                name="boilerplatepassage_root_keys",
+                condition=models.Q(cluster=models.F("id")),
+                fastupdate=False,
+            ),
         ]
 
     def __str__(self) -> str:

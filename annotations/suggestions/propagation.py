@@ -125,7 +125,9 @@ def gazetteer_propagate(
 
     Bounded work: articles are read in batches of ``BATCH`` (ids, bodies and the batch's spans: two queries),
     matched against one compiled pattern, and their suggestions inserted in one statement per batch, each
-    batch its own transaction. Places already suggested (in any state) are left as they are.
+    batch its own transaction. Places already suggested (in any state) are left as they are. In an article
+    where editors labelled the term themselves, its suggestions are derived from their spans: each of those
+    editors gets their own, and the article's other editors see none until review (blind labelling).
     """
     require(
         actor,
@@ -146,13 +148,19 @@ def gazetteer_propagate(
             break
         last = batch[-1][0]
         spans: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-        for article_id, start, end, label_id in Span.objects.filter(article_id__in=[pk for pk, _ in batch]).values_list(
-            "article_id", "start", "end", "label_id"
-        ):
+        # Who labelled which term in the article: blind labelling (the review issue) means a suggestion there
+        # comes from those editors' spans and is theirs alone until review, like propagation in one article.
+        labelled_by: dict[tuple[int, str, int], set[int | None]] = defaultdict(set)
+        own: set[tuple[int, int, int, int, int | None]] = set()  # an editor's own spans need no suggestion
+        for article_id, start, end, label_id, text, annotator_id in Span.objects.filter(
+            article_id__in=[pk for pk, _ in batch]
+        ).values_list("article_id", "start", "end", "label_id", "text", "annotator_id"):
             spans[article_id].append((start, end, label_id))
+            labelled_by[article_id, text, label_id].add(annotator_id)
+            own.add((article_id, start, end, label_id, annotator_id))
         suggested = set(
-            Suggestion.objects.filter(article_id__in=[pk for pk, _ in batch], derived_from=None).values_list(
-                "article_id", "start", "end", "label_id"
+            Suggestion.objects.filter(article_id__in=[pk for pk, _ in batch]).values_list(
+                "article_id", "start", "end", "label_id", "derived_from_id"
             )
         )
         new = [
@@ -164,11 +172,12 @@ def gazetteer_propagate(
                 text=body[start:end],
                 origin=SuggestionOrigin.PROPAGATION,
                 created_by=actor,
+                derived_from_id=editor,
             )
             for pk, body in batch
             for start, end, label_id in occurrences(body, pattern, terms, spans[pk])
-            if (pk, start, end, label_id) not in suggested
-            and not any(s == start and e == end and lab == label_id for s, e, lab in spans[pk])
+            for editor in sorted(labelled_by.get((pk, body[start:end], label_id), {None}), key=lambda e: e or 0)
+            if (pk, start, end, label_id, editor) not in suggested and (pk, start, end, label_id, editor) not in own
         ]
         with transaction.atomic():
             Suggestion.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)

@@ -35,6 +35,7 @@ from annotations.suggestions.services import family_suggest
 from annotations.suggestions.suggesters import suggesters_run
 from annotations.workspace import undo
 from articles.importers import ArticleRecord
+from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory
 from tests.workspace import HX, create, url
 
@@ -557,3 +558,27 @@ def test_a_changed_body_drops_editors_decisions_on_it(labels, editor):
             [article.pk],
         )
     assert not SuggestionDecision.objects.filter(article=article).exists()
+
+
+def test_gazetteer_suggestions_from_an_editors_span_stay_hidden_from_the_articles_other_editors(
+    labels, editor, other_editor, curator
+):
+    """Blind labelling: the corpus-wide pass must not show an article's other editors what one of them labelled
+    there (it made suggestions nobody owned, shown to everyone, with a gap where the span was)."""
+    labelled = ArticleFactory(body="Jensen Huang and Jensen Huang met Jensen Huang.")
+    span_create(article=labelled, label=labels["person"], start=0, end=12, annotator=editor)
+    elsewhere = ArticleFactory(body="Later, Jensen Huang spoke.")
+    gazetteer_propagate(actor=curator)
+    assert not decisions.suggestions_for_editor(article=labelled, editor=other_editor).exists()
+    mine = decisions.suggestions_for_editor(article=labelled, editor=editor)
+    assert [(s.start, s.end) for s in mine] == [(17, 29), (34, 46)]
+    # Another article holds the name but nobody's label: its suggestion is anybody's.
+    for someone in (editor, other_editor):
+        assert [s.text for s in decisions.suggestions_for_editor(article=elsewhere, editor=someone)] == ["Jensen Huang"]
+    # The queue agrees.
+    counts = dict(Article.objects.annotate(n=decisions.suggestion_counts(editor=other_editor)).values_list("pk", "n"))
+    assert counts == {labelled.pk: 0, elsewhere.pk: 1}
+    labelled.status = labelled.Status.REVIEWED
+    labelled.save(update_fields=["status"])
+    assert decisions.suggestions_for_editor(article=labelled, editor=other_editor).count() == 2
+    assert gazetteer_propagate(actor=curator).created == 0

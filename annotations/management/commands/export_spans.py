@@ -81,6 +81,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--bom", action="store_true", help="csv: start with a UTF-8 byte order mark (Excel)")
         parser.add_argument(
+            "--include-suggestions",
+            action="store_true",
+            help="csv, jsonl, label-studio: add pending suggestions (not yet accepted by any editor), marked origin "
+            "pending-suggestion (label-studio: as predictions); off by default",
+        )
+        parser.add_argument(
             "--offsets",
             choices=["codepoints", "utf16"],
             default="codepoints",
@@ -105,7 +111,10 @@ class Command(BaseCommand):
         )
         filters = resolve_layer(format, filters)
         export_options = ExportOptions(
-            neutralise=not options["raw"], bom=options["bom"], utf16=options["offsets"] == "utf16"
+            neutralise=not options["raw"],
+            bom=options["bom"],
+            utf16=options["offsets"] == "utf16",
+            suggestions=options["include_suggestions"],
         )
         to_stdout = output == "-"
         if to_stdout and format == "brat" and sys.stdout.isatty():
