@@ -13,6 +13,7 @@ NEWSNOTES_IMPORT_RETENTION_HOURS.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,6 +40,8 @@ from articles.services import articles_plan
 FILE_CHUNK_BYTES = 1024 * 1024
 # The page polls every second; the worker reports at most this often (and with every batch the import stores).
 PROGRESS_SECONDS = 0.5
+# While the import runs, the worker says it is alive this often, progress or not (see STALLED_AFTER).
+HEARTBEAT_SECONDS = 30
 NEW_SAMPLE = 50
 DUPLICATE_SAMPLE = 200
 Status = ImportJob.Status
@@ -288,12 +291,30 @@ class _Reporter:
 
     @contextmanager
     def side_connection(self) -> Iterator[None]:
+        """A second connection for progress, and a heartbeat on it: parts of ``corpus_import`` report no progress
+        (spans, history), and a job that shows none for STALLED_AFTER is taken for one whose worker died."""
         connection.ensure_connection()
         with psycopg.connect(**connection.get_connection_params(), autocommit=True) as db:
             self.db = db
+            stop = threading.Event()
+
+            def beat() -> None:
+                while not stop.wait(HEARTBEAT_SECONDS):
+                    try:  # psycopg connections are thread-safe: one statement at a time
+                        db.execute(
+                            "UPDATE annotations_importjob SET progress_at = now() WHERE id = %s AND status = %s",
+                            [self.job_id, Status.IMPORTING.value],
+                        )
+                    except psycopg.Error:
+                        return  # the database went away; the import itself fails and says so
+
+            heart = threading.Thread(target=beat, name=f"import-job-{self.job_id}", daemon=True)
+            heart.start()
             try:
                 yield
             finally:
+                stop.set()
+                heart.join()
                 self.db = None
 
     def records_done(self, count: int) -> None:

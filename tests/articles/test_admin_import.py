@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -423,3 +424,26 @@ def test_a_job_whose_worker_died_shows_as_stalled_then_failed(curator_client):
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED and "worker stopped" in job.error and not job.chunks.exists()
     assert "Nothing was stored." in status_region(curator_client, job)
+
+
+def test_the_worker_beats_while_the_import_reports_no_progress(curator_client, monkeypatch):
+    """Parts of corpus_import report no progress; the heartbeat keeps such an import from looking stalled."""
+    from annotations.imports import jobs
+
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.01)
+    real_import = jobs.corpus_import
+    beats = []
+
+    def import_after_a_beat(**kwargs):
+        claimed = ImportJob.objects.get(status="importing").progress_at
+        for _ in range(1000):  # a long step without progress calls, until the heartbeat has written
+            now = ImportJob.objects.get(status="importing").progress_at
+            if now > claimed:
+                beats.append(now)
+                break
+            time.sleep(0.01)
+        return real_import(**kwargs)
+
+    monkeypatch.setattr(jobs, "corpus_import", import_after_a_beat)
+    job = confirmed(curator_client, previewed(curator_client, "feed.jsonl", jsonl(story(1))))
+    assert job.status == ImportJob.Status.FINISHED and len(beats) == 1
