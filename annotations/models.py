@@ -269,6 +269,9 @@ from annotations.agreement.models import ArticleTokens  # noqa: E402, F401
 # Export jobs and their files live in the exports room; imported here so they belong to this app.
 from annotations.exports.models import ExportChunk, ExportJob  # noqa: E402, F401
 
+# Admin import jobs and their uploads live in the imports room; imported here so they belong to this app.
+from annotations.imports.models import ImportChunk, ImportJob  # noqa: E402, F401
+
 # The gold layer and review decisions live in the review room; imported here so they belong to this app.
 from annotations.review.models import GoldSource, GoldSpan, ReviewDecision  # noqa: E402, F401
 

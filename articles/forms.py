@@ -116,7 +116,3 @@ class ImportUploadForm(forms.Form):
                 f"{upload.name} is not a file type the import reads; use one of {', '.join(IMPORT_SUFFIXES)}."
             )
         return upload
-
-
-class ImportConfirmForm(forms.Form):
-    token = forms.CharField(widget=forms.HiddenInput, max_length=64)

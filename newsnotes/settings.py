@@ -106,6 +106,8 @@ if os.environ.get("NEWSNOTES_TEST_DB"):
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # How long a finished or failed export job (and its file) is kept before the worker deletes it.
 NEWSNOTES_EXPORT_RETENTION_HOURS = float(os.environ.get("NEWSNOTES_EXPORT_RETENTION_HOURS", "24"))
+# How long an admin import job is kept: an unconfirmed preview (and its stored upload), then the finished record.
+NEWSNOTES_IMPORT_RETENTION_HOURS = float(os.environ.get("NEWSNOTES_IMPORT_RETENTION_HOURS", "24"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

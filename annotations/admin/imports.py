@@ -1,137 +1,105 @@
-"""The "Import articles" admin page: upload, preview, confirm. Mixed into the article admin.
+"""The "Import articles" admin pages: upload, then a job page that shows the worker's preview, Confirm, progress
+and the result. Mixed into the article admin; the work itself is ``annotations.imports.jobs``.
 
-The preview reads the upload with ``articles.importers.preview`` and the annotated readers (every error, by
-file and line) and plans it with ``articles_plan`` (new or duplicate, and why) without writing anything. Confirm
-reads the stored upload again with the same readers and hands it to ``corpus_import``, all or nothing, exactly as
-``manage.py import_articles`` would.
+Every upload runs as a job, small or large: one path to test and to reason about, no web process holding a
+file between requests, and no request that a slow import can time out. The page polls its status region with
+htmx while the worker has the job.
 """
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
-from annotations.imports.records import AnnotatedRecord
-from annotations.imports.registry import ANNOTATED
-from annotations.imports.services import corpus_import
-from annotations.imports.span_files import PlacedSpans
-from annotations.presentation import counted
-from articles.forms import ImportConfirmForm, ImportUploadForm
-from articles.importers import ImportFailure
-from articles.importers.preview import read_upload_report
-from articles.services import articles_plan, upload_discard, upload_load, upload_store
+from annotations.imports.jobs import import_job_cancel, import_job_confirm, import_job_start
+from annotations.imports.models import ImportJob
+from articles.forms import ImportUploadForm
 
-IMPORT_SESSION_KEY = "newsnotes_admin_import"
+RECENT_JOBS = 20
 
 
 class ImportPageMixin:
     def get_urls(self):
+        def view(method, route: str, name: str):
+            return path(route, self.admin_site.admin_view(method), name=f"articles_article_{name}")
+
         return [
-            path("import/", self.admin_site.admin_view(self.import_view), name="articles_article_import"),
-            path(
-                "import/confirm/",
-                self.admin_site.admin_view(self.import_confirm_view),
-                name="articles_article_import_confirm",
-            ),
+            view(self.import_view, "import/", "import"),
+            view(self.import_job_view, "import/<uuid:job_id>/", "import_job"),
+            view(self.import_job_confirm_view, "import/<uuid:job_id>/confirm/", "import_confirm"),
+            view(self.import_job_cancel_view, "import/<uuid:job_id>/cancel/", "import_cancel"),
             *super().get_urls(),
         ]
 
-    def _import_page(self, request: HttpRequest, **context) -> TemplateResponse:
-        context = {
+    def _check_import_permission(self, request: HttpRequest) -> None:
+        # Curators (and superusers) hold add_article; the admin site has already refused non-staff users.
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+
+    def _context(self, request: HttpRequest, **context) -> dict:
+        return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Import articles",
-            "max_bytes": settings.NEWSNOTES_MAX_IMPORT_BYTES,
+            "retention_hours": settings.NEWSNOTES_IMPORT_RETENTION_HOURS,
             **context,
         }
-        return TemplateResponse(request, "admin/articles/article/import.html", context)
 
     @method_decorator(require_http_methods(["GET", "POST"]))
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload, then a preview: how many articles are new, which are duplicates, every error by file and line."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
+        """Upload a file: it is stored and previewed by the worker; below, the recent imports of every curator."""
+        self._check_import_permission(request)
         form = ImportUploadForm(request.POST or None, request.FILES or None)
-        if request.method != "POST" or not form.is_valid():
-            return self._import_page(request, form=form)
-        upload = form.cleaned_data["upload"]
-        data = upload.read()
-        report = read_upload_report(upload.name, data, ANNOTATED)
-        # Span files (span CSV, W3C) place spans on stored articles; duplicates that carry spans add them as
-        # layers: both are work to confirm even when no article is new.
-        placed = [r for r in report.records if isinstance(r, PlacedSpans)]
-        try:
-            fresh, duplicates = articles_plan([r for r in report.records if not isinstance(r, PlacedSpans)])
-        except ImportFailure as failure:  # a text the database cannot index
-            report.add_failure(failure)
-            fresh, duplicates = [], []
-        layer_spans = sum(len(r.spans) for r in placed) + sum(
-            len(r.spans) for r, _ in duplicates if isinstance(r, AnnotatedRecord)
+        if request.method == "POST" and form.is_valid():
+            job = import_job_start(owner=request.user, upload=form.cleaned_data["upload"])
+            return redirect("admin:articles_article_import_job", job_id=job.pk)
+        jobs = ImportJob.objects.select_related("owner").defer("preview", "result")[:RECENT_JOBS]
+        context = self._context(
+            request, title="Import articles", form=form, jobs=jobs, max_bytes=settings.NEWSNOTES_MAX_IMPORT_BYTES
         )
-        previous = request.session.pop(IMPORT_SESSION_KEY, None)
-        if previous:
-            upload_discard(token=previous["token"])
-        confirm = None
-        if (fresh or layer_spans) and not report.failures:
-            token = upload_store(data=data)
-            request.session[IMPORT_SESSION_KEY] = {"token": token, "name": upload.name}
-            confirm = ImportConfirmForm(initial={"token": token})
-        return self._import_page(
-            request,
-            form=ImportUploadForm(),
-            name=upload.name,
-            report=report,
-            fresh=fresh,
-            duplicates=duplicates,
-            layer_spans=layer_spans,
-            confirm=confirm,
-        )
+        return TemplateResponse(request, "admin/articles/article/import.html", context)
+
+    @method_decorator(require_GET)
+    @method_decorator(vary_on_headers("HX-Request"))
+    def import_job_view(self, request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+        """A job's state: waiting, the preview with Confirm, the import's progress, the result or the failure.
+        Other curators see it read-only; with ``HX-Request`` only the status region (the page polls it)."""
+        self._check_import_permission(request)
+        job = get_object_or_404(ImportJob.objects.select_related("owner"), pk=job_id)
+        template = "admin/articles/article/import_job.html"
+        if getattr(request, "htmx", False):
+            template += "#job-status"
+        context = self._context(request, title=f"Import of {job.name}", job=job, mine=job.owner_id == request.user.pk)
+        return TemplateResponse(request, template, context)
+
+    def _own_job(self, request: HttpRequest, job_id: uuid.UUID) -> ImportJob:
+        self._check_import_permission(request)
+        job = get_object_or_404(ImportJob, pk=job_id)
+        if job.owner_id != request.user.pk:
+            raise PermissionDenied  # another curator's job: theirs to confirm or cancel
+        return job
 
     @method_decorator(require_POST)
-    def import_confirm_view(self, request: HttpRequest) -> HttpResponse:
-        """Import the previewed upload, all or nothing, or drop it (``cancel``)."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = ImportConfirmForm(request.POST)
-        pending = request.session.get(IMPORT_SESSION_KEY)
-        here = reverse("admin:articles_article_import")
-        if not form.is_valid() or not pending or pending["token"] != form.cleaned_data["token"]:
-            self.message_user(request, "This import is unknown or has expired; upload the file again.", messages.ERROR)
-            return redirect(here)
-        del request.session[IMPORT_SESSION_KEY]
-        token = pending["token"]
-        try:
-            if "cancel" in request.POST:
-                self.message_user(request, "Import cancelled; nothing was stored.", messages.INFO)
-                return redirect(here)
-            # Read again with the ordinary readers: the import is exactly what import_articles would do.
-            records = list(ANNOTATED.read_upload(pending["name"], upload_load(token=token)))
-            result = corpus_import(records=records, default_annotator=request.user.get_username())
-        except (ImportFailure, ValidationError) as err:
-            text = "; ".join(err.messages) if isinstance(err, ValidationError) else str(err)
-            self.message_user(request, f"Nothing was imported: {text}", messages.ERROR)
-            return redirect(here)
-        finally:
-            upload_discard(token=token)
-        spans = f" with {result.span_count} span(s)" if result.span_count else ""
-        layers = (
-            f" {result.layered_span_count} span(s) went onto {counted(result.layered_article_count, 'article')}"
-            " already in the corpus."
-            if result.layered_span_count
-            else ""
-        )
-        present = f" {result.present_span_count} span(s) were already present." if result.present_span_count else ""
-        self.message_user(
-            request,
-            f"Imported {counted(result.created_count, 'article')}{spans} from {pending['name']}; "
-            f"skipped {result.duplicate_count} duplicate(s).{layers}{present}",
-            messages.SUCCESS,
-        )
-        return redirect("admin:articles_article_changelist")
+    def import_job_confirm_view(self, request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+        """Queue the previewed import (all or nothing, in the worker)."""
+        job = self._own_job(request, job_id)
+        if not import_job_confirm(job=job):
+            self.message_user(request, "This import can no longer be confirmed.", messages.ERROR)
+        return redirect("admin:articles_article_import_job", job_id=job.pk)
+
+    @method_decorator(require_POST)
+    def import_job_cancel_view(self, request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+        """Drop the upload before the import, or roll a running import back."""
+        job = self._own_job(request, job_id)
+        if not import_job_cancel(job=job):
+            self.message_user(request, "This import has already ended; there is nothing to cancel.", messages.ERROR)
+        return redirect("admin:articles_article_import_job", job_id=job.pk)

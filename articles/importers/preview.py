@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv as csv_module
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +40,10 @@ class UploadReport:
         return True
 
 
-def read_upload_report(name: str, data: bytes, readers: Readers = PLAIN) -> UploadReport:
+def read_upload_report(
+    name: str, data: bytes, readers: Readers = PLAIN, *, progress: Callable[[int], None] | None = None
+) -> UploadReport:
+    """Every record and every error of an upload; ``progress`` is told the number of records read so far."""
     report = UploadReport()
     path = Path(name)
     files: Iterable[tuple[Path, bytes]] = [(path, data)]
@@ -54,11 +57,13 @@ def read_upload_report(name: str, data: bytes, readers: Readers = PLAIN) -> Uplo
     for file_path, content in files:
         if report.more_failures:
             break
-        _read_file(file_path, content, report, readers)
+        _read_file(file_path, content, report, readers, progress)
     return report
 
 
-def _read_file(path: Path, data: bytes, report: UploadReport, readers: Readers) -> None:
+def _read_file(
+    path: Path, data: bytes, report: UploadReport, readers: Readers, progress: Callable[[int], None] | None
+) -> None:
     try:
         reader = readers.reader_for(path)
         text = decode_utf8(data, path=path) if path.suffix.lower() in LINE_FORMATS | CSV_FORMATS else None
@@ -71,6 +76,8 @@ def _read_file(path: Path, data: bytes, report: UploadReport, readers: Readers) 
         try:
             for record in guarded(path, reader(path, current)):
                 report.records.append(_shifted_record(record, offset))
+                if progress:
+                    progress(len(report.records))
             return
         except ImportFailure as failure:
             line = failure.line + offset if failure.line else None

@@ -16,12 +16,14 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.urls import reverse
 
 from annotations.models import Label, Span
 from articles.models import Article, body_sha256
 from tests.annotations.export_fixtures import build_corpus, export_bytes
 from tests.factories import UserFactory
 from tests.interop import source
+from tests.jobs import admin_confirm, admin_preview
 
 pytestmark = pytest.mark.django_db
 
@@ -243,41 +245,26 @@ def test_gold_rows_of_a_span_csv_are_refused(tmp_path):
         run(path)
 
 
-def admin_upload(client, name: str, data: bytes):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.urls import reverse
-
-    preview = client.post(reverse("admin:articles_article_import"), {"upload": SimpleUploadedFile(name, data)})
-    assert preview.status_code == 200
-    return preview
-
-
-def admin_confirm(client, preview):
-    from django.urls import reverse
-
-    token = preview.context["confirm"]["token"].value()
-    done = client.post(reverse("admin:articles_article_import_confirm"), {"token": token}, follow=True)
-    return [str(m) for m in done.context["messages"]]
-
-
 def test_admin_import_adds_a_layer_to_articles_already_there(client, curator, annotators):
     """The admin page behaves as the command: a doccano file whose texts are all stored is a layer to confirm."""
     client.force_login(curator)
     run(DOCCANO / "utf16" / "alice.jsonl", DOCCANO / "utf16" / "bob.jsonl")
     before = Article.objects.count()
     # bob.jsonl alone settles its unit (alice.jsonl alone fits UTF-16 and grapheme clusters: refused).
-    preview = admin_upload(client, "bob.jsonl", (DOCCANO / "utf16" / "bob.jsonl").read_bytes())
-    assert preview.context["fresh"] == [] and preview.context["layer_spans"] > 0
-    assert 'id="count-layer-spans"' in preview.content.decode()
-    shown = admin_confirm(client, preview)
+    job = admin_preview(client, "bob.jsonl", (DOCCANO / "utf16" / "bob.jsonl").read_bytes())
+    assert job.preview["new"] == 0 and job.preview["layer_spans"] > 0 and job.confirmable
+    page = client.get(reverse("admin:articles_article_import_job", args=[job.pk])).content.decode()
+    assert 'id="count-layer-spans"' in page
+    job = admin_confirm(client, job)
+    shown = client.get(reverse("admin:articles_article_import_job", args=[job.pk])).content.decode()
     assert Article.objects.count() == before
     # The page names the curator as the annotator of spans that name none (as before): a third layer.
     mine = [s for s in stored() if s[5] == curator.username]
     assert len(mine) == sum(1 for g in source.load() if g.annotator == "bob")
     assert sorted((*s[:5], "bob") for s in mine) == [s for s in stored() if s[5] == "bob"]
-    assert any("went onto" in message for message in shown)
-    alone = admin_upload(client, "alice.jsonl", (DOCCANO / "utf16" / "alice.jsonl").read_bytes())
-    assert "--offsets" in " ".join(map(str, alone.context["report"].failures))
+    assert job.result["layered_spans"] == len(mine) and "went onto" in shown
+    alone = admin_preview(client, "alice.jsonl", (DOCCANO / "utf16" / "alice.jsonl").read_bytes())
+    assert "--offsets" in " ".join(alone.preview["errors"])
 
 
 def test_admin_import_of_a_span_csv_places_spans_on_stored_articles(client, curator):
@@ -285,9 +272,9 @@ def test_admin_import_of_a_span_csv_places_spans_on_stored_articles(client, cura
     build_corpus()
     data = export_bytes("csv")
     Span.objects.all().delete()
-    preview = admin_upload(client, "spans.csv", data)
-    assert not preview.context["report"].failures
-    admin_confirm(client, preview)
+    job = admin_preview(client, "spans.csv", data)
+    assert job.preview["errors"] == []
+    assert admin_confirm(client, job).status == "finished"
     assert Span.objects.count() == 6
 
 

@@ -9,17 +9,16 @@ import json
 import zipfile
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from annotations.models import Span
 from articles.models import Article
+from tests.jobs import admin_confirm, admin_preview
 
 pytestmark = pytest.mark.django_db
 
 IMPORT = reverse("admin:articles_article_import")
-CONFIRM = reverse("admin:articles_article_import_confirm")
 GOOD = {"title": "Fine", "body": "A perfectly ordinary body of text."}
 
 
@@ -73,11 +72,10 @@ def test_cli_refuses_with_file_and_line(tmp_path, case, text, message):
 
 @pytest.mark.parametrize(("case", "text", "message"), HOSTILE_LINES, ids=[c[0] for c in HOSTILE_LINES])
 def test_admin_preview_lists_the_error_and_offers_no_confirm(curator_client, case, text, message):
-    response = curator_client.post(IMPORT, {"upload": SimpleUploadedFile("feed.jsonl", jsonl(text))})
-    assert response.status_code == 200
-    failures = [str(f) for f in response.context["report"].failures]
+    job = admin_preview(curator_client, "feed.jsonl", jsonl(text))
+    failures = job.preview["errors"]
     assert len(failures) == 1 and failures[0].startswith("feed.jsonl:2: ") and message in failures[0]
-    assert response.context["confirm"] is None
+    assert not job.confirmable
     assert not Article.objects.exists()
 
 
@@ -86,8 +84,8 @@ def test_a_body_too_rich_for_the_full_text_index_is_refused(tmp_path, curator_cl
     path.write_bytes(jsonl(line(body=MANY_WORDS)))
     error = run_cli(path)
     assert error.startswith(f"{path}:2: ") and "full-text" in error
-    response = curator_client.post(IMPORT, {"upload": SimpleUploadedFile("feed.jsonl", path.read_bytes())})
-    assert [str(f) for f in response.context["report"].failures] == [error.replace(str(path), "feed.jsonl")]
+    job = admin_preview(curator_client, "feed.jsonl", path.read_bytes())
+    assert job.preview["errors"] == [error.replace(str(path), "feed.jsonl")]
     assert not Article.objects.exists()
 
 
@@ -104,7 +102,10 @@ def test_csv_with_a_million_columns_gets_a_short_message(tmp_path, curator_clien
     error = run_cli(path)
     assert error.startswith(f"{path}:1: the header has 1000002 columns; at most 64")
     assert len(error) < 500
-    response = curator_client.post(IMPORT, {"upload": SimpleUploadedFile("wide.csv", path.read_bytes())})
+    job = admin_preview(curator_client, "wide.csv", path.read_bytes())
+    assert job.preview["errors"] == [error.replace(str(path), "wide.csv")]
+    response = curator_client.get(reverse("admin:articles_article_import_job", args=[job.pk]))
+    assert error.replace(str(path), "wide.csv") in response.content.decode()
     assert len(response.content) < 100_000
 
 
@@ -138,18 +139,16 @@ def zip_of(files: dict[str, bytes]) -> bytes:
 
 def test_zip_bomb_is_refused_at_preview_and_at_confirm(curator_client, settings, tmp_path):
     small = zip_of({"a.jsonl": jsonl()})
-    response = curator_client.post(IMPORT, {"upload": SimpleUploadedFile("batch.zip", small)})
-    token = response.context["confirm"]["token"].value()
-    # The limit drops between preview and confirm (or the stored file was swapped): Confirm checks again.
+    job = admin_preview(curator_client, "batch.zip", small)
+    assert job.confirmable
+    # The limit drops between preview and confirm (or the stored file was swapped): the import checks again.
     settings.NEWSNOTES_MAX_IMPORT_UNPACKED_BYTES = 10
-    done = curator_client.post(CONFIRM, {"token": token}, follow=True)
-    assert any("unpacks to more than" in str(m) for m in done.context["messages"])
+    job = admin_confirm(curator_client, job)
+    assert job.status == "failed" and "unpacks to more than" in job.error
     assert not Article.objects.exists()
     bomb = zip_of({"a.txt": b"Title\n" + b"x" * 200})
-    response = curator_client.post(IMPORT, {"upload": SimpleUploadedFile("bomb.zip", bomb)})
-    assert [str(f) for f in response.context["report"].failures] == [
-        "bomb.zip: the archive unpacks to more than 10 bytes"
-    ]
+    job = admin_preview(curator_client, "bomb.zip", bomb)
+    assert job.preview["errors"] == ["bomb.zip: the archive unpacks to more than 10 bytes"]
 
 
 def test_label_names_match_case_insensitively_at_import(tmp_path, labels, editor):
