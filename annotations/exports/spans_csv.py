@@ -240,7 +240,9 @@ def stream_spans_csv(
     sql, params = copy_sql(spans, neutralise=neutralise, gold=gold, suggestions=suggestions)
     connection = connections[using or (spans.db if spans is not None else "default")]
     head = (BOM if bom else b"") + HEADER.encode()
-    with connection.cursor() as cursor:
+    # One transaction for the function and the COPY that calls it: behind PgBouncer in transaction pooling two
+    # autocommit statements may run on two server connections, and pg_temp is per connection.
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(CANONICAL_JSON_FUNCTION)
         # Parameters are bound client-side (COPY takes none), which also suits Django's debug cursor wrapper.
         statement = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
