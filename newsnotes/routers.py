@@ -3,7 +3,8 @@
 A replica lags its primary by a little, so only reads that tolerate that go there, and only when asked for:
 code that runs one wraps it in ``replica_reads()`` (or streams through ``on_replica``), and the
 ``ReplicaReadsMiddleware`` does so for the pages listed in ``REPLICA_VIEWS``. Today that is exports (the job
-worker and the direct download), the agreement page and its CSV, and queue search. Everything else, and every
+worker and the direct download; the span CSV excepted, see annotations/exports/spans_csv.py), the agreement
+page and its CSV, and queue search. Everything else, and every
 write, uses ``default``: a page that reads what the same request (or the editor's last click) wrote must never
 see an older copy. Without ``DATABASE_REPLICA_URL`` the alias is not defined and every read stays on ``default``.
 
@@ -17,8 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
@@ -35,7 +35,7 @@ _reads_on_replica: ContextVar[bool] = ContextVar("newsnotes_reads_on_replica", d
 
 
 def replica_configured() -> bool:
-    return REPLICA in settings.DATABASES
+    return REPLICA in connections.settings
 
 
 def read_alias() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -52,9 +53,9 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"nothing answered on port {port}:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, how: signal.Signals = signal.SIGTERM) -> None:
     if process.poll() is None:
-        process.terminate()
+        process.send_signal(how)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -96,7 +97,7 @@ def gunicorn(*, port: int, database_url: str, env: dict[str, str] | None = None)
         _wait_for_port(port, process, log)
         yield base
     finally:
-        _stop(process)
+        _stop(process, signal.SIGINT)  # gunicorn's quick shutdown: SIGTERM waits out keep-alive connections
         log.unlink(missing_ok=True)
 
 
