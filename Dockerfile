@@ -13,4 +13,6 @@ RUN SECRET_KEY=collectstatic-only DEBUG=0 python manage.py collectstatic --no-in
 USER newsnotes
 
 EXPOSE 8000
+# One container on its own migrates, then serves. docker-compose.yml runs the migrations once in its `migrate`
+# service and starts each web replica with gunicorn alone, so replicas never race to migrate.
 CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn newsnotes.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]

@@ -35,7 +35,7 @@ def owner_config(*, database_url: str | None, owner_url: str | None) -> dict | N
     return None
 
 
-def database_config(*, database_url: str | None, data_dir: Path) -> dict:
+def database_config(*, database_url: str | None, data_dir: Path, pgbouncer: bool = False) -> dict:
     if not database_url:
         return {
             "ENGINE": "newsnotes.embedded",
@@ -45,10 +45,22 @@ def database_config(*, database_url: str | None, data_dir: Path) -> dict:
             "OPTIONS": with_session_options({}),
             "CONN_MAX_AGE": 0,
         }
-    return parse_database_url(database_url)
+    return parse_database_url(database_url, pgbouncer=pgbouncer)
 
 
-def parse_database_url(url: str) -> dict:
+def replica_config(*, replica_url: str, pgbouncer: bool = False) -> dict:
+    """The ``replica`` alias (newsnotes/routers.py): a read-only copy of the database for heavy reads.
+
+    Its tests use the default test database under the replica's own role (``MIRROR``): a role that may only read
+    stands in for a hot standby, so a write routed there by mistake fails instead of passing unnoticed.
+    """
+    return parse_database_url(replica_url, pgbouncer=pgbouncer) | {"TEST": {"MIRROR": "default"}}
+
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def parse_database_url(url: str, *, pgbouncer: bool = False) -> dict:
     """``postgres://user:password@host:port/name?sslmode=require`` → a Django DATABASES entry."""
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
@@ -58,7 +70,8 @@ def parse_database_url(url: str) -> dict:
         )
     options = dict(parse_qsl(parts.query))
     conn_max_age = int(options.pop("conn_max_age", 60))
-    return {
+    pgbouncer = options.pop("pgbouncer", "").strip().lower() in TRUE_WORDS or pgbouncer
+    config = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")) or "postgres",
         "USER": unquote(parts.username or ""),
@@ -68,4 +81,27 @@ def parse_database_url(url: str) -> dict:
         "OPTIONS": with_session_options(options),
         "CONN_MAX_AGE": conn_max_age,
         "CONN_HEALTH_CHECKS": True,
+    }
+    return behind_pgbouncer(config) if pgbouncer else config
+
+
+def behind_pgbouncer(config: dict) -> dict:
+    """The same connection through PgBouncer in transaction pooling (docs/scaling.md: PgBouncer).
+
+    Each transaction (each statement, in autocommit) may run on a different server connection, so nothing may
+    outlive one: no prepared statements (psycopg's ``prepare_threshold=None``), no session settings sent at
+    connect (PgBouncer refuses the ``options`` startup parameter; give the role ``pgtrigger.ignore`` with
+    ``ALTER ROLE ... SET`` instead), and no cursor WITH HOLD: the ``newsnotes.pgbouncer`` engine reads
+    ``.iterator()`` through a server-side cursor inside a transaction and client-side outside one.
+    """
+    options = dict(config["OPTIONS"])
+    given = options.pop("options", "").replace(SESSION_OPTIONS, "").strip()
+    if given:
+        raise DatabaseUrlError(
+            f"Behind PgBouncer a connection cannot carry session options ({given!r}): set them on the role "
+            "(ALTER ROLE ... SET) instead"
+        )
+    return config | {
+        "ENGINE": "newsnotes.pgbouncer",
+        "OPTIONS": options | {"prepare_threshold": None},
     }

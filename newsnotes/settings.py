@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.utils.csp import CSP
 
-from newsnotes.database import database_config, owner_config
+from newsnotes.database import database_config, owner_config, replica_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Agreement, exports and search read from DATABASE_REPLICA_URL when set (newsnotes/routers.py).
+    "newsnotes.routers.ReplicaReadsMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -91,7 +93,18 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "newsnotes.wsgi.application"
 
-DATABASES = {"default": database_config(database_url=os.environ.get("DATABASE_URL"), data_dir=DATA_DIR)}
+# Behind PgBouncer in transaction pooling (docs/scaling.md): NEWSNOTES_PGBOUNCER=1, or ?pgbouncer=1 in the URL.
+DATABASES = {
+    "default": database_config(
+        database_url=os.environ.get("DATABASE_URL"), data_dir=DATA_DIR, pgbouncer=env_bool("NEWSNOTES_PGBOUNCER", False)
+    )
+}
+# A read replica for exports, agreement and search (newsnotes/routers.py); unset, every read uses default.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = replica_config(
+        replica_url=os.environ["DATABASE_REPLICA_URL"], pgbouncer=env_bool("NEWSNOTES_PGBOUNCER", False)
+    )
+DATABASE_ROUTERS = ["newsnotes.routers.ReplicaRouter"]
 # The role that owns the tables and runs migrations (newsnotes/roles.py): DATABASE_OWNER_URL, or for the
 # embedded server its superuser. None: one role does both (the history then holds only against the app's code).
 DATABASE_OWNER = owner_config(

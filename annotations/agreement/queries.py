@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Value
 
 from annotations.agreement.metrics import ArticleLayers, SpanTuple
@@ -128,7 +128,8 @@ def iter_article_layers(
         ORDER BY l.article_id
     """  # noqa: S608 (only SQL Django generated is interpolated; values are parameters)
     params = (*finished_params, *gold_params, label_ids, label_ids, TOKENIZER)
-    with connection.chunked_cursor() as cursor:
+    # Where the router sends article reads: the read replica on the agreement page (newsnotes/routers.py).
+    with connections[router.db_for_read(Article)].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(chunk_size):
             for article_id, editors, starts, ends, sha, body, spans, gold in rows:

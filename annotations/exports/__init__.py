@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connections, router, transaction
 
 from annotations.exports import articles_csv, brat, conll, doccano, label_studio, w3c
 from annotations.exports.query import (
@@ -27,6 +27,7 @@ from annotations.exports.query import (
 )
 from annotations.exports.spans_csv import COLUMNS as SPAN_CSV_COLUMNS
 from annotations.exports.spans_csv import stream_spans_csv
+from annotations.models import Span
 
 __all__ = [
     "FORMATS",
@@ -96,11 +97,13 @@ FORMATS: dict[str, Format] = {
 
 def _snapshot(chunks: Callable[[], Iterator[bytes]]) -> Iterator[bytes]:
     """Run a multi-query export in one read-only REPEATABLE READ transaction: a consistent picture of the corpus
-    even while editors keep working. (Inside an outer transaction, such as a test's, that one already is.)"""
+    even while editors keep working. (Inside an outer transaction, such as a test's, that one already is.)
+    It runs where the export's reads go: the read replica inside ``replica_reads()`` (newsnotes/routers.py)."""
+    connection = connections[router.db_for_read(Span)]
     if connection.in_atomic_block:
         yield from chunks()
         return
-    with transaction.atomic():
+    with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield from chunks()

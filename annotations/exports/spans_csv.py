@@ -25,13 +25,14 @@ from collections.abc import Callable, Iterator
 import psycopg
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import QuerySet
 
 from annotations.exports.common import CHUNK_BYTES, FORMULA_TRIGGERS, csv_line
 from annotations.models import Label, Span
 from annotations.review.models import GoldSpan
 from articles.models import Article, Source
+from newsnotes.routers import REPLICA
 
 COLUMNS = (
     "span_id",
@@ -238,9 +239,14 @@ def stream_spans_csv(
     leaves formula-like cells as they are, for programs rather than spreadsheets.
     """
     sql, params = copy_sql(spans, neutralise=neutralise, gold=gold, suggestions=suggestions)
-    connection = connections[using or (spans.db if spans is not None else "default")]
+    alias = using or (spans.db if spans is not None else DEFAULT_DB_ALIAS)
+    if alias == REPLICA:  # a hot standby cannot create the pg_temp function: this export reads from the primary
+        alias = DEFAULT_DB_ALIAS
+    connection = connections[alias]
     head = (BOM if bom else b"") + HEADER.encode()
-    with connection.cursor() as cursor:
+    # One transaction for the function and the COPY that calls it: behind PgBouncer in transaction pooling two
+    # autocommit statements may run on two server connections, and pg_temp is per connection.
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(CANONICAL_JSON_FUNCTION)
         # Parameters are bound client-side (COPY takes none), which also suits Django's debug cursor wrapper.
         statement = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
