@@ -73,9 +73,10 @@ def test_next_matches_walking_the_queue(corpus, editor, labels):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("filters", [{}, {"q": "chip"}])
-def test_next_is_one_query(corpus, editor, filters, django_assert_num_queries):
-    with django_assert_num_queries(1):
+@pytest.mark.parametrize(("filters", "queries"), [({}, 1), ({"q": "chip"}, 2)])
+def test_next_is_one_query_two_with_a_search(corpus, editor, filters, queries, django_assert_num_queries):
+    """A search first takes its matches from the GIN index (up to COUNT_CAP), then the one walk query."""
+    with django_assert_num_queries(queries):
         next_in_queue(user=editor, current=corpus[3].pk, **filters)
 
 

@@ -137,7 +137,8 @@ def test_filter_form_drives_the_table_through_htmx(editor_client):
 def test_editors_open_the_workspace_with_the_queue_filters(editor_client, client, researcher):
     article = ArticleFactory(title="Linked")
     html = editor_client.get(QUEUE + "?status=new&page=1").content.decode()
-    assert text(one(html, f'a[href="/articles/{article.pk}/annotate/?status=new&page=1"]')) == "Linked"
+    # With its place in the queue for the workspace's "Article 1 of 1 in your queue".
+    assert text(one(html, f'a[href="/articles/{article.pk}/annotate/?status=new&page=1&at=1&of=1"]')) == "Linked"
     client.force_login(researcher)
     assert text(one(client.get(QUEUE).content, f'a[href="/articles/{article.pk}/"]')) == "Linked"
 
