@@ -355,6 +355,8 @@ def next_in_queue(
     # the vector of every article in a group (1 s at 100,000 articles). A common word stays a match per walked
     # row, found within a few rows. The queue page does the same (``queue_page``); two queries in all.
     few = _few_matches(user=user, q=q, status=status, source=source, label=label, mine=mine) if q else None
+    if few == []:
+        return None  # nothing in this queue matches: no walk at all
 
     def narrowed(articles: QuerySet[Article]) -> QuerySet[Article]:
         return _search_filtered(articles, q) if few is None else articles.filter(pk__in=few)

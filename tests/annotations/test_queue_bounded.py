@@ -1,0 +1,163 @@
+"""Issue 13: the queue page and ``n`` cost what a page costs, not what the corpus or a common word's matches cost.
+
+Above ``COUNT_CAP`` matches the page takes another path (capped totals, bounded walks); these tests lower the
+cap (and the page size, the search window) so a 40-article corpus exercises both paths, and check each against
+the queue order by definition (``article_queue``). Plans are read with ``EXPLAIN``; nothing is timed.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from annotations.queue import selectors
+from annotations.queue.selectors import article_queue, next_in_queue, queue_page
+from articles.models import Article
+from tests.annotations.test_queue_next import corpus, walked  # noqa: F401 - the fixture, shared
+from tests.factories import ArticleFactory
+from tests.html import one, select, text
+
+pytestmark = pytest.mark.django_db
+QUEUE = reverse("annotations:article-list")
+
+
+@pytest.fixture
+def small_cap(monkeypatch):
+    """A cap of 5 and pages of 7, so 40 articles pass the cap and span pages."""
+    monkeypatch.setattr(selectors, "COUNT_CAP", 5)
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 7)
+    monkeypatch.setattr(selectors, "SEARCH_PAGES", 40)
+
+
+def paged(user, **filters) -> list[int]:
+    ids, number = [], 1
+    while True:
+        page = queue_page(user=user, number=number, **filters)
+        ids += page.ids
+        if not page.has_next:
+            return ids
+        number += 1
+
+
+def cases(corpus, labels):  # noqa: F811 - the fixture's value
+    return [
+        {},
+        {"mine": True},
+        {"status": Article.Status.NEW},
+        {"source": corpus[0].source},
+        {"label": labels["person"]},
+        {"q": "chip"},
+        {"q": "chip", "status": Article.Status.IN_ANNOTATION},
+        {"q": "chip", "mine": True},
+        {"q": "zzyzxq"},
+    ]
+
+
+@pytest.mark.parametrize("capped", [False, True])
+def test_pages_follow_the_queue_order_below_and_above_the_cap(corpus, editor, labels, capped, request):  # noqa: F811
+    if capped:
+        request.getfixturevalue("small_cap")
+    for filters in cases(corpus, labels):
+        expected = list(article_queue(user=editor, **filters).values_list("pk", flat=True))
+        assert paged(editor, **filters) == expected, filters
+
+
+def test_counts_stop_at_the_cap(corpus, editor, labels, small_cap):  # noqa: F811
+    searched = queue_page(user=editor, q="chip")
+    assert (str(searched.total), searched.statuses, searched.num_pages) == ("5+", [], None)
+    listed = queue_page(user=editor)
+    assert not listed.total.exact and str(listed.total).endswith("+")
+    assert all(tally.value <= 5 for _, _, tally in listed.statuses)
+    few = queue_page(user=editor, q="story 1")
+    exact = article_queue(user=editor, q="story 1").count()
+    assert 0 < exact <= 5 and few.total.exact and few.total.value == exact
+    assert sum(tally.value for _, _, tally in few.statuses) == exact
+
+
+def test_the_page_says_1000_plus_and_draws_no_bar_past_the_cap(editor_client, monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    for n in range(5):
+        ArticleFactory(title=f"Chip story {n}")
+    html = editor_client.get(QUEUE, {"q": "chip"}).content.decode()
+    assert text(one(html, "p.count")).startswith("3+ articles matching “chip”.")
+    assert not select(html, "svg.stacked-bar")
+    html = editor_client.get(QUEUE, {"q": "chip", "status": "new", "source": ""}).content.decode()
+    assert text(one(html, "p.count")).startswith("3+ articles")
+    monkeypatch.setattr(selectors, "COUNT_CAP", 1000)
+    html = editor_client.get(QUEUE, {"q": "chip"}).content.decode()
+    assert text(one(html, "p.count")).startswith("5 articles matching") and select(html, "svg.stacked-bar")
+
+
+def test_a_search_window_that_ended_says_so(corpus, editor, small_cap, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", 3)
+    first, second = queue_page(user=editor, q="story"), queue_page(user=editor, q="story", number=2)
+    # The first page is the 7 newest assigned articles (no window for them): nothing hidden before its end.
+    assert not first.window_limited and second.window_limited
+    # What the pages show is still in queue order: the full answer less what lies beyond each status' window.
+    shown = paged(editor, q="story")
+    full = list(article_queue(user=editor, q="story").values_list("pk", flat=True))
+    assert len(shown) < len(full) and shown == [pk for pk in full if pk in set(shown)]
+
+
+def test_page_queries_do_not_grow_with_matches(editor, small_cap):
+    """Past the cap a searched page is two queries (capped ids, one walk); below it three (ids, counts, page)."""
+    for n in range(8):
+        ArticleFactory(title=f"Chip {n}")
+    with CaptureQueriesContext(connection) as eight:
+        queue_page(user=editor, q="chip")
+    for n in range(30):
+        ArticleFactory(title=f"Chip more {n}")
+    with CaptureQueriesContext(connection) as many:
+        queue_page(user=editor, q="chip")
+    assert len(eight) == len(many) == 2
+    with CaptureQueriesContext(connection) as few:
+        queue_page(user=editor, q="more 3")
+    assert len(few) == 3
+
+
+def _plan(sql: str, params=()) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: show what PostgreSQL uses at scale
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_search_reads_gin_for_the_capped_ids_and_walks_the_queue_index_past_the_cap(editor, small_cap):
+    for n in range(12):
+        ArticleFactory(title=f"Chip {n}", status=Article.Status.NEW)
+    with CaptureQueriesContext(connection) as captured:
+        queue_page(user=editor, q="chip")
+    probe, walk = (query["sql"] for query in captured.captured_queries)
+    assert "to_tsvector" not in probe + walk  # the stored vector, never recomputed
+    assert "LIMIT 6" in probe  # COUNT_CAP + 1: the count stops there
+    assert "Bitmap Index Scan on article_search_document_gin" in _plan(probe)
+    plan = _plan(walk)
+    # Each status group walks the queue-order index inside its window; the match is a filter above the window's
+    # LIMIT (a Subquery Scan), so the walk stops at the page's end and never sorts every match.
+    assert plan.count("article_status_queue_order_idx") >= 4, plan
+    assert "Sort Key: (COALESCE" not in plan.split("Subquery Scan", 1)[1], plan
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT procost FROM pg_proc WHERE proname = 'ts_match_vq'")
+        assert cursor.fetchone()[0] == 1000  # articles 0006: the planner knows a match reads a vector
+
+
+@pytest.mark.parametrize("capped", [False, True])
+def test_next_agrees_with_the_queue_below_and_above_the_cap(corpus, editor, labels, capped, request):  # noqa: F811
+    if capped:
+        request.getfixturevalue("small_cap")
+    currents = [article.pk for article in corpus][::3] + [10**9]
+    for filters in [{"q": "chip"}, {"q": "chip", "mine": True}, {"q": "zzyzxq"}, {"q": "story 1"}]:
+        for current in currents:
+            assert next_in_queue(user=editor, current=current, **filters) == walked(
+                user=editor, current=current, **filters
+            ), (filters, current)
+
+
+def test_next_with_a_rare_word_reads_no_vector_in_its_walks(corpus, editor):  # noqa: F811
+    with CaptureQueriesContext(connection) as captured:
+        assert next_in_queue(user=editor, current=corpus[0].pk, q="zzyzxq") is None
+    assert len(captured) == 1  # no match in the queue: no walk at all
+    with CaptureQueriesContext(connection) as captured:
+        next_in_queue(user=editor, current=corpus[0].pk, q="chip")
+    probe, walks = (query["sql"] for query in captured.captured_queries)
+    assert "search_document" in probe and "search_document" not in walks
