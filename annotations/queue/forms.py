@@ -71,6 +71,10 @@ class QueuePosition:
     more: bool = False
 
     @property
+    def at_text(self) -> str:
+        return f"{self.at:,}"
+
+    @property
     def of_text(self) -> str:
         return f"{self.of:,}" + ("+" if self.more else "")
 

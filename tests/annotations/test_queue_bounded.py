@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from annotations.queue import selectors
 from annotations.queue.selectors import article_queue, next_in_queue, queue_page
-from articles.models import Article
+from articles.models import Article, body_sha256
 from tests.annotations.test_queue_next import corpus, walked  # noqa: F401 - the fixture, shared
 from tests.factories import ArticleFactory
 from tests.html import one, select, text
@@ -145,7 +145,7 @@ def test_search_reads_gin_for_the_capped_ids_and_walks_the_queue_index_past_the_
 def test_next_agrees_with_the_queue_below_and_above_the_cap(corpus, editor, labels, capped, request):  # noqa: F811
     if capped:
         request.getfixturevalue("small_cap")
-    currents = [article.pk for article in corpus][::3] + [10**9]
+    currents = [*[article.pk for article in corpus][::3], 10**9]
     for filters in [{"q": "chip"}, {"q": "chip", "mine": True}, {"q": "zzyzxq"}, {"q": "story 1"}]:
         for current in currents:
             assert next_in_queue(user=editor, current=current, **filters) == walked(
@@ -161,3 +161,57 @@ def test_next_with_a_rare_word_reads_no_vector_in_its_walks(corpus, editor):  # 
         next_in_queue(user=editor, current=corpus[0].pk, q="chip")
     probe, walks = (query["sql"] for query in captured.captured_queries)
     assert "search_document" in probe and "search_document" not in walks
+
+
+def _more_articles(n: int) -> None:
+    """``n`` more queue articles in one INSERT (the workspace must not notice how many)."""
+    start = Article.objects.count()
+    bodies = [f"Filler body {start + i}." for i in range(n)]
+    Article.objects.bulk_create(Article(title="Filler", body=body, body_sha256=body_sha256(body)) for body in bodies)
+
+
+def test_workspace_shows_n_of_n_from_the_queue_link_and_n_advances_it(editor_client):
+    """Issue 14's "n of N": the queue page writes each row's place and its (capped) total into the link; the
+    workspace reads them, ``n`` carries the next place. Nothing is counted on a workspace load."""
+    for n in range(55):
+        ArticleFactory(title=f"Story {n:02}")
+    page = editor_client.get(QUEUE, {"page": 2, "status": "new"}).content
+    links = [a.get("href") for a in select(page, "table.articles td:first-child a")]
+    assert len(links) == 5 and links[0].endswith("status=new&page=2&at=51&of=55")
+    workspace = editor_client.get(links[2]).content
+    assert text(one(workspace, "#ws-queue-position")) == "Article 53 of 55 in your queue"
+    following = editor_client.get(one(workspace, "#ws-next").get("href"))
+    assert following.status_code == 302 and following["Location"].endswith("status=new&page=2&at=54&of=55")
+    opened = editor_client.get(following["Location"]).content
+    assert text(one(opened, "#ws-queue-position")) == "Article 54 of 55 in your queue"
+    # Past an exactly counted end, n wraps to the top as next_in_queue does.
+    last = editor_client.get(reverse("annotations:article-next", args=[Article.objects.first().pk]) + "?at=55&of=55")
+    assert last["Location"].endswith("at=1&of=55")
+
+
+def test_workspace_position_says_plus_past_the_cap_and_ignores_nonsense(editor_client):
+    article, _ = ArticleFactory(), ArticleFactory()
+    url = reverse("annotations:article-annotate", args=[article.pk])
+    html = editor_client.get(url, {"at": "1200", "of": "1000+"}).content
+    assert text(one(html, "#ws-queue-position")) == "Article 1,200 of 1,000+ in your queue"
+    following = editor_client.get(one(html, "#ws-next").get("href"))
+    assert following["Location"].endswith("at=1201&of=1000%2B")
+    for at, of in [("0", "5"), ("6", "5"), ("x", "5"), ("1", "-5"), ("1", ""), ("1", "5 OR 1")]:
+        assert not select(editor_client.get(url, {"at": at, "of": of}).content, "#ws-queue-position"), (at, of)
+
+
+def test_workspace_queries_are_the_same_with_10_and_1000_articles_in_the_queue(editor_client):
+    article = ArticleFactory()
+    _more_articles(9)
+    url = reverse("annotations:article-annotate", args=[article.pk]) + "?q=filler&at=3&of=10"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            html = editor_client.get(url).content
+        assert text(one(html, "#ws-queue-position")) == "Article 3 of 10 in your queue"
+        return len(captured)
+
+    queries()  # the first load claims a slot
+    ten = queries()
+    _more_articles(990)
+    assert queries() == ten
