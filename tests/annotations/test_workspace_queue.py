@@ -82,10 +82,12 @@ def test_full_text_search_over_title_and_body_with_stemming(editor_client):
 def test_search_is_answered_by_the_gin_index(editor):
     for n in range(30):
         ArticleFactory(title=f"Story {n}", body=f"Body number {n} about hardware.")
-    sql, params = selectors.article_queue(user=editor, q="hardware").query.sql_with_params()
+    with CaptureQueriesContext(connection) as captured:
+        selectors.queue_page(user=editor, q="hardware")  # the first query: the matches, up to the cap
+    sql = captured.captured_queries[0]["sql"]
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + sql, params)
+        cursor.execute("EXPLAIN " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "article_search_document_gin" in plan
 
