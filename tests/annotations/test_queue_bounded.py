@@ -53,10 +53,12 @@ def cases(corpus, labels):  # noqa: F811 - the fixture's value
     ]
 
 
-@pytest.mark.parametrize("capped", [False, True])
-def test_pages_follow_the_queue_order_below_and_above_the_cap(corpus, editor, labels, capped, request):  # noqa: F811
+@pytest.mark.parametrize("capped", [False, True, "common"])
+def test_pages_follow_the_queue_order_below_and_above_the_cap(corpus, editor, labels, capped, request, monkeypatch):  # noqa: F811
     if capped:
         request.getfixturevalue("small_cap")
+    if capped == "common":  # every search taken for a common word: no id list, straight to the walks
+        monkeypatch.setattr(selectors, "SURELY_COMMON", 0)
     for filters in cases(corpus, labels):
         expected = list(article_queue(user=editor, **filters).values_list("pk", flat=True))
         assert paged(editor, **filters) == expected, filters
@@ -99,8 +101,9 @@ def test_a_search_window_that_ended_says_so(corpus, editor, small_cap, monkeypat
     assert len(shown) < len(full) and shown == [pk for pk in full if pk in set(shown)]
 
 
-def test_page_queries_do_not_grow_with_matches(editor, small_cap):
-    """Past the cap a searched page is two queries (capped ids, one walk); below it three (ids, counts, page)."""
+def test_page_queries_do_not_grow_with_matches(editor, small_cap, monkeypatch):
+    """Past the cap a searched page is three queries (the planner's estimate, capped ids, one walk); below it four
+    (estimate, ids, counts, page); a word the statistics call common skips the ids (``SURELY_COMMON``)."""
     for n in range(8):
         ArticleFactory(title=f"Chip {n}")
     with CaptureQueriesContext(connection) as eight:
@@ -109,15 +112,21 @@ def test_page_queries_do_not_grow_with_matches(editor, small_cap):
         ArticleFactory(title=f"Chip more {n}")
     with CaptureQueriesContext(connection) as many:
         queue_page(user=editor, q="chip")
-    assert len(eight) == len(many) == 2
+    assert len(eight) == len(many) == 3
     with CaptureQueriesContext(connection) as few:
         queue_page(user=editor, q="more 3")
-    assert len(few) == 3
+    assert len(few) == 4
+    monkeypatch.setattr(selectors, "SURELY_COMMON", 1)
+    with CaptureQueriesContext(connection) as common:
+        page = queue_page(user=editor, q="chip")
+    assert len(common) == 2 and str(page.total) == "5+" and len(page.ids) == 7
 
 
 def _plan(sql: str, params=()) -> str:
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: show what PostgreSQL uses at scale
+        # A few rows: show what PostgreSQL uses at scale, where reading or sorting a whole table costs more.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute("EXPLAIN " + sql, params)
         return "\n".join(row[0] for row in cursor.fetchall())
 
@@ -127,24 +136,29 @@ def test_search_reads_gin_for_the_capped_ids_and_walks_the_queue_index_past_the_
         ArticleFactory(title=f"Chip {n}", status=Article.Status.NEW)
     with CaptureQueriesContext(connection) as captured:
         queue_page(user=editor, q="chip")
-    probe, walk = (query["sql"] for query in captured.captured_queries)
+    estimate, probe, walk = (query["sql"] for query in captured.captured_queries)
+    assert estimate.startswith("EXPLAIN")
     assert "to_tsvector" not in probe + walk  # the stored vector, never recomputed
     assert "LIMIT 6" in probe  # COUNT_CAP + 1: the count stops there
     assert "Bitmap Index Scan on article_search_document_gin" in _plan(probe)
     plan = _plan(walk)
     # Each status group walks the queue-order index inside its window; the match is a filter above the window's
     # LIMIT (a Subquery Scan), so the walk stops at the page's end and never sorts every match.
-    assert plan.count("article_status_queue_order_idx") >= 4, plan
-    assert "Sort Key: (COALESCE" not in plan.split("Subquery Scan", 1)[1], plan
+    assert plan.count("Index Scan using article_status_queue_order_idx") >= 4, plan
+    assert plan.count("Filter: (window_rows") == 4 and "Sort Key: (COALESCE" not in plan, plan
+    for window in plan.split("Subquery Scan on window_rows")[1:]:
+        assert window.split("\n")[1].strip().startswith("Filter:") and "->  Limit" in window.split("\n")[2], plan
     with connection.cursor() as cursor:
         cursor.execute("SELECT procost FROM pg_proc WHERE proname = 'ts_match_vq'")
         assert cursor.fetchone()[0] == 1000  # articles 0006: the planner knows a match reads a vector
 
 
-@pytest.mark.parametrize("capped", [False, True])
-def test_next_agrees_with_the_queue_below_and_above_the_cap(corpus, editor, labels, capped, request):  # noqa: F811
+@pytest.mark.parametrize("capped", [False, True, "common"])
+def test_next_agrees_with_the_queue_below_and_above_the_cap(corpus, editor, labels, capped, request, monkeypatch):  # noqa: F811
     if capped:
         request.getfixturevalue("small_cap")
+    if capped == "common":
+        monkeypatch.setattr(selectors, "SURELY_COMMON", 0)
     currents = [*[article.pk for article in corpus][::3], 10**9]
     for filters in [{"q": "chip"}, {"q": "chip", "mine": True}, {"q": "zzyzxq"}, {"q": "story 1"}]:
         for current in currents:
@@ -156,10 +170,10 @@ def test_next_agrees_with_the_queue_below_and_above_the_cap(corpus, editor, labe
 def test_next_with_a_rare_word_reads_no_vector_in_its_walks(corpus, editor):  # noqa: F811
     with CaptureQueriesContext(connection) as captured:
         assert next_in_queue(user=editor, current=corpus[0].pk, q="zzyzxq") is None
-    assert len(captured) == 1  # no match in the queue: no walk at all
+    assert len(captured) == 2  # the estimate, the ids: none in the queue, so no walk at all
     with CaptureQueriesContext(connection) as captured:
         next_in_queue(user=editor, current=corpus[0].pk, q="chip")
-    probe, walks = (query["sql"] for query in captured.captured_queries)
+    _, probe, walks = (query["sql"] for query in captured.captured_queries)
     assert "search_document" in probe and "search_document" not in walks
 
 

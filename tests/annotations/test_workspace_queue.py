@@ -83,8 +83,8 @@ def test_search_is_answered_by_the_gin_index(editor):
     for n in range(30):
         ArticleFactory(title=f"Story {n}", body=f"Body number {n} about hardware.")
     with CaptureQueriesContext(connection) as captured:
-        selectors.queue_page(user=editor, q="hardware")  # the first query: the matches, up to the cap
-    sql = captured.captured_queries[0]["sql"]
+        selectors.queue_page(user=editor, q="hardware")  # after the planner's estimate: the matches, up to the cap
+    sql = captured.captured_queries[1]["sql"]
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql)
