@@ -234,7 +234,8 @@ def _status_counts(articles: QuerySet[Article]) -> list[tuple[str, str, Tally]]:
 def _status_tallies(articles: QuerySet[Article]) -> list[tuple[str, str, Tally]]:
     """``(status, name, tally)`` for every status, each counted up to ``COUNT_CAP + 1`` rows along the status index
     (one query of bounded sub-selects): "New 1,000+" rather than a count that reads every row."""
-    selects, params = [], []
+    selects: list[str] = []
+    params: list = []
     for value, _ in Article.Status.choices:
         sql, sql_params = articles.filter(status=value).order_by().values("pk")[: COUNT_CAP + 1].query.sql_with_params()
         selects.append(f"(SELECT count(*) FROM ({sql}) AS capped)")  # noqa: S608 - compiled by Django
@@ -270,7 +271,8 @@ def _walk_groups(articles: QuerySet[Article], *, held, status: str, query: str, 
         .order_by()
         .values_list("id", "part", "key")
     )
-    parts: list[tuple[str, list]] = [assigned.query.sql_with_params()]
+    assigned_sql, assigned_params = assigned.query.sql_with_params()
+    parts: list[tuple[str, list]] = [(assigned_sql, list(assigned_params))]
     tsquery = tsquery_text(query) if query else ""
     for rank, group_status in enumerate(_STATUS_ORDER):
         if status and status != group_status:
