@@ -2,18 +2,20 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/search.py [--sizes 10000,100000]
 
-Builds (or reuses) one corpus per size with ``bench/corpus.py`` (databases ``newsnotes_bench_search_<size>``,
-no spans), assigns 20 articles to the bench user, then times in process, for each search term:
+Builds (or reuses) one corpus per size with ``bench/corpus.py`` (databases ``<prefix>_<size>``, no spans),
+assigns 20 articles to the bench user, then times in process, for each search term:
 
-- ``page``: the queue's first page for ``?q=TERM`` (``article_queue`` paged by id, then span counts for its
-  50 rows, as the view loads it),
-- ``count``: the page's counts (the paginator's total and the status breakdown; these read every match),
-- ``n``: ``next_in_queue`` with the search, from 100 articles spread over the corpus.
+- ``page``: the queue's first page for ``?q=TERM`` with its totals, as the view loads it: ``queue_page`` (capped
+  counts, bounded walks) then span counts for its 50 rows (``articles_in_order``),
+- ``n``: ``next_in_queue`` with the search, from 100 articles spread over the corpus,
+- ``uncapped``: what the page's totals cost before the cap (``count(*)`` of every match and a GROUP BY status
+  over them), for comparison.
 
-Terms: a name typed halfway (``Corv``, a prefix matching Corvane in many articles), a common word, a word
-found in about 1% of the articles, and a word found nowhere. Prints median and p95 per size, the ratio of
-the 100k p95 to the 10k p95, and the floor: the bare GIN match (``SELECT id ... WHERE search_document @@ q
-LIMIT 50``). Asserts nothing.
+Terms: a name typed halfway (``Corv``, a prefix matching Corvane in many articles), a common word, the
+corpus' least common word, a word found nowhere, and no search at all. Prints median and p95 per size, queries
+per call, the ratio of the 100k p95 to the 10k p95, and the floor: the bare capped GIN match (``SELECT id ...
+WHERE search_document @@ q LIMIT 1001``, the first query of a searched page; its bitmap grows with the matches).
+Asserts nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from bench.corpus import ensure_corpus  # noqa: E402
 
 CALLS = 100
-TERMS = ["Corv", "chip", "rare", "zzyzxq"]
+TERMS = ["Corv", "chip", "rare", "zzyzxq", ""]
+WHAT = ("floor", "page", "n", "uncapped")
 
 
 def _time(call, args: list) -> tuple[float, float]:
@@ -59,17 +62,18 @@ def main(argv: list[str] | None = None) -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.core.paginator import Paginator
     from django.db import connection
+    from django.db.models import Count
     from django.test.utils import CaptureQueriesContext
 
     from annotations.models import Assignment
-    from annotations.queue.selectors import article_queue, articles_in_order, next_in_queue, status_breakdown
+    from annotations.queue.selectors import COUNT_CAP, article_queue, articles_in_order, next_in_queue, queue_page
     from articles.models import Article
     from articles.search import tsquery_text
 
     results: dict[tuple[int, str], dict[str, tuple[float, float]]] = {}
     matches: dict[tuple[int, str], int] = {}
+    queries: dict[tuple[int, str, str], int] = {}
     terms = list(TERMS)
     for size in sizes:
         connection.close()
@@ -88,68 +92,77 @@ def main(argv: list[str] | None = None) -> None:
         currents = ids[:: max(1, len(ids) // CALLS)][:CALLS]
 
         def page(term, user=user):  # as annotations.queue.views.article_list loads a page
-            queue = article_queue(user=user, q=term)
-            ids = list(Paginator(queue.values_list("pk", flat=True), 50).page(1).object_list)
-            return articles_in_order(annotator=user, ids=ids)
+            return articles_in_order(annotator=user, ids=queue_page(user=user, q=term).ids)
 
-        def counts(term, user=user):
+        def uncapped(term, user=user):  # the page's totals as they were: every match counted
             queue = article_queue(user=user, q=term)
-            Paginator(queue.values_list("pk", flat=True), 50).count  # noqa: B018
-            return status_breakdown(articles=queue)
+            queue.count()
+            return dict(queue.order_by().values_list("status").annotate(n=Count("id")))
 
         def floor(term):
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT id FROM articles_article WHERE search_document @@ to_tsquery('english', %s) LIMIT 50",
-                    [tsquery_text(term)],
+                    "SELECT id FROM articles_article WHERE search_document @@ to_tsquery('english', %s) LIMIT %s",
+                    [tsquery_text(term), COUNT_CAP + 1],
                 )
                 return cursor.fetchall()
+
+        def n(current, term, user=user):
+            return next_in_queue(user=user, current=current, q=term)
 
         for term in terms:
             for _ in range(3):  # warm the caches
                 page(term)
-                counts(term)
+                if term:
+                    floor(term)
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT count(*) FROM articles_article WHERE search_document @@ to_tsquery('english', %s)",
                     [tsquery_text(term)],
                 )
-                matches[size, term] = cursor.fetchone()[0]
+                matches[size, term] = cursor.fetchone()[0] if term else len(ids)
             with CaptureQueriesContext(connection) as captured:
-                next_in_queue(user=user, current=currents[0], q=term)
-            assert len(captured) == 1
+                page(term)
+            queries[size, term, "page"] = len(captured)
+            with CaptureQueriesContext(connection) as captured:
+                n(currents[0], term)
+            queries[size, term, "n"] = len(captured)
             results[size, term] = {
-                "floor": _time(floor, [term] * 30),
+                "floor": _time(floor, [term] * 30) if term else (0.0, 0.0),
                 "page": _time(page, [term] * 30),
-                "count": _time(counts, [term] * 10),
-                "n": _time(
-                    lambda current, term=term, user=user: next_in_queue(user=user, current=current, q=term), currents
-                ),
+                "n": _time(lambda current, term=term: n(current, term), currents),
+                "uncapped": _time(uncapped, [term] * 10),
             }
 
     print()
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} ({os.cpu_count()} cores; shared machine)")
-    header = f"{'term':>10} {'articles':>9} {'matches':>8}"
-    for what in ("floor", "page", "n", "count"):
-        header += f" {what + ' med':>10} {'p95':>8}"
+    header = f"{'term':>10} {'articles':>9} {'matches':>8} {'queries':>7}"
+    for what in WHAT:
+        header += f" {what + ' med':>13} {'p95':>8}"
     print(header)
     for term in terms:
         for size in sizes:
-            row = f"{term:>10} {size:>9,} {matches[size, term]:>8,}"
-            for what in ("floor", "page", "n", "count"):
+            used = f"{queries[size, term, 'page']}+{queries[size, term, 'n']}"
+            row = f"{term or '(none)':>10} {size:>9,} {matches[size, term]:>8,} {used:>7}"
+            for what in WHAT:
                 median, p95 = results[size, term][what]
-                row += f" {median:>8.2f}ms {p95:>6.2f}ms"
+                row += f" {median:>11.2f}ms {p95:>6.2f}ms"
             print(row)
     if len(sizes) > 1:
         print(f"\np95 ratio {sizes[-1]:,} / {sizes[0]:,} articles (flat: close to 1):")
         for term in terms:
             ratios = "  ".join(
                 f"{what} {results[sizes[-1], term][what][1] / results[sizes[0], term][what][1]:.2f}"
-                for what in ("floor", "page", "n", "count")
+                for what in WHAT
+                if results[sizes[0], term][what][1]
             )
-            print(f"{term:>10}  {ratios}")
-    print("\nfloor: the bare GIN match, 50 ids. page and n: what a keystroke and `n` cost; count: the page's totals.")
+            print(f"{term or '(none)':>10}  {ratios}")
+    print(
+        "\nfloor: the bare GIN match up to the cap (1,001 ids)."
+        "\npage and n: what a keystroke and `n` cost (queries: page+n);"
+        "\nuncapped: count(*) and GROUP BY status over every match, as the page counted before the cap."
+    )
 
 
 if __name__ == "__main__":

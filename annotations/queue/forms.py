@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from django import forms
 from django.http import HttpRequest, QueryDict
 
@@ -10,6 +13,11 @@ from articles.models import Article, Source
 
 # With the page: "← Queue" on the annotate page goes back to the page the editor came from (issue 14).
 QUEUE_PARAMS = ("q", "status", "source", "label", "mine", "page")
+# The article's place in the queue ("Article 12 of 340"), written by the queue page into each article's link and
+# advanced by ``n``: the workspace shows it without counting anything.
+POSITION_PARAMS = ("at", "of")
+_AT = re.compile(r"[1-9][0-9]{0,8}")
+_OF = re.compile(r"([1-9][0-9]{0,8})(\+?)")
 
 
 class QueueFilterForm(forms.Form):
@@ -40,11 +48,50 @@ class QueueFilterForm(forms.Form):
         }
 
 
-def queue_query(request: HttpRequest) -> str:
-    """The queue's filters and page, as a query string the annotate page carries for Next and Back."""
+def queue_query(request: HttpRequest, *, position: QueuePosition | None = None) -> str:
+    """The queue's filters and page, as a query string the annotate page carries for Next and Back; with
+    ``position`` (the article's place in the queue) too."""
     params = QueryDict(mutable=True)
     for name in QUEUE_PARAMS:
         values = [value for value in request.GET.getlist(name) if value]
         if values:
             params.setlist(name, values)
+    if position is not None:
+        params["at"], params["of"] = str(position.at), position.of_param
     return params.urlencode()
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    """Where an article stood in the editor's queue when they opened it: ``at`` of ``of`` (``more``: "of 1,000+",
+    the queue page's capped total)."""
+
+    at: int
+    of: int
+    more: bool = False
+
+    @property
+    def at_text(self) -> str:
+        return f"{self.at:,}"
+
+    @property
+    def of_text(self) -> str:
+        return f"{self.of:,}" + ("+" if self.more else "")
+
+    @property
+    def of_param(self) -> str:
+        return f"{self.of}+" if self.more else str(self.of)
+
+    def following(self) -> QueuePosition:
+        """The place of the article ``n`` opens: the next one, back to 1 past the end of a queue counted exactly."""
+        at = self.at + 1
+        return QueuePosition(1 if at > self.of and not self.more else at, self.of, self.more)
+
+
+def queue_position(request: HttpRequest) -> QueuePosition | None:
+    """The ``at``/``of`` the queue page wrote into the link, if present and sensible (never a query)."""
+    at, of = _AT.fullmatch(request.GET.get("at", "")), _OF.fullmatch(request.GET.get("of", ""))
+    if at is None or of is None:
+        return None
+    position = QueuePosition(int(at.group()), int(of.group(1)), more=bool(of.group(2)))
+    return position if position.at <= position.of or position.more else None

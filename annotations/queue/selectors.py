@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from dataclasses import dataclass
+
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -21,8 +25,8 @@ from django.utils import timezone
 
 from annotations.models import Label, Span
 from annotations.workflow.selectors import held_by, open_to_sql
-from articles.models import UNDATED, Article, Source, queue_order
-from articles.search import search_matches, search_query, with_search_document
+from articles.models import SEARCH_CONFIG, UNDATED, Article, SearchDocument, Source, queue_order
+from articles.search import search_matches, search_query, tsquery_text, with_search_document
 
 
 def articles_with_span_counts(*, annotator=None, articles: QuerySet[Article] | None = None) -> QuerySet[Article]:
@@ -87,15 +91,226 @@ def article_queue(
     if mine:
         articles = articles.filter(assigned=True)
     ordering: list = [F("assigned").desc()]
-    articles = _searched(articles, q)
+    articles = _search_filtered(articles, q)
     ordering += [_STATUS_RANK.asc(), queue_order().desc(), F("id").desc()]
     return articles.order_by(*ordering)
 
 
-def status_breakdown(*, articles: QuerySet[Article]) -> list[tuple[str, str, int]]:
-    """``(status, display name, count)`` for every status, in workflow order, over ``articles`` (one query)."""
+# Counts stop here: "1,000+ articles". Counting every match of a common word costs a row visit per match, so an
+# uncapped total grows with the corpus; a capped one costs at most this many visits, at any size.
+COUNT_CAP = 1000
+PAGE_SIZE = 50
+# A search walks at most this many pages (COUNT_CAP rows): deeper, a page would cost a walk past every match.
+SEARCH_PAGES = COUNT_CAP // PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A count that stopped at ``COUNT_CAP``: ``exact`` False means "at least ``value``" (shown "1,000+")."""
+
+    value: int
+    exact: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.value:,}" + ("" if self.exact else "+")
+
+    @property
+    def param(self) -> str:
+        """The tally as the workspace's ``of`` parameter: ``340`` or ``1000+``."""
+        return f"{self.value}" + ("" if self.exact else "+")
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of an editor's queue: its article ids in queue order and the queue's bounded totals."""
+
+    ids: list[int]
+    number: int
+    total: Tally
+    # (status, display name, count) in workflow order; empty for a search with more matches than COUNT_CAP.
+    statuses: list[tuple[str, str, Tally]]
+    has_next: bool
+    # Known when the total is exact or counted without a search (cheap index counts); else None ("Page 3").
+    num_pages: int | None
+    # A search over more than COUNT_CAP articles found fewer matches than a page in some status' newest
+    # SEARCH_WINDOW articles, and that status has older ones not searched (the page says so).
+    window_limited: bool = False
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * PAGE_SIZE
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def queue_page(
+    *,
+    user,
+    number: int = 1,
+    q: str = "",
+    status: str = "",
+    source: Source | None = None,
+    label: Label | None = None,
+    mine: bool = False,
+) -> QueuePage:
+    """Page ``number`` of ``user``'s queue (``article_queue``'s order and filters) and its totals, at a cost bounded
+    by ``COUNT_CAP`` and ``SEARCH_WINDOW`` whatever the corpus size or how common a searched word is
+    (``bench/search.py``). At most three queries.
+
+    First up to ``COUNT_CAP + 1`` matching ids are fetched (a search reads them from the stored vector's GIN
+    index, which needs no vector read). When the queue holds no more than ``COUNT_CAP`` articles those ids are
+    the queue: exact totals, counts per status and the page come from them alone. Beyond the cap:
+
+    - without a search, each status is counted up to the cap along the status index ("New 1,000+"), and each
+      group of the queue order (assigned to ``user``, then each status in turn) is walked along
+      ``article_status_queue_order_idx`` to the page's end;
+    - with a search, the total shows as "1,000+" (no count per status: counting them would read a row per match),
+      each group is walked as above, matching each visited row against its stored vector, among the group's
+      newest ``SEARCH_WINDOW`` articles only (``window_limited`` says when a group had more), and a search
+      pages no deeper than ``SEARCH_PAGES``. A word common enough to pass the cap stops each walk after a few rows.
+    """
+    held = held_by(user=user).values("article_id")
+    articles = _filtered(Article.objects.all(), user=user, status=status, source=source, label=label)
+    if mine:
+        articles = articles.filter(pk__in=held)
+    query = search_query(q) if q else None
+    matched = _search_filtered(articles, q)
+    if query is None or not _surely_common(matched):
+        probe = list(matched.order_by().values_list("pk", flat=True)[: COUNT_CAP + 1])
+        if len(probe) <= COUNT_CAP:
+            return _page_of_few(user=user, ids=probe, number=number)
+    if query is None:
+        statuses = _status_tallies(articles)
+        total = Tally(sum(tally.value for _, _, tally in statuses), exact=all(t.exact for _, _, t in statuses))
+        num_pages = max(1, -(-total.value // PAGE_SIZE)) if total.exact else None
+        number = max(number, 1) if num_pages is None else min(max(number, 1), num_pages)
+    else:
+        statuses, total, num_pages = [], Tally(COUNT_CAP, exact=False), None
+        number = min(max(number, 1), SEARCH_PAGES)
+    offset = (number - 1) * PAGE_SIZE
+    ids, limited = _walk_groups(
+        articles, held=held, status=status, query=q if query else "", upto=offset + PAGE_SIZE + 1
+    )
+    ids = ids[offset:]
+    has_next = len(ids) > PAGE_SIZE and (query is None or number < SEARCH_PAGES)
+    return QueuePage(ids[:PAGE_SIZE], number, total, statuses, has_next, num_pages, window_limited=limited)
+
+
+def _page_of_few(*, user, ids: list[int], number: int) -> QueuePage:
+    """The page when the whole (filtered, searched) queue is ``ids``, no more than ``COUNT_CAP``: exact totals."""
+    few = Article.objects.filter(pk__in=ids)
+    statuses = _status_counts(few)
+    num_pages = max(1, -(-len(ids) // PAGE_SIZE))
+    number = min(max(number, 1), num_pages)
+    offset = (number - 1) * PAGE_SIZE
+    assigned = Exists(held_by(user=user).filter(article=OuterRef("pk")))
+    ordered = few.annotate(assigned=assigned).order_by(
+        F("assigned").desc(), _STATUS_RANK.asc(), queue_order().desc(), F("id").desc()
+    )
+    page_ids = list(ordered.values_list("pk", flat=True)[offset : offset + PAGE_SIZE])
+    return QueuePage(page_ids, number, Tally(len(ids)), statuses, number < num_pages, num_pages)
+
+
+def _status_counts(articles: QuerySet[Article]) -> list[tuple[str, str, Tally]]:
+    """``(status, name, count)`` for every status in workflow order (one GROUP BY)."""
     counts = dict(articles.order_by().values_list("status").annotate(n=Count("id")))
-    return [(value, name, counts.get(value, 0)) for value, name in Article.Status.choices]
+    return [(value, name, Tally(counts.get(value, 0))) for value, name in Article.Status.choices]
+
+
+def _status_tallies(articles: QuerySet[Article]) -> list[tuple[str, str, Tally]]:
+    """``(status, name, tally)`` for every status, each counted up to ``COUNT_CAP + 1`` rows along the status index
+    (one query of bounded sub-selects): "New 1,000+" rather than a count that reads every row."""
+    selects: list[str] = []
+    params: list = []
+    for value, _ in Article.Status.choices:
+        sql, sql_params = articles.filter(status=value).order_by().values("pk")[: COUNT_CAP + 1].query.sql_with_params()
+        selects.append(f"(SELECT count(*) FROM ({sql}) AS capped)")  # noqa: S608 - compiled by Django
+        params.extend(sql_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(selects), params)
+        row = cursor.fetchone()
+    return [
+        (value, name, Tally(COUNT_CAP, exact=False) if n > COUNT_CAP else Tally(n))
+        for (value, name), n in zip(Article.Status.choices, row, strict=True)
+    ]
+
+
+# The queue's groups after the assigned articles, in queue order (``_STATUS_RANK``).
+_STATUS_ORDER = [
+    Article.Status.IN_ANNOTATION,
+    Article.Status.NEW,
+    Article.Status.READY_FOR_REVIEW,
+    Article.Status.REVIEWED,
+]
+# A search over more than COUNT_CAP articles looks for its matches among each status' newest this many articles:
+# matching a row reads its stored vector (about 20 µs from TOAST), so the window bounds what a page costs.
+SEARCH_WINDOW = 1000
+
+
+def _walk_groups(articles: QuerySet[Article], *, held, status: str, query: str, upto: int) -> tuple[list[int], bool]:
+    """The first ``upto`` ids of the queue in queue order, one bounded walk per group, in one query; and whether a
+    search window (``SEARCH_WINDOW``) ended before a group's matches did."""
+    key = queue_order()
+    assigned = (
+        _search_filtered(articles.filter(pk__in=held), query)
+        .annotate(part=_STATUS_RANK, key=key)
+        .order_by()
+        .values_list("id", "part", "key")
+    )
+    assigned_sql, assigned_params = assigned.query.sql_with_params()
+    parts: list[tuple[str, list]] = [(assigned_sql, list(assigned_params))]
+    tsquery = tsquery_text(query) if query else ""
+    for rank, group_status in enumerate(_STATUS_ORDER):
+        if status and status != group_status:
+            continue
+        group = articles.filter(status=group_status).exclude(pk__in=held).annotate(key=key).order_by("-key", "-id")
+        if not tsquery:
+            sql, params = group.values_list("id", "key")[:upto].query.sql_with_params()
+            walk = f"SELECT id, {10 + rank}, key FROM ({sql}) walk"  # noqa: S608 - compiled by Django; ints
+            parts.append((walk, list(params)))
+            continue
+        # The window is a sub-select with its own LIMIT, so the match cannot be pushed into it: PostgreSQL walks
+        # the queue index, and the outer LIMIT stops the walk at the page's end or the window's.
+        window, params = (
+            group.annotate(doc=SearchDocument()).values_list("id", "key", "doc")[:SEARCH_WINDOW].query.sql_with_params()
+        )
+        searched = (
+            f"SELECT id, {10 + rank}, key FROM ({window}) window_rows "  # noqa: S608 - compiled by Django; ints
+            f"WHERE doc @@ to_tsquery(%s::regconfig, %s) LIMIT {int(upto)}"
+        )
+        parts.append((searched, [*params, SEARCH_CONFIG, tsquery]))
+        # The window's last row, when there is one: the group has more articles than the window holds.
+        last, last_params = group.values_list("id", "key")[SEARCH_WINDOW - 1 : SEARCH_WINDOW].query.sql_with_params()
+        window_end = f"SELECT id, {100 + rank}, key FROM ({last}) window_end"  # noqa: S608 - as above
+        parts.append((window_end, list(last_params)))
+    sql = " UNION ALL ".join(f"({part_sql})" for part_sql, _ in parts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param for _, part_params in parts for param in part_params])
+        rows = cursor.fetchall()
+    found = [row for row in rows if row[1] < 100]
+    found.sort(key=lambda row: (row[1], -row[2].timestamp(), -row[0]))
+    counts = Counter(row[1] for row in found)
+    # A group whose window ended before it found a page's worth hides older matches; they would belong on this page
+    # when the page is not full or already shows a later group.
+    last_part = found[upto - 1][1] if len(found) >= upto else None
+    limited = any(
+        row[1] >= 100 and counts[row[1] - 90] < upto and (last_part is None or last_part > row[1] - 90) for row in rows
+    )
+    return [row[0] for row in found[:upto]], limited
 
 
 # Open articles in queue order: assigned first, then in progress before new (``_STATUS_RANK``).
@@ -130,22 +345,38 @@ def next_in_queue(
     """The first open (new or in annotation) article after ``current`` in ``user``'s queue that the queue may hand
     them (``open_to``: not done by them, on their plate or with a slot free), wrapping around.
 
-    One query whatever the corpus size: for each of the four open groups of the queue (assigned or not, in
-    progress or new) the first article after the current one and the group's first article (for wrapping),
-    each a walk of ``article_status_queue_order_idx`` that stops at its first row. A text search keeps the
-    queue order: each walk skips articles the stored vector does not match (or, for a rare word, PostgreSQL
-    takes the few matches from the GIN index and sorts them), still one query.
+    One query whatever the corpus size (two with a search): for each of the four open groups of the queue
+    (assigned or not, in progress or new) the first article after the current one and the group's first article
+    (for wrapping), each a walk of ``article_status_queue_order_idx`` that stops at its first row. A text search
+    keeps the queue order: matches first taken from the GIN index up to ``COUNT_CAP`` become an id filter; a
+    word matching more keeps the match as a filter on each walked row (found within a few rows).
     """
     now = timezone.now()
     assigned = held_by(user=user, now=now).values("article_id")
     handed_out = open_to_sql(user=user, now=now)
-    parts = []
+    # A search matching no more than COUNT_CAP articles of the queue becomes a list of ids (read from the GIN
+    # index, no vector read): the walks then skip rows by id, where a rare or absent word used to make them read
+    # the vector of every article in a group (1 s at 100,000 articles). A common word stays a match per walked
+    # row, found within a few rows. The queue page does the same (``queue_page``); two queries in all.
+    few = _few_matches(user=user, q=q, status=status, source=source, label=label, mine=mine) if q else None
+    if few == []:
+        return None  # nothing in this queue matches: no walk at all
+
+    # A word matching more is matched on each walked row, within the group's next SEARCH_WINDOW rows (a window
+    # the match cannot be pushed into, as on the queue page): the planner, misjudging how common the word is,
+    # would otherwise sort every match of each group (measured: 70 ms for 14,000 matches at 100,000 articles).
+    windowed = bool(q) and few is None
+
+    def narrowed(articles: QuerySet[Article]) -> QuerySet[Article]:
+        return articles if windowed else _search_filtered(articles, q) if few is None else articles.filter(pk__in=few)
+
+    parts: list[tuple[str, tuple]] = []
     for group, (is_assigned, group_status) in enumerate(_OPEN_GROUPS):
         if (mine and not is_assigned) or (status and status != group_status):
             continue
         rank = (0 if is_assigned else 4) + _OPEN[group_status]  # as ``current_rank`` computes it
         rows = _filtered(Article.objects.filter(handed_out, status=group_status), user=user, source=source, label=label)
-        rows = _searched(rows, q)
+        rows = narrowed(rows)
         rows = rows.exclude(pk=current)
         rows = rows.filter(pk__in=assigned) if is_assigned else rows.exclude(pk__in=assigned)
         after = rows.filter(
@@ -156,29 +387,76 @@ def next_in_queue(
             )
         )
         for wrapped, part in ((0, after), (1, rows)):
-            parts.append(
-                part.annotate(part=Value(wrapped * 10 + group, output_field=IntegerField()))
-                .order_by(queue_order().desc(), F("id").desc())
-                .values_list("id", "part")[:1]
+            walk = part.annotate(part=Value(wrapped * 10 + group, output_field=IntegerField())).order_by(
+                queue_order().desc(), F("id").desc()
             )
+            if not windowed:
+                parts.append(walk.values_list("id", "part")[:1].query.sql_with_params())
+                continue
+            window, window_params = (
+                walk.annotate(doc=SearchDocument()).values_list("id", "part", "doc")[:SEARCH_WINDOW].query
+            ).sql_with_params()
+            searched = (
+                f"SELECT id, part FROM ({window}) window_rows "  # noqa: S608 - compiled by Django
+                "WHERE doc @@ to_tsquery(%s::regconfig, %s) LIMIT 1"
+            )
+            parts.append((searched, (*window_params, SEARCH_CONFIG, tsquery_text(q))))
     if not parts:
         return None
     # The current article, if it is in this queue at all (otherwise the walk starts at the top).
     current_rank = Case(When(pk__in=assigned, then=Value(0)), default=Value(4)) + _STATUS_RANK
     here = _filtered(Article.objects.filter(pk=current), user=user, status=status, source=source, label=label)
-    here = _searched(here, q)
+    here = _search_filtered(here, q) if windowed else narrowed(here)
     if mine:
         here = here.filter(pk__in=assigned)
     here_row = here.annotate(key=queue_order(), rank=current_rank).values("key", "id", "rank")
     here_sql, here_params = here_row.query.sql_with_params()
-    sql, params = parts[0].union(*parts[1:], all=True).order_by("part")[:1].query.sql_with_params()
+    union = " UNION ALL ".join(f"({part_sql})" for part_sql, _ in parts)
+    params = [param for _, part_params in parts for param in part_params]
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH current_key AS ({here_sql}) {sql}", [*here_params, *params])
+        cursor.execute(
+            f"WITH current_key AS ({here_sql}) SELECT id, part FROM ({union}) walks ORDER BY part LIMIT 1",  # noqa: S608
+            [*here_params, *params],
+        )
         row = cursor.fetchone()
     return row[0] if row else None
 
 
-def _searched[Articles: QuerySet](articles: Articles, q: str) -> Articles:
+# A search PostgreSQL's statistics expect to match this many articles skips the capped id list: its GIN bitmap
+# grows with the matches (about 0.3 µs each: 12 ms for 42,000 at 100k articles) and the answer would be "more".
+SURELY_COMMON = 20 * COUNT_CAP
+
+
+def _surely_common(matched: QuerySet[Article]) -> bool:
+    """Whether the planner estimates ``matched`` at ``SURELY_COMMON`` rows or more (an EXPLAIN: planned, not run).
+
+    The estimate comes from the column's statistics of frequent words (``ANALYZE``), reliable for a word that
+    common; a rare or unknown word is estimated low and takes the exact path.
+    """
+    sql, params = matched.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return plan[0]["Plan"]["Plan Rows"] >= SURELY_COMMON
+
+
+def _few_matches(
+    *, user, q: str, status: str, source: Source | None, label: Label | None, mine: bool
+) -> list[int] | None:
+    """The ids of the articles of ``user``'s filtered queue that match ``q``, when there are no more than
+    ``COUNT_CAP`` of them; else None (one query, answered from the GIN index)."""
+    articles = _filtered(Article.objects.all(), user=user, status=status, source=source, label=label)
+    if mine:
+        articles = articles.filter(pk__in=held_by(user=user).values("article_id"))
+    matched = _search_filtered(articles, q)
+    if _surely_common(matched):
+        return None
+    ids = list(matched.order_by().values_list("pk", flat=True)[: COUNT_CAP + 1])
+    return ids if len(ids) <= COUNT_CAP else None
+
+
+def _search_filtered[Articles: QuerySet](articles: Articles, q: str) -> Articles:
     """Articles whose stored full-text vector matches what the user typed (``articles.search``)."""
     query = search_query(q) if q else None
     if query is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -16,7 +15,7 @@ from annotations.http import HtmxHttpRequest
 from annotations.models import Label, Span
 from annotations.presentation import excerpt
 from annotations.queue import selectors
-from annotations.queue.forms import QueueFilterForm, queue_query
+from annotations.queue.forms import QueueFilterForm, queue_position, queue_query
 from annotations.spans.selectors import labels_active
 from annotations.suggestions.decisions import suggestion_counts
 from annotations.workspace.rendering import render_body, stacked_bar
@@ -28,9 +27,8 @@ from articles.models import Article
 @vary_on_headers("HX-Request")
 def article_list(request: HtmxHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
-    queue = selectors.article_queue(user=request.user, **form.filters())
-    page = Paginator(queue.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
-    articles = selectors.articles_in_order(annotator=request.user, ids=list(page.object_list))
+    page = selectors.queue_page(user=request.user, number=_page_number(request), **form.filters())
+    articles = selectors.articles_in_order(annotator=request.user, ids=page.ids)
     # How many suggestions wait for this editor on each article of the page: one query (issue 12).
     waiting = dict(
         Article.objects.filter(pk__in=[article.pk for article in articles])
@@ -51,12 +49,22 @@ def article_list(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "labels": labels,
-        "progress": stacked_bar(selectors.status_breakdown(articles=queue)),
+        # The bar only when its parts are exact; beyond the cap the legend says "1,000+" per status.
+        "progress": stacked_bar((key, name, tally.value) for key, name, tally in page.statuses)
+        if page.total.exact
+        else None,
         "form": form,
         "queue_query": queue_query(request),
+        "search_window": f"{selectors.SEARCH_WINDOW:,}",
         "can_annotate": request.user.has_perm("annotations.add_span"),
     }
     return render(request, template, context)
+
+
+def _page_number(request: HtmxHttpRequest) -> int:
+    """The ``page`` asked for; anything but a positive number is the first page (as Paginator.get_page did)."""
+    raw = request.GET.get("page", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
 
 
 @require_GET
@@ -93,5 +101,8 @@ def article_next(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if following is None:
         messages.info(request, "No open article is left in this queue.")
         return HttpResponseRedirect(reverse("annotations:article-list") + (f"?{query}" if query else ""))
+    position = queue_position(request)
+    if position is not None:  # "Article 13 of 340": one further along the queue
+        query = queue_query(request, position=position.following())
     url = reverse("annotations:article-annotate", args=[following])
     return HttpResponseRedirect(f"{url}?{query}" if query else url)

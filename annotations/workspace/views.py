@@ -30,7 +30,7 @@ from annotations.http import HtmxHttpRequest, form_error_message, refusal_reason
 from annotations.models import WORKSPACE_COMMAND_KEYS, Label, Span
 from annotations.presentation import excerpt
 from annotations.progress import Transition, article_status_change
-from annotations.queue.forms import queue_query
+from annotations.queue.forms import queue_position, queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
@@ -192,6 +192,7 @@ def _workspace_context(
     for label in palette:
         label.hotkey_reserved = label.hotkey.lower() in RESERVED_KEYS
     query = queue_query(request)
+    position = queue_position(request)  # "Article 12 of 340 in your queue": read from the link, nothing counted
     return {
         **_span_editor_context(article, labels, rows, selected),
         "body_html": render_body(article.body, drawn, labels, window=patch),
@@ -210,7 +211,9 @@ def _workspace_context(
         "message": message,
         "queue_query": query,
         "queue_url": reverse("annotations:article-list") + (f"?{query}" if query else ""),
-        "next_url": reverse("annotations:article-next", args=[article.pk]) + (f"?{query}" if query else ""),
+        "next_url": reverse("annotations:article-next", args=[article.pk])
+        + (f"?{next_query}" if (next_query := queue_query(request, position=position)) else ""),
+        "queue_position": position,
     }
 
 
@@ -342,7 +345,7 @@ def article_annotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except SlotsFull as full:
         # Another editor took the last slot (perhaps a moment ago): move on to the next article of the queue.
         messages.info(request, f"{full.message} Here is your next article.")
-        query = queue_query(request)
+        query = queue_query(request, position=queue_position(request))
         following = reverse("annotations:article-next", args=[article.pk])
         return HttpResponseRedirect(f"{following}?{query}" if query else following)
     return render(request, WORKSPACE, _workspace_context(request, article))

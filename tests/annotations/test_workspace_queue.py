@@ -82,10 +82,12 @@ def test_full_text_search_over_title_and_body_with_stemming(editor_client):
 def test_search_is_answered_by_the_gin_index(editor):
     for n in range(30):
         ArticleFactory(title=f"Story {n}", body=f"Body number {n} about hardware.")
-    sql, params = selectors.article_queue(user=editor, q="hardware").query.sql_with_params()
+    with CaptureQueriesContext(connection) as captured:
+        selectors.queue_page(user=editor, q="hardware")  # after the planner's estimate: the matches, up to the cap
+    sql = captured.captured_queries[1]["sql"]
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + sql, params)
+        cursor.execute("EXPLAIN " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "article_search_document_gin" in plan
 
@@ -137,7 +139,8 @@ def test_filter_form_drives_the_table_through_htmx(editor_client):
 def test_editors_open_the_workspace_with_the_queue_filters(editor_client, client, researcher):
     article = ArticleFactory(title="Linked")
     html = editor_client.get(QUEUE + "?status=new&page=1").content.decode()
-    assert text(one(html, f'a[href="/articles/{article.pk}/annotate/?status=new&page=1"]')) == "Linked"
+    # With its place in the queue for the workspace's "Article 1 of 1 in your queue".
+    assert text(one(html, f'a[href="/articles/{article.pk}/annotate/?status=new&page=1&at=1&of=1"]')) == "Linked"
     client.force_login(researcher)
     assert text(one(client.get(QUEUE).content, f'a[href="/articles/{article.pk}/"]')) == "Linked"
 
