@@ -161,3 +161,18 @@ def test_deleting_a_claims_speaker_warns_first_and_undo_brings_back_the_same_spa
     assert Span.objects.filter(pk=person.pk).exists()  # the same id: the claim's speaker is linked again
     page.locator("#ws-body .seg.hl", has_text="said the chip").click()
     expect(page.locator("#span-speaker-span")).to_have_value(str(person.pk))
+
+
+def test_esc_closes_the_shortcuts_dialog_even_with_text_selected_behind_it(open_workspace, article):
+    """Found hunting the console noise: with a find match (a text selection) behind it, Esc went to the workspace's
+    own Esc (drop the selection) and the `?` dialog stayed open over the page."""
+    page = open_workspace(article)
+    page.keyboard.press("/")
+    page.keyboard.type("Larchfield")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    assert page.evaluate("window.getSelection().toString()") == "Larchfield"
+    page.keyboard.press("?")
+    expect(page.locator("#ws-help")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#ws-help")).to_be_hidden()
