@@ -32,8 +32,9 @@ def test_workspace_states(axe, open_workspace, article, editor, labels):
     del person
 
 
-MISSING_IDS = """() => [...document.querySelectorAll("[aria-describedby], [aria-labelledby], [aria-controls], label[for]")]
-  .flatMap((element) => ["aria-describedby", "aria-labelledby", "aria-controls", "for"]
+MISSING_IDS = """() => [
+  ...document.querySelectorAll("[aria-describedby], [aria-labelledby], [aria-controls], label[for]")
+].flatMap((element) => ["aria-describedby", "aria-labelledby", "aria-controls", "for"]
     .flatMap((name) => (element.getAttribute(name) || "").split(/\\s+/).filter(Boolean)
       .filter((id) => !document.getElementById(id)).map((id) => `${name}=${id}`)))"""
 
