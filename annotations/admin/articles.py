@@ -98,6 +98,8 @@ def _label_column(label: Label):
 
     column.short_description = label.name
     column.admin_order_field = attribute
+    # The changelist names its cells' classes after this: column-count_<slug>, which admin_curation.css sizes.
+    column.__name__ = attribute
     return column
 
 
@@ -140,9 +142,9 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
 
     def get_list_display(self, request: HttpRequest):
         if not sees_every_editor(request.user):  # counts over every editor's spans would break blind labelling
-            return ["title", "source", "published_at", "status"]
+            return ["title", "source", "published", "status"]
         labels = [_label_column(label) for label in Label.objects.all()]
-        return ["title", "source", "published_at", "status", *labels, "editors"]
+        return ["title", "source", "published", "status", *labels, "editors"]
 
     def get_list_filter(self, request: HttpRequest):
         return [
@@ -153,6 +155,11 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
             AnnotatorFilter,
             ("imported_at", admin.DateFieldListFilter),
         ]
+
+    @admin.display(description="Published", ordering="published_at")
+    def published(self, article: Article) -> str:
+        """The day, in ISO form: "May 14, 2026, 7:55 p.m." took a fifth of the table at 1440 px."""
+        return article.published_at.date().isoformat() if article.published_at else "–"
 
     @admin.display(description="Editors", ordering="editor_count")
     def editors(self, article: Article) -> int:

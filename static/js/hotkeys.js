@@ -75,9 +75,12 @@ export function installHotkeys(bindings, target = document) {
     if (name === null || event.defaultPrevented) {
       return;
     }
-    const typing = typingIn(event.target);
-    const dialogOpen = document.querySelector("dialog[open]");
-    if ((typing || dialogOpen) && name !== "escape") {
+    // An open dialog takes every key, Esc included: Esc is how the browser closes it, and an action that took
+    // Esc first (dropping a text selection behind the dialog) would leave the dialog open.
+    if (document.querySelector("dialog[open]")) {
+      return;
+    }
+    if (typingIn(event.target) && name !== "escape") {
       return;
     }
     const action = bindings.get(name);

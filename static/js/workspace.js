@@ -42,6 +42,8 @@ function start(workspace) {
     }
   }
   const caret = installCaret(root, document.getElementById("ws-caret"));
+  // Set when the page is for reading only (an editor on a reviewed article): why, in a sentence.
+  const readOnly = workspace.dataset.readOnly || "";
 
   snap.checked = localStorage.getItem(SNAP_KEY) !== "0";
   snap.addEventListener("change", () => localStorage.setItem(SNAP_KEY, snap.checked ? "1" : "0"));
@@ -215,6 +217,10 @@ function start(workspace) {
 
   // A label key acts on the text selected, else on the span the editor chose; never on anything else.
   function applyLabel(button) {
+    if (readOnly) {
+      announce(readOnly, { visible: true });
+      return;
+    }
     if (textSelected()) {
       const range = textRange();
       if (!range) {
@@ -419,7 +425,7 @@ function start(workspace) {
   defineAction("status", () => {
     const form = document.getElementById("ws-status");
     if (!form.querySelector("button")) {
-      announce("This article is reviewed: only a reviewer can reopen it.", { visible: true });
+      announce(readOnly || "This article is reviewed: only a reviewer can reopen it.", { visible: true });
       return true;
     }
     form.requestSubmit();
@@ -498,6 +504,14 @@ function start(workspace) {
     if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
+    }
+  });
+
+  // A read-only page offers no change; a key or button that would post one (delete, undo, accept) says why instead.
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    if (readOnly && event.detail.requestConfig?.verb === "post" && workspace.contains(event.detail.elt)) {
+      event.preventDefault();
+      announce(readOnly, { visible: true });
     }
   });
 

@@ -31,6 +31,13 @@ def test_article_list_is_not_cramped_at_1440(page, live_server, login, labels):
               .filter(th => th.scrollWidth > th.clientWidth + 1).map(th => th.textContent.trim())"""
     )
     assert clipped == []
+    # And every column is in view: the box does not scroll either (it did with the app sidebar beside it).
+    hidden = page.evaluate(
+        "(() => { const box = document.querySelector('#changelist .results');"
+        " return box.scrollWidth - box.clientWidth; })()"
+    )
+    assert hidden <= 1, hidden
+    assert page.locator("#result_list th.column-count_org").count() == 1  # the class admin_curation.css sizes
     words_per_line = page.evaluate(
         """() => { const cell = document.querySelector('#result_list th.field-title a, #result_list td.field-title a');
                    const r = document.createRange(); r.selectNodeContents(cell);

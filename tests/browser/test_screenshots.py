@@ -1,4 +1,5 @@
-"""`make screenshots`: queue, workspace and export at 390, 1024 and 1440 px and at 200% zoom, into screenshots/.
+"""`make screenshots`: queue, workspace (its span editor and suggestions), export, review, gold, agreement and the
+admin's article list at 320, 390, 1024 and 1440 px and at 200% zoom, the busiest also in dark mode, into screenshots/.
 
 For people to look at (issue 14, "Done when"); each screen is also checked: axe-core finds nothing, and the page
 never scrolls sideways (WCAG 1.4.10 reflow, down to 320 CSS px).
@@ -10,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from annotations.models import Span
+from annotations.models import Span, Suggestion
 from articles.models import Article
 
 pytestmark = [
@@ -70,7 +71,10 @@ def test_screens(browser, live_server, login, axe_source, demo, size):
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
             ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))"
         )
-        assert (overflow, violations) == (0, []), f"{name} at {size}: {page.evaluate(WIDEST) if overflow else ''}"
+        # Noted, not raised: one screen's finding must not leave the later screens untaken.
+        if overflow:
+            problems.append(f"{name} at {size} scrolls sideways by {overflow} px: {page.evaluate(WIDEST)}")
+        problems.extend(f"{name} at {size}: axe {violation}" for violation in violations)
 
     login(page, live_server, users["editor"])
     page.goto(live_server.url + reverse("annotations:article-list"))
@@ -83,10 +87,57 @@ def test_screens(browser, live_server, login, axe_source, demo, size):
         page.locator(f'#ws-body [data-spans~="{span.pk}"]').first.click()
         page.wait_for_selector("#span-editor .span-editor")
         shoot("workspace-editor")
+    suggested = (
+        Suggestion.objects.filter(status=Suggestion.Status.PENDING, derived_from__isnull=True)
+        .order_by("article_id")
+        .first()
+    )
+    if suggested is not None:
+        page.goto(live_server.url + reverse("annotations:article-annotate", args=[suggested.article_id]))
+        page.wait_for_selector("#workspace[data-ready]")
+        page.keyboard.press("s")
+        shoot("workspace-suggestions")
     context.clear_cookies()
     login(page, live_server, users["researcher"])
     page.goto(live_server.url + reverse("annotations:export"))
     page.wait_for_selector("#export-preview strong")
     shoot("export")
+    page.goto(live_server.url + reverse("annotations:agreement"))
+    shoot("agreement")
+    context.clear_cookies()
+    login(page, live_server, users["reviewer"])
+    ready = Article.objects.filter(status=Article.Status.READY_FOR_REVIEW).order_by("pk").first()
+    if ready is not None:
+        page.goto(live_server.url + reverse("annotations:article-review", args=[ready.pk]))
+        shoot("review")
+    reviewed = Article.objects.filter(status=Article.Status.REVIEWED).order_by("pk").first()
+    if reviewed is not None:
+        page.goto(live_server.url + reverse("annotations:article-gold", args=[reviewed.pk]))
+        shoot("gold")
+    context.clear_cookies()
+    login(page, live_server, users["curator"])
+    page.goto(live_server.url + reverse("admin:articles_article_changelist"))
+    shoot("admin-articles")
+    # Dark mode, as the header's toggle leaves it (remembered in localStorage): the busiest screens again.
+    context.clear_cookies()
+    login(page, live_server, users["editor"])
+    page.goto(live_server.url + reverse("annotations:article-list"))
+    page.locator("#theme-toggle").click()
+    shoot("queue-dark")
+    page.goto(live_server.url + reverse("annotations:article-annotate", args=[article.pk]))
+    page.wait_for_selector("#workspace[data-ready]")
+    shoot("workspace-dark")
+    if suggested is not None:
+        page.goto(live_server.url + reverse("annotations:article-annotate", args=[suggested.article_id]))
+        page.wait_for_selector("#workspace[data-ready]")
+        page.keyboard.press("s")
+        shoot("workspace-suggestions-dark")
+    context.clear_cookies()
+    login(page, live_server, users["reviewer"])
+    if ready is not None:
+        page.goto(live_server.url + reverse("annotations:article-review", args=[ready.pk]))
+        shoot("review-dark")
+    page.goto(live_server.url + reverse("annotations:agreement"))
+    shoot("agreement-dark")
     context.close()
-    assert problems == []
+    assert problems == [], "\n".join(problems)

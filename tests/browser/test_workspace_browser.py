@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from annotations.imports.services import corpus_import
-from annotations.models import Span
+from annotations.models import Assignment, Span
 from annotations.spans.services import span_create
 from annotations.workspace.rendering import contrast_ratio
 from articles.importers import txt
@@ -505,11 +506,47 @@ def test_windowed_creates_relabels_and_deletes_leave_the_text_a_fresh_load_would
     assert page.evaluate("window.__noReload") == "kept"
 
 
-def test_d_on_a_reviewed_article_says_why_it_does_nothing(open_workspace, article):
+def test_a_reviewed_article_offers_an_editor_nothing_they_may_not_do(open_workspace, article, editor, labels):
+    """Issue 14 defect 7: the page shows what this editor may do on a reviewed article, which is to read it."""
+    span = span_create(article=article, label=labels["person"], start=0, end=12, annotator=editor)
+    Assignment.objects.create(article=article, user=editor, started_at=timezone.now(), done_at=timezone.now())
     Article.objects.filter(pk=article.pk).update(status=Article.Status.REVIEWED)
     page = open_workspace(article)
-    assert press(page, "d", path="/status/") == 422
-    expect(page.locator("#ws-error")).to_contain_text("has been reviewed")
-    expect(page.locator("#ws-error")).to_contain_text("Marking it done changes nothing")
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+
+    # Their own progress is Done, but the article is reviewed: no Reopen (the server would refuse it).
+    expect(page.locator("#ws-status .status")).to_have_text("Done")
+    expect(page.locator("#ws-status button")).to_have_count(0)
+    expect(page.locator("#ws-status")).to_contain_text("only a reviewer can send it back")
+    expect(page.locator("#ws-undo button")).to_be_disabled()
+    page.keyboard.press("d")
+    expect(page.locator("#ws-message")).to_contain_text("This article is reviewed")
+    page.evaluate("document.getElementById('ws-message').textContent = ''")
+
+    # Its span opens read-only: no note form, no Delete; keys that would change it say why instead.
+    page.locator(f'#ws-body [data-spans~="{span.pk}"]').first.click()
+    expect(page.locator("#span-editor .span-editor")).to_contain_text("Read-only")
+    expect(page.locator("#span-editor form")).to_have_count(0)
+    for key in ("2", "Delete", "Control+z"):
+        page.keyboard.press(key)
+        expect(page.locator("#ws-message")).to_contain_text("your spans here are read-only")
+        page.evaluate("document.getElementById('ws-message').textContent = ''")
+    page.keyboard.press("Escape")
+    drag(page, "Larchfield Systems")
+    page.keyboard.press("1")
+    expect(page.locator("#ws-message")).to_contain_text("your spans here are read-only")
+
+    assert posts == []
+    assert stored(article) == [("person", 0, 12, "Mara Okonkwo")]
     article.refresh_from_db()
     assert article.status == Article.Status.REVIEWED
+
+
+def test_a_reviewer_on_a_reviewed_article_can_send_it_back(open_workspace, article, reviewer):
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.REVIEWED)
+    page = open_workspace(article, user=reviewer)
+    expect(page.locator("#ws-status button")).to_have_text("Send back d")
+    assert press(page, "d", path="/status/") == 200
+    article.refresh_from_db()
+    assert article.status == Article.Status.NEW

@@ -161,3 +161,41 @@ def test_deleting_a_claims_speaker_warns_first_and_undo_brings_back_the_same_spa
     assert Span.objects.filter(pk=person.pk).exists()  # the same id: the claim's speaker is linked again
     page.locator("#ws-body .seg.hl", has_text="said the chip").click()
     expect(page.locator("#span-speaker-span")).to_have_value(str(person.pk))
+
+
+def test_esc_closes_the_shortcuts_dialog_even_with_text_selected_behind_it(open_workspace, article):
+    """Found hunting the console noise: with a find match (a text selection) behind it, Esc went to the workspace's
+    own Esc (drop the selection) and the `?` dialog stayed open over the page."""
+    page = open_workspace(article)
+    page.keyboard.press("/")
+    page.keyboard.type("Larchfield")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    assert page.evaluate("window.getSelection().toString()") == "Larchfield"
+    page.keyboard.press("?")
+    expect(page.locator("#ws-help")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#ws-help")).to_be_hidden()
+
+
+def test_a_spans_edges_do_not_cover_its_first_and_last_letters(open_workspace, article, editor, labels):
+    """Seen in the screenshots: the dark rule where a span begins and ends was drawn over the "L" and the "s" of
+    "Larchfield Systems" (an inset shadow on a box with no room for it)."""
+    span_create(article=article, label=labels["org"], start=16, end=34, annotator=editor)
+    page = open_workspace(article)
+    gaps = page.evaluate(
+        """() => {
+          const seg = document.querySelector("#ws-body .seg.hl.open.close");
+          const text = seg.firstChild;
+          const range = document.createRange();
+          range.setStart(text, 0); range.setEnd(text, 1);
+          const first = range.getBoundingClientRect();
+          range.setStart(text, text.length - 1); range.setEnd(text, text.length);
+          const last = range.getBoundingClientRect();
+          const box = seg.getBoundingClientRect();
+          return [seg.textContent, first.left - box.left, box.right - last.right];
+        }"""
+    )
+    text, before, after = gaps
+    assert text == "Larchfield Systems"
+    assert before >= 2 and after >= 2, gaps  # the rule is 2 px wide
