@@ -125,10 +125,16 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def locust(
-    *, port: int, users: int, seconds: int, think: str, setup: Path, ledger: Path, prefix: Path
+    *, port: int, users: int, seconds: int, think: str, setup: Path, ledger: Path, prefix: Path, first_editor: int = 0
 ) -> subprocess.Popen:
     """Start Locust headless against loopback; the caller waits (bench/faults.py acts meanwhile)."""
-    env = {**os.environ, "LOAD_SETUP": str(setup), "LOAD_LEDGER": str(ledger), "LOAD_THINK": think}
+    env = {
+        **os.environ,
+        "LOAD_SETUP": str(setup),
+        "LOAD_LEDGER": str(ledger),
+        "LOAD_THINK": think,
+        "LOAD_FIRST_EDITOR": str(first_editor),
+    }
     command = [
         str(BIN / "locust"),
         "-f",
@@ -240,7 +246,9 @@ def make_editors(setup: str, users: str) -> None:
         client.force_login(user)
         sessions.append({"user": user.pk, "sessionid": client.cookies["sessionid"].value})
     labels = {label.slug: label.pk for label in Label.objects.all()}
-    bodies = {str(pk): body for pk, body in Article.objects.values_list("pk", "body")}
+    # A reviewed article takes no more spans (the demo has one): editors work on the others.
+    open_articles = Article.objects.exclude(status=Article.Status.REVIEWED)
+    bodies = {str(pk): body for pk, body in open_articles.values_list("pk", "body")}
     Path(setup).write_text(json.dumps({"sessions": sessions, "labels": labels, "bodies": bodies}))
 
 
@@ -321,7 +329,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="newsnotes-load-"))
     server = None
     try:
-        setup = prepare(env, users=max(args.users, args.loop_users), workdir=workdir)
+        # Phase (b) has editors of its own: (a)'s have labelled places that (b)'s would pick again.
+        setup = prepare(env, users=args.users + args.loop_users, workdir=workdir)
         server = start_gunicorn(env, port=args.port, workers=args.workers, log=workdir / "gunicorn.log")
         print(
             f"gunicorn newsnotes.wsgi, {args.workers} workers on 127.0.0.1:{args.port}; demo corpus "
@@ -347,6 +356,7 @@ def main() -> None:
             think="0,0",
             setup=setup,
             ledger=workdir / "ledger-loop.jsonl",
+            first_editor=args.users,
             prefix=workdir / "b",
         ).wait()
         loop = stats(workdir / "b")

@@ -25,7 +25,7 @@ from locust import HttpUser, between, constant, task
 SETUP = json.loads(open(os.environ["LOAD_SETUP"]).read())  # noqa: SIM115 (read once at import)
 LEDGER = open(os.environ["LOAD_LEDGER"], "a", buffering=1)  # noqa: SIM115 (one line per acknowledged write)
 THINK = tuple(float(x) for x in os.environ.get("LOAD_THINK", "2,5").split(","))
-SESSIONS = itertools.cycle(SETUP["sessions"])
+SESSIONS = itertools.cycle(SETUP["sessions"][int(os.environ.get("LOAD_FIRST_EDITOR", "0")) :])
 CSRF = re.compile(r'"x-csrftoken": "([^"]+)"')
 SELECTED = re.compile(r'data-selected="(\d+)"')
 ARTICLE = re.compile(r"/articles/(\d+)/annotate/")
