@@ -305,7 +305,10 @@ def in_django(argv: list[str]) -> None:
     import django
 
     django.setup()
-    {"setup": make_editors, "check": check_database}[argv[0]](*argv[1:])
+    if argv[0] == "setup":
+        make_editors(*argv[1:])
+    else:
+        check_database(*argv[1:])
 
 
 def main() -> None:
