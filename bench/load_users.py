@@ -76,6 +76,8 @@ class Editor(HttpUser):
         body = response.text or ""
         if response.status_code >= 500 and (any(t in body for t in TRACEBACK) or len(body.strip()) < 20):
             self.record(kind="unclear-error", status=response.status_code, body=body[:200])
+        elif response.status_code == 0:  # no answer at all (connection cut): Locust's stand-in response
+            self.record(kind="lost-answer", error=str(response.error)[:200])
         elif response.status_code < 500:
             self.record(kind="refused", status=response.status_code, body=" ".join(body.split())[:300])
         response.failure(f"HTTP {response.status_code}")
