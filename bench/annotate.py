@@ -128,7 +128,11 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=1_000)
     parser.add_argument("--creates", type=int, default=200)
     parser.add_argument("--pages", type=int, default=40)
+    parser.add_argument(
+        "--database", default=BENCH_DB, help="scratch database to create and drop (default %(default)s)"
+    )
     args = parser.parse_args()
+    globals()["BENCH_DB"] = args.database
 
     server, bench = server_urls()
     admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')

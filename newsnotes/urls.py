@@ -24,3 +24,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("annotations.urls")),
 ]
+
+handler500 = "newsnotes.views.server_error"

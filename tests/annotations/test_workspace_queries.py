@@ -1,0 +1,66 @@
+"""The workspace's query counts are pinned: a page and a create cost the same few queries however many spans
+and suggestions an article holds (bench/annotate.py and bench/load.py measure the time these queries take)."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import ArticleFactory, SpanFactory
+from tests.workspace import HX, url
+
+pytestmark = pytest.mark.django_db
+
+WORDS = [f"Name{i:03d}" for i in range(120)]
+BODY = " ".join(f"{word} said the chip ships." for word in WORDS)
+# Counted under the test settings (savepoints included): session, user, permissions, article, slot lease,
+# labels, spans, suggestions, progress, undo count; a create adds the idempotency claim and settle, the locked
+# article, the insert, the undo entry and its pruning, propagation, and the redraw's reads. Lower these when a
+# change removes queries; never raise them to let an N+1 in.
+PAGE_QUERIES = 17
+CREATE_QUERIES = 38
+
+
+def _article_with_spans(editor, labels, count):
+    article = ArticleFactory(title=f"Counted {count}", body=f"{BODY} ({count})")
+    for word in WORDS[:count]:
+        start = BODY.index(word)
+        SpanFactory(article=article, label=labels["person"], start=start, end=start + len(word), annotator=editor)
+    return article
+
+
+def _page_queries(client, article):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url("article-annotate", article)).status_code == 200
+    return len(queries)
+
+
+def _create_queries(client, article, label, word):
+    start = BODY.index(word)
+    data = {"label": label.pk, "start": start, "end": start + len(word), "text": word}
+    headers = {**HX, "Idempotency-Key": uuid.uuid4().hex}
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(url("span-create", article), data, headers=headers).status_code == 200
+    return len(queries)
+
+
+def test_the_page_costs_the_same_queries_with_5_or_100_spans(editor_client, editor, labels):
+    few = _article_with_spans(editor, labels, 5)
+    many = _article_with_spans(editor, labels, 100)
+    _page_queries(editor_client, few)  # the first visit takes the slot; later visits only renew the lease
+    _page_queries(editor_client, many)
+    counted = _page_queries(editor_client, few)
+    assert counted == _page_queries(editor_client, many)
+    assert counted <= PAGE_QUERIES, counted
+
+
+def test_a_create_costs_the_same_queries_with_5_or_100_spans(editor_client, editor, labels):
+    few = _article_with_spans(editor, labels, 5)
+    many = _article_with_spans(editor, labels, 100)
+    for article in (few, many):
+        _page_queries(editor_client, article)
+        _create_queries(editor_client, article, labels["org"], WORDS[-1])  # the first create starts the article
+    counted = _create_queries(editor_client, few, labels["org"], WORDS[-2])
+    assert counted == _create_queries(editor_client, many, labels["org"], WORDS[-2])
+    assert counted <= CREATE_QUERIES, counted
