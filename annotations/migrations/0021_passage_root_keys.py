@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotations", "0019_curators_manage_desk_accounts"),
+        ("annotations", "0020_import_jobs"),
     ]
 
     operations = [
