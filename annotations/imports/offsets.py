@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -97,6 +97,19 @@ class Document:
     spans: list[RawSpan]
 
 
+@dataclass
+class Evidence:
+    """What the spans read so far showed about one tool's offset unit, carried from batch to batch when an
+    import streams: units once ruled out stay out, so every batch reads its spans in a unit the whole file fits
+    so far (and a batch that fits several units reads the same spans in each of them, or is refused)."""
+
+    fits: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(UNITS, True))
+    ruled_out: dict[str, str] = field(default_factory=dict)
+    ruled_out_by: dict[str, tuple[Document, RawSpan, dict[str, Callable[[int], int | None]]]] = field(
+        default_factory=dict
+    )
+
+
 def _reading(body: str, span: RawSpan, convert: Callable[[int], int | None]) -> tuple[int, int] | None:
     start, end = convert(span.start), convert(span.end)
     if start is None or end is None or start >= end:
@@ -116,7 +129,13 @@ def _same_in_all_units(body: str) -> bool:
 
 
 def resolve(
-    path: str | Path, documents: list[Document], *, mode: str, default: str, tool: str
+    path: str | Path,
+    documents: list[Document],
+    *,
+    mode: str,
+    default: str,
+    tool: str,
+    evidence: Evidence | None = None,
 ) -> tuple[dict[int, tuple[int, int]], str | None]:
     """Code-point ``(start, end)`` for every span (keyed by ``id(span)``), and a notice saying what was assumed.
 
@@ -150,6 +169,7 @@ def resolve(
             [readers[i] for i in undecided],
             default=default,
             tool=tool,
+            evidence=evidence or Evidence(),
         )
         notice = notice or found
         for index in undecided:
@@ -172,16 +192,15 @@ def _detect(
     *,
     default: str,
     tool: str,
+    evidence: Evidence,
 ) -> tuple[str, str | None]:
     """The unit every span fits; refuses when several fit and give different spans.
 
     Grapheme clusters are never inferred, only named: a reading in whole clusters cannot split a character, so
     it fits almost any offsets and its fitting proves nothing.
     """
-    fits = dict.fromkeys(UNITS, True)
+    fits, ruled_out, ruled_out_by = evidence.fits, evidence.ruled_out, evidence.ruled_out_by
     readings: dict[str, list[tuple[int, int] | None]] = {unit: [] for unit in UNITS}
-    ruled_out: dict[str, str] = {}
-    ruled_out_by: dict[str, tuple[Document, RawSpan, dict[str, Callable[[int], int | None]]]] = {}
     for doc, is_plain, reader in zip(documents, plain, readers, strict=True):
         if is_plain:
             continue
