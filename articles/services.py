@@ -260,7 +260,12 @@ class ArticleWriter:
         sources = [self._source_id(record.source) for record, _ in fresh]
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(fresh)]
+                # A statement starting with WITH, not SELECT: Django's cursor wrappers (pghistory's context, which
+                # names the import in every history row) prepend their session variables to it, and the COPY
+                # that follows runs on the raw cursor, past them.
+                "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
+                "SELECT id FROM ids ORDER BY id",
+                [table, len(fresh)],
             )
             ids = [row[0] for row in cursor.fetchall()]
             columns = ", ".join(self.COLUMNS)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import regex
@@ -34,7 +34,7 @@ NAMES = {CODEPOINTS: "code points", UTF16: "UTF-16 code units", GRAPHEMES: "grap
 GRAPHEME = regex.compile(r"\X")
 
 
-@cache
+@lru_cache(maxsize=256)
 def grapheme_boundaries(body: str) -> tuple[int, ...]:
     """Code-point offsets at which a grapheme cluster starts, and the end of the text (to read cluster counts)."""
     return (*(m.start() for m in GRAPHEME.finditer(body)), len(body))
@@ -75,6 +75,19 @@ def codepoint_reader(body: str) -> Callable[[int], int | None]:
 
 
 READERS = {CODEPOINTS: codepoint_reader, UTF16: utf16_reader, GRAPHEMES: grapheme_reader}
+
+
+class _Readers(dict):
+    """A text's offset readers by unit, each made when first asked for: most texts need one (grapheme clusters
+    cost a pass of the segmenter over the whole text)."""
+
+    def __init__(self, body: str) -> None:
+        super().__init__()
+        self.body = body
+
+    def __missing__(self, unit: str) -> Callable[[int], int | None]:
+        reader = self[unit] = READERS[unit](self.body)
+        return reader
 
 
 @dataclass
@@ -145,7 +158,7 @@ def resolve(
     if mode not in CHOICES:
         raise ImportFailure(path, None, f"--offsets must be one of {', '.join(CHOICES)}, not {mode!r}")
     plain = [_same_in_all_units(doc.body) for doc in documents]
-    readers = [{unit: READERS[unit](doc.body) for unit in UNITS} for doc in documents]
+    readers = [_Readers(doc.body) for doc in documents]
     units: list[str] = []
     notice = None
     undecided = []

@@ -228,7 +228,12 @@ def _copy_spans(rows: list[tuple[SpanRecord, list]]) -> None:
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+            # A statement starting with WITH, not SELECT: Django's cursor wrappers (pghistory's context, which
+            # names the import in every history row) prepend their session variables to it, and the COPY
+            # that follows runs on the raw cursor, past them.
+            "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
+            "SELECT id FROM ids ORDER BY id",
+            [table, len(rows)],
         )
         ids = [row[0] for row in cursor.fetchall()]
         renumbered = {
