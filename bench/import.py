@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import subprocess
@@ -85,7 +86,7 @@ def run_import(url: str, path: Path) -> dict:
     def watch() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             while not stop.is_set():
-                if conn.execute("SELECT EXISTS (SELECT 1 FROM articles_article)").fetchone()[0]:
+                if conn.execute("SELECT 1 FROM articles_article LIMIT 1").fetchone() is not None:
                     committed.append(time.perf_counter() - started)
                     return
                 time.sleep(0.02)
@@ -118,18 +119,19 @@ def counts(url: str) -> dict[str, int]:
         "slots": "annotations_assignment",
     }
     with psycopg.connect(url) as conn:
-        return {name: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for name, table in tables.items()}  # noqa: S608
+        return {
+            name: conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]  # noqa: S608
+            for name, table in tables.items()
+        }
 
 
 def floor_rows(path: Path, conn) -> tuple[list[tuple], list[tuple]]:
     """The article and span rows the import stored, prepared before the clock starts."""
     labels = dict(conn.execute("SELECT slug, id FROM annotations_label").fetchall())
     sources = dict(conn.execute("SELECT domain, id FROM articles_source").fetchall())
-    user = conn.execute("SELECT id FROM auth_user WHERE username = %s", [USERNAME]).fetchone()[0]
+    user = conn.execute("SELECT id FROM auth_user WHERE username = %s", [USERNAME]).fetchall()[0][0]
     now = dt.datetime.now(dt.UTC)
     articles, spans = [], []
-    import hashlib
-
     with path.open(encoding="utf-8") as lines:
         for n, line in enumerate(lines, start=1):
             row = json.loads(line)
