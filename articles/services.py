@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import secrets
 from collections.abc import Callable, Iterable
@@ -167,39 +168,144 @@ def articles_plan(
     return fresh, duplicates
 
 
+class ArticleWriter:
+    """Stores new articles batch by batch inside the caller's transaction, with PostgreSQL ``COPY``.
+
+    Duplicates (same body hash or url as an article already in the corpus, or earlier in the import) are
+    skipped and reported as ``articles_plan`` reports them. It keeps only hashes and urls between batches, so
+    an import of any size holds one batch of texts in memory. Ids are taken from the table's sequence before
+    the ``COPY``, so the caller knows them without reading the rows back; every trigger and constraint runs
+    as for an INSERT.
+    """
+
+    COLUMNS = (
+        "id",
+        "title",
+        "source_id",
+        "url",
+        "byline",
+        "published_at",
+        "language",
+        "body",
+        "body_sha256",
+        "status",
+        "imported_at",
+        "editors_per_article",
+        "metadata",
+    )
+
+    def __init__(self) -> None:
+        self.seen_hashes: dict[str, str] = {}
+        self.seen_urls: dict[str, str] = {}
+        self.sources: dict[str, int] = {}
+        self.created_count = 0
+
+    def plan(
+        self, records: list[ArticleRecord]
+    ) -> tuple[list[tuple[ArticleRecord, str]], list[tuple[ArticleRecord, str]]]:
+        """Split a batch into (new, duplicate) as ``articles_plan`` does, counting earlier batches as earlier in
+        the import (not as already in the corpus, though they are stored by now)."""
+        hashes = {body_sha256(r.body) for r in records}
+        urls = {r.url for r in records if r.url}
+        known_hashes = (
+            set(Article.objects.filter(body_sha256__in=list(hashes)).values_list("body_sha256", flat=True))
+            - self.seen_hashes.keys()
+        )
+        known_urls = (
+            set(Article.objects.filter(url__in=list(urls)).values_list("url", flat=True)) - self.seen_urls.keys()
+        )
+        fresh: list[tuple[ArticleRecord, str]] = []
+        duplicates: list[tuple[ArticleRecord, str]] = []
+        for record in records:
+            digest = body_sha256(record.body)
+            if digest in known_hashes:
+                duplicates.append((record, "same text as an article already in the corpus"))
+            elif record.url and record.url in known_urls:
+                duplicates.append((record, f"url {record.url} is already in the corpus"))
+            elif digest in self.seen_hashes:
+                duplicates.append((record, f"same text as {self.seen_hashes[digest]}"))
+            elif record.url and record.url in self.seen_urls:
+                duplicates.append((record, f"same url as {self.seen_urls[record.url]}"))
+            else:
+                problem = article_text_problem(title=record.title, body=record.body)
+                if problem:
+                    raise ImportFailure(record.location, None, problem)
+                self.seen_hashes[digest] = record.location
+                if record.url:
+                    self.seen_urls[record.url] = record.location
+                fresh.append((record, digest))
+        return fresh, duplicates
+
+    def _source_id(self, name: str | None) -> int | None:
+        if not name:
+            return None
+        key = name.strip().lower()
+        if key not in self.sources:
+            self.sources[key] = source_for(name).pk
+        return self.sources[key]
+
+    def write(
+        self,
+        fresh: list[tuple[ArticleRecord, str]],
+        *,
+        fields: Callable[[ArticleRecord], dict[str, object]] | None = None,
+    ) -> list[int]:
+        """Store planned records; their ids, in order. ``fields`` gives a record's ``status`` or
+        ``editors_per_article`` (what the caller knows of it beyond the corpus' columns)."""
+        if not fresh:
+            return []
+        table = Article._meta.db_table
+        now = timezone.now()
+        # Sources first: nothing else may run on the connection while the COPY is open.
+        sources = [self._source_id(record.source) for record, _ in fresh]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # A statement starting with WITH, not SELECT: Django's cursor wrappers (pghistory's context, which
+                # names the import in every history row) prepend their session variables to it, and the COPY
+                # that follows runs on the raw cursor, past them.
+                "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
+                "SELECT id FROM ids ORDER BY id",
+                [table, len(fresh)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            columns = ", ".join(self.COLUMNS)
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for pk, source, (record, digest) in zip(ids, sources, fresh, strict=True):
+                    extra = fields(record) if fields else {}
+                    copy.write_row(
+                        (
+                            pk,
+                            record.title,
+                            source,
+                            record.url,
+                            record.byline,
+                            record.published_at,
+                            record.language,
+                            record.body,
+                            digest,
+                            extra.get("status") or Article.Status.NEW,
+                            now,
+                            extra.get("editors_per_article"),
+                            json.dumps(record.metadata),
+                        )
+                    )
+        self.created_count += len(ids)
+        return ids
+
+
 @transaction.atomic
 def articles_import(
     *, records: Iterable[ArticleRecord], progress: Callable[[int], None] | None = None, batch_size: int = 500
 ) -> ImportResult:
     """Store new articles, skip duplicates (same body hash or url); all or nothing."""
-    fresh, duplicates = articles_plan(records)
+    writer = ArticleWriter()
+    fresh, duplicates = writer.plan(list(records))
     result = ImportResult(duplicates=duplicates)
-    sources: dict[str, Source] = {}
     for start in range(0, len(fresh), batch_size):
         batch = fresh[start : start + batch_size]
-        articles = []
-        for record, digest in batch:
-            source = None
-            if record.source:
-                key = record.source.strip().lower()
-                if key not in sources:
-                    sources[key] = source_for(record.source)
-                source = sources[key]
-            articles.append(
-                Article(
-                    title=record.title,
-                    body=record.body,
-                    body_sha256=digest,
-                    url=record.url,
-                    source=source,
-                    byline=record.byline,
-                    published_at=record.published_at,
-                    language=record.language,
-                    metadata=record.metadata,
-                )
-            )
-        Article.objects.bulk_create(articles)
-        result.created.extend(zip((r for r, _ in batch), articles, strict=True))
+        ids = writer.write(batch)
+        stored = Article.objects.in_bulk(ids)
+        result.created.extend((record, stored[pk]) for (record, _), pk in zip(batch, ids, strict=True))
         if progress:
             progress(len(batch))
     return result

@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -314,6 +315,73 @@ def _build(url: str, articles: int, spans: int) -> None:
         f"{spans / span_seconds if span_seconds else 0:,.0f} spans/s (text checked by the database trigger)",
         flush=True,
     )
+
+
+def article_row(n: int, now: dt.datetime) -> dict:
+    """Article ``n``'s fields as ``_build`` stores them (title, body, url, source, byline, published_at...)."""
+    title, body, _, _ = article_text(n)
+    rng = random.Random(n)
+    source = rng.randint(1, 20)
+    base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    return {
+        "title": title,
+        "body": body,
+        "url": f"https://source{source}.example/news/{n}",
+        "source": f"source{source}.example",
+        "byline": rng.choice(NAMES) + " " + rng.choice(NAMES),
+        "published_at": base + dt.timedelta(minutes=rng.randrange(2 * 365 * 24 * 60)),
+        "language": "en",
+        "status": rng.choice(STATUSES),
+        "metadata": {"section": rng.choice(SECTIONS)},
+    }
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def jsonl_lines(*, articles: int, spans: int, now: dt.datetime, first: int = 1) -> Iterator[str]:
+    """The corpus as NewsNotes' own ``jsonl`` export writes it (doccano lines with ``offsets`` and ``spans``
+    details: annotator, origin, note, attributes, times), one line per article, numbered from ``first``."""
+    stamp = _iso(now)
+    for n in range(first, first + articles):
+        row = article_row(n, now)
+        _, body, words, sentences = article_text(n)
+        made = article_spans(n, body, words, sentences, _split(spans, articles, n - first + 1))
+        details = [
+            {
+                "start": start,
+                "end": end,
+                "label": label,
+                "text": body[start:end],
+                "annotator": USERNAME,
+                "origin": "manual",
+                "note": note,
+                "attributes": attributes,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for label, start, end, note, attributes in made
+        ]
+        line = {
+            "text": row["body"],
+            "label": [[d["start"], d["end"], d["label"]] for d in details],
+            **{k: v for k, v in row.items() if k != "body"},
+            "published_at": _iso(row["published_at"]),
+            "offsets": "codepoints",
+            "spans": details,
+        }
+        yield json.dumps(line, ensure_ascii=False) + "\n"
+
+
+def write_jsonl(path: Path, *, articles: int, spans: int, first: int = 1) -> int:
+    """Write the corpus to ``path`` as our ``jsonl`` export (see ``jsonl_lines``); returns the bytes written."""
+    now = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
+    size = 0
+    with path.open("w", encoding="utf-8") as out:
+        for line in jsonl_lines(articles=articles, spans=spans, now=now, first=first):
+            size += out.write(line)
+    return size
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,7 @@ title is titled by its first line of text.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from articles.importers import (
     ArticleRecord,
     ImportFailure,
     decode_utf8,
+    file_lines,
     json_lines,
     record_from_mapping,
 )
@@ -131,13 +132,14 @@ def _payload(detail: dict) -> dict:
 
 def read_text(
     path: Path,
-    text: str,
+    text: str | Iterable[tuple[int, str]],
     *,
     offsets: str = AUTO,
     notify: Callable[[str], None] | None = None,
     defer: bool = False,
 ) -> Iterator[ArticleRecord]:
-    """doccano lines as records; ``defer`` leaves their offsets to ``spans_resolve`` over all files of the import."""
+    """doccano lines as records; ``defer`` leaves their offsets to ``spans_resolve`` over all files of the import
+    and yields each record as its line is read (``text`` may be ``file_lines``: a file of any size streams)."""
     records: list[ArticleRecord] = []
     for number, row in json_lines(text, path=path):
         if not looks_like_doccano(row):
@@ -165,7 +167,10 @@ def read_text(
         raws, details = _raw_spans(row, path=path, number=number)
         record.raw_body, record.pending, record.tool, record.default_unit = body, raws, "doccano", UTF16
         record.finish = _finisher(body, raws, details, path=path, number=number)
-        records.append(record)
+        if defer:
+            yield record
+        else:
+            records.append(record)
     if not defer:
         spans_resolve(records, offsets=offsets, notify=notify)
     yield from records
@@ -211,5 +216,5 @@ def read(
     notify: Callable[[str], None] | None = None,
     defer: bool = False,
 ) -> Iterator[ArticleRecord]:
-    text = decode_utf8(path.read_bytes() if data is None else data, path=path)
+    text = file_lines(path) if data is None else decode_utf8(data, path=path)
     yield from read_text(path, text, offsets=offsets, notify=notify, defer=defer)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import regex
@@ -34,7 +34,7 @@ NAMES = {CODEPOINTS: "code points", UTF16: "UTF-16 code units", GRAPHEMES: "grap
 GRAPHEME = regex.compile(r"\X")
 
 
-@cache
+@lru_cache(maxsize=256)
 def grapheme_boundaries(body: str) -> tuple[int, ...]:
     """Code-point offsets at which a grapheme cluster starts, and the end of the text (to read cluster counts)."""
     return (*(m.start() for m in GRAPHEME.finditer(body)), len(body))
@@ -77,6 +77,19 @@ def codepoint_reader(body: str) -> Callable[[int], int | None]:
 READERS = {CODEPOINTS: codepoint_reader, UTF16: utf16_reader, GRAPHEMES: grapheme_reader}
 
 
+class _Readers(dict):
+    """A text's offset readers by unit, each made when first asked for: most texts need one (grapheme clusters
+    cost a pass of the segmenter over the whole text)."""
+
+    def __init__(self, body: str) -> None:
+        super().__init__()
+        self.body = body
+
+    def __missing__(self, unit: str) -> Callable[[int], int | None]:
+        reader = self[unit] = READERS[unit](self.body)
+        return reader
+
+
 @dataclass
 class RawSpan:
     """A span as the file gives it, before its offsets are known to be code points."""
@@ -95,6 +108,19 @@ class RawSpan:
 class Document:
     body: str
     spans: list[RawSpan]
+
+
+@dataclass
+class Evidence:
+    """What the spans read so far showed about one tool's offset unit, carried from batch to batch when an
+    import streams: units once ruled out stay out, so every batch reads its spans in a unit the whole file fits
+    so far (and a batch that fits several units reads the same spans in each of them, or is refused)."""
+
+    fits: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(UNITS, True))
+    ruled_out: dict[str, str] = field(default_factory=dict)
+    ruled_out_by: dict[str, tuple[Document, RawSpan, dict[str, Callable[[int], int | None]]]] = field(
+        default_factory=dict
+    )
 
 
 def _reading(body: str, span: RawSpan, convert: Callable[[int], int | None]) -> tuple[int, int] | None:
@@ -116,7 +142,13 @@ def _same_in_all_units(body: str) -> bool:
 
 
 def resolve(
-    path: str | Path, documents: list[Document], *, mode: str, default: str, tool: str
+    path: str | Path,
+    documents: list[Document],
+    *,
+    mode: str,
+    default: str,
+    tool: str,
+    evidence: Evidence | None = None,
 ) -> tuple[dict[int, tuple[int, int]], str | None]:
     """Code-point ``(start, end)`` for every span (keyed by ``id(span)``), and a notice saying what was assumed.
 
@@ -126,7 +158,7 @@ def resolve(
     if mode not in CHOICES:
         raise ImportFailure(path, None, f"--offsets must be one of {', '.join(CHOICES)}, not {mode!r}")
     plain = [_same_in_all_units(doc.body) for doc in documents]
-    readers = [{unit: READERS[unit](doc.body) for unit in UNITS} for doc in documents]
+    readers = [_Readers(doc.body) for doc in documents]
     units: list[str] = []
     notice = None
     undecided = []
@@ -150,6 +182,7 @@ def resolve(
             [readers[i] for i in undecided],
             default=default,
             tool=tool,
+            evidence=evidence or Evidence(),
         )
         notice = notice or found
         for index in undecided:
@@ -172,16 +205,15 @@ def _detect(
     *,
     default: str,
     tool: str,
+    evidence: Evidence,
 ) -> tuple[str, str | None]:
     """The unit every span fits; refuses when several fit and give different spans.
 
     Grapheme clusters are never inferred, only named: a reading in whole clusters cannot split a character, so
     it fits almost any offsets and its fitting proves nothing.
     """
-    fits = dict.fromkeys(UNITS, True)
+    fits, ruled_out, ruled_out_by = evidence.fits, evidence.ruled_out, evidence.ruled_out_by
     readings: dict[str, list[tuple[int, int] | None]] = {unit: [] for unit in UNITS}
-    ruled_out: dict[str, str] = {}
-    ruled_out_by: dict[str, tuple[Document, RawSpan, dict[str, Callable[[int], int | None]]]] = {}
     for doc, is_plain, reader in zip(documents, plain, readers, strict=True):
         if is_plain:
             continue

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from annotations.imports.offsets import AUTO, Document, RawSpan, resolve
-from articles.importers import ArticleRecord, ImportFailure, clean_text, normalise_newlines, parse_published
+from annotations.imports.offsets import AUTO, Document, Evidence, RawSpan, resolve
+from articles.importers import (
+    ArticleRecord,
+    ImportFailure,
+    batches,
+    clean_text,
+    normalise_newlines,
+    parse_published,
+)
 from articles.models import ArticleStatus
 
 
@@ -54,7 +61,11 @@ class AnnotatedRecord(ArticleRecord):
 
 
 def spans_resolve(
-    records: list[ArticleRecord], *, offsets: str = AUTO, notify: Callable[[str], None] | None = None
+    records: list[ArticleRecord],
+    *,
+    offsets: str = AUTO,
+    notify: Callable[[str], None] | None = None,
+    evidence: dict[str, Evidence] | None = None,
 ) -> None:
     """Decide each tool's offset unit over all its files at once, then give every record its spans.
 
@@ -67,7 +78,14 @@ def spans_resolve(
         group = [r for r in waiting if r.tool == tool]
         where = ", ".join(dict.fromkeys(r.location.rsplit(":", 1)[0] for r in group))
         documents = [Document(r.raw_body, r.pending) for r in group]
-        resolved, notice = resolve(where, documents, mode=offsets, default=group[0].default_unit, tool=tool)
+        resolved, notice = resolve(
+            where,
+            documents,
+            mode=offsets,
+            default=group[0].default_unit,
+            tool=tool,
+            evidence=None if evidence is None else evidence.setdefault(tool, Evidence()),
+        )
         if notice and notify:
             notify(notice)
         for record in group:
@@ -78,6 +96,24 @@ def spans_resolve(
                 if span.text is not None:
                     span.text = normalise_newlines(span.text)
             record.pending, record.finish = [], None
+
+
+def spans_resolved(
+    records: Iterable[ArticleRecord],
+    *,
+    offsets: str = AUTO,
+    notify: Callable[[str], None] | None = None,
+    batch_size: int = 1000,
+) -> Iterator[ArticleRecord]:
+    """``spans_resolve`` over a stream, a batch at a time: what one batch rules out about a tool's offset unit
+    holds for the batches after it (``offsets.Evidence``). A file whose lines say their unit (our exports) or an
+    explicit ``offsets`` reads exactly as it would at once; for an undeclared file the unit is settled by the
+    spans read so far, so evidence that only a later batch holds cannot settle an earlier batch that fits
+    several units differently (that batch is refused, naming --offsets)."""
+    evidence: dict[str, Evidence] = {}
+    for batch in batches(records, size=batch_size):
+        spans_resolve(batch, offsets=offsets, notify=notify, evidence=evidence)
+        yield from batch
 
 
 def _without_cr(raw_body: str, offsets: tuple[int, int]) -> tuple[int, int]:

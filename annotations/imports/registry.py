@@ -6,12 +6,13 @@ its spans; other JSON Lines files are plain articles. ``.json`` is a Label Studi
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from annotations.imports import doccano, label_studio, span_files
-from articles.importers import ArticleRecord, csv, decode_utf8, jsonl
+from articles.importers import ArticleRecord, csv, decode_utf8, file_lines, jsonl
 from articles.importers.registry import PLAIN
 
 
@@ -23,8 +24,19 @@ def read_jsonl(
     notify: Callable[[str], None] | None = None,
     defer: bool = False,
 ) -> Iterator[ArticleRecord]:
-    text = decode_utf8(path.read_bytes() if data is None else data, path=path)
-    first = next((line for line in text.split("\n") if line.strip()), "")
+    """A file streams line by line (the first non-blank line says whether it is doccano's); ``data`` is read whole."""
+    if data is None:
+        lines = file_lines(path)
+        head = []
+        for number, line in lines:
+            head.append((number, line))
+            if line.strip():
+                break
+        text: str | Iterable[tuple[int, str]] = itertools.chain(head, lines)
+        first = head[-1][1] if head else ""
+    else:
+        text = decode_utf8(data, path=path)
+        first = next((line for line in text.split("\n") if line.strip()), "")
     try:
         is_doccano = doccano.looks_like_doccano(json.loads(first))
     except json.JSONDecodeError:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pghistory
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from annotations.imports.records import AnnotatedRecord, SpanRecord
 from annotations.imports.span_files import PlacedSpans
@@ -17,9 +19,9 @@ from annotations.permissions import Actor
 from annotations.spans.offsets import check_offsets
 from annotations.suggestions.imports import suggestions_after_import
 from annotations.workflow.services import slots_for_imported
-from articles.importers import ArticleRecord, ImportFailure
+from articles.importers import BATCH_RECORDS, ArticleRecord, ImportFailure, batches
 from articles.models import Article, body_sha256
-from articles.services import articles_import
+from articles.services import ArticleWriter
 
 
 @dataclass
@@ -43,22 +45,26 @@ class _DryRun(Exception):
 
 def corpus_import(
     *,
-    records: list[ArticleRecord],
+    records: Iterable[ArticleRecord],
     default_annotator: str | None = None,
     user_map: Mapping[str, str] | None = None,
     create_users: bool = False,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     editors_per_article: int | None = None,
+    batch_size: int = BATCH_RECORDS,
 ) -> CorpusImportResult:
     """Import articles and the spans they carry in one transaction; a dry run rolls everything back.
 
-    A record whose text is already stored (or came earlier in the import) is not stored again, but its spans are
-    added to that article under their annotators: another layer. Spans already present are counted, not added.
-    Annotators are users by ``user_map`` (theirs to our username), username or email; unknown ones are refused
-    all together, or created inactive without a password with ``create_users``. ``editors_per_article`` stores k on
-    every article created (else its source's or the site's applies); the editors of imported spans get their slots
-    (``slots_for_imported``).
+    ``records`` may be any iterable (a reader's generator): they are taken a batch at a time (``batch_size``
+    records or ``BATCH_CHARS`` of text), checked and written with ``COPY``, so an import of any size holds one
+    batch in memory; a failure anywhere rolls every batch back. ``progress`` is called with each batch's record
+    count. A record whose text is already stored (or came earlier in the import) is not stored again, but its
+    spans are added to that article under their annotators: another layer. Spans already present are counted,
+    not added. Annotators are users by ``user_map`` (theirs to our username), username or email; unknown ones are
+    refused, or created inactive without a password with ``create_users``. ``editors_per_article`` stores k on
+    every article created (else its source's or the site's applies); the editors of imported spans get their
+    slots (``slots_for_imported``).
     """
     if editors_per_article is not None and editors_per_article < 1:
         raise ValidationError("--editors-per-article must be at least 1.")
@@ -67,22 +73,18 @@ def corpus_import(
         with transaction.atomic(), pghistory.context(action="corpus_import"):
             # pghistory.context groups the import's history events; pgtrigger.ignore is set on every connection
             # (newsnotes/database.py) so the history triggers trap no error per row.
-            placed = [r for r in records if isinstance(r, PlacedSpans)]
-            records = [r for r in records if not isinstance(r, PlacedSpans)]
-            imported = articles_import(records=records, progress=progress)
-            result.created_count = imported.created_count
-            result.duplicates = imported.duplicates
-            _import_statuses(imported.created)
-            targets = [*imported.created, *_layered(imported.duplicates), *_placed(placed)]
-            users = _Users(default_annotator=default_annotator, user_map=user_map or {}, create=create_users)
-            _import_spans(targets, users=users, result=result, fresh={a.pk for _, a in imported.created})
-            result.created_users = users.created
-            created_ids = [article.pk for _, article in imported.created]
-            if editors_per_article is not None:
-                Article.objects.filter(pk__in=created_ids).update(editors_per_article=editors_per_article)
-            slots_for_imported(article_ids=sorted({article.pk for _, article in targets}))
+            run = _Run(
+                users=_Users(default_annotator=default_annotator, user_map=user_map or {}, create=create_users),
+                result=result,
+                editors_per_article=editors_per_article,
+            )
+            for batch in batches(records, size=batch_size):
+                run.add(batch)
+                if progress:
+                    progress(len(batch))
+            result.created_users = run.users.created
             # Boilerplate families and plug-ins check the new articles once this commits (never on a dry run).
-            suggestions_after_import(article_ids=created_ids)
+            suggestions_after_import(article_ids=run.created_ids)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -90,44 +92,199 @@ def corpus_import(
     return result
 
 
-def _import_statuses(created: list[tuple[ArticleRecord, Article]]) -> None:
-    """Annotated exports say how far each article got (done, reviewed...); keep that."""
-    by_status: dict[str, list[int]] = {}
-    for record, article in created:
-        status = getattr(record, "status", "")
-        if status and status != article.status:
-            by_status.setdefault(status, []).append(article.pk)
-    for status, pks in by_status.items():
-        Article.objects.filter(pk__in=pks).update(status=status)
+@dataclass
+class _Target:
+    """A record whose spans go on a stored article (created by this import, or already there)."""
+
+    record: ArticleRecord
+    article_id: int
+    body: str
 
 
-def _layered(duplicates: list[tuple[ArticleRecord, str]]) -> list[tuple[ArticleRecord, Article]]:
+class _Run:
+    """One import, a batch at a time. Between batches it keeps hashes, urls and ids, never texts."""
+
+    def __init__(self, *, users: _Users, result: CorpusImportResult, editors_per_article: int | None) -> None:
+        self.users = users
+        self.result = result
+        self.editors_per_article = editors_per_article
+        self.writer = ArticleWriter()
+        self.created_ids: list[int] = []
+        self.created: set[int] = set()
+        self.grown: set[int] = set()
+        self.labels: dict[str, Label] | None = None
+
+    def _fields(self, record: ArticleRecord) -> dict[str, object]:
+        # Annotated exports say how far each article got (done, reviewed...); keep that.
+        return {"status": getattr(record, "status", ""), "editors_per_article": self.editors_per_article}
+
+    def add(self, batch: list[ArticleRecord]) -> None:
+        placed = [r for r in batch if isinstance(r, PlacedSpans)]
+        plain = [r for r in batch if not isinstance(r, PlacedSpans)]
+        fresh, duplicates = self.writer.plan(plain)
+        ids = self.writer.write(fresh, fields=self._fields)
+        self.created_ids.extend(ids)
+        self.created.update(ids)
+        self.result.created_count += len(ids)
+        targets = [_Target(record, pk, record.body) for (record, _), pk in zip(fresh, ids, strict=True)]
+        targets += _layered(duplicates) + _placed(placed)
+        # A duplicate is reported by its location, title and url; its text and spans need not stay in memory.
+        self.result.duplicates.extend(
+            (ArticleRecord(title=r.title, body="", location=r.location, url=r.url), reason) for r, reason in duplicates
+        )
+        self._spans(targets, batch_created=set(ids))
+        slots_for_imported(article_ids=sorted({t.article_id for t in targets}))
+
+    def _label_map(self) -> dict[str, Label]:
+        if self.labels is None:
+            labels = {label.name.lower(): label for label in Label.objects.all()}
+            labels.update({label.slug: label for label in labels.values()})
+            self.labels = labels
+        return self.labels
+
+    def _spans(self, targets: list[_Target], *, batch_created: set[int]) -> None:
+        annotated = [t for t in targets if isinstance(t.record, AnnotatedRecord) and t.record.spans]
+        if not annotated:
+            return
+        labels = self._label_map()
+        users, result = self.users, self.result
+        wanted: dict[tuple[str, bool], str] = {}
+        for target in annotated:
+            for span in target.record.spans:  # type: ignore[attr-defined]
+                name = users.name_for(span, target.record.location)
+                if name not in users.found:
+                    wanted.setdefault(name, target.record.location)
+        if wanted:
+            users.resolve(wanted)
+        # Spans on articles stored before this batch (earlier in the corpus or in the import) may be there already.
+        earlier = {t.article_id for t in annotated if t.article_id not in batch_created}
+        seen: set[tuple] = (
+            set(
+                Span.objects.filter(article_id__in=earlier).values_list(
+                    "article_id", "label_id", "start", "end", "annotator_id"
+                )
+            )
+            if earlier
+            else set()
+        )
+        rows: list[tuple[SpanRecord, list]] = []
+        for target in annotated:
+            record, body, pk = target.record, target.body, target.article_id
+            for span in record.spans:  # type: ignore[attr-defined]
+                label = labels.get(span.label.lower())
+                if label is None:
+                    known = ", ".join(sorted({lb.name for lb in labels.values()}))
+                    raise ImportFailure(record.location, None, f"unknown label {span.label!r}; known: {known}")
+                try:
+                    start, end, text = check_offsets(body=body, start=span.start, end=span.end, text=span.text)
+                except ValidationError as err:
+                    raise ImportFailure(
+                        record.location, None, f"span {span.label} {span.start}-{span.end}: {err.messages[0]}"
+                    ) from None
+                annotator = users.found[users.name_for(span, record.location)]
+                key = (pk, label.pk, start, end, annotator.pk)
+                if key in seen:
+                    result.present_span_count += 1
+                    continue
+                seen.add(key)
+                if pk not in self.created:
+                    self.grown.add(pk)
+                    result.layered_span_count += 1
+                origin = span.origin if span.origin in Span.Origin.values else Span.Origin.IMPORT
+                rows.append((span, [pk, label.pk, start, end, text, annotator.pk, origin, span.note, span.attributes]))
+        result.layered_article_count = len(self.grown)
+        if not rows:
+            return
+        if all(span.exported_id is not None for span, _ in rows):
+            # Recreate spans in their exported id order: imported into an emptied database (sequences restarted),
+            # they get their old ids back and a re-export is byte-identical (README: Exports, round trips).
+            rows.sort(key=lambda row: row[0].exported_id or 0)
+        _copy_spans(rows)
+        result.span_count += len(rows)
+
+
+SPAN_COLUMNS = (
+    "id",
+    "article_id",
+    "label_id",
+    "start",
+    '"end"',
+    "text",
+    "annotator_id",
+    "origin",
+    "note",
+    "attributes",
+    "created_at",
+    "updated_at",
+)
+
+
+def _copy_spans(rows: list[tuple[SpanRecord, list]]) -> None:
+    """Write a batch of checked spans with ``COPY``, with ids taken from the sequence first: ``*_span``
+    attributes (a claim's speaker) are pointed at the new ids and exported times kept, before anything is
+    written, so each span's history is one insert event. The database's own triggers (text = body[start:end],
+    history) and constraints run on every row."""
+    table = Span._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # A statement starting with WITH, not SELECT: Django's cursor wrappers (pghistory's context, which
+            # names the import in every history row) prepend their session variables to it, and the COPY
+            # that follows runs on the raw cursor, past them.
+            "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
+            "SELECT id FROM ids ORDER BY id",
+            [table, len(rows)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        renumbered = {
+            span.exported_id: pk
+            for (span, _), pk in zip(rows, ids, strict=True)
+            if span.exported_id is not None and span.exported_id != pk
+        }
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(SPAN_COLUMNS)}) FROM STDIN") as copy:
+            for (span, values), pk in zip(rows, ids, strict=True):
+                attributes = values[-1]
+                if renumbered and attributes:
+                    attributes = {
+                        key: renumbered.get(value, value)
+                        if key.endswith("_span") and isinstance(value, int) and not isinstance(value, bool)
+                        else value
+                        for key, value in attributes.items()
+                    }
+                copy.write_row(
+                    (pk, *values[:-1], json.dumps(attributes), span.created_at or now, span.updated_at or now)
+                )
+
+
+def _layered(duplicates: list[tuple[ArticleRecord, str]]) -> list[_Target]:
     """The stored article for each duplicate record that carries spans; refused where its text differs."""
     carrying = [r for r, _ in duplicates if isinstance(r, AnnotatedRecord) and r.spans]
     if not carrying:
         return []
-    stored = {a.body_sha256: a for a in Article.objects.filter(body_sha256__in={body_sha256(r.body) for r in carrying})}
-    out: list[tuple[ArticleRecord, Article]] = []
+    stored = dict(
+        Article.objects.filter(body_sha256__in={body_sha256(r.body) for r in carrying}).values_list("body_sha256", "id")
+    )
+    out: list[_Target] = []
     for record in carrying:
-        article = stored.get(body_sha256(record.body))
-        if article is None:
+        pk = stored.get(body_sha256(record.body))
+        if pk is None:
             raise ImportFailure(
                 record.location,
                 None,
                 f"url {record.url} is in the corpus with a different text, so the {len(record.spans)} span(s) "
                 "given for this text have no article to go on; import its text under another url",
             )
-        out.append((record, article))
+        out.append(_Target(record, pk, record.body))
     return out
 
 
-def _placed(records: list[PlacedSpans]) -> list[tuple[ArticleRecord, Article]]:
+def _placed(records: list[PlacedSpans]) -> list[_Target]:
     """The article each span file's group of spans belongs on: by id, then url, then the spans' text."""
-    out: list[tuple[ArticleRecord, Article]] = []
+    out: list[_Target] = []
     for record in records:
         article = _find_article(record)
         record.body = article.body
-        out.append((record, article))
+        out.append(_Target(record, article.pk, article.body))
     return out
 
 
@@ -238,92 +395,3 @@ class _Users:
         user.save()
         self.created.append(username)
         return user
-
-
-def _import_spans(
-    targets: list[tuple[ArticleRecord, Article]], *, users: _Users, result: CorpusImportResult, fresh: set[int]
-) -> None:
-    annotated = [(record, article) for record, article in targets if isinstance(record, AnnotatedRecord)]
-    if not any(record.spans for record, _ in annotated):
-        return
-    labels = {label.name.lower(): label for label in Label.objects.all()}
-    labels.update({label.slug: label for label in labels.values()})
-    wanted: dict[tuple[str, bool], str] = {}
-    for record, _ in annotated:
-        for span in record.spans:
-            wanted.setdefault(users.name_for(span, record.location), record.location)
-    users.resolve(wanted)
-    layered = [article.pk for _, article in annotated if article.pk not in fresh]
-    seen: set[tuple] = set(
-        Span.objects.filter(article_id__in=layered).values_list(
-            "article_id", "label_id", "start", "end", "annotator_id"
-        )
-    )
-    spans: list[Span] = []
-    sources: list[SpanRecord] = []
-    grown: set[int] = set()
-    for record, article in annotated:
-        for span in record.spans:
-            label = labels.get(span.label.lower())
-            if label is None:
-                raise ImportFailure(
-                    record.location,
-                    None,
-                    f"unknown label {span.label!r}; known: {', '.join(sorted({lb.name for lb in labels.values()}))}",
-                )
-            try:
-                start, end, text = check_offsets(body=article.body, start=span.start, end=span.end, text=span.text)
-            except ValidationError as err:
-                raise ImportFailure(
-                    record.location, None, f"span {span.label} {span.start}-{span.end}: {err.messages[0]}"
-                ) from None
-            annotator = users.found[users.name_for(span, record.location)]
-            key = (article.pk, label.pk, start, end, annotator.pk)
-            if key in seen:
-                result.present_span_count += 1
-                continue
-            seen.add(key)
-            if article.pk not in fresh:
-                grown.add(article.pk)
-                result.layered_span_count += 1
-            origin = span.origin if span.origin in Span.Origin.values else Span.Origin.IMPORT
-            placed = {"start": start, "end": end, "text": text, "note": span.note, "attributes": span.attributes}
-            spans.append(Span(article=article, label=label, annotator=annotator, origin=origin, **placed))
-            sources.append(span)
-    pairs = list(zip(spans, sources, strict=True))
-    if pairs and all(source.exported_id is not None for _, source in pairs):
-        # Recreate spans in their exported id order: imported into an emptied database (sequences restarted),
-        # they get their old ids back and a re-export is byte-identical (README: Exports, round trips).
-        pairs.sort(key=lambda pair: pair[1].exported_id or 0)
-    Span.objects.bulk_create([span for span, _ in pairs], batch_size=1000)
-    _import_span_details(pairs)
-    result.span_count = len(spans)
-    result.layered_article_count = len(grown)
-
-
-def _import_span_details(pairs: list[tuple[Span, SpanRecord]]) -> None:
-    """Keep exported creation/update times, and point ``*_span`` attributes (a claim's speaker) at new ids."""
-    renumbered = {source.exported_id: span.pk for span, source in pairs if source.exported_id not in (None, span.pk)}
-    moved = []
-    for span, _ in pairs:
-        changed = {
-            key: renumbered[value]
-            for key, value in span.attributes.items()
-            if key.endswith("_span") and isinstance(value, int) and value in renumbered
-        }
-        if changed:
-            span.attributes = {**span.attributes, **changed}
-            moved.append(span)
-    Span.objects.bulk_update(moved, ["attributes"], batch_size=1000)
-    timed = [(span.pk, source) for span, source in pairs if source.created_at or source.updated_at]
-    if timed:
-        # auto_now_add/auto_now overwrite these on insert, so they are set afterwards, in one statement (the
-        # history shows it as an update within the same import).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Span._meta.db_table} AS s SET created_at = coalesce(t.created_at, s.created_at), "  # noqa: S608
-                "updated_at = coalesce(t.updated_at, s.updated_at) "
-                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS t(id, created_at, updated_at) "
-                "WHERE s.id = t.id",
-                [[pk for pk, _ in timed], [s.created_at for _, s in timed], [s.updated_at for _, s in timed]],
-            )

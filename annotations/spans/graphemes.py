@@ -42,6 +42,10 @@ def is_boundary(body: str, position: int) -> bool:
     """True when ``position`` falls between two user-perceived characters (or at either end of the text)."""
     if position <= 0 or position >= len(body):
         return True
+    before, after = body[position - 1], body[position]
+    if before < "\x80" and after < "\x80":
+        # Between two ASCII characters UAX #29 always breaks, except inside CR LF (GB3): no segmenting needed.
+        return not (before == "\r" and after == "\n")
     return cluster_at(body, position)[0] == position
 
 

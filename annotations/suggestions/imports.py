@@ -15,10 +15,16 @@ from django.db import transaction
 from annotations.suggestions.boilerplate import boilerplate_check_articles
 from annotations.suggestions.suggesters import suggesters_run
 
+# Articles checked at once: the check reads their texts into memory, so a large import is checked in slices
+# (each records its passages, so a repeat spread over several slices still becomes a family).
+CHECK_SLICE = 2000
+
 
 def _check(article_ids: list[int]) -> None:
-    boilerplate_check_articles(article_ids=article_ids)
-    suggesters_run(article_ids=article_ids)
+    for start in range(0, len(article_ids), CHECK_SLICE):
+        ids = article_ids[start : start + CHECK_SLICE]
+        boilerplate_check_articles(article_ids=ids)
+        suggesters_run(article_ids=ids)
 
 
 def suggestions_after_import(*, article_ids: Sequence[int]) -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotations.models import Assignment, Span
@@ -113,25 +113,24 @@ def slots_for_imported(*, article_ids: list[int]) -> int:
     number of slots made. Call inside the import's transaction."""
     if not article_ids:
         return 0
-    now = timezone.now()
-    made = 0
-    pairs = (
-        Span.objects.filter(article_id__in=article_ids)
-        .order_by()
-        .values_list("article_id", "annotator_id", "article__status")
-        .distinct()
-    )
     User = get_user_model()
-    users = {user.pk: user for user in User.objects.filter(spans__article_id__in=article_ids).distinct()}
-    finished = {Article.Status.READY_FOR_REVIEW, Article.Status.REVIEWED}
-    for article_id, user_id, status in pairs:
-        if not takes_slots(users[user_id]):
-            continue
-        done = now if status in finished else None
-        _, created = Assignment.objects.get_or_create(
-            article_id=article_id,
-            user_id=user_id,
-            defaults={"explicit": False, "leased_until": now, "started_at": now, "done_at": done},
+    editors = [
+        user.pk for user in User.objects.filter(spans__article_id__in=article_ids).distinct() if takes_slots(user)
+    ]
+    if not editors:
+        return 0
+    now = timezone.now()
+    finished = [Article.Status.READY_FOR_REVIEW.value, Article.Status.REVIEWED.value]
+    # One statement for the whole batch (an import makes thousands); a slot already held is left as it is.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Assignment._meta.db_table} "  # noqa: S608
+            "(article_id, user_id, assigned_at, explicit, leased_until, started_at, done_at) "
+            "SELECT DISTINCT s.article_id, s.annotator_id, %(now)s, false, %(now)s, %(now)s, "
+            "CASE WHEN a.status = ANY(%(finished)s) THEN %(now)s::timestamptz END "
+            f"FROM {Span._meta.db_table} s JOIN {Article._meta.db_table} a ON a.id = s.article_id "
+            "WHERE s.article_id = ANY(%(articles)s) AND s.annotator_id = ANY(%(editors)s) "
+            "ON CONFLICT (article_id, user_id) DO NOTHING",
+            {"now": now, "finished": finished, "articles": list(article_ids), "editors": editors},
         )
-        made += created
-    return made
+        return cursor.rowcount

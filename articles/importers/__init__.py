@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,28 @@ class ArticleRecord:
     published_at: dt.datetime | None = None
     language: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+# What one batch of a streaming import holds at most: this many records, or this many characters of text.
+BATCH_RECORDS = 1000
+BATCH_CHARS = 16_000_000
+
+
+def batches(
+    records: Iterable[ArticleRecord], *, size: int = BATCH_RECORDS, chars: int = BATCH_CHARS
+) -> Iterator[list[ArticleRecord]]:
+    """``records`` in lists of at most ``size`` records or about ``chars`` characters of text, whichever comes
+    first: what an import of any size holds in memory at once."""
+    batch: list[ArticleRecord] = []
+    held = 0
+    for record in records:
+        batch.append(record)
+        held += len(record.body)
+        if len(batch) >= size or held >= chars:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
 
 
 def normalise_newlines(text: str) -> str:
@@ -193,9 +215,26 @@ def check_record(record: ArticleRecord, *, path: str | Path | None = None, line:
     return record
 
 
-def json_lines(text: str, *, path: str | Path) -> Iterator[tuple[int, Any]]:
-    """``(line number, parsed value)`` for each non-blank line of a JSON Lines text."""
-    for number, line in enumerate(text.split("\n"), start=1):
+def file_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` for each line of a UTF-8 file, read as it goes (a file of any size holds one line in
+    memory). An invalid byte is reported with its line number, as ``decode_utf8`` reports it; a BOM is dropped."""
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ImportFailure(
+                    path, number, f"invalid UTF-8 (byte 0x{raw[err.start]:02x}); save the file as UTF-8"
+                ) from None
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+            yield number, line.removesuffix("\n")
+
+
+def json_lines(text: str | Iterable[tuple[int, str]], *, path: str | Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed value)`` for each non-blank line of a JSON Lines text (or of ``file_lines``)."""
+    lines = enumerate(text.split("\n"), start=1) if isinstance(text, str) else text
+    for number, line in lines:
         if not line.strip():
             continue
         try:

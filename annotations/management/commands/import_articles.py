@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotations.imports.offsets import CHOICES as OFFSET_CHOICES
-from annotations.imports.records import spans_resolve
+from annotations.imports.records import spans_resolved
 from annotations.imports.registry import read_paths
 from annotations.imports.services import corpus_import
 from articles.importers import ImportFailure
@@ -83,20 +83,15 @@ class Command(BaseCommand):
         notices: list[str] = []
         try:
             users = read_user_map(user_map) if user_map else None
-            records = list(
-                tqdm(
-                    read_paths(paths, offsets=offsets, notify=notices.append, defer=True),
-                    desc="reading",
-                    unit=" articles",
-                    disable=not show_progress,
-                    file=sys.stderr,
-                )
+            # Read, resolved and stored a batch at a time: a file of any size streams through one transaction.
+            # One tool's files given together share one offset unit (doccano's one file per user); what a batch
+            # rules out holds for the batches after it (``spans_resolved``).
+            records = spans_resolved(
+                read_paths(paths, offsets=offsets, notify=notices.append, defer=True),
+                offsets=offsets,
+                notify=notices.append,
             )
-            # One tool's files given together share one offset unit (doccano's one file per user).
-            spans_resolve(records, offsets=offsets, notify=notices.append)
-            with tqdm(
-                total=len(records), desc="storing", unit=" articles", disable=not show_progress, file=sys.stderr
-            ) as bar:
+            with tqdm(desc="importing", unit=" records", disable=not show_progress, file=sys.stderr) as bar:
                 result = corpus_import(
                     records=records,
                     default_annotator=annotator,
@@ -108,7 +103,7 @@ class Command(BaseCommand):
                 )
         except ImportFailure as err:
             raise CommandError(str(err), returncode=1) from None
-        for notice in notices:
+        for notice in dict.fromkeys(notices):
             self.stdout.write(self.style.WARNING(f"note: {notice}"))
         for record, reason in result.duplicates:
             if verbosity > 1:

@@ -1,0 +1,276 @@
+"""Import throughput: the real ``manage.py import_articles`` against a raw ``COPY`` of the same rows (the floor).
+
+    python bench/import.py [--articles 10000] [--spans 200000]
+    python bench/import.py --big [--gigabytes 1.0]
+
+A fresh database (``<DATABASE_URL's name>_bench_import``, dropped and recreated) is migrated and given the user
+``bench``. The corpus of ``bench/corpus.py`` is written as our own ``jsonl`` export (doccano lines with per-span
+annotator, note, attributes and times) into a temporary folder and imported by the command in a child process:
+its wall time, the moment its transaction commits (the first article becomes visible to another connection;
+boilerplate and suggestion checks run after that, on commit) and its peak RSS (``wait4``'s ``ru_maxrss`` of that
+process alone). Then the tables are emptied and the floor loads the very same article and span rows with two
+``COPY`` statements in one transaction, into the same tables with the same indexes, constraints, triggers
+(span text check, history) and stored full-text vector. The ratio is floor time / import time: 1.0 would be an
+import as fast as PostgreSQL can take the rows.
+
+``--big`` writes a ~1 GB file of the same kind and reports the import's peak RSS only (no floor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.corpus import USERNAME, jsonl_lines, write_jsonl  # noqa: E402
+
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def _urls() -> tuple[str, str]:
+    server = os.environ.get("DATABASE_URL") or DEFAULT_SERVER
+    parts = urlsplit(server)
+    name = (parts.path.lstrip("/") or "newsnotes") + "_bench_import"
+    return server, urlunsplit(parts._replace(path="/" + name))
+
+
+def fresh_database(server: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], check=True, env=env, cwd=ROOT)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, "
+            "is_active, date_joined) VALUES ('!', false, %s, '', '', '', false, true, now())",
+            [USERNAME],
+        )
+        conn.execute(
+            "INSERT INTO auth_user_groups (user_id, group_id) SELECT u.id, g.id FROM auth_user u, auth_group g "
+            "WHERE u.username = %s AND g.name = 'Editors'",
+            [USERNAME],
+        )
+
+
+def run_import(url: str, path: Path) -> dict:
+    """The command in a child process: wall time, commit time (seen from another connection), peak RSS."""
+    env = {**os.environ, "DATABASE_URL": url}
+    env.pop("DEBUG", None)  # as in production: no query log
+    committed: list[float] = []
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "manage.py", "import_articles", str(path)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stop = threading.Event()
+
+    def watch() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            while not stop.is_set():
+                if conn.execute("SELECT 1 FROM articles_article LIMIT 1").fetchone() is not None:
+                    committed.append(time.perf_counter() - started)
+                    return
+                time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    out = child.stdout.read() if child.stdout else b""
+    err = child.stderr.read() if child.stderr else b""
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    stop.set()
+    watcher.join()
+    if child.returncode != 0:
+        raise SystemExit(f"import failed ({child.returncode}):\n{out.decode()}\n{err.decode()[-3000:]}")
+    return {
+        "seconds": seconds,
+        "committed": committed[0] if committed else seconds,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "output": out.decode().strip(),
+    }
+
+
+def counts(url: str) -> dict[str, int]:
+    tables = {
+        "articles": "articles_article",
+        "spans": "annotations_span",
+        "span history": "annotations_spanevent",
+        "article history": "annotations_articleevent",
+        "slots": "annotations_assignment",
+    }
+    with psycopg.connect(url) as conn:
+        return {
+            name: conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]  # noqa: S608
+            for name, table in tables.items()
+        }
+
+
+def floor_rows(path: Path, conn) -> tuple[list[tuple], list[tuple]]:
+    """The article and span rows the import stored, prepared before the clock starts."""
+    labels = dict(conn.execute("SELECT slug, id FROM annotations_label").fetchall())
+    sources = dict(conn.execute("SELECT domain, id FROM articles_source").fetchall())
+    user = conn.execute("SELECT id FROM auth_user WHERE username = %s", [USERNAME]).fetchall()[0][0]
+    now = dt.datetime.now(dt.UTC)
+    articles, spans = [], []
+    with path.open(encoding="utf-8") as lines:
+        for n, line in enumerate(lines, start=1):
+            row = json.loads(line)
+            body = row["text"]
+            articles.append(
+                (
+                    n,
+                    row["title"],
+                    sources[row["source"]],
+                    row["url"],
+                    row["byline"],
+                    row["published_at"],
+                    row["language"],
+                    body,
+                    hashlib.sha256(body.encode()).hexdigest(),
+                    row["status"],
+                    now,
+                    json.dumps(row["metadata"]),
+                )
+            )
+            for span in row["spans"]:
+                spans.append(
+                    (
+                        n,
+                        labels[span["label"]],
+                        span["start"],
+                        span["end"],
+                        span["text"],
+                        user,
+                        span["origin"],
+                        span["note"],
+                        json.dumps(span["attributes"]),
+                        span["created_at"],
+                        span["updated_at"],
+                    )
+                )
+    return articles, spans
+
+
+def run_floor(url: str, path: Path) -> dict:
+    with psycopg.connect(url) as conn:
+        history = [
+            name
+            for (name,) in conn.execute(
+                "SELECT table_name FROM information_schema.columns WHERE column_name = 'pgh_obj_id' "
+                "AND table_schema = 'public'"
+            )
+        ]
+        conn.execute(
+            "TRUNCATE annotations_assignment, annotations_span, articles_article, "
+            + ", ".join(history)
+            + " RESTART IDENTITY CASCADE"
+        )
+        conn.commit()
+        articles, spans = floor_rows(path, conn)
+        # The app's session setting (newsnotes/database.py): pgtrigger's triggers read it on every row.
+        conn.execute("SELECT set_config('pgtrigger.ignore', '{}', false)")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor().copy(
+            "COPY articles_article (id, title, source_id, url, byline, published_at, language, body, body_sha256, "
+            "status, imported_at, metadata) FROM STDIN"
+        ) as copy:
+            for row in articles:
+                copy.write_row(row)
+        with conn.cursor().copy(
+            'COPY annotations_span (article_id, label_id, start, "end", text, annotator_id, origin, note, '
+            "attributes, created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for row in spans:
+                copy.write_row(row)
+        conn.commit()
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "articles": len(articles), "spans": len(spans)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--spans", type=int, default=200_000)
+    parser.add_argument("--big", action="store_true", help="import a ~1 GB file and report peak RSS only")
+    parser.add_argument("--gigabytes", type=float, default=1.0, help="size of the --big file")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args(argv)
+    server, url = _urls()
+    print(f"database {urlsplit(url).path[1:]} (fresh); machine: {os.cpu_count()} cores, shared", flush=True)
+    fresh_database(server, url)
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
+        path = Path(folder) / "corpus.jsonl"
+        started = time.perf_counter()
+        if args.big:
+            size = _write_big(path, int(args.gigabytes * 1024**3))
+        else:
+            size = write_jsonl(path, articles=args.articles, spans=args.spans)
+        print(f"wrote {path.name}: {size / 1024**2:,.1f} MB in {time.perf_counter() - started:,.1f}s", flush=True)
+        result = run_import(url, path)
+        stored = counts(url)
+        docs = stored["articles"]
+        print(result["output"])
+        print(f"stored: {', '.join(f'{v:,} {k}' for k, v in stored.items())}")
+        print(
+            f"import: {result['seconds']:,.1f}s, {docs / result['seconds']:,.0f} docs/s fully done "
+            f"(committed after {result['committed']:,.1f}s: {docs / result['committed']:,.0f} docs/s); "
+            f"peak RSS {result['rss_mb']:,.0f} MB for a {size / 1024**2:,.0f} MB file"
+        )
+        if args.big:
+            return _finish(server, url, args.keep)
+        floor = run_floor(url, path)
+        print(
+            f"floor (COPY {floor['articles']:,} articles + {floor['spans']:,} spans, same tables, indexes, "
+            f"triggers, full-text vector): {floor['seconds']:,.1f}s, {floor['articles'] / floor['seconds']:,.0f} docs/s"
+        )
+        print(
+            f"ratio to the floor: {floor['seconds'] / result['committed']:.2f}x committed, "
+            f"{floor['seconds'] / result['seconds']:.2f}x fully done (1.0 = as fast as COPY)"
+        )
+    _finish(server, url, args.keep)
+
+
+def _write_big(path: Path, target: int) -> int:
+    """Our jsonl corpus, article after article, until the file holds ``target`` bytes (20 spans per article)."""
+    size = 0
+    first = 1
+    now = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
+    with path.open("w", encoding="utf-8") as out:
+        while size < target:
+            for line in jsonl_lines(articles=1000, spans=20_000, now=now, first=first):
+                size += len(line.encode())
+                out.write(line)
+            first += 1000
+    return size
+
+
+def _finish(server: str, url: str, keep: bool) -> None:
+    if keep:
+        return
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

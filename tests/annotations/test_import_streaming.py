@@ -1,0 +1,140 @@
+"""The streaming import: a file goes to the database a batch at a time through one transaction, with ``COPY``.
+
+A bad line anywhere stores nothing and is named by file and line; history, layers and duplicates hold across
+batches; memory stays flat as the file grows.
+"""
+
+import json
+import tracemalloc
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import CommandError
+
+from annotations.imports.records import spans_resolved
+from annotations.imports.registry import read_paths
+from annotations.imports.services import corpus_import
+from annotations.models import Assignment, Span, SpanEvent
+from articles.models import Article
+from tests.commands import run_command
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def editor(username: str):
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+def line(n: int, *, annotator: str = "mara", spans: int = 3, text: str | None = None) -> dict:
+    body = text or f"Article {n} says Corvane hired Mara Okonkwo. " * 4
+    found = [i for i in range(len(body)) if body.startswith("Corvane", i)][:spans]
+    return {
+        "text": body,
+        "title": f"Article {n}",
+        "url": f"https://example.com/{n}" if text is None else None,
+        "offsets": "codepoints",
+        "label": [[start, start + 7, "ORG"] for start in found],
+        "spans": [
+            {"start": start, "end": start + 7, "label": "ORG", "text": "Corvane", "annotator": annotator}
+            for start in found
+        ],
+    }
+
+
+def write(path, rows) -> str:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_a_bad_line_late_in_a_file_of_many_batches_stores_nothing_and_names_file_and_line(tmp_path, labels):
+    editor("mara")
+    rows = [line(n) for n in range(1, 2601)]
+    # Line 2,500 is in the third batch of 1,000: two batches are already written when it is read.
+    rows[2499]["label"][0] = [0, 10_000, "ORG"]
+    rows[2499]["spans"][0]["end"] = 10_000
+    path = write(tmp_path / "big.jsonl", rows)
+    with pytest.raises(CommandError) as error:
+        run_command("import_articles", path)
+    assert f"{path}:2500" in str(error.value)
+    assert Article.objects.count() == 0
+    assert Span.objects.count() == 0
+    assert SpanEvent.objects.count() == 0
+    assert Assignment.objects.count() == 0
+
+
+def test_invalid_json_late_in_a_file_stores_nothing(tmp_path, labels):
+    editor("mara")
+    path = tmp_path / "big.jsonl"
+    write(path, [line(n) for n in range(1, 1500)])
+    with path.open("a", encoding="utf-8") as out:
+        out.write('{"text": "cut off\n')
+    with pytest.raises(CommandError, match=f"{path}:1500: not valid JSON"):
+        run_command("import_articles", path)
+    assert Article.objects.count() == 0
+
+
+def test_imported_spans_have_one_insert_event_each_under_the_import(tmp_path, labels):
+    editor("mara")
+    out = run_command("import_articles", write(tmp_path / "a.jsonl", [line(n) for n in range(1, 1201)]))
+    assert "imported 1200 articles and 3600 spans" in out
+    events = SpanEvent.objects.select_related("pgh_context")
+    assert events.count() == 3600
+    assert {e.pgh_label for e in events} == {"insert"}
+    assert {e.pgh_context.metadata["action"] for e in events} == {"corpus_import"}
+    assert set(events.values_list("pgh_obj_id", flat=True)) == set(Span.objects.values_list("pk", flat=True))
+    # The editor holds a started slot on every article they labelled.
+    assert Assignment.objects.filter(user__username="mara", started_at__isnull=False).count() == 1200
+
+
+def test_duplicates_and_layers_across_batches(tmp_path, labels):
+    mara, ines = editor("mara"), editor("ines")
+    first = [line(n) for n in range(1, 4)]
+    # Batch 1 stores articles 1-2, batch 2 repeats article 1 with another editor's spans (a layer) and article 2
+    # with the same editor's spans (already present), batch 3 repeats article 1's text under another url.
+    again_ines = line(1, annotator="ines")
+    again_mara = line(2)
+    same_text = {**line(1, annotator="ines"), "url": "https://elsewhere.example/1"}
+    stream = [first[0], first[1], again_ines, again_mara, same_text, first[2]]
+    rows = "".join(json.dumps(r) + "\n" for r in stream)
+    path = tmp_path / "layers.jsonl"
+    path.write_text(rows, encoding="utf-8")
+    result = corpus_import(records=spans_resolved(read_paths([path], defer=True)), batch_size=2)
+    assert result.created_count == 3
+    assert result.duplicate_count == 3
+    assert [reason for _, reason in result.duplicates] == [
+        f"same text as {path}:1",
+        f"same text as {path}:2",
+        f"same text as {path}:1",
+    ]
+    assert result.span_count == 9 + 3
+    assert result.present_span_count == 3 + 3
+    article = Article.objects.get(url="https://example.com/1")
+    assert sorted(article.spans.values_list("annotator__username", flat=True)) == ["ines"] * 3 + ["mara"] * 3
+    assert {a.user for a in Assignment.objects.filter(article=article)} == {mara, ines}
+
+
+def _peak(tmp_path, count: int, first: int) -> tuple[int, int]:
+    path = tmp_path / f"{count}.jsonl"
+    body = "Corvane hired Mara Okonkwo, who said the chips ship in May. " * 40
+    write(path, [line(n, text=f"{n} {body}") for n in range(first, first + count)])
+    tracemalloc.start()
+    try:
+        records = spans_resolved(read_paths([path], defer=True), batch_size=100)
+        result = corpus_import(records=records, batch_size=100)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.created_count == count
+    return path.stat().st_size, peak
+
+
+def test_memory_stays_flat_as_the_file_grows_fourfold(tmp_path, labels):
+    editor("mara")
+    small_size, small_peak = _peak(tmp_path, 300, 1)
+    big_size, big_peak = _peak(tmp_path, 1200, 10_000)
+    # Held whole, the records of the bigger file would take several times its extra bytes; streamed, one batch.
+    assert big_size - small_size > 2_000_000
+    assert big_peak - small_peak < (big_size - small_size) / 4
