@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -309,43 +304,3 @@ def articles_import(
         if progress:
             progress(len(batch))
     return result
-
-
-# Uploads wait on disk between the import preview and its confirmation: re-uploading would make the curator
-# pick the file twice, and the session (a database row) is no place for megabytes. The token is random and
-# the view binds it to the session that uploaded it; files left unconfirmed are removed after a day.
-UPLOAD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
-UPLOAD_LIFETIME = dt.timedelta(days=1)
-
-
-def _upload_path(token: str) -> Path:
-    if not UPLOAD_TOKEN.fullmatch(token):
-        raise ValidationError("This import is unknown or has expired; upload the file again.")
-    return Path(settings.DATA_DIR) / "uploads" / f"{token}.upload"
-
-
-def upload_store(*, data: bytes) -> str:
-    """Keep an upload for a later confirmation; returns its token. Removes uploads older than a day."""
-    directory = Path(settings.DATA_DIR) / "uploads"
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    cutoff = (timezone.now() - UPLOAD_LIFETIME).timestamp()
-    for stale in directory.glob("*.upload"):
-        if stale.stat().st_mtime < cutoff:
-            stale.unlink(missing_ok=True)
-    token = secrets.token_urlsafe(24)
-    path = _upload_path(token)
-    path.touch(mode=0o600)
-    path.write_bytes(data)
-    return token
-
-
-def upload_load(*, token: str) -> bytes:
-    try:
-        return _upload_path(token).read_bytes()
-    except FileNotFoundError:
-        raise ValidationError("This import is unknown or has expired; upload the file again.") from None
-
-
-def upload_discard(*, token: str) -> None:
-    if UPLOAD_TOKEN.fullmatch(token):
-        _upload_path(token).unlink(missing_ok=True)
