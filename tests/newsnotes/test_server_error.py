@@ -16,7 +16,7 @@ def _closed_port() -> int:
         return probe.getsockname()[1]  # free again once closed: nothing listens there
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # later tests find the migrations' rows
 def test_database_down_is_a_503_with_a_sentence():
     saved = connection.settings_dict["PORT"]
     connection.close()
