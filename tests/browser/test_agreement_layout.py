@@ -20,14 +20,15 @@ VIOLATIONS = (
     ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))"
 )
 
-# Every text in the heat map whose drawn box leaves the drawing's box (0.5 px for rounding).
+# Every text in the heat map or the bars whose drawn box leaves the drawing's box (0.5 px for rounding).
 CLIPPED = """() => {
-  const svg = document.querySelector("svg.heat-map");
+  return [...document.querySelectorAll("svg.heat-map, svg.label-bars")].flatMap((svg) => {
   const box = svg.getBoundingClientRect();
   return [...svg.querySelectorAll("text")].filter((t) => {
     const r = t.getBoundingClientRect();
     return r.left < box.left - .5 || r.top < box.top - .5 || r.right > box.right + .5 || r.bottom > box.bottom + .5;
   }).map((t) => t.textContent);
+  });
 }"""
 
 # WCAG contrast ratio of each axis name's fill against the page's background.
@@ -69,6 +70,10 @@ def test_agreement_page_never_scrolls_sideways_on_a_phone(browser, live_server, 
     # Each table that is wider than the screen scrolls in its own region, which the keyboard can reach.
     regions = page.locator(".table-scroll[role=region][tabindex='0']")
     assert regions.count() == page.locator("table.figures").count()
+    # Each caption names its region and is shown whole, not cut off with the table it heads.
+    for caption in page.locator("table.figures caption").all():
+        box = caption.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, caption.text_content()
     assert page.evaluate(VIOLATIONS) == []
     page.context.close()
 
