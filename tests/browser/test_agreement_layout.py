@@ -34,15 +34,21 @@ CLIPPED = """() => {
 # WCAG contrast ratio of each axis name's fill against the page's background, and of each cell's value on its cell.
 CONTRAST = """() => {
   const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= .03928 ? v / 12.92 : ((v + .055) / 1.055) ** 2.4; })
+  const lum = (c) => rgb(c)
+    .map((v) => (v / 255 <= .03928 ? v / 255 / 12.92 : ((v / 255 + .055) / 1.055) ** 2.4))
     .reduce((s, v, i) => s + v * [.2126, .7152, .0722][i], 0);
-  const ratio = (a, b) => { const [x, y] = [lum(rgb(a)), lum(rgb(b))].sort((p, q) => q - p); return (x + .05) / (y + .05); };
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + .05) / (y + .05);
+  };
   const bg = getComputedStyle(document.body).backgroundColor;
   const names = [...document.querySelectorAll("svg.heat-map text.axis, svg.label-bars text")]
     .map((t) => [t.textContent, ratio(getComputedStyle(t).fill, bg)]);
   // A value written in a cell is read against that cell's colour.
-  const values = [...document.querySelectorAll("svg.heat-map g.cell")].map((g) =>
-    [g.querySelector("text").textContent, ratio(getComputedStyle(g.querySelector("text")).fill, getComputedStyle(g.querySelector("rect")).fill)]);
+  const values = [...document.querySelectorAll("svg.heat-map g.cell")].map((g) => {
+    const [text, rect] = [g.querySelector("text"), g.querySelector("rect")];
+    return [text.textContent, ratio(getComputedStyle(text).fill, getComputedStyle(rect).fill)];
+  });
   return [...names, ...values];
 }"""
 
