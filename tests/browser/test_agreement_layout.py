@@ -80,6 +80,12 @@ def test_agreement_page_never_scrolls_sideways_on_a_phone(browser, live_server, 
     # Each table that is wider than the screen scrolls in its own region, which the keyboard can reach.
     regions = page.locator(".table-scroll[role=region][tabindex='0']")
     assert regions.count() == page.locator("table.figures").count()
+    # Each filter's name stays on the line of its list when the form wraps.
+    for label in page.locator(".agreement-filters label").all():
+        control = page.locator("#" + label.get_attribute("for"))
+        top, box = label.bounding_box(), control.bounding_box()
+        assert box["y"] < top["y"] + top["height"] and top["y"] < box["y"] + box["height"], label.text_content()
+        assert box["x"] + box["width"] <= width
     # Each caption names its region and is shown whole, not cut off with the table it heads.
     for caption in page.locator("table.figures caption").all():
         box = caption.bounding_box()
