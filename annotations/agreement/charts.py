@@ -19,13 +19,14 @@ METRIC_NAMES = {
     "krippendorff_alpha": "Krippendorff's α",
 }
 CELL = 56  # heat map cell, in SVG units
-GUTTER = 120  # room for the bars' metric names
+GUTTER = 120  # room for the bars' metric names ("Krippendorff's α" at 12px)
+VALUE_ROOM = 46  # right of the bars, for "-0.02"
 # Editor names around the heat map: 12px text (agreement.css), columns' names slanted up to the right.
 FONT = 12
 SLANT = 40  # degrees
 LABEL_GAP = 8  # between a name and the cells
 MARGIN = 4  # round the whole drawing, so no glyph touches the edge
-BAR_WIDTH = 300
+BAR_WIDTH = 200  # with the gutter and the values, 366 units: whole, at ~10px names, on a 320 px screen
 BAR_HEIGHT = 14
 BAR_GAP = 4
 
@@ -175,4 +176,4 @@ def label_bars(report: Report) -> Bars:
             bars.append(Bar(metric, METRIC_NAMES[metric], value, shown(value), top + k * (BAR_HEIGHT + BAR_GAP), width))
         groups.append(BarGroup(name or "Overall", y + 13, bars))
         y = top + len(AGREEMENT_METRICS) * (BAR_HEIGHT + BAR_GAP) + 12
-    return Bars(groups, GUTTER + BAR_WIDTH + 60, y, GUTTER, BAR_WIDTH)
+    return Bars(groups, GUTTER + BAR_WIDTH + VALUE_ROOM, y, GUTTER, BAR_WIDTH)
