@@ -409,8 +409,8 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
         return Done(f"You already have {span.label.name} on “{excerpt(span.text)}”: it is selected.", span.pk)
     undo.undo_record(_undo_store(request, article), undo.Created(span=span.pk, label=span.label_id))
     # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
-    # and the whole body is redrawn.
-    suggestions_propagate_span(span=span)
+    # and the whole body is redrawn. At most MAX_PER_CREATE of them, in one statement (propagation.py).
+    suggestions_propagate_span(span=span, body=article.body)
     message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
     return Done(message, span.pk, BodyChange(span.pk, span.start, span.end, None))
 
