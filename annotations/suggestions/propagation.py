@@ -98,13 +98,13 @@ ON CONFLICT DO NOTHING
 """
 
 
-@transaction.atomic
 def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
     """Suggest ``span``'s label on other whole-word occurrences of its text in its article, for its editor.
 
     Entity labels only (a claim or a boilerplate passage is not a name that recurs); returns how many were new.
     Bounded work whatever the text: one regex pass over the body (``body`` if the caller has it, else one read)
-    and one INSERT … SELECT that applies the blocking rules and inserts at most ``MAX_PER_CREATE`` places.
+    and one INSERT … SELECT that applies the blocking rules and inserts at most ``MAX_PER_CREATE`` places
+    (one statement: atomic on its own, no savepoint needed).
     """
     label = span.label
     if label.kind != LabelKind.ENTITY or not usable_term(span.text):
