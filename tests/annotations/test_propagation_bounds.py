@@ -83,3 +83,24 @@ def test_blocking_spans_and_other_articles_within_the_set_based_insert(labels, e
     assert suggestions_propagate_span(span=span) == 1
     assert list(Suggestion.objects.values_list("article", "start", "end")) == [(article.pk, second, second + 7)]
     assert not Suggestion.objects.filter(article=elsewhere).exists()
+
+
+def test_the_database_checks_every_row_of_a_many_row_insert_and_every_update(labels, editor):
+    from django.db import IntegrityError, transaction
+
+    article = ArticleFactory(body="Quillix met Mara. Quillix left.")
+    other = ArticleFactory(body="Mara Okonkwo wrote it.")
+
+    def suggestion(on, start, text):
+        return Suggestion(
+            article=on, label=labels["org"], start=start, end=start + len(text), text=text, origin="propagation"
+        )
+
+    good = [suggestion(article, 0, "Quillix"), suggestion(other, 0, "Mara")]
+    for bad in (suggestion(article, 18, "Quillis"), suggestion(other, 5, "Okonkwa"), suggestion(other, 20, "xyz")):
+        with pytest.raises(IntegrityError, match=r"suggestion_text_matches_body|does not match"), transaction.atomic():
+            Suggestion.objects.bulk_create([*good, bad])
+    Suggestion.objects.bulk_create(good)
+    assert Suggestion.objects.count() == 2
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Suggestion.objects.filter(article=article).update(start=1, end=8)
