@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import regex
 from django.db import connection, transaction
+from django.db.models import Exists, Q
 
 from annotations.models import Label, LabelKind, Span
 from annotations.permissions import Actor, require
-from annotations.suggestions.models import Suggestion, SuggestionOrigin, SuggestionStatus
+from annotations.suggestions.models import Suggestion, SuggestionDecision, SuggestionOrigin, SuggestionStatus
 from articles.models import Article
 
 BATCH = 500  # articles per query and per bulk insert in a corpus-wide pass
@@ -67,7 +68,8 @@ MAX_PER_CREATE = 200
 
 # Which places get a suggestion, decided in PostgreSQL in one statement: the places come in as two arrays (found
 # in Python, where ``regex`` knows Unicode word boundaries); a place is left out when a span with another label
-# crosses it or lies inside it (one strictly around it is fine) or when this editor has it suggested already.
+# crosses it or lies inside it (one strictly around it is fine), when this editor has it suggested already, or
+# labelled it the same way (a suggestion there would never be shown to them, as in the gazetteer's pass).
 # The three span probes are index range scans (span_article_start_idx, span_article_end_idx, the unique index).
 _PROPAGATE_SQL = """
 INSERT INTO annotations_suggestion
@@ -87,6 +89,10 @@ WHERE NOT EXISTS (
         SELECT 1 FROM annotations_span span
         WHERE span.article_id = %(article)s AND span.label_id <> %(label)s
           AND span.start = place.start AND span."end" = place."end")
+  AND NOT EXISTS (
+        SELECT 1 FROM annotations_span span
+        WHERE span.article_id = %(article)s AND span.label_id = %(label)s
+          AND span.start = place.start AND span."end" = place."end" AND span.annotator_id = %(editor)s)
   AND NOT EXISTS (
         SELECT 1 FROM annotations_suggestion suggested
         WHERE suggested.article_id = %(article)s AND suggested.label_id = %(label)s
@@ -134,6 +140,35 @@ def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
         # A concurrent request may insert the same place first: the unique constraint settles it.
         cursor.execute(_PROPAGATE_SQL, params)
         return cursor.rowcount
+
+
+def covered_suggestion_rows(*, span: Span) -> list[tuple[int, int, int, int, str, None]]:
+    """The suggestion row the editor's page drew exactly where ``span`` was just created, if any.
+
+    Labelling a suggested place the same way hides its suggestion (``decisions._waiting``): the drawing changes
+    there and nowhere else, so the page can still be sent only the stretch around the span if it knows this row
+    (the one ``decisions.suggestion_rows`` drew: the lowest id at that place the editor may see and has not
+    answered). Call right after creating ``span``, before anything else changes the place.
+    """
+    editor = span.annotator_id
+    decided = SuggestionDecision.objects.filter(
+        editor_id=editor, article_id=span.article_id, label_id=span.label_id, start=span.start, end=span.end
+    )
+    pk = (
+        Suggestion.objects.filter(
+            article_id=span.article_id,
+            label_id=span.label_id,
+            start=span.start,
+            end=span.end,
+            status=SuggestionStatus.PENDING,
+        )
+        .filter(Q(derived_from__isnull=True) | Q(derived_from_id=editor) | Q(article__status=Article.Status.REVIEWED))
+        .exclude(Exists(decided))
+        .order_by("id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return [] if pk is None else [(-pk, span.start, span.end, span.label_id, "", None)]
 
 
 def gazetteer(*, labels: Iterable[Label] | None = None) -> dict[str, int]:

@@ -53,9 +53,10 @@ def test_labelling_again_further_on_suggests_the_next_places_never_the_same_twic
     first = span_create(article=article, label=labels["person"], start=0, end=3, annotator=editor)
     assert suggestions_propagate_span(span=first) == MAX_PER_CREATE
     last = span_create(article=article, label=labels["person"], start=starts[-1], end=starts[-1] + 3, annotator=editor)
-    # Every other place but the two labelled ones, each once.
-    assert suggestions_propagate_span(span=last) == len(starts) - 1 - MAX_PER_CREATE
-    assert Suggestion.objects.filter(article=article).count() == len(starts) - 1
+    # Every other place but the two labelled ones, each once (none where the editor labelled it the same way).
+    assert suggestions_propagate_span(span=last) == len(starts) - 2 - MAX_PER_CREATE
+    assert Suggestion.objects.filter(article=article).count() == len(starts) - 2
+    assert not Suggestion.objects.filter(start__in=[0, starts[-1]]).exists()
 
 
 def test_the_query_does_not_depend_on_how_often_the_word_occurs(labels, editor):
