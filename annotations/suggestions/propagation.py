@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 from django.db import connection, transaction
@@ -124,7 +125,7 @@ def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
     ]
     if not places:
         return 0
-    params = {
+    params: dict[str, Any] = {
         "article": span.article_id,
         "label": label.pk,
         "text": span.text,
