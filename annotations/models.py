@@ -159,6 +159,9 @@ class Span(models.Model):
         ]
         indexes = [
             models.Index(fields=["article", "annotator"], name="span_article_annotator_idx"),
+            # Where spans start and end in an article: propagation's "crosses or lies inside" probes (range scans).
+            models.Index(fields=["article", "start"], name="span_article_start_idx"),
+            models.Index(fields=["article", "end"], name="span_article_end_idx"),
             models.Index(fields=["label"], name="span_label_idx"),
             models.Index(fields=["annotator"], name="span_annotator_idx"),
         ]

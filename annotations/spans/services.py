@@ -10,19 +10,33 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from annotations.models import Label, Span
 from annotations.permissions import Actor, require, require_owner
-from annotations.progress import article_start_annotating
+from annotations.progress import REVIEWED_REFUSAL, article_start_annotating
 from annotations.spans.offsets import check_offsets
-from annotations.workflow.services import slot_start
+from annotations.workflow.services import REVIEW, slot_start
 from articles.models import Article
 
 NOT_YOURS = "This span belongs to another editor."
 IDENTICAL = "This editor already has an identical span with that label."
 CONFLICT = "conflict"  # a ValidationError code: the request fits the rules but not what is stored now (HTTP 409)
+REVIEWED_SPANS = f"{REVIEWED_REFUSAL} Its spans can no longer be changed or deleted; a reviewer can reopen it."
+
+
+def _check_not_reviewed(article_id: int, actor: Actor) -> None:
+    """An editor's spans on a reviewed article are frozen (reviewers and curators may still change any span).
+
+    The article row is locked (FOR NO KEY UPDATE, as a status change takes it) so a review racing this change
+    either waits for it or is seen by it.
+    """
+    if actor.has_perm(REVIEW):
+        return
+    status = Article.objects.select_for_update(no_key=True).values_list("status", flat=True).get(pk=article_id)
+    if status == Article.Status.REVIEWED:
+        raise PermissionDenied(REVIEWED_SPANS)
 
 
 def _lock_article(article_id: int) -> Article:
@@ -127,6 +141,7 @@ def span_update(
     """Relabel, move, annotate or set attributes of a span; offsets are re-checked against the body."""
     span = Span.objects.select_for_update().select_related("label").get(pk=span.pk)
     require_owner(span.annotator_id, actor, reason=NOT_YOURS)
+    _check_not_reviewed(span.article_id, actor)
     changed: list[str] = []
     if label is not None and label.pk != span.label_id:
         check_label(label)
@@ -175,8 +190,9 @@ def span_update(
 
 @transaction.atomic
 def span_delete(*, span: Span, actor: Actor) -> None:
-    """Delete a span owned by ``actor`` (reviewers may delete anyone's)."""
+    """Delete a span owned by ``actor`` (reviewers may delete anyone's); an editor's own not once reviewed."""
     require_owner(span.annotator_id, actor, reason=NOT_YOURS)
+    _check_not_reviewed(span.article_id, actor)
     Span.objects.filter(pk=span.pk).delete()
 
 

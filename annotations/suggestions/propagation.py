@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import regex
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, Q
 
 from annotations.models import Label, LabelKind, Span
 from annotations.permissions import Actor, require
-from annotations.suggestions.models import Suggestion, SuggestionOrigin
+from annotations.suggestions.models import Suggestion, SuggestionDecision, SuggestionOrigin, SuggestionStatus
 from articles.models import Article
 
 BATCH = 500  # articles per query and per bulk insert in a corpus-wide pass
@@ -60,40 +62,114 @@ def usable_term(text: str) -> bool:
     return len(text) >= MIN_TERM and text == text.strip() and regex.search(r"\w", text) is not None
 
 
-@transaction.atomic
-def suggestions_propagate_span(*, span: Span) -> int:
-    """Suggest ``span``'s label on every other whole-word occurrence of its text in its article, for its editor.
+# One label on a word that recurs everywhere (a stop word labelled PERSON by mistake) would otherwise suggest it
+# at every one of its hundreds of places, and the editor's create would wait for all of them: one create suggests
+# at most this many places, the nearest to the labelled one first. The editor can label again further on.
+MAX_PER_CREATE = 200
+
+# Which places get a suggestion, decided in PostgreSQL in one statement: the places come in as two arrays (found
+# in Python, where ``regex`` knows Unicode word boundaries); a place is left out when a span with another label
+# crosses it or lies inside it (one strictly around it is fine), when this editor has it suggested already, or
+# labelled it the same way (a suggestion there would never be shown to them, as in the gazetteer's pass).
+# The three span probes are index range scans (span_article_start_idx, span_article_end_idx, the unique index).
+_PROPAGATE_SQL = """
+INSERT INTO annotations_suggestion
+    (article_id, label_id, start, "end", text, origin, status, created_at, created_by_id, derived_from_id)
+SELECT %(article)s, %(label)s, place.start, place."end", %(text)s, %(origin)s, %(status)s, now(),
+       %(editor)s, %(editor)s
+FROM unnest(%(starts)s::integer[], %(ends)s::integer[]) AS place(start, "end")
+WHERE NOT EXISTS (
+        SELECT 1 FROM annotations_span span
+        WHERE span.article_id = %(article)s AND span.label_id <> %(label)s
+          AND span.start > place.start AND span.start < place."end")
+  AND NOT EXISTS (
+        SELECT 1 FROM annotations_span span
+        WHERE span.article_id = %(article)s AND span.label_id <> %(label)s
+          AND span."end" > place.start AND span."end" < place."end")
+  AND NOT EXISTS (
+        SELECT 1 FROM annotations_span span
+        WHERE span.article_id = %(article)s AND span.label_id <> %(label)s
+          AND span.start = place.start AND span."end" = place."end")
+  AND NOT EXISTS (
+        SELECT 1 FROM annotations_span span
+        WHERE span.article_id = %(article)s AND span.label_id = %(label)s
+          AND span.start = place.start AND span."end" = place."end" AND span.annotator_id = %(editor)s)
+  AND NOT EXISTS (
+        SELECT 1 FROM annotations_suggestion suggested
+        WHERE suggested.article_id = %(article)s AND suggested.label_id = %(label)s
+          AND suggested.start = place.start AND suggested."end" = place."end"
+          AND suggested.derived_from_id = %(editor)s)
+ORDER BY abs(place.start - %(at)s), place.start
+LIMIT %(cap)s
+ON CONFLICT DO NOTHING
+"""
+
+
+def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
+    """Suggest ``span``'s label on other whole-word occurrences of its text in its article, for its editor.
 
     Entity labels only (a claim or a boilerplate passage is not a name that recurs); returns how many were new.
+    Bounded work whatever the text: one regex pass over the body (``body`` if the caller has it, else one read)
+    and one INSERT … SELECT that applies the blocking rules and inserts at most ``MAX_PER_CREATE`` places
+    (one statement: atomic on its own, no savepoint needed).
     """
     label = span.label
     if label.kind != LabelKind.ENTITY or not usable_term(span.text):
         return 0
-    body = Article.objects.values_list("body", flat=True).get(pk=span.article_id)
-    spans = list(Span.objects.filter(article_id=span.article_id).values_list("start", "end", "label_id"))
-    found = occurrences(body, whole_word_pattern([span.text]), {span.text: label.pk}, spans)
-    existing = set(
-        Suggestion.objects.filter(
-            article_id=span.article_id, label=label, derived_from_id=span.annotator_id
-        ).values_list("start", "end")
-    )
-    new = [
-        Suggestion(
-            article_id=span.article_id,
-            label_id=label_id,
-            start=start,
-            end=end,
-            text=body[start:end],
-            origin=SuggestionOrigin.PROPAGATION,
-            derived_from_id=span.annotator_id,
-            created_by_id=span.annotator_id,
-        )
-        for start, end, label_id in found
-        if (start, end) != (span.start, span.end) and (start, end) not in existing
+    if body is None:
+        body = Article.objects.values_list("body", flat=True).get(pk=span.article_id)
+    places = [
+        match.span()
+        for match in whole_word_pattern([span.text]).finditer(body)
+        if match.span() != (span.start, span.end)
     ]
-    # A concurrent request may insert the same place first: the unique constraint settles it.
-    Suggestion.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
+    if not places:
+        return 0
+    params: dict[str, Any] = {
+        "article": span.article_id,
+        "label": label.pk,
+        "text": span.text,
+        "origin": SuggestionOrigin.PROPAGATION.value,
+        "status": SuggestionStatus.PENDING.value,
+        "editor": span.annotator_id,
+        "starts": [start for start, _ in places],
+        "ends": [end for _, end in places],
+        "at": span.start,
+        "cap": MAX_PER_CREATE,
+    }
+    with connection.cursor() as cursor:
+        # A concurrent request may insert the same place first: the unique constraint settles it.
+        cursor.execute(_PROPAGATE_SQL, params)
+        return cursor.rowcount
+
+
+def covered_suggestion_rows(*, span: Span) -> list[tuple[int, int, int, int, str, None]]:
+    """The suggestion row the editor's page drew exactly where ``span`` was just created, if any.
+
+    Labelling a suggested place the same way hides its suggestion (``decisions._waiting``): the drawing changes
+    there and nowhere else, so the page can still be sent only the stretch around the span if it knows this row
+    (the one ``decisions.suggestion_rows`` drew: the lowest id at that place the editor may see and has not
+    answered). Call right after creating ``span``, before anything else changes the place.
+    """
+    editor = span.annotator_id
+    decided = SuggestionDecision.objects.filter(
+        editor_id=editor, article_id=span.article_id, label_id=span.label_id, start=span.start, end=span.end
+    )
+    pk = (
+        Suggestion.objects.filter(
+            article_id=span.article_id,
+            label_id=span.label_id,
+            start=span.start,
+            end=span.end,
+            status=SuggestionStatus.PENDING,
+        )
+        .filter(Q(derived_from__isnull=True) | Q(derived_from_id=editor) | Q(article__status=Article.Status.REVIEWED))
+        .exclude(Exists(decided))
+        .order_by("id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return [] if pk is None else [(-pk, span.start, span.end, span.label_id, "", None)]
 
 
 def gazetteer(*, labels: Iterable[Label] | None = None) -> dict[str, int]:

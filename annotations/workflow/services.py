@@ -65,7 +65,6 @@ def slot_claim(*, article: Article, editor: Actor, now: dt.datetime | None = Non
     return _claim(article=article, editor=editor, now=now or timezone.now())
 
 
-@transaction.atomic
 def slot_start(*, article: Article, editor: Actor, now: dt.datetime | None = None) -> Assignment | None:
     """``editor`` makes a span on ``article``: they must hold (or can still take) a slot, which is now started and
     held until they mark it done. Refused on a reviewed article. Reviewers and curators hold no slot (None)."""
@@ -73,8 +72,13 @@ def slot_start(*, article: Article, editor: Actor, now: dt.datetime | None = Non
         started = Assignment.objects.filter(
             article=article, user=editor, started_at__isnull=False, released_at__isnull=True
         ).first()
-        if started is not None:  # the usual case, every span after the first: one query, no lock
+        if started is not None:  # the usual case, every span after the first: one query, no lock, no savepoint
             return started
+    return _slot_start_locked(article=article, editor=editor, now=now)
+
+
+@transaction.atomic
+def _slot_start_locked(*, article: Article, editor: Actor, now: dt.datetime | None) -> Assignment | None:
     locked = Article.objects.select_for_update().get(pk=article.pk)
     if locked.status == Article.Status.REVIEWED and not editor.has_perm(REVIEW):
         raise ValidationError(f"{REVIEWED_REFUSAL} New spans are not accepted.", code="reviewed")

@@ -11,12 +11,13 @@ editor and article, written in the transaction of the change, so it survives tab
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotations.http import refusal_reason
@@ -118,6 +119,21 @@ def from_json(data: Any) -> Entry | None:
     return None
 
 
+_APPEND_SQL = """
+WITH pruned AS (
+    DELETE FROM annotations_undoentry
+    WHERE user_id = %(user)s
+      AND (created_at < %(before)s
+           OR (article_id = %(article)s AND id <= (
+                SELECT id FROM annotations_undoentry
+                WHERE user_id = %(user)s AND article_id = %(article)s
+                ORDER BY id DESC OFFSET %(kept)s LIMIT 1)))
+)
+INSERT INTO annotations_undoentry (user_id, article_id, entry, created_at)
+VALUES (%(user)s, %(article)s, %(entry)s::jsonb, %(now)s)
+"""
+
+
 class DatabaseUndoStore:
     """The history in ``UndoEntry`` rows, per editor and article: every tab, session and web process shares it.
 
@@ -137,12 +153,21 @@ class DatabaseUndoStore:
         return self.rows.count()
 
     def append(self, entry: Entry) -> None:
-        UndoEntry.objects.create(user_id=self.user_id, article_id=self.article_id, entry=to_json(entry))
-        # Prune: this article's oldest beyond UNDO_DEPTH, and this editor's entries untouched for UNDO_MAX_AGE.
-        keep = self.rows.order_by("-id").values_list("id", flat=True)[UNDO_DEPTH : UNDO_DEPTH + 1].first()
-        if keep is not None:
-            self.rows.filter(id__lte=keep).delete()
-        UndoEntry.objects.filter(user_id=self.user_id, created_at__lt=timezone.now() - UNDO_MAX_AGE).delete()
+        """Insert the entry and prune, in one statement (one round trip on every change): this article's oldest
+        beyond UNDO_DEPTH, and this editor's entries untouched for UNDO_MAX_AGE. The DELETE does not see the
+        row being inserted (one snapshot for the whole statement), so the newest UNDO_DEPTH - 1 it sees stay."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _APPEND_SQL,
+                {
+                    "user": self.user_id,
+                    "article": self.article_id,
+                    "entry": json.dumps(to_json(entry)),
+                    "now": timezone.now(),
+                    "before": timezone.now() - UNDO_MAX_AGE,
+                    "kept": UNDO_DEPTH - 1,
+                },
+            )
 
     def pop(self) -> Entry | None:
         # SKIP LOCKED: two Ctrl+Z in flight (two tabs, two workers) take the newest two entries, one each.

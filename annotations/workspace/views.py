@@ -36,7 +36,7 @@ from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
 from annotations.suggestions.decisions import suggestion_rows
 from annotations.suggestions.presentation import render_suggestion_groups
-from annotations.suggestions.propagation import suggestions_propagate_span
+from annotations.suggestions.propagation import covered_suggestion_rows, suggestions_propagate_span
 from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
 from annotations.workflow.services import SlotsFull, slot_claim
 from annotations.workspace import idempotency, undo
@@ -73,12 +73,14 @@ GONE = "That span no longer exists: it was deleted, perhaps in another tab. The 
 
 
 class BodyChange(NamedTuple):
-    """One span created, deleted or relabelled: its extent, and its row before the change (None if it was new)."""
+    """One span created, deleted or relabelled: its extent, and its row before the change (None if it was new);
+    ``hidden``: suggestion rows the change stopped drawing (a create on a suggested place hides that suggestion)."""
 
     span: int
     start: int
     end: int
     before: SpanRow | None
+    hidden: tuple[Any, ...] = ()
 
 
 class Refused(Exception):
@@ -140,6 +142,8 @@ def _missed_changes(
     before = [row for row in rows if change is None or row[PK] != change.span]
     if change is not None and change.before is not None:
         before.append(change.before)
+    if change is not None:
+        before.extend(change.hidden)
     return request.POST.get("body_version") != body_version(before, labels)
 
 
@@ -409,10 +413,13 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
         return Done(f"You already have {span.label.name} on “{excerpt(span.text)}”: it is selected.", span.pk)
     undo.undo_record(_undo_store(request, article), undo.Created(span=span.pk, label=span.label_id))
     # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
-    # and the whole body is redrawn.
-    suggestions_propagate_span(span=span)
+    # and the whole body is redrawn. At most MAX_PER_CREATE of them, in one statement (propagation.py).
+    suggested = suggestions_propagate_span(span=span, body=article.body)
+    # Otherwise only the place changed, even when it was suggested (its suggestion is no longer drawn): a page
+    # that names its drawing gets just the stretch around the span.
+    hidden = covered_suggestion_rows(span=span) if not suggested and "body_version" in request.POST else []
     message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
-    return Done(message, span.pk, BodyChange(span.pk, span.start, span.end, None))
+    return Done(message, span.pk, BodyChange(span.pk, span.start, span.end, None, tuple(hidden)))
 
 
 @workspace_post("annotations.change_span")

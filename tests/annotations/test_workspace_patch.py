@@ -114,3 +114,16 @@ def test_without_a_version_and_for_a_long_window_the_whole_body_is_sent(editor_c
     page = Page(editor_client, article)
     # The only other boundaries are 0 and 4, so the window runs to the body's end: more than half of it.
     assert page.create(labels["claim"], "Team") == "full"
+
+
+def test_labelling_a_suggested_place_sends_only_its_stretch(editor_client, editor, labels):
+    body = "Quillix ships. Analysts like Quillix. Later, Quillix said more. The end of the story is here."
+    article = ArticleFactory(title="Suggested", body=body)
+    page = Page(editor_client, article)
+    assert page.create(labels["org"], "Quillix") == "full"  # its two other places are now suggested
+    assert page.body == fresh_body(editor_client, article)
+    second = body.index("Quillix", 1)
+    data = {"label": labels["org"].pk, "start": second, "end": second + 7, "text": "Quillix"}
+    # The suggestion there is no longer drawn (the editor's span is): only that stretch changes.
+    assert page.post("span-create", data) != "full"
+    assert page.body == fresh_body(editor_client, article)
