@@ -55,5 +55,5 @@ CREATE TRIGGER suggestion_text_matches_body
 
 
 class Migration(migrations.Migration):
-    dependencies = [("annotations", "0022_perf_span_place_indexes")]
+    dependencies = [("annotations", "0022_span_place_indexes")]
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]
