@@ -141,7 +141,7 @@ def run_raw_copy(url: str, out: Path) -> Result:
                 "-c",
                 CANONICAL_JSON_FUNCTION,
                 "-c",
-                " ".join(sql.split()),
+                sql,  # as written: flattened onto one line, its "--" comment swallowed the rest of the query
             ],
             stdout=sink,
         )
