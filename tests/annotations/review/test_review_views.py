@@ -144,3 +144,12 @@ def test_only_finished_layers_count(reviewer_client, article, two_layers, labels
     page = parse(reviewer_client.get(url("article-review", article)).content)
     assert len(select(page, ".editor-tag")) == 2
     assert "chip" not in text(one(page, ".conflicts"))
+
+
+def test_the_header_names_the_merge_strategy_without_a_stray_separator(reviewer_client, article, two_layers, anonymous):
+    page = parse(reviewer_client.get(url("article-review", article)).content)
+    assert text(one(page, ".ws-header .meta")).startswith("Anonymous review · merge strategy ")
+    anonymous.anonymous_review = False
+    anonymous.save(update_fields=["anonymous_review"])
+    page = parse(reviewer_client.get(url("article-review", article)).content)
+    assert text(one(page, ".ws-header .meta")).startswith("Merge strategy ")  # it began "· merge strategy"
