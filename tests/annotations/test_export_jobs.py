@@ -13,7 +13,6 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from annotations.exports.jobs import export_jobs_prune
@@ -21,6 +20,7 @@ from annotations.exports.models import ExportChunk, ExportJob
 from annotations.models import Label, Span
 from tests.annotations.export_fixtures import build_corpus
 from tests.factories import UserFactory
+from tests.jobs import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -31,20 +31,6 @@ def user_in(group: str, name: str):
     user = UserFactory(username=name)
     user.groups.add(Group.objects.get(name=group))
     return user
-
-
-def run_worker() -> None:
-    """What `manage.py db_worker --batch` does: run every queued task, then return."""
-    Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="tests",
-        excluded_queue_names=[],
-    ).run()
 
 
 @pytest.fixture
