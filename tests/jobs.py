@@ -7,21 +7,26 @@ survive, and jobs write their progress over a second connection, as in productio
 
 import contextlib
 
-from django_tasks_db.management.commands.db_worker import Worker
+from newsnotes.management.commands.db_worker import Worker
+
+
+def worker(*, interval: float = 0, batch: bool = True, worker_id: str = "tests") -> Worker:
+    """The worker `manage.py db_worker` runs (ours: django-tasks-db's with a SIGTERM fix), on the default queue."""
+    return Worker(
+        queue_names=["default"],
+        interval=interval,
+        batch=batch,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
 
 
 def run_worker() -> None:
     """What `manage.py db_worker --batch` does: run every queued task, then return."""
-    Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="tests",
-        excluded_queue_names=[],
-    ).run()
+    worker().run()
 
 
 def admin_preview(client, name: str, data: bytes):

@@ -7,19 +7,11 @@ from django.core.management import get_commands
 from django.db import transaction
 
 from newsnotes.management.commands.db_worker import Worker
+from tests.jobs import worker
 
 
 def _worker() -> Worker:
-    return Worker(
-        queue_names=["default"],
-        interval=1,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    )
+    return worker(interval=1, batch=False, worker_id="test-worker")
 
 
 def test_manage_py_db_worker_is_ours():
