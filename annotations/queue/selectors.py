@@ -385,7 +385,9 @@ def next_in_queue(
     (assigned or not, in progress or new) the first article after the current one and the group's first article
     (for wrapping), each a walk of ``article_status_queue_order_idx`` that stops at its first row. A text search
     keeps the queue order: matches first taken from the GIN index up to ``COUNT_CAP`` become an id filter; a
-    word matching more keeps the match as a filter on each walked row (found within a few rows).
+    word matching more keeps the match as a filter on each walked row (found within a few rows), within each
+    walk's next ``SEARCH_WINDOW`` rows; a walk whose window ends without a match continues from the GIN index
+    (one more query, only then).
     """
     now = timezone.now()
     assigned = held_by(user=user, now=now).values("article_id")
@@ -435,16 +437,13 @@ def next_in_queue(
             window, window_params = (
                 walk.annotate(doc=SearchDocument()).values_list("id", "part", "key", "doc")[:SEARCH_WINDOW].query
             ).sql_with_params()
+            # The walk's first match, or else its window's last row (``matched`` false): the window ended full.
             searched = (
-                f"SELECT id, part, key FROM ({window}) window_rows "  # noqa: S608 - compiled by Django
-                "WHERE doc @@ to_tsquery(%s::regconfig, %s) LIMIT 1"
+                "SELECT id, part, key, matched FROM (SELECT id, part, key, "  # noqa: S608 - compiled by Django
+                "doc @@ to_tsquery(%s::regconfig, %s) AS matched, row_number() OVER () AS n "
+                f"FROM ({window}) window_rows) walked WHERE matched OR n = {int(SEARCH_WINDOW)} LIMIT 1"
             )
-            parts.append((searched, (*window_params, SEARCH_CONFIG, tsquery_text(q))))
-            # The window's last row, when the walk has more rows than the window holds (part + 100).
-            last, last_params = walk.values_list("id", "part", "key")[
-                SEARCH_WINDOW - 1 : SEARCH_WINDOW
-            ].query.sql_with_params()
-            parts.append((f"SELECT id, part + 100, key FROM ({last}) window_end", last_params))  # noqa: S608
+            parts.append((searched, (SEARCH_CONFIG, tsquery_text(q), *window_params)))
     if not parts:
         return None
     # The current article, if it is in this queue at all (otherwise the walk starts at the top).
@@ -459,24 +458,22 @@ def next_in_queue(
         row = _first_walked(here_sql, here_params, parts)
         return row[0] if row else None
     rows = _first_walked(here_sql, here_params, parts, every=True)
-    found = min((row for row in rows if row[1] < 100), default=None, key=lambda row: row[1])
-    # A walk whose window ended without a match, ahead of the one that matched, continues from the GIN index: a
-    # bitmap of its matches past the window, sorted (``OFFSET 0`` keeps the queue index out of it, as in
-    # ``_tails``). Only a word sparse in that walk's newest SEARCH_WINDOW articles gets here.
-    matched = {row[1] for row in rows if row[1] < 100}
+    found = min((row for row in rows if row[3]), default=None, key=lambda row: row[1])
+    # A walk whose window ended full without a match, ahead of the one that matched, may have one past its window:
+    # its first match comes from the GIN index, a bitmap of its matches sorted (``OFFSET 0`` keeps the queue index
+    # out, as in ``_tails``). Only a word sparse in that walk's newest SEARCH_WINDOW articles gets that far.
     tails: list[tuple[str, tuple]] = []
-    for end_id, end_part, end_key in rows:
-        part = end_part - 100
-        if end_part < 100 or part in matched or (found is not None and part > found[1]):
+    for _, part, _, matched in rows:
+        if matched or (found is not None and part > found[1]):
             continue
         sql, params = (
             _search_filtered(walks[part], q).order_by().values_list("id", "part", "key").query.sql_with_params()
         )
         tail = (
             f"SELECT id, part, key FROM ({sql} OFFSET 0) tail "  # noqa: S608 - compiled by Django
-            "WHERE (key, id) < (%s, %s) ORDER BY key DESC, id DESC LIMIT 1"
+            "ORDER BY key DESC, id DESC LIMIT 1"
         )
-        tails.append((tail, (*params, end_key, end_id)))
+        tails.append((tail, params))
     if tails:
         found = _first_walked(here_sql, here_params, tails) or found
     return found[0] if found else None
