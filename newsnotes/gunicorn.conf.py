@@ -16,6 +16,10 @@ a few milliseconds waiting on PostgreSQL; docs/scaling.md (Serving) has the meas
   connects on first query), so no socket is shared between workers.
 - **max_requests**: a worker is replaced after ~2,000 requests (jittered, so not all at once): a slow leak in a
   dependency stays bounded.
+- **keep-alive 130 s**, longer than the proxy keeps an idle connection (Caddy: 2 minutes), so the proxy, not
+  gunicorn, closes an idle one: a server closing it just as the next request goes out loses that request
+  (seen in bench/load.py with 5 s: an editor's relabel after a 2-5 s pause, "connection closed"). An idle
+  connection costs the gthread worker a socket in its poller, not a thread.
 - The control socket is off: its default path is per machine user, so two servers on one host collide.
 
 Each thread holds its own PostgreSQL connection for ``CONN_MAX_AGE`` (60 s, newsnotes/database.py), so a web
@@ -29,7 +33,7 @@ _cores = len(os.sched_getaffinity(0))  # the cores this process may use (a conta
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cores + 1)
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS") or 2)
-keepalive = 5
+keepalive = 130
 preload_app = True
 max_requests = 2000
 max_requests_jitter = 200
