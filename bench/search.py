@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
                     [len(ids) // 50],
                 )
                 terms[2] = cursor.fetchone()[0]
+            terms = list(dict.fromkeys(terms))  # a small vocabulary may make the two the same word
         currents = ids[:: max(1, len(ids) // CALLS)][:CALLS]
 
         def page(term, user=user):  # as annotations.queue.views.article_list loads a page
