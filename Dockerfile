@@ -15,4 +15,6 @@ USER newsnotes
 EXPOSE 8000
 # One container on its own migrates, then serves. docker-compose.yml runs the migrations once in its `migrate`
 # service and starts each web replica with gunicorn alone, so replicas never race to migrate.
-CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn newsnotes.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]
+# gunicorn's settings (workers, gthread, keep-alive, preload, max-requests) live in newsnotes/gunicorn.conf.py,
+# shared with docker-compose.yml and bench/load.py; WEB_CONCURRENCY overrides the number of workers.
+CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn -c newsnotes/gunicorn.conf.py newsnotes.wsgi:application --bind 0.0.0.0:8000 --access-logfile -"]

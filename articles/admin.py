@@ -7,9 +7,14 @@ extended versions once. The dependency keeps pointing from annotations to articl
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin
+from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import Col
 from django.http import HttpRequest
+from django.utils.functional import cached_property
 
 from articles.forms import ArticleAdminForm
 from articles.models import Article, Source
@@ -17,8 +22,46 @@ from articles.search import search_matches, search_query, with_search_document
 from articles.services import article_create, article_update
 
 
+class CappedCountPaginator(Paginator):
+    """A pager that counts at most ``cap + 1`` rows: "1,000+ articles" and 21 pages rather than a ``count(*)``
+    that visits every match of a common word (each a heap row: 42,000 at 100k articles).
+
+    The list shows ``capped`` as "1,000+" (templates/admin/articles/article/pagination.html and the search
+    form); narrowing the search or a filter brings the exact count back.
+    """
+
+    cap = 1000
+
+    @cached_property
+    def count(self) -> int:
+        return _rows_only(cast(QuerySet, self.object_list)).order_by().values("pk")[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+
+def _rows_only(articles: QuerySet) -> QuerySet:
+    """``articles``' filters without its annotations: the same rows, none of the joins and GROUP BY that per-row
+    counts add (annotations.admin counts spans per article), which a count of matches would otherwise pay for
+    each match. Filters that reach another table keep the queryset as it is."""
+    query = articles.query
+    expressions = [
+        part for leaf in query.where.leaves() for part in (leaf.flatten() if hasattr(leaf, "flatten") else [leaf])
+    ]
+    columns = {expression.alias for expression in expressions if isinstance(expression, Col)}
+    if query.where.contains_aggregate or not columns <= {query.base_table}:
+        return articles
+    rows = articles.model._default_manager.all()
+    rows.query.where = query.where.clone()
+    return rows
+
+
 class ArticleAdmin(admin.ModelAdmin):
     form = ArticleAdminForm
+    paginator = CappedCountPaginator
+    # "N results (M total)" would count the whole table on every search; "(Show all)" links to it instead.
+    show_full_result_count = False
     list_display = ["title", "source", "published_at", "status", "language", "imported_at"]
     list_filter = ["status", "source", "language", ("imported_at", admin.DateFieldListFilter)]
     list_select_related = ["source"]

@@ -130,7 +130,7 @@ def main() -> None:
         workdir = Path(tempfile.mkdtemp(prefix="newsnotes-faults-"))
         setup = load.prepare(env, users=args.users, workdir=workdir)
         web = args.port + 1
-        server = load.start_gunicorn(env, port=web, workers=args.workers, log=workdir / "gunicorn.log")
+        server = load.start_gunicorn(env, port=web, options=("-w", str(args.workers)), log=workdir / "gunicorn.log")
         ledger = workdir / "ledger.jsonl"
         editors = load.locust(
             port=web,

@@ -46,6 +46,12 @@ class ExportForm(forms.Form):
     origins = forms.MultipleChoiceField(
         choices=Span.Origin.choices, required=False, widget=forms.CheckboxSelectMultiple, label="Span origin"
     )
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Text contains",
+        help_text='Words of the title or body, as the queue searches: “Corv” finds Corvane, "a phrase", -word.',
+    )
     published_from = forms.DateField(
         required=False, widget=DateInput, label="Published from", validators=[validate_day_in_range]
     )
@@ -109,6 +115,7 @@ class ExportForm(forms.Form):
             published_to=data["published_to"],
             annotated_only=data["annotated_only"],
             layer=data["layer"],
+            q=data["q"].strip(),
         )
 
     def options(self) -> ExportOptions:

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from annotations.models import Span
 from annotations.review.models import GoldSource, GoldSpan
 from articles.models import Article
+from articles.search import search_matches, search_query, with_search_document
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class ExportFilters:
     published_from: dt.date | None = None
     published_to: dt.date | None = None  # inclusive: the whole day counts
     annotated_only: bool = False  # article formats: skip articles without a matching span
+    # Words of the title or body, as the queue searches them (``articles.search``: prefixes, "phrase", -word).
+    q: str = ""
     # Which layer: "gold" (reviewers' GoldSpan table), "editors" (every editor's Span) or "all"; "" lets the
     # format choose (``resolve_layer``). Gold spans take the label and article filters, not annotator or origin.
     layer: str = ""
@@ -80,6 +83,12 @@ def _article_lookups(filters: ExportFilters, prefix: str = "") -> dict:
         lookups[f"{prefix}published_at__gte"] = _day_start(filters.published_from)
     if filters.published_to:
         lookups[f"{prefix}published_at__lt"] = _day_start(filters.published_to + dt.timedelta(days=1))
+    query = search_query(filters.q) if filters.q else None
+    if query is not None:
+        # The matching article ids come from the stored vector's GIN index (a semi-join), as the queue's search.
+        lookups[f"{prefix}pk__in"] = (
+            with_search_document(Article.objects.all()).filter(search_matches(query)).values("pk")
+        )
     return lookups
 
 

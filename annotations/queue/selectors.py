@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -132,9 +133,6 @@ class QueuePage:
     has_next: bool
     # Known when the total is exact or counted without a search (cheap index counts); else None ("Page 3").
     num_pages: int | None
-    # A search over more than COUNT_CAP articles found fewer matches than a page in some status' newest
-    # SEARCH_WINDOW articles, and that status has older ones not searched (the page says so).
-    window_limited: bool = False
 
     @property
     def offset(self) -> int:
@@ -169,7 +167,7 @@ def queue_page(
 ) -> QueuePage:
     """Page ``number`` of ``user``'s queue (``article_queue``'s order and filters) and its totals, at a cost bounded
     by ``COUNT_CAP`` and ``SEARCH_WINDOW`` whatever the corpus size or how common a searched word is
-    (``bench/search.py``). At most three queries.
+    (``bench/search.py``). At most four queries.
 
     First up to ``COUNT_CAP + 1`` matching ids are fetched (a search reads them from the stored vector's GIN
     index, which needs no vector read). When the queue holds no more than ``COUNT_CAP`` articles those ids are
@@ -180,8 +178,9 @@ def queue_page(
       ``article_status_queue_order_idx`` to the page's end;
     - with a search, the total shows as "1,000+" (no count per status: counting them would read a row per match),
       each group is walked as above, matching each visited row against its stored vector, among the group's
-      newest ``SEARCH_WINDOW`` articles only (``window_limited`` says when a group had more), and a search
-      pages no deeper than ``SEARCH_PAGES``. A word common enough to pass the cap stops each walk after a few rows.
+      newest ``SEARCH_WINDOW`` articles; a group whose window ended short of the page's end has its older
+      matches read from the GIN index (``_walk_groups``), so nothing matching is left out. A search pages no
+      deeper than ``SEARCH_PAGES``. A word common enough to pass the cap stops each walk after a few rows.
     """
     held = held_by(user=user).values("article_id")
     articles = _filtered(Article.objects.all(), user=user, status=status, source=source, label=label)
@@ -202,12 +201,10 @@ def queue_page(
         statuses, total, num_pages = [], Tally(COUNT_CAP, exact=False), None
         number = min(max(number, 1), SEARCH_PAGES)
     offset = (number - 1) * PAGE_SIZE
-    ids, limited = _walk_groups(
-        articles, held=held, status=status, query=q if query else "", upto=offset + PAGE_SIZE + 1
-    )
+    ids = _walk_groups(articles, held=held, status=status, query=q if query else "", upto=offset + PAGE_SIZE + 1)
     ids = ids[offset:]
     has_next = len(ids) > PAGE_SIZE and (query is None or number < SEARCH_PAGES)
-    return QueuePage(ids[:PAGE_SIZE], number, total, statuses, has_next, num_pages, window_limited=limited)
+    return QueuePage(ids[:PAGE_SIZE], number, total, statuses, has_next, num_pages)
 
 
 def _page_of_few(*, user, ids: list[int], number: int) -> QueuePage:
@@ -261,9 +258,16 @@ _STATUS_ORDER = [
 SEARCH_WINDOW = 1000
 
 
-def _walk_groups(articles: QuerySet[Article], *, held, status: str, query: str, upto: int) -> tuple[list[int], bool]:
-    """The first ``upto`` ids of the queue in queue order, one bounded walk per group, in one query; and whether a
-    search window (``SEARCH_WINDOW``) ended before a group's matches did."""
+def _walk_groups(articles: QuerySet[Article], *, held, status: str, query: str, upto: int) -> list[int]:
+    """The first ``upto`` ids of the queue in queue order: one bounded walk per group, in one query, and with a
+    search a second query for the groups whose window (``SEARCH_WINDOW``) ended before the page did.
+
+    Each status group is walked along ``article_status_queue_order_idx``, matching each visited row against its
+    stored vector, among its newest ``SEARCH_WINDOW`` articles: a common word fills the page within a few rows.
+    A group whose window holds fewer matches than the page still needs is sparse in the word, so its older
+    matches are taken from the GIN index instead (``_tails``): a bitmap of the group's matches past the window,
+    sorted to the page's end. Either way every match is found in queue order.
+    """
     key = queue_order()
     assigned = (
         _search_filtered(articles.filter(pk__in=held), query)
@@ -274,10 +278,12 @@ def _walk_groups(articles: QuerySet[Article], *, held, status: str, query: str, 
     assigned_sql, assigned_params = assigned.query.sql_with_params()
     parts: list[tuple[str, list]] = [(assigned_sql, list(assigned_params))]
     tsquery = tsquery_text(query) if query else ""
+    groups: dict[int, Any] = {}  # querysets annotated with ``key`` (Any: the stubs do not carry annotations)
     for rank, group_status in enumerate(_STATUS_ORDER):
         if status and status != group_status:
             continue
         group = articles.filter(status=group_status).exclude(pk__in=held).annotate(key=key).order_by("-key", "-id")
+        groups[10 + rank] = group
         if not tsquery:
             sql, params = group.values_list("id", "key")[:upto].query.sql_with_params()
             walk = f"SELECT id, {10 + rank}, key FROM ({sql}) walk"  # noqa: S608 - compiled by Django; ints
@@ -297,20 +303,50 @@ def _walk_groups(articles: QuerySet[Article], *, held, status: str, query: str, 
         last, last_params = group.values_list("id", "key")[SEARCH_WINDOW - 1 : SEARCH_WINDOW].query.sql_with_params()
         window_end = f"SELECT id, {100 + rank}, key FROM ({last}) window_end"  # noqa: S608 - as above
         parts.append((window_end, list(last_params)))
+    rows = _union(parts)
+    found = _in_queue_order(row for row in rows if row[1] < 100)
+    # A group whose window ended before it found a page's worth has older matches that belong on this page when
+    # the page is not full or already shows a later group.
+    counts = Counter(row[1] for row in found)
+    last_part = found[upto - 1][1] if len(found) >= upto else None
+    ended = {
+        row[1] - 90: row
+        for row in rows
+        if row[1] >= 100 and counts[row[1] - 90] < upto and (last_part is None or last_part > row[1] - 90)
+    }
+    if ended:
+        found = _in_queue_order([*found, *_tails(groups, ended, query=query, upto=upto)])
+    return [row[0] for row in found[:upto]]
+
+
+def _in_queue_order(rows) -> list[tuple]:
+    """``(id, part, key)`` rows sorted as the queue: by part (group), then newest key, then highest id."""
+    return sorted(rows, key=lambda row: (row[1], -row[2].timestamp(), -row[0]))
+
+
+def _union(parts: list[tuple[str, list]]) -> list[tuple]:
     sql = " UNION ALL ".join(f"({part_sql})" for part_sql, _ in parts)
     with connection.cursor() as cursor:
         cursor.execute(sql, [param for _, part_params in parts for param in part_params])
-        rows = cursor.fetchall()
-    found = [row for row in rows if row[1] < 100]
-    found.sort(key=lambda row: (row[1], -row[2].timestamp(), -row[0]))
-    counts = Counter(row[1] for row in found)
-    # A group whose window ended before it found a page's worth hides older matches; they would belong on this page
-    # when the page is not full or already shows a later group.
-    last_part = found[upto - 1][1] if len(found) >= upto else None
-    limited = any(
-        row[1] >= 100 and counts[row[1] - 90] < upto and (last_part is None or last_part > row[1] - 90) for row in rows
-    )
-    return [row[0] for row in found[:upto]], limited
+        return cursor.fetchall()
+
+
+def _tails(groups: dict[int, Any], ended: dict[int, tuple], *, query: str, upto: int) -> list[tuple]:
+    """The first ``upto`` matches of each group in ``ended`` past its window's last row (``ended[part]``), from the
+    GIN index (one query). ``OFFSET 0`` keeps the queue order out of the group's scan: ordered, PostgreSQL would
+    walk the queue index again, reading a vector per row through the sparse part of the group; unordered it
+    takes the GIN bitmap of the group's matches, then sorts those (cost: one heap visit per match, no vector)."""
+    parts: list[tuple[str, list]] = []
+    for part, (end_id, _, end_key) in sorted(ended.items()):
+        matches, params = (
+            _search_filtered(groups[part], query).order_by().values_list("id", "key").query.sql_with_params()
+        )
+        tail = (
+            f"SELECT id, {int(part)}, key FROM ({matches} OFFSET 0) tail "  # noqa: S608 - compiled by Django; ints
+            f"WHERE (key, id) < (%s, %s) ORDER BY key DESC, id DESC LIMIT {int(upto)}"
+        )
+        parts.append((tail, [*params, end_key, end_id]))
+    return _union(parts)
 
 
 # Open articles in queue order: assigned first, then in progress before new (``_STATUS_RANK``).
@@ -349,7 +385,9 @@ def next_in_queue(
     (assigned or not, in progress or new) the first article after the current one and the group's first article
     (for wrapping), each a walk of ``article_status_queue_order_idx`` that stops at its first row. A text search
     keeps the queue order: matches first taken from the GIN index up to ``COUNT_CAP`` become an id filter; a
-    word matching more keeps the match as a filter on each walked row (found within a few rows).
+    word matching more keeps the match as a filter on each walked row (found within a few rows), within each
+    walk's next ``SEARCH_WINDOW`` rows; a walk whose window ends without a match continues from the GIN index
+    (one more query, only then).
     """
     now = timezone.now()
     assigned = held_by(user=user, now=now).values("article_id")
@@ -371,6 +409,7 @@ def next_in_queue(
         return articles if windowed else _search_filtered(articles, q) if few is None else articles.filter(pk__in=few)
 
     parts: list[tuple[str, tuple]] = []
+    walks: dict[int, Any] = {}  # annotated with ``part`` and ``key``
     for group, (is_assigned, group_status) in enumerate(_OPEN_GROUPS):
         if (mine and not is_assigned) or (status and status != group_status):
             continue
@@ -393,14 +432,18 @@ def next_in_queue(
             if not windowed:
                 parts.append(walk.values_list("id", "part")[:1].query.sql_with_params())
                 continue
+            walk = walk.annotate(key=queue_order())
+            walks[wrapped * 10 + group] = walk
             window, window_params = (
-                walk.annotate(doc=SearchDocument()).values_list("id", "part", "doc")[:SEARCH_WINDOW].query
+                walk.annotate(doc=SearchDocument()).values_list("id", "part", "key", "doc")[:SEARCH_WINDOW].query
             ).sql_with_params()
+            # The walk's first match, or else its window's last row (``matched`` false): the window ended full.
             searched = (
-                f"SELECT id, part FROM ({window}) window_rows "  # noqa: S608 - compiled by Django
-                "WHERE doc @@ to_tsquery(%s::regconfig, %s) LIMIT 1"
+                "SELECT id, part, key, matched FROM (SELECT id, part, key, "  # noqa: S608 - compiled by Django
+                "doc @@ to_tsquery(%s::regconfig, %s) AS matched, row_number() OVER () AS n "
+                f"FROM ({window}) window_rows) walked WHERE matched OR n = {int(SEARCH_WINDOW)} LIMIT 1"
             )
-            parts.append((searched, (*window_params, SEARCH_CONFIG, tsquery_text(q))))
+            parts.append((searched, (SEARCH_CONFIG, tsquery_text(q), *window_params)))
     if not parts:
         return None
     # The current article, if it is in this queue at all (otherwise the walk starts at the top).
@@ -411,15 +454,43 @@ def next_in_queue(
         here = here.filter(pk__in=assigned)
     here_row = here.annotate(key=queue_order(), rank=current_rank).values("key", "id", "rank")
     here_sql, here_params = here_row.query.sql_with_params()
+    if not windowed:
+        row = _first_walked(here_sql, here_params, parts)
+        return row[0] if row else None
+    rows = _first_walked(here_sql, here_params, parts, every=True)
+    found = min((row for row in rows if row[3]), default=None, key=lambda row: row[1])
+    # A walk whose window ended full without a match, ahead of the one that matched, may have one past its window:
+    # its first match comes from the GIN index, a bitmap of its matches sorted (``OFFSET 0`` keeps the queue index
+    # out, as in ``_tails``). Only a word sparse in that walk's newest SEARCH_WINDOW articles gets that far.
+    tails: list[tuple[str, tuple]] = []
+    for _, part, _, matched in rows:
+        if matched or (found is not None and part > found[1]):
+            continue
+        sql, params = (
+            _search_filtered(walks[part], q).order_by().values_list("id", "part", "key").query.sql_with_params()
+        )
+        tail = (
+            f"SELECT id, part, key FROM ({sql} OFFSET 0) tail "  # noqa: S608 - compiled by Django
+            "ORDER BY key DESC, id DESC LIMIT 1"
+        )
+        tails.append((tail, params))
+    if tails:
+        found = _first_walked(here_sql, here_params, tails) or found
+    return found[0] if found else None
+
+
+def _first_walked(here_sql: str, here_params, parts: list[tuple[str, tuple]], *, every: bool = False):
+    """The first row (lowest part) of the walks ``parts`` from the current article ``here_sql``; all their rows
+    with ``every`` (one query)."""
     union = " UNION ALL ".join(f"({part_sql})" for part_sql, _ in parts)
     params = [param for _, part_params in parts for param in part_params]
+    limit = "" if every else " LIMIT 1"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH current_key AS ({here_sql}) SELECT id, part FROM ({union}) walks ORDER BY part LIMIT 1",  # noqa: S608
+            f"WITH current_key AS ({here_sql}) SELECT * FROM ({union}) walks ORDER BY part{limit}",  # noqa: S608
             [*here_params, *params],
         )
-        row = cursor.fetchone()
-    return row[0] if row else None
+        return cursor.fetchall() if every else cursor.fetchone()
 
 
 # A search PostgreSQL's statistics expect to match this many articles skips the capped id list: its GIN bitmap

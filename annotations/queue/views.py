@@ -55,7 +55,6 @@ def article_list(request: HtmxHttpRequest) -> HttpResponse:
         else None,
         "form": form,
         "queue_query": queue_query(request),
-        "search_window": f"{selectors.SEARCH_WINDOW:,}",
         "can_annotate": request.user.has_perm("annotations.add_span"),
     }
     return render(request, template, context)

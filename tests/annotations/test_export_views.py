@@ -224,3 +224,17 @@ def test_streamed_download_of_50k_spans_keeps_memory_flat(researcher_client, cor
     assert rows == 1 + 50_000 + 3 + 1
     assert size > 50_000 * 2000
     assert peak - baseline < 60 * 1024 * 1024
+
+
+def test_text_filter_matches_words_as_prefixes_like_the_queue(researcher_client, corpus):
+    """Issue 13: the export page filters articles by text through the stored vector, "Orr" finding Orrin."""
+    assert researcher_client.get(PAGE).context["form"].fields["q"].label == "Text contains"
+    body = b"".join(researcher_client.get(DOWNLOAD, {"format": "csv", "q": "Orr"}).streaming_content)
+    assert body == export_bytes("csv", filters=ExportFilters(q="Orr"))
+    rows = body.decode().splitlines()[1:]
+    assert rows and all("-12% at Orrin," in row for row in rows)
+    assert len(rows) < len(export_bytes("csv").decode().splitlines()[1:])
+    articles = b"".join(researcher_client.get(DOWNLOAD, {"format": "articles-csv", "q": "Orr"}).streaming_content)
+    assert articles.decode().count("\n") == 2  # the header and Orrin's article
+    nothing = b"".join(researcher_client.get(DOWNLOAD, {"format": "csv", "q": "zzyzxq"}).streaming_content)
+    assert nothing.decode().count("\n") == 1  # the header only

@@ -114,3 +114,12 @@ def test_a_failed_export_leaves_no_file(tmp_path, corpus, monkeypatch):
         run("-o", target)
     assert target.read_bytes() == b"an older export"
     assert not (tmp_path / "out.csv.partial").exists()
+
+
+def test_text_filter(tmp_path, corpus):
+    target = tmp_path / "orrin.csv"
+    run("-o", target, "--q", "Orr")
+    assert target.read_bytes() == export_bytes("csv", filters=ExportFilters(q="Orr"))
+    assert target.read_bytes().count(b"\n") == 1 + sum(
+        b"-12% at Orrin" in line for line in export_bytes("csv").splitlines()
+    )

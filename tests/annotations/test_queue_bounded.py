@@ -5,6 +5,8 @@ cap (and the page size, the search window) so a 40-article corpus exercises both
 the queue order by definition (``article_queue``). Plans are read with ``EXPLAIN``; nothing is timed.
 """
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -90,15 +92,47 @@ def test_the_page_says_1000_plus_and_draws_no_bar_past_the_cap(editor_client, mo
     assert text(one(html, "p.count")).startswith("5 articles matching") and select(html, "svg.stacked-bar")
 
 
-def test_a_search_window_that_ended_says_so(corpus, editor, small_cap, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("common", [False, True])
+def test_a_search_finds_matches_past_each_status_window(corpus, editor, labels, small_cap, monkeypatch, common):  # noqa: F811
+    """Past its window a status group's older matches come from the GIN index: pages and ``n`` are complete."""
     monkeypatch.setattr(selectors, "SEARCH_WINDOW", 3)
-    first, second = queue_page(user=editor, q="story"), queue_page(user=editor, q="story", number=2)
-    # The first page is the 7 newest assigned articles (no window for them): nothing hidden before its end.
-    assert not first.window_limited and second.window_limited
-    # What the pages show is still in queue order: the full answer less what lies beyond each status' window.
-    shown = paged(editor, q="story")
-    full = list(article_queue(user=editor, q="story").values_list("pk", flat=True))
-    assert len(shown) < len(full) and shown == [pk for pk in full if pk in set(shown)]
+    if common:
+        monkeypatch.setattr(selectors, "SURELY_COMMON", 0)
+    for filters in [{"q": "story"}, {"q": "chip"}, {"q": "chip", "source": corpus[0].source}, {"q": "other"}]:
+        full = list(article_queue(user=editor, **filters).values_list("pk", flat=True))
+        assert paged(editor, **filters) == full, filters
+        for current in [*[article.pk for article in corpus][::4], 10**9]:
+            assert next_in_queue(user=editor, current=current, **filters) == walked(
+                user=editor, current=current, **filters
+            ), (filters, current)
+
+
+def test_a_search_matching_1500_articles_finds_one_past_the_old_window(editor):
+    """Issue 13: in progress comes first in the queue; its newest 1,000 articles lack the word and its oldest has
+    it, while 1,500 new articles match. The search used to look at the newest 1,000 of each status only."""
+    day = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+    def add(n: int, *, title: str, status: str, since: dt.datetime) -> None:
+        rows = [(f"{title} {i}", since - dt.timedelta(minutes=i)) for i in range(n)]
+        Article.objects.bulk_create(
+            Article(title=t, body=t, body_sha256=body_sha256(t), status=status, published_at=at) for t, at in rows
+        )
+
+    add(1500, title="Corvane ships", status=Article.Status.NEW, since=day)
+    add(selectors.SEARCH_WINDOW, title="Filler", status=Article.Status.IN_ANNOTATION, since=day)
+    old = ArticleFactory(
+        title="Corvane in the archive", status=Article.Status.IN_ANNOTATION, published_at=day.replace(year=2020)
+    )
+    page = queue_page(user=editor, q="Corv")
+    assert str(page.total) == "1,000+" and page.ids[0] == old.pk
+    assert page.ids[1:] == list(
+        Article.objects.filter(status=Article.Status.NEW)
+        .order_by("-published_at", "-id")
+        .values_list("pk", flat=True)[:49]
+    )
+    newest_new = page.ids[1]
+    assert next_in_queue(user=editor, current=newest_new, q="Corv") == page.ids[2]
+    assert next_in_queue(user=editor, current=10**9, q="Corv") == old.pk
 
 
 def test_page_queries_do_not_grow_with_matches(editor, small_cap, monkeypatch):

@@ -282,3 +282,24 @@ def test_sources_show_article_and_span_counts(curator_client, editor, labels):
     response = curator_client.get(reverse("admin:articles_source_changelist"))
     counts = {s.name: (s.article_count, s.span_count) for s in response.context["cl"].result_list}
     assert counts == {"Wire": (2, 3), "Other": (1, 0)}
+
+
+def test_search_pager_counts_up_to_the_cap_not_every_match(curator_client, monkeypatch):
+    """Issue 13: a common word's matches are counted only up to the cap ("3+ articles"), never in full, and the
+    search form no longer counts the whole table beside them."""
+    from articles.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    for n in range(5):
+        ArticleFactory(title=f"Zorvex story {n}")
+    ArticleFactory(title="Quillon story")
+    with CaptureQueriesContext(connection) as captured:
+        response = curator_client.get(CHANGELIST, {"q": "zorv"})
+    counts = [query["sql"] for query in captured.captured_queries if "COUNT(*)" in query["sql"].upper()]
+    # One count, of the matches alone (no span join), stopping at the cap + 1; the whole table is not counted.
+    assert len(counts) == 1 and "LIMIT 4" in counts[0] and "annotations_span" not in counts[0], counts
+    html = response.content.decode()
+    assert "3+ articles" in html and "3+ results" in html and "total" not in html.split('id="changelist-search"')[1]
+    assert len(response.context["cl"].result_list) == 5  # the page itself is complete
+    exact = curator_client.get(CHANGELIST, {"q": "quillon"}).content.decode()
+    assert "1 article\n" in exact and "1 result " in exact

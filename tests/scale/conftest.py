@@ -33,7 +33,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PORT_BASE = int(os.environ.get("NEWSNOTES_TEST_PORT_BASE", "8310"))
 PGBOUNCER_PORT = int(os.environ.get("NEWSNOTES_TEST_PGBOUNCER_PORT", "6440"))
 PASSWORD = "a-long-test-password-1"
-WORKER = ["--workers", "1", "--timeout", "120", "--access-logfile", "-"]
+# The deployed settings (newsnotes/gunicorn.conf.py: gthread, preload, keep-alive), one worker per server here.
+WORKER = [
+    "-c",
+    str(ROOT / "newsnotes" / "gunicorn.conf.py"),
+    "--workers",
+    "1",
+    "--timeout",
+    "120",
+    "--access-logfile",
+    "-",
+]
 STARTUP_SECONDS = 90  # a bound on waiting for a server to answer, not an assertion about speed
 
 

@@ -69,6 +69,12 @@ class Command(BaseCommand):
         parser.add_argument("--annotator", action="append", default=[], help="username (repeatable)")
         parser.add_argument("--status", action="append", default=[], choices=Article.Status.values)
         parser.add_argument("--origin", action="append", default=[], choices=Span.Origin.values)
+        parser.add_argument(
+            "--q",
+            default="",
+            help='articles whose title or body has these words, as the queue searches: "Corv" '
+            'finds Corvane (words match as prefixes), "a phrase", -word',
+        )
         parser.add_argument("--published-from", type=_day, help="YYYY-MM-DD, inclusive")
         parser.add_argument("--published-to", type=_day, help="YYYY-MM-DD, inclusive")
         parser.add_argument(
@@ -108,6 +114,7 @@ class Command(BaseCommand):
             published_to=options["published_to"],
             annotated_only=options["annotated_only"],
             layer=options["layer"],
+            q=options["q"].strip(),
         )
         filters = resolve_layer(format, filters)
         export_options = ExportOptions(
