@@ -7,7 +7,8 @@ conflict's stretch of the text; never all the layers into Python. PostgreSQL gro
 the way ``align`` does (sorted by start, a version joins the running group while it starts before the group's
 furthest end) to say which conflict the posted key belongs to, how many there are and which are open, and
 where the page's body can be cut; tests/annotations/review/test_review_focus.py holds both to the same answers
-on random layers.
+on random layers. The same statement brings what the answer is drawn with (labels, review settings, editors'
+names), so a decision costs two statements besides its inserts: the lock and this one.
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 
+from annotations.models import Label
 from annotations.review.alignment import Conflict, EditorSpan, align
 from annotations.review.rendering import DECIDED_ITEM, EDITOR_ITEM, GOLD_ITEM, SPAN_ITEM, GoldRow, item_hash_sql
+from annotations.review.selectors import ReviewSettings
+from annotations.workflow.models import SETTINGS_PK, WorkflowSettings
 from annotations.workflow.selectors import finished_slots
 from articles.models import Article
+
+# What the page draws of a label (``Label`` instances are made of these, unsaved).
+LABEL_FIELDS = ("id", "name", "slug", "kind", "color", "hotkey", "description", "ordering", "active")
 
 # ``rendering.item_hash`` of each drawn item, over the same numbers as ``editor_item`` and the others ("%" doubled:
 # the statement has parameters).
@@ -33,9 +41,9 @@ _HASHES = {
 _HASHES = {name: sql.replace("%", "%%") for name, sql in _HASHES.items()}
 
 
-# Params: article id, the key's first span id, then the finished-editors query's. Every row of the article's
-# layers is read by PostgreSQL only; what comes back is one row, with the conflict's spans and the rows drawn
-# near it as JSON.
+# Params: article id, the key's first span id, then the finished editors', the labels' and the settings' queries'.
+# Every row of the article's layers is read by PostgreSQL only; what comes back is one row, with the conflict's
+# spans, the rows drawn near it and what the answer is drawn with as JSON.
 _FOCUS_SQL = """
 WITH p AS (SELECT %s::bigint AS article, %s::bigint AS span),
 editors AS (SELECT DISTINCT finished.user_id FROM ({editors}) AS finished),
@@ -117,7 +125,10 @@ SELECT
        (SELECT * FROM gold g WHERE g.start >= t.start AND g.start < t."end")
        UNION
        (SELECT * FROM gold g WHERE g.start >= t."end" ORDER BY g.start, g."end" DESC, g.label_id LIMIT 1)
-     ) AS g)
+     ) AS g),
+  (SELECT json_agg(row_to_json(label)) FROM ({labels}) AS label),
+  (SELECT row_to_json(settings) FROM ({settings}) AS settings),
+  (SELECT json_object_agg(u.{user_pk}, u.{username}) FROM {users} u WHERE u.{user_pk} IN (SELECT user_id FROM editors))
 FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN cuts ON true
 """
 
@@ -152,6 +163,9 @@ class Focus:
     window: tuple[int, int]
     drawn: list[tuple[int, int, int, int]]
     gold: list[GoldRow]
+    labels: dict[int, Label]
+    settings: ReviewSettings | None  # None: the settings row is not created yet
+    usernames: dict[int, str]
 
     @property
     def decided(self) -> set[int]:
@@ -161,12 +175,30 @@ class Focus:
 
 def review_focus(*, article: Article, span_id: int, length: int) -> Focus:
     """The review of ``article`` around the conflict holding editor span ``span_id`` (``length``: the body's)."""
-    editors = finished_slots().filter(article=article).values("user_id")
-    editors_sql, editors_params = editors.query.sql_with_params()
+    queries = {
+        "editors": finished_slots().filter(article=article).values("user_id"),
+        "labels": Label.objects.order_by("ordering", "name").values(*LABEL_FIELDS),
+        "settings": WorkflowSettings.objects.filter(pk=SETTINGS_PK).values(
+            "anonymous_review", "merge_strategy", "majority_threshold"
+        ),
+    }
+    parts, params = {}, [article.pk, span_id]
+    for name, query in queries.items():
+        sql, query_params = query.query.sql_with_params()
+        parts[name] = sql
+        params += query_params
+    User = get_user_model()
+    names = {
+        "users": connection.ops.quote_name(User._meta.db_table),
+        "user_pk": connection.ops.quote_name(str(getattr(User._meta.pk, "column", "id"))),
+        "username": connection.ops.quote_name(
+            str(getattr(User._meta.get_field(User.USERNAME_FIELD), "column", User.USERNAME_FIELD))
+        ),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_FOCUS_SQL.format(editors=editors_sql, **_HASHES), [article.pk, span_id, *editors_params])
+        cursor.execute(_FOCUS_SQL.format(**parts, **names, **_HASHES), params)
         row = cursor.fetchone()
-    digest, editor_ids, conflicts, open_count, gold_count, lo, hi, members, drawn, gold = row
+    digest, editor_ids, conflicts, open_count, gold_count, lo, hi, members, drawn, gold, labels, settings, users = row
     spans = {
         pk: FocusSpan(EditorSpan(pk, annotator, label, start, end, text), note, attributes or {}, decided)
         for pk, annotator, label, start, end, text, note, attributes, decided in members or []
@@ -187,4 +219,9 @@ def review_focus(*, article: Article, span_id: int, length: int) -> Focus:
         window=(lo or 0, length if hi is None else min(hi, length)),
         drawn=[(pk, start, end, label) for pk, start, end, label in drawn or []],
         gold=sorted((GoldRow(*g) for g in gold or []), key=lambda g: (g.start, -g.end, g.label_id)),
+        labels={row["id"]: Label(**row) for row in labels or []},
+        settings=None
+        if settings is None
+        else ReviewSettings(settings["anonymous_review"], settings["merge_strategy"], settings["majority_threshold"]),
+        usernames={int(pk): name for pk, name in (users or {}).items()},
     )

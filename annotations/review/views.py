@@ -47,6 +47,7 @@ from annotations.review.rendering import (
     version_text,
 )
 from annotations.review.selectors import (
+    ReviewSettings,
     editor_display_names,
     editor_letters,
     gold_for_article,
@@ -80,13 +81,23 @@ class _Drawing:
     keys: dict[int, str]
 
     @classmethod
-    def load(cls, article: Article, editor_ids: list[int]) -> _Drawing:
-        settings = review_settings(article=article)
+    def load(
+        cls,
+        article: Article,
+        editor_ids: list[int],
+        *,
+        labels: dict[int, Label] | None = None,
+        settings: ReviewSettings | None = None,
+        usernames: dict[int, str] | None = None,
+    ) -> _Drawing:
+        """Read what is not given (a decision on one conflict has read it all with the rest: ``Focus``)."""
+        if settings is None:
+            settings = review_settings(article=article)
         return cls(
-            labels={label.pk: label for label in Label.objects.all()},
+            labels=labels if labels is not None else {label.pk: label for label in Label.objects.all()},
             settings=settings,
             letters=editor_letters(editor_ids),
-            names=editor_display_names(editor_ids, anonymous=settings.anonymous),
+            names=editor_display_names(editor_ids, anonymous=settings.anonymous, usernames=usernames),
             keys={
                 editor: REVIEW_EDITOR_KEYS[i] if i < len(REVIEW_EDITOR_KEYS) else ""
                 for i, editor in enumerate(editor_ids)
@@ -250,7 +261,9 @@ def _patch_focused(
     settled = outcome.conflict
     if settled is None:
         return None
-    drawing = _Drawing.load(article, focus.editor_ids)
+    drawing = _Drawing.load(
+        article, focus.editor_ids, labels=focus.labels, settings=focus.settings, usernames=focus.usernames
+    )
     labels, anonymous = drawing.labels, drawing.settings.anonymous
     if request.POST.get("version") != version_text(focus.digest, labels=labels, anonymous=anonymous):
         return None

@@ -15,12 +15,14 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from annotations.models import Span
+from annotations.review import services
 from annotations.review.focus import review_focus
-from annotations.review.models import GoldDecision, GoldSpan, ReviewDecision
+from annotations.review.models import GoldDecision, GoldSource, GoldSpan, ReviewDecision
 from annotations.review.rendering import changed_window, drawn_rows, item_hash, layers_digest
 from annotations.review.selectors import review_state
 from tests.annotations.agreement.conftest import finish
-from tests.factories import ArticleFactory, UserFactory
+from tests.annotations.review.conftest import at
+from tests.factories import ArticleFactory, SpanFactory, UserFactory
 
 SEEDS = range(24)
 
@@ -149,3 +151,42 @@ def test_the_version_digest_is_a_sum_postgresql_computes_the_same(labels, review
     )
     later = review_focus(article=article, span_id=span.id, length=len(article.body))
     assert later.digest == (focus.digest + item_hash(3, span.id + 10**6)) % 2**64
+
+
+def test_an_accepted_claim_keeps_its_note_and_attributes_and_an_existing_gold_span_gains_sources(
+    article, labels, editor, other_editor, reviewer
+):
+    start, end = at("the chip ships in May")
+    claim = SpanFactory(
+        article=article,
+        label=labels["claim"],
+        annotator=editor,
+        start=start,
+        end=end,
+        note="Vendor's own date",
+        attributes={"verdict": "unverified"},
+    )
+    other = SpanFactory(article=article, label=labels["claim"], annotator=other_editor, start=start, end=end - 7)
+    finish(article, editor, other_editor)
+    key = review_state(article=article).alignment.conflicts[0].key
+    services.review_accept_version(article=article, reviewer=reviewer, conflict=key, editor_id=editor.pk)
+    gold = GoldSpan.objects.get(article=article)
+    assert (gold.note, gold.attributes, gold.text) == ("Vendor's own date", {"verdict": "unverified"}, claim.text)
+    assert list(GoldSource.objects.filter(gold=gold).values_list("span_ref", flat=True)) == [claim.pk]
+    # Undone, then the other editor's version already in gold: accepting it adds sources, not a second gold span.
+    services.review_undo(article=article, reviewer=reviewer)
+    made = GoldSpan.objects.create(
+        article=article,
+        label=labels["claim"],
+        start=other.start,
+        end=other.end,
+        text=other.text,
+        decision=GoldDecision.ADDED,
+        accepted_by=reviewer,
+        accepted_at=timezone.now(),
+    )
+    outcome = services.review_accept_version(
+        article=article, reviewer=reviewer, conflict=key, editor_id=other_editor.pk
+    )
+    assert outcome.gold_created == 0 and GoldSpan.objects.filter(article=article).count() == 1
+    assert list(GoldSource.objects.filter(gold=made).values_list("span_ref", flat=True)) == [other.pk]

@@ -253,9 +253,9 @@ def many_spans(article, editors, labels, count: int, seed: int = 7) -> None:
 
 
 # Session, user, two permission queries, the article; the savepoint the test's transaction turns the decision's
-# transaction into; the article's lock; everything the decision reads (review_focus: one statement); its inserts
-# (one statement); the savepoint's release; the labels, the review settings and the editors' names to draw with.
-DECISION_QUERIES = 13
+# transaction into; the article's lock; everything the decision reads and the answer is drawn with (review_focus:
+# one statement); its inserts (one statement); the savepoint's release.
+DECISION_QUERIES = 10
 # Adding a gold span of the reviewer's own still reads the whole review (it may fall anywhere in the text).
 ADD_QUERIES = 22
 
