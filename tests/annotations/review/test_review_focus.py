@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from annotations.models import Span
 from annotations.review import services
+from annotations.review.alignment import EditorSpan
 from annotations.review.focus import review_focus
 from annotations.review.models import GoldDecision, GoldSource, GoldSpan, ReviewDecision
-from annotations.review.rendering import changed_window, drawn_rows, item_hash, layers_digest
+from annotations.review.rendering import changed_window, drawn_rows, item_hash, layers_digest, span_item
 from annotations.review.selectors import review_state
 from tests.annotations.agreement.conftest import finish
 from tests.annotations.review.conftest import at
@@ -190,3 +191,10 @@ def test_an_accepted_claim_keeps_its_note_and_attributes_and_an_existing_gold_sp
     )
     assert outcome.gold_created == 0 and GoldSpan.objects.filter(article=article).count() == 1
     assert list(GoldSource.objects.filter(gold=made).values_list("span_ref", flat=True)) == [other.pk]
+
+
+def test_the_unrolled_span_hash_is_the_item_hash():
+    rng = random.Random(5)
+    for _ in range(500):
+        span = EditorSpan(*(rng.choice([rng.randrange(2**31 + 9), rng.randrange(10**15)]) for _ in range(5)), "")
+        assert layers_digest(editor_ids=[], spans=[span], decided=[], gold=[]) == item_hash(*span_item(span))
