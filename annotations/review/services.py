@@ -192,7 +192,8 @@ def _focus(*, article: Article, reviewer: Actor, conflict: str) -> tuple[Focus, 
     require(reviewer, REVIEW_GOLD, reason=NOT_A_REVIEWER)
     _lock(article)
     first = conflict.split(",", 1)[0]
-    if not first.isdigit():
+    # A key names spans by id: anything else, or an id no bigint holds, names no conflict there is.
+    if not (first.isascii() and first.isdigit()) or int(first) >= 2**63:
         raise StaleReview(STALE)
     focus = review_focus(article=article, span_id=int(first), length=len(article.body))
     found = focus.conflict

@@ -198,3 +198,10 @@ def test_the_unrolled_span_hash_is_the_item_hash():
     for _ in range(500):
         span = EditorSpan(*(rng.choice([rng.randrange(2**31 + 9), rng.randrange(10**15)]) for _ in range(5)), "")
         assert layers_digest(editor_ids=[], spans=[span], decided=[], gold=[]) == item_hash(*span_item(span))
+
+
+@pytest.mark.parametrize("key", ["99999999999999999999,1", "٣", "", "1,2"])
+def test_a_key_naming_no_conflict_is_refused_as_stale(article, two_layers, reviewer, key):
+    with pytest.raises(services.StaleReview):
+        services.review_reject(article=article, reviewer=reviewer, conflict=key)
+    assert not ReviewDecision.objects.filter(article=article).exists()
