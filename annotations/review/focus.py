@@ -13,10 +13,12 @@ names), so a decision costs two statements besides its inserts: the lock and thi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from annotations.models import Label
@@ -30,15 +32,13 @@ from articles.models import Article
 # What the page draws of a label (``Label`` instances are made of these, unsaved).
 LABEL_FIELDS = ("id", "name", "slug", "kind", "color", "hotkey", "description", "ordering", "active")
 
-# ``rendering.item_hash`` of each drawn item, over the same numbers as ``editor_item`` and the others ("%" doubled:
-# the statement has parameters).
+# ``rendering.item_hash`` of each drawn item, over the same numbers as ``editor_item`` and the others.
 _HASHES = {
     "editor_hash": item_hash_sql(str(EDITOR_ITEM), "user_id"),
     "span_hash": item_hash_sql(str(SPAN_ITEM), "id", "annotator_id", "label_id", "start", '"end"'),
     "decided_hash": item_hash_sql(str(DECIDED_ITEM), "id"),
     "gold_hash": item_hash_sql(str(GOLD_ITEM), "id", "start", '"end"', "label_id"),
 }
-_HASHES = {name: sql.replace("%", "%%") for name, sql in _HASHES.items()}
 
 
 # Params: article id, the key's first span id, then the finished editors', the labels' and the settings' queries'.
@@ -173,20 +173,28 @@ class Focus:
         return {pk for pk, span in self.spans.items() if span.decided}
 
 
-def review_focus(*, article: Article, span_id: int, length: int) -> Focus:
-    """The review of ``article`` around the conflict holding editor span ``span_id`` (``length``: the body's)."""
+@functools.cache
+def _statement() -> tuple[str, tuple[Any, ...]]:
+    """The focus statement with the ORM's queries in it, compiled once per process (compiling them on every
+    decision cost more than running them). Their parameters: the finished-editors query takes the article's id
+    (checked here) and nothing else; the labels' and settings' queries' are constants."""
+    sentinel = -7
     queries = {
-        "editors": finished_slots().filter(article=article).values("user_id"),
+        "editors": finished_slots().filter(article_id=sentinel).values("user_id"),
         "labels": Label.objects.order_by("ordering", "name").values(*LABEL_FIELDS),
         "settings": WorkflowSettings.objects.filter(pk=SETTINGS_PK).values(
             "anonymous_review", "merge_strategy", "majority_threshold"
         ),
     }
-    parts, params = {}, [article.pk, span_id]
+    parts, constants = {}, []
     for name, query in queries.items():
-        sql, query_params = query.query.sql_with_params()
+        sql, params = query.query.sql_with_params()
         parts[name] = sql
-        params += query_params
+        if name == "editors":
+            if list(params) != [sentinel]:
+                raise ImproperlyConfigured(f"The finished editors' query takes other parameters: {params!r}")
+        else:
+            constants += params
     User = get_user_model()
     names = {
         "users": connection.ops.quote_name(User._meta.db_table),
@@ -195,8 +203,15 @@ def review_focus(*, article: Article, span_id: int, length: int) -> Focus:
             str(getattr(User._meta.get_field(User.USERNAME_FIELD), "column", User.USERNAME_FIELD))
         ),
     }
+    return _FOCUS_SQL.format(**parts, **names, **_HASHES), tuple(constants)
+
+
+def review_focus(*, article: Article, span_id: int, length: int) -> Focus:
+    """The review of ``article`` around the conflict holding editor span ``span_id`` (``length``: the body's)."""
+    statement, constants = _statement()
+    params = [article.pk, span_id, article.pk, *constants]
     with connection.cursor() as cursor:
-        cursor.execute(_FOCUS_SQL.format(**parts, **names, **_HASHES), params)
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     digest, editor_ids, conflicts, open_count, gold_count, lo, hi, members, drawn, gold, labels, settings, users = row
     spans = {

@@ -100,14 +100,15 @@ def item_hash(*fields: int) -> int:
 
 
 def item_hash_sql(*fields: str) -> str:
-    """``item_hash`` as a SQL expression over bigint expressions; sum it over a query's rows."""
+    """``item_hash`` as a SQL expression over bigint expressions; sum it over a query's rows. ``mod()``, not ``%``:
+    the statement goes through a driver that reads ``%`` as a placeholder."""
     parts = []
     for base in _BASES:
         x = "0::bigint"
         for value in fields:
-            x = f"(({x}) * {base} + ({value}) % {_PRIME}) % {_PRIME}"
+            x = f"mod({x} * {base} + mod({value}, {_PRIME}), {_PRIME})"
         # x three times over: cheaper than a sub-select per row for PostgreSQL to compute it once.
-        parts.append(f"(({x}) * ({x}) % {_PRIME} * ({x}) % {_PRIME})")
+        parts.append(f"mod(mod({x} * {x}, {_PRIME}) * {x}, {_PRIME})")
     return f"({parts[0]} * {2**31} + {parts[1]})"
 
 
