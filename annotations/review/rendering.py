@@ -82,24 +82,102 @@ def changed_window(
     return lo, hi
 
 
+_PRIME = 2**31 - 1
+_FIRST, _SECOND = _BASES = (1_000_003, 1_000_033)
+
+
+def item_hash(*fields: int) -> int:
+    """One drawn item's share of a page's version (its kind, then its numbers): for each of two bases, the
+    fields read as digits of a number mod a prime, cubed (a plain sum of such numbers would not see two spans
+    swap their starts). Integer arithmetic within 63 bits, so PostgreSQL computes the very same value
+    (``item_hash_sql``) and a decision checks a page's version with one aggregate query, cheaply."""
+    first = second = 0
+    for value in fields:
+        value %= _PRIME
+        first = (first * _FIRST + value) % _PRIME
+        second = (second * _SECOND + value) % _PRIME
+    return (first * first % _PRIME * first % _PRIME) << 31 | second * second % _PRIME * second % _PRIME
+
+
+def item_hash_sql(*fields: str) -> str:
+    """``item_hash`` as a SQL expression over bigint expressions; sum it over a query's rows. ``mod()``, not ``%``:
+    the statement goes through a driver that reads ``%`` as a placeholder."""
+    parts = []
+    for base in _BASES:
+        x = "0::bigint"
+        for value in fields:
+            x = f"mod({x} * {base} + mod({value}, {_PRIME}), {_PRIME})"
+        # x three times over: cheaper than a sub-select per row for PostgreSQL to compute it once.
+        parts.append(f"mod(mod({x} * {x}, {_PRIME}) * {x}, {_PRIME})")
+    return f"({parts[0]} * {2**31} + {parts[1]})"
+
+
+EDITOR_ITEM, SPAN_ITEM, DECIDED_ITEM, GOLD_ITEM = 1, 2, 3, 4
+
+
+def span_item(s: EditorSpan) -> tuple[int, ...]:
+    return (SPAN_ITEM, s.id, s.annotator_id, s.label_id, s.start, s.end)
+
+
+def decided_item(span_id: int) -> tuple[int, ...]:
+    return (DECIDED_ITEM, span_id)
+
+
+def gold_row_item(g: GoldRow) -> tuple[int, ...]:
+    return (GOLD_ITEM, g.pk, g.start, g.end, g.label_id)
+
+
+def editor_item(editor_id: int) -> tuple[int, ...]:
+    return (EDITOR_ITEM, editor_id)
+
+
+# ``item_hash`` of a span's six numbers with the chain unrolled (x = sum of each number times a power of the base,
+# one ``%`` at the end: the same value): the page's GET hashes every editor span, and this is half the work.
+_SPAN_WEIGHTS = tuple(tuple(pow(base, 5 - i, _PRIME) for i in range(6)) for base in _BASES)
+
+
+def _span_hash(span: EditorSpan) -> int:
+    (f0, f1, f2, f3, f4, f5), (s0, s1, s2, s3, s4, s5) = _SPAN_WEIGHTS
+    a, b, c = span.id % _PRIME, span.annotator_id % _PRIME, span.label_id % _PRIME
+    d, e = span.start % _PRIME, span.end % _PRIME
+    x = (SPAN_ITEM * f0 + a * f1 + b * f2 + c * f3 + d * f4 + e * f5) % _PRIME
+    y = (SPAN_ITEM * s0 + a * s1 + b * s2 + c * s3 + d * s4 + e * s5) % _PRIME
+    return (x * x % _PRIME * x % _PRIME) << 31 | y * y % _PRIME * y % _PRIME
+
+
+def layers_digest(
+    *, editor_ids: Iterable[int], spans: Iterable[EditorSpan], decided: Iterable[int], gold: Iterable[GoldRow]
+) -> int:
+    """The sum of every drawn item's hash (mod 2**64): which editors count, their spans, what is decided, the
+    gold layer. A sum needs no sorting, and a decision adds its own items to the digest it found."""
+    total = sum(item_hash(*editor_item(e)) for e in editor_ids)
+    total += sum(map(_span_hash, spans))
+    total += sum(item_hash(DECIDED_ITEM, span_id) for span_id in decided)
+    total += sum(item_hash(*gold_row_item(g)) for g in gold)
+    return total % 2**64
+
+
+def version_text(digest: int, *, labels: Mapping[int, Any], anonymous: bool) -> str:
+    """The version a page carries: the layers' digest, the labels and how editors are named."""
+    drawn = sorted(
+        (pk, label.slug, label.name, label.ordering, label.hotkey, label.active) for pk, label in labels.items()
+    )
+    return f"{digest % 2**64:016x}{zlib.crc32(repr((drawn, anonymous)).encode()):08x}"
+
+
 def review_version(
     *,
+    editor_ids: Iterable[int],
     spans: Iterable[EditorSpan],
     decided: Iterable[int],
     gold: Iterable[GoldRow],
     labels: Mapping[int, Any],
     anonymous: bool,
 ) -> str:
-    """A short fingerprint of everything the review region shows: the editors' layers, what is decided, the gold
-    layer, the labels and how editors are named. Hashes of tuples of ints are the same in every worker process
-    (only str hashing is salted), so a page drawn by one process is recognised by another."""
-    total = sum(hash((1, s.id, s.annotator_id, s.label_id, s.start, s.end)) for s in spans)
-    total += sum(hash((2, span_id)) for span_id in decided)
-    total += sum(hash((3, g.pk, g.start, g.end, g.label_id)) for g in gold)
-    drawn = sorted(
-        (pk, label.slug, label.name, label.ordering, label.hotkey, label.active) for pk, label in labels.items()
-    )
-    return f"{total & (2**64 - 1):016x}{zlib.crc32(repr((drawn, anonymous)).encode()):08x}"
+    """A short fingerprint of everything the review region shows: the editors counted, their layers, what is
+    decided, the gold layer, the labels and how editors are named (``layers_digest``, ``version_text``)."""
+    digest = layers_digest(editor_ids=editor_ids, spans=spans, decided=decided, gold=gold)
+    return version_text(digest, labels=labels, anonymous=anonymous)
 
 
 KIND_TEXT = {

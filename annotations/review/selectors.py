@@ -94,11 +94,15 @@ def editor_letters(editor_ids: list[int]) -> dict[int, str]:
     }
 
 
-def editor_display_names(editor_ids: list[int], *, anonymous: bool) -> dict[int, str]:
-    """What the reviewer reads for each editor: "Editor A" when anonymous, else the username (with the letter)."""
+def editor_display_names(
+    editor_ids: list[int], *, anonymous: bool, usernames: dict[int, str] | None = None
+) -> dict[int, str]:
+    """What the reviewer reads for each editor: "Editor A" when anonymous, else the username (with the letter);
+    ``usernames`` when the caller has read them already."""
     letters = editor_letters(editor_ids)
     if anonymous:
         return {editor: f"Editor {letter}" for editor, letter in letters.items()}
-    User = get_user_model()
-    names = dict(User.objects.filter(pk__in=editor_ids).values_list("pk", User.USERNAME_FIELD))
-    return {editor: f"{names.get(editor, '?')} ({letters[editor]})" for editor in editor_ids}
+    if usernames is None:
+        User = get_user_model()
+        usernames = dict(User.objects.filter(pk__in=editor_ids).values_list("pk", User.USERNAME_FIELD))
+    return {editor: f"{usernames.get(editor, '?')} ({letters[editor]})" for editor in editor_ids}

@@ -30,18 +30,24 @@ from annotations.models import REVIEW_COMMAND_KEYS, REVIEW_EDITOR_KEYS, Label
 from annotations.presentation import excerpt
 from annotations.review import services
 from annotations.review.alignment import Conflict
+from annotations.review.focus import Focus
 from annotations.review.forms import AcceptForm, ConflictForm, GoldAddForm, ReviewedForm
 from annotations.review.rendering import (
     changed_window,
+    decided_item,
     drawn_rows,
     gold_insertions,
+    gold_row_item,
+    item_hash,
     render_conflicts,
     render_gold_items,
     render_span_items,
     review_body,
     review_version,
+    version_text,
 )
 from annotations.review.selectors import (
+    ReviewSettings,
     editor_display_names,
     editor_letters,
     gold_for_article,
@@ -75,13 +81,23 @@ class _Drawing:
     keys: dict[int, str]
 
     @classmethod
-    def load(cls, article: Article, editor_ids: list[int]) -> _Drawing:
-        settings = review_settings(article=article)
+    def load(
+        cls,
+        article: Article,
+        editor_ids: list[int],
+        *,
+        labels: dict[int, Label] | None = None,
+        settings: ReviewSettings | None = None,
+        usernames: dict[int, str] | None = None,
+    ) -> _Drawing:
+        """Read what is not given (a decision on one conflict has read it all with the rest: ``Focus``)."""
+        if settings is None:
+            settings = review_settings(article=article)
         return cls(
-            labels={label.pk: label for label in Label.objects.all()},
+            labels=labels if labels is not None else {label.pk: label for label in Label.objects.all()},
             settings=settings,
             letters=editor_letters(editor_ids),
-            names=editor_display_names(editor_ids, anonymous=settings.anonymous),
+            names=editor_display_names(editor_ids, anonymous=settings.anonymous, usernames=usernames),
             keys={
                 editor: REVIEW_EDITOR_KEYS[i] if i < len(REVIEW_EDITOR_KEYS) else ""
                 for i, editor in enumerate(editor_ids)
@@ -160,6 +176,7 @@ def _context(request: HtmxHttpRequest, article: Article, *, message: str = "", e
         "body_html": review_body(body, drawn_rows(gold, state.alignment.conflicts), labels),
         "state": state.state,
         "version": review_version(
+            editor_ids=state.editor_ids,
             spans=state.spans,
             decided=state.alignment.decided,
             gold=gold,
@@ -180,6 +197,8 @@ def _patch(request: HtmxHttpRequest, article: Article, outcome: services.ReviewO
     drawing just before this decision (another tab, another reviewer, an editor's edit), which then gets the whole
     region. What it sends leaves the page as a fresh drawing would be (tests/annotations/review/test_review_patch.py).
     """
+    if outcome.focus is not None:
+        return _patch_focused(request, article, outcome, outcome.focus)
     before = outcome.before
     if before is None or before.gold is None:
         return None
@@ -189,6 +208,7 @@ def _patch(request: HtmxHttpRequest, article: Article, outcome: services.ReviewO
     created = {row.pk for row in outcome.gold_made}
     anonymous = drawing.settings.anonymous
     version_before = review_version(
+        editor_ids=before.editor_ids,
         spans=before.spans,
         decided=before.alignment.decided,
         gold=gold_before,
@@ -213,7 +233,12 @@ def _patch(request: HtmxHttpRequest, article: Article, outcome: services.ReviewO
     context = {
         "message": outcome.message,
         "version": review_version(
-            spans=before.spans, decided=decided, gold=gold, labels=drawing.labels, anonymous=anonymous
+            editor_ids=before.editor_ids,
+            spans=before.spans,
+            decided=decided,
+            gold=gold,
+            labels=drawing.labels,
+            anonymous=anonymous,
         ),
         "open_conflicts": len(open_after),
         "conflict_count": len(before.alignment.conflicts),
@@ -223,6 +248,45 @@ def _patch(request: HtmxHttpRequest, article: Article, outcome: services.ReviewO
         "conflict_html": conflict_html,
         "body_window": window,
         "body_html": review_body(body, rows_after, drawing.labels, window=window) if window else "",
+    }
+    return render(request, f"{PAGE}#review-patch", context)
+
+
+def _patch_focused(
+    request: HtmxHttpRequest, article: Article, outcome: services.ReviewOutcome, focus: Focus
+) -> HttpResponse | None:
+    """``_patch`` for a decision on one conflict, from what the decision read around it (``Focus``): the page's
+    version is checked against the digest the decision found, and the new one is that digest plus the items the
+    decision added (its newly decided spans, its new gold spans), so nothing of the rest is read again."""
+    settled = outcome.conflict
+    if settled is None:
+        return None
+    drawing = _Drawing.load(
+        article, focus.editor_ids, labels=focus.labels, settings=focus.settings, usernames=focus.usernames
+    )
+    labels, anonymous = drawing.labels, drawing.settings.anonymous
+    if request.POST.get("version") != version_text(focus.digest, labels=labels, anonymous=anonymous):
+        return None
+    made = outcome.gold_made
+    digest = focus.digest + sum(item_hash(*decided_item(pk)) for pk in set(settled.span_ids) - focus.decided)
+    digest += sum(item_hash(*gold_row_item(row)) for row in made)
+    created = {row.pk for row in made}
+    gold = sorted([*focus.gold, *made], key=lambda row: (row.start, -row.end, row.label_id))
+    body = article.body
+    lo, hi = focus.window
+    row = drawing.conflict(settled, body=body, editor_ids=focus.editor_ids, settled=True)
+    row["oob"] = True
+    context = {
+        "message": outcome.message,
+        "version": version_text(digest, labels=labels, anonymous=anonymous),
+        "open_conflicts": focus.open - 1,
+        "conflict_count": focus.conflicts,
+        "gold_count": focus.gold_count + len(made),
+        "gold_was_empty": not focus.gold_count and bool(made),
+        "gold_insertions": gold_insertions(gold, created, labels, excerpt=excerpt),
+        "conflict_html": render_conflicts([row], **_urls(request, article)),
+        "body_window": focus.window,
+        "body_html": review_body(body, [*focus.drawn, *drawn_rows(made, [])], labels, window=(lo, hi)),
     }
     return render(request, f"{PAGE}#review-patch", context)
 
