@@ -139,7 +139,7 @@ def span_update(
     attributes: dict[str, Any] | None = None,
 ) -> Span:
     """Relabel, move, annotate or set attributes of a span; offsets are re-checked against the body."""
-    span = Span.objects.select_for_update().select_related("label").get(pk=span.pk)
+    span = Span.objects.select_for_update(of=("self",)).select_related("label").get(pk=span.pk)
     require_owner(span.annotator_id, actor, reason=NOT_YOURS)
     _check_not_reviewed(span.article_id, actor)
     changed: list[str] = []
