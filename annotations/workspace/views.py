@@ -8,6 +8,7 @@ htmx swaps into the page's error region (``HX-Retarget``), and nothing is stored
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from itertools import groupby
 from operator import itemgetter
@@ -19,8 +20,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
@@ -70,6 +73,39 @@ MAX_WINDOW_SHARE = 0.5
 CHANGED_ELSEWHERE = "The text was changed elsewhere (another tab or editor); it now shows what is stored."
 NOT_SAVED = "Your change was not saved; nothing was changed. Try again."
 GONE = "That span no longer exists: it was deleted, perhaps in another tab. The page now shows what is stored."
+
+
+# The context's long stretches of markup, put into the answer after the template has run (see ``render``).
+LONG_PARTS = ("body_html", "span_groups", "suggestion_groups")
+
+
+def render(
+    request: HttpRequest, template_name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    """``django.shortcuts.render``, but the long parts of the page (the body, the lists) never go through the
+    template: each nesting level of a template joins its children's strings, so a part of a few hundred kB was
+    copied once per level (a dozen times, widened to four bytes a character when the text holds an emoji). The
+    template gets a marker per part instead, and the answer is joined once, as UTF-8 bytes.
+    """
+    context = dict(context or {})
+    token = secrets.token_hex(8)  # unguessable: no text of the page can contain a marker by accident or design
+    parts: dict[str, str] = {}
+    for name in LONG_PARTS:
+        value = context.get(name)
+        if isinstance(value, SafeString) and value:
+            marker = f"\x00{token}:{name}\x00"
+            parts[marker] = value
+            context[name] = mark_safe(marker)  # noqa: S308 -- a marker, replaced below by the escaped markup
+    html = render_to_string(template_name, context, request)
+    if not parts:
+        return HttpResponse(html, status=status)
+    chunks: list[bytes] = []
+    for index, piece in enumerate(html.split(f"\x00{token}:")):
+        if index:
+            name, piece = piece.split("\x00", 1)
+            chunks.append(parts[f"\x00{token}:{name}\x00"].encode())
+        chunks.append(piece.encode())
+    return HttpResponse(b"".join(chunks), status=status)
 
 
 class BodyChange(NamedTuple):
@@ -170,6 +206,7 @@ def _workspace_context(
     error: str = "",
     message: str = "",
     change: BodyChange | None = None,
+    undo_count: int | None = None,
 ) -> dict[str, Any]:
     labels, rows = _workspace_spans(request, article)
     # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
@@ -210,7 +247,7 @@ def _workspace_context(
         "span_groups": render_span_groups(article.body, groups),
         "span_count": len(rows),
         "progress": editor_progress(article=article, user=request.user),
-        "undo_count": _undo_store(request, article).count(),
+        "undo_count": _undo_store(request, article).count() if undo_count is None else undo_count,
         "error": error,
         "message": message,
         "queue_query": query,
@@ -232,13 +269,16 @@ def _updated(
     selected: int | None = None,
     message: str = "",
     change: BodyChange | None = None,
+    undo_count: int | None = None,
 ) -> HttpResponse:
     """After a change: htmx gets every region that may have changed, out of band; a plain form post a redirect.
 
     With ``change`` (one span's) the body is sent as just the stretch that changed, when the page can splice it.
     """
     if request.htmx:
-        context = _workspace_context(request, article, selected=selected, message=message, change=change)
+        context = _workspace_context(
+            request, article, selected=selected, message=message, change=change, undo_count=undo_count
+        )
         return render(request, f"{WORKSPACE}#workspace-update", context)
     if message:
         messages.info(request, message)
@@ -270,6 +310,7 @@ class Done(NamedTuple):
     selected: int | None = None
     change: BodyChange | None = None
     status: int = 200  # 4xx: refused, but what it did stands (an undo entry dropped as no longer reversible)
+    undo_count: int | None = None  # the editor's undo entries after the change, when the write counted them
 
 
 Action = Callable[[HtmxHttpRequest, Article], Done]
@@ -278,7 +319,9 @@ Action = Callable[[HtmxHttpRequest, Article], Done]
 def _answer(request: HtmxHttpRequest, article: Article, done: Done) -> HttpResponse:
     if done.status >= 400:
         return _refused(request, article, done.message, done.status)
-    return _updated(request, article, selected=done.selected, message=done.message, change=done.change)
+    return _updated(
+        request, article, selected=done.selected, message=done.message, change=done.change, undo_count=done.undo_count
+    )
 
 
 def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResponse]]:
@@ -411,7 +454,8 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
     if not created:
         # Already there (made earlier, in another tab, or this request's retry): not this request's to undo.
         return Done(f"You already have {span.label.name} on “{excerpt(span.text)}”: it is selected.", span.pk)
-    undo.undo_record(_undo_store(request, article), undo.Created(span=span.pk, label=span.label_id))
+    history = _undo_store(request, article)
+    undo.undo_record(history, undo.Created(span=span.pk, label=span.label_id))
     # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
     # and the whole body is redrawn. At most MAX_PER_CREATE of them, in one statement (propagation.py).
     suggested = suggestions_propagate_span(span=span, body=article.body)
@@ -419,7 +463,8 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
     # that names its drawing gets just the stretch around the span.
     hidden = covered_suggestion_rows(span=span) if not suggested and "body_version" in request.POST else []
     message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
-    return Done(message, span.pk, BodyChange(span.pk, span.start, span.end, None, tuple(hidden)))
+    change = BodyChange(span.pk, span.start, span.end, None, tuple(hidden))
+    return Done(message, span.pk, change, undo_count=history.count())
 
 
 @workspace_post("annotations.change_span")
@@ -428,15 +473,16 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> Done:
     span = _span(request, article, data["span"])
     previous = span.label
     span = spans.span_update(span=span, actor=request.user, label=data["label"])
+    history = _undo_store(request, article)
     if span.label_id != previous.pk:
         entry = undo.Relabelled(span=span.pk, label=span.label_id, previous=previous.pk, previous_name=previous.name)
-        undo.undo_record(_undo_store(request, article), entry)
+        undo.undo_record(history, entry)
     change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, previous.pk))
     if span.label_id == previous.pk:
         message = f"“{excerpt(span.text)}” is already {span.label.name}."
     else:
         message = f"Relabelled “{excerpt(span.text)}” {previous.name} → {span.label.name}."
-    return Done(message, span.pk, change)
+    return Done(message, span.pk, change, undo_count=history.counted)
 
 
 @workspace_post("annotations.change_span")
@@ -470,9 +516,10 @@ def span_delete(request: HtmxHttpRequest, article: Article) -> Done:
         )
     snapshot = spans.SpanSnapshot.of(span)
     spans.span_delete(span=span, actor=request.user)
-    undo.undo_record(_undo_store(request, article), undo.Deleted(snapshot))
+    history = _undo_store(request, article)
+    undo.undo_record(history, undo.Deleted(snapshot))
     change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, span.label_id))
-    return Done(f"Deleted {span.label.name} “{excerpt(span.text)}”.", change=change)
+    return Done(f"Deleted {span.label.name} “{excerpt(span.text)}”.", change=change, undo_count=history.count())
 
 
 @workspace_post("annotations.add_span")
