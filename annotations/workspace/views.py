@@ -42,7 +42,7 @@ from annotations.suggestions.presentation import render_suggestion_groups
 from annotations.suggestions.propagation import covered_suggestion_rows, suggestions_propagate_span
 from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
 from annotations.workflow.services import SlotsFull, slot_claim
-from annotations.workspace import idempotency, undo
+from annotations.workspace import drawings, idempotency, undo
 from annotations.workspace.forms import (
     ArticleStatusForm,
     SpanCreateForm,
@@ -59,6 +59,7 @@ from annotations.workspace.rendering import (
     WorkspaceSpan,
     body_version,
     change_window,
+    drawing_key,
     labels_stylesheet,
     render_body,
     render_span_groups,
@@ -89,12 +90,13 @@ def render(
     """
     context = dict(context or {})
     token = secrets.token_hex(8)  # unguessable: no text of the page can contain a marker by accident or design
-    parts: dict[str, str] = {}
+    parts: dict[str, bytes] = {}
     for name in LONG_PARTS:
         value = context.get(name)
-        if isinstance(value, SafeString) and value:
+        # bytes: markup already encoded (a stored drawing, drawings.py); SafeString: markup just drawn.
+        if isinstance(value, bytes) or (isinstance(value, SafeString) and value):
             marker = f"\x00{token}:{name}\x00"
-            parts[marker] = value
+            parts[marker] = value if isinstance(value, bytes) else value.encode()
             context[name] = mark_safe(marker)  # noqa: S308 -- a marker, replaced below by the escaped markup
     html = render_to_string(template_name, context, request)
     if not parts:
@@ -103,7 +105,7 @@ def render(
     for index, piece in enumerate(html.split(f"\x00{token}:")):
         if index:
             name, piece = piece.split("\x00", 1)
-            chunks.append(parts[f"\x00{token}:{name}\x00"].encode())
+            chunks.append(parts[f"\x00{token}:{name}\x00"])
         chunks.append(piece.encode())
     return HttpResponse(b"".join(chunks), status=status)
 
@@ -207,7 +209,10 @@ def _workspace_context(
     message: str = "",
     change: BodyChange | None = None,
     undo_count: int | None = None,
+    stored: bool = False,
 ) -> dict[str, Any]:
+    """Everything the page (or a write's answer) shows. ``stored``: the whole page, whose body and list of spans
+    are read from the editor's stored drawing when it is of these very rows (drawings.py), and stored if not."""
     labels, rows = _workspace_spans(request, article)
     # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
     suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
@@ -228,7 +233,21 @@ def _workspace_context(
         label = labels[row[LABEL]]
         return (label.ordering, label.name, row[START], -row[END])
 
-    groups = [(labels[pk], list(items)) for pk, items in groupby(sorted(rows, key=label_order), key=itemgetter(LABEL))]
+    editor_id = request.user.pk if stored and patch is None else None
+    key = drawing = None
+    if editor_id is not None:
+        key = drawing_key(body=article.body, labels=labels, rows=rows, suggested=suggested)
+        drawing = drawings.drawing_find(article_id=article.pk, editor_id=editor_id, key=key)
+    if drawing is None:
+        ordered = sorted(rows, key=label_order)
+        groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
+        drawing = drawings.Drawing(
+            render_body(article.body, drawn, labels, window=patch).encode(),
+            render_span_groups(article.body, groups).encode(),
+            body_version(drawn, labels),
+        )
+        if key is not None and editor_id is not None:
+            drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=key, drawing=drawing)
     palette = [label for label in labels.values() if label.active]
     for label in palette:
         label.hotkey_reserved = label.hotkey.lower() in RESERVED_KEYS
@@ -236,15 +255,15 @@ def _workspace_context(
     position = queue_position(request)  # "Article 12 of 340 in your queue": read from the link, nothing counted
     return {
         **_span_editor_context(article, labels, rows, selected),
-        "body_html": render_body(article.body, drawn, labels, window=patch),
+        "body_html": drawing.body,
         "body_patch": patch,
-        "body_version": body_version(drawn, labels),
+        "body_version": drawing.body_version,
         "suggestion_groups": render_suggestion_groups(article, labels, suggested, request),
         "suggestion_count": len(suggested),
         "palette": palette,
         "keymap": keymap.commands(keymap.WORKSPACE),
         "keymap_bindings": keymap.bindings(keymap.WORKSPACE),
-        "span_groups": render_span_groups(article.body, groups),
+        "span_groups": drawing.spans,
         "span_count": len(rows),
         "progress": editor_progress(article=article, user=request.user),
         "undo_count": _undo_store(request, article).count() if undo_count is None else undo_count,
@@ -395,7 +414,7 @@ def article_annotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         query = queue_query(request, position=queue_position(request))
         following = reverse("annotations:article-next", args=[article.pk])
         return HttpResponseRedirect(f"{following}?{query}" if query else following)
-    return render(request, WORKSPACE, _workspace_context(request, article))
+    return render(request, WORKSPACE, _workspace_context(request, article, stored=True))
 
 
 @require_GET
