@@ -161,7 +161,17 @@ def render_body(
         if not covering:
             append(f'<span class="seg" data-start="{start}">{text}</span>')
             continue
-        if covering is not last:
+        if covering is not last and len(covering) == 1:
+            # Most highlighted pieces lie under one span: the general case below, spelled out for it.
+            last = covering
+            pk, label = covering[0][PK], covering[0][LABEL]
+            if pk < 0:
+                head = f"seg hl n1 l1-{slugs[label]} sug"
+                shared = f'data-spans="{pk}" data-labels="{SUGGESTED}{names[label]}"'
+            else:
+                head = f"seg hl n1 l1-{slugs[label]}"
+                shared = f'data-spans="{pk}" data-labels="{names[label]}"'
+        elif covering is not last:
             last = covering
             depth = len(covering)
             # The innermost span gets the last layer (the background); outer ones become bands beneath it.
@@ -179,7 +189,11 @@ def render_body(
         if opens:
             # Where spans begin: Tab walks from one to the next (workspace.js). Not tabindex in the markup: a
             # focusable segment turns a drag that starts on it into nothing selected (Chromium).
-            tab = f' data-opens="{" ".join([str(span[PK]) for span in opens])}"'
+            tab = (
+                f' data-opens="{opens[0][PK]}"'
+                if len(opens) == 1
+                else f' data-opens="{" ".join([str(span[PK]) for span in opens])}"'
+            )
             edges = " open close" if end in ends else " open"
         else:
             tab = ""
