@@ -291,4 +291,4 @@ from annotations.suggestions.models import (  # noqa: E402, F401
 from annotations.workflow.models import MergeStrategy, WorkflowSettings  # noqa: E402, F401
 
 # Undo history and idempotency outcomes are the workspace's; importing them here registers them in this app.
-from annotations.workspace.models import UndoEntry, WriteOutcome  # noqa: E402, F401
+from annotations.workspace.models import UndoEntry, WorkspaceDrawing, WriteOutcome  # noqa: E402, F401

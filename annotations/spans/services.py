@@ -6,12 +6,14 @@ against the locked article body and who may touch the span.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.utils import timezone
 
 from annotations.models import Label, Span
 from annotations.permissions import Actor, require, require_owner
@@ -100,9 +102,47 @@ def span_create_or_find(
     attributes: dict[str, Any] | None = None,
 ) -> tuple[Span, bool]:
     """Create a span after checking label and offsets: ``(span, True)``; ``(the one there, False)`` if it exists."""
+    return _span_insert_or_find(
+        article=article,
+        label=label,
+        start=start,
+        end=end,
+        annotator=annotator,
+        text=text,
+        origin=origin,
+        note=note,
+        attributes=attributes,
+    )
+
+
+# One statement whether or not the span exists: no savepoint to fall back to after a unique violation (each
+# savepoint is two more round trips). ON CONFLICT waits for a racing insert of the same span and then does nothing,
+# and a check constraint or trigger still raises. The row's history is written by its triggers, as for ``save()``.
+INSERT_SPAN = """
+    INSERT INTO annotations_span
+        (article_id, label_id, start, "end", text, annotator_id, origin, note, attributes, created_at, updated_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)
+    ON CONFLICT (article_id, label_id, start, "end", annotator_id) DO NOTHING
+    RETURNING id"""
+
+
+def _span_insert_or_find(
+    *,
+    article: Article,
+    label: Label,
+    start: Any,
+    end: Any,
+    annotator: Actor,
+    text: str | None,
+    origin: str = Span.Origin.MANUAL,
+    note: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> tuple[Span, bool]:
+    """``span_create_or_find`` inside the caller's transaction (which a refusal raised here rolls back)."""
     start, end, actual = _checked_placement(article_id=article.pk, label=label, start=start, end=end, text=text)
     if origin not in Span.Origin.values:
         raise ValidationError(f"Unknown origin {origin!r}.")
+    now = timezone.now()
     span = Span(
         article_id=article.pk,
         label=label,
@@ -113,17 +153,36 @@ def span_create_or_find(
         origin=origin,
         note=note or "",
         attributes=attributes or {},
+        created_at=now,
+        updated_at=now,
     )
-    try:
-        with transaction.atomic():
-            span.save()
-    except IntegrityError:
+    with connections[router.db_for_write(Span)].cursor() as cursor:
+        cursor.execute(
+            INSERT_SPAN,
+            [
+                article.pk,
+                label.pk,
+                start,
+                end,
+                actual,
+                annotator.pk,
+                origin,
+                span.note,
+                json.dumps(span.attributes),
+                now,
+                now,
+            ],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
         existing = Span.objects.filter(
             article_id=article.pk, label=label, start=start, end=end, annotator=annotator
         ).first()
-        if existing is None:
-            raise
+        if existing is None:  # the span that stood in the way was deleted meanwhile
+            raise ValidationError(IDENTICAL, code=CONFLICT)
         return existing, False
+    span.pk = inserted[0]
+    span._state.adding, span._state.db = False, router.db_for_write(Span)
     return span, True
 
 
@@ -264,13 +323,13 @@ def span_create_in_workspace(
     ]
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # nested in the workspace's own transaction, which a refusal rolls back
 def span_label_in_workspace(
     *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: Actor
 ) -> tuple[Span, bool]:
     """``span_create_in_workspace`` that also says whether the span is new (False: it was there already)."""
     slot_start(article=article, editor=annotator)
-    span, created = span_create_or_find(
+    span, created = _span_insert_or_find(
         article=article, label=label, start=start, end=end, text=text, annotator=annotator
     )
     article_start_annotating(article=article)

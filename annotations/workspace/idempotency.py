@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -60,6 +61,19 @@ def fingerprint(request: HttpRequest) -> str:
     return hashlib.sha256(json.dumps([request.path, asked]).encode()).hexdigest()
 
 
+# Prune this user's expired keys and claim this one in one statement; ON CONFLICT waits for a request holding the
+# same key to end (its row's unique index entry) and then does nothing, so no savepoint is needed to go on after it.
+_CLAIM_SQL = """
+WITH pruned AS (
+    DELETE FROM annotations_writeoutcome WHERE user_id = %(user)s AND created_at < %(before)s
+)
+INSERT INTO annotations_writeoutcome (user_id, key, request, status, message, selected, created_at)
+VALUES (%(user)s, %(key)s, %(request)s, 0, '', NULL, %(now)s)
+ON CONFLICT (user_id, key) DO NOTHING
+RETURNING id
+"""
+
+
 def write_claim(*, user_id: int, key: str, request: str) -> Outcome | None:
     """Claim ``key`` in the caller's transaction: None to go ahead, or the answer already given to it.
 
@@ -67,16 +81,19 @@ def write_claim(*, user_id: int, key: str, request: str) -> Outcome | None:
     """
     if not connection.in_atomic_block:
         raise RuntimeError("write_claim must run inside the transaction of the write it guards")
-    WriteOutcome.objects.filter(user_id=user_id, created_at__lt=timezone.now() - KEEP).delete()
-    try:
-        with transaction.atomic():
-            WriteOutcome.objects.create(user_id=user_id, key=key, request=request, status=0)
-    except IntegrityError:
-        first = WriteOutcome.objects.get(user_id=user_id, key=key)
-        if first.status != ABANDONED and first.request != request:
-            raise ValidationError(REUSED) from None
-        return Outcome(first.status, first.message, first.selected)
-    return None
+    now = timezone.now()
+    params: dict[str, Any] = {"user": user_id, "key": key, "request": request, "now": now, "before": now - KEEP}
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, params)
+        if cursor.fetchone() is not None:
+            return None
+        first = WriteOutcome.objects.filter(user_id=user_id, key=key).first()
+        if first is None:  # the row in the way had expired: the statement pruned it, so the key is free again
+            cursor.execute(_CLAIM_SQL, params)
+            return None
+    if first.status != ABANDONED and first.request != request:
+        raise ValidationError(REUSED)
+    return Outcome(first.status, first.message, first.selected)
 
 
 def write_settle(*, user_id: int, key: str, outcome: Outcome) -> None:

@@ -57,3 +57,31 @@ class WriteOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.status}"
+
+
+class WorkspaceDrawing(models.Model):
+    """An editor's annotate page as last drawn: the body's markup and their list of spans, UTF-8.
+
+    ``key`` digests everything the two were drawn from (the body, the labels as drawn, the editor's spans with their
+    notes and verdicts, the suggestions the editor sees), so a drawing is served only for exactly those inputs:
+    any change to them, by any path (the workspace, the admin, a review, an import, a label renamed), gives
+    another key and a fresh drawing. The key is computed from the rows the request has just read, so what is served
+    is always the drawing of those rows, whatever other processes write meanwhile; nothing needs invalidating. One
+    row per editor and article, replaced when the page is drawn anew.
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    editor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    body = models.BinaryField()
+    spans = models.BinaryField()
+    body_version = models.CharField(max_length=24)
+    drawn_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["article", "editor"], name="workspacedrawing_article_editor_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"article {self.article_id} for editor {self.editor_id}"

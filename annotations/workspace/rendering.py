@@ -9,6 +9,7 @@ list items, and a template loop over them costs several times the rest of the pa
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
 from bisect import insort
@@ -36,8 +37,14 @@ SpanRow = tuple[Any, ...]
 PK, START, END, LABEL, NOTE, VERDICT = range(6)
 
 
-def span_rows(spans: Iterable[Any]) -> list[SpanRow]:
-    """Rows as ``workspace_spans`` gives them; span objects (the admin's preview) are read the same way."""
+def span_rows(spans: Iterable[Any]) -> Sequence[SpanRow]:
+    """Rows as ``workspace_spans`` gives them; span objects (the admin's preview) are read the same way.
+
+    All of one kind: a list or tuple whose first item is a row is taken as it is (the workspace passes thousands,
+    several times per request), anything else is read item by item.
+    """
+    if isinstance(spans, (list, tuple)) and (not spans or isinstance(spans[0], tuple)):
+        return spans
     return [span if isinstance(span, tuple) else (span.pk, span.start, span.end, span.label_id) for span in spans]
 
 
@@ -160,7 +167,17 @@ def render_body(
         if not covering:
             append(f'<span class="seg" data-start="{start}">{text}</span>')
             continue
-        if covering is not last:
+        if covering is not last and len(covering) == 1:
+            # Most highlighted pieces lie under one span: the general case below, spelled out for it.
+            last = covering
+            pk, label = covering[0][PK], covering[0][LABEL]
+            if pk < 0:
+                head = f"seg hl n1 l1-{slugs[label]} sug"
+                shared = f'data-spans="{pk}" data-labels="{SUGGESTED}{names[label]}"'
+            else:
+                head = f"seg hl n1 l1-{slugs[label]}"
+                shared = f'data-spans="{pk}" data-labels="{names[label]}"'
+        elif covering is not last:
             last = covering
             depth = len(covering)
             # The innermost span gets the last layer (the background); outer ones become bands beneath it.
@@ -178,7 +195,11 @@ def render_body(
         if opens:
             # Where spans begin: Tab walks from one to the next (workspace.js). Not tabindex in the markup: a
             # focusable segment turns a drag that starts on it into nothing selected (Chromium).
-            tab = f' data-opens="{" ".join([str(span[PK]) for span in opens])}"'
+            tab = (
+                f' data-opens="{opens[0][PK]}"'
+                if len(opens) == 1
+                else f' data-opens="{" ".join([str(span[PK]) for span in opens])}"'
+            )
             edges = " open close" if end in ends else " open"
         else:
             tab = ""
@@ -196,6 +217,23 @@ def body_version(spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> str:
     return f"{rows:016x}{zlib.crc32(repr(drawn).encode()):08x}"
 
 
+def drawing_key(
+    *, body: str, labels: Mapping[int, LabelLike], rows: Sequence[SpanRow], suggested: Sequence[SpanRow]
+) -> str:
+    """A digest of everything the body and the list of spans are drawn from (``WorkspaceDrawing.key``).
+
+    The rows whole (notes and verdicts show in the list), in the order the selectors return them; labels as drawn.
+    A cryptographic digest, not ``body_version``'s sum: a collision would show a page the wrong drawing.
+    """
+    drawn = sorted((pk, label.slug, label.name, label.ordering) for pk, label in labels.items())
+    digest = hashlib.blake2b(digest_size=32)
+    digest.update(body.encode())
+    for part in (drawn, rows, suggested):
+        digest.update(b"\x00")
+        digest.update(repr(part).encode())
+    return digest.hexdigest()
+
+
 def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, length: int) -> tuple[int, int]:
     """The stretch of the body that one span's creation, removal or relabelling redraws.
 
@@ -203,13 +241,22 @@ def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, l
     after ``end`` (or the body's end): those are cut points both with and without the changed span, so the
     segments between them are all that differ, and the ones outside stay as they are.
     """
-    # Spans that ``segments`` skips (empty once clipped to the body) cut nothing, so they bound nothing here.
-    rows = [span for span in span_rows(spans) if span[PK] != changed and max(0, span[START]) < min(length, span[END])]
-    starts = [max(0, span[START]) for span in rows]
-    ends = [min(length, span[END]) for span in rows]
     start, end = max(0, start), min(length, end)
-    lo = max([cut for cut in starts if cut <= start] + [cut for cut in ends if cut <= start], default=0)
-    hi = min([cut for cut in starts if cut >= end] + [cut for cut in ends if cut >= end], default=length)
+    lo, hi = 0, length
+    # One pass, plain comparisons: thousands of rows on every windowed answer.
+    for span in span_rows(spans):
+        first, last = span[START], span[END]
+        first, last = (0 if first < 0 else first), (length if last > length else last)
+        # Spans that ``segments`` skips (empty once clipped to the body) cut nothing, so they bound nothing here.
+        if first >= last or span[PK] == changed:
+            continue
+        if first <= start:
+            lo = first if first > lo else lo
+            lo = last if lo < last <= start else lo
+        elif first >= end:
+            hi = first if first < hi else hi
+        if last >= end:
+            hi = last if last < hi else hi
     return lo, hi
 
 
@@ -224,9 +271,12 @@ def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]
             f'{name} <span class="count">{len(spans)}</span></h3><ol class="span-list">'
         )
         for pk, start, end, _, note, verdict in spans:
+            text = excerpt(body[start:end])
+            if "&" in text or "<" in text or ">" in text:
+                text = escape(text, quote=False)
             append(
                 f'<li><button type="button" class="span-item" data-span="{pk}">'
-                f'<span class="visually-hidden">{name}: </span>{escape(excerpt(body[start:end]), quote=False)}</button>'
+                f'<span class="visually-hidden">{name}: </span>{text}</button>'
             )
             if note:
                 append(f' <span class="badge" title="{escape(note)}">note</span>')

@@ -128,9 +128,13 @@ WITH pruned AS (
                 SELECT id FROM annotations_undoentry
                 WHERE user_id = %(user)s AND article_id = %(article)s
                 ORDER BY id DESC OFFSET %(kept)s LIMIT 1)))
+    RETURNING article_id
+), added AS (
+    INSERT INTO annotations_undoentry (user_id, article_id, entry, created_at)
+    VALUES (%(user)s, %(article)s, %(entry)s::jsonb, %(now)s)
 )
-INSERT INTO annotations_undoentry (user_id, article_id, entry, created_at)
-VALUES (%(user)s, %(article)s, %(entry)s::jsonb, %(now)s)
+SELECT (SELECT count(*) FROM annotations_undoentry WHERE user_id = %(user)s AND article_id = %(article)s)
+     - (SELECT count(*) FROM pruned WHERE article_id = %(article)s) + 1
 """
 
 
@@ -144,18 +148,20 @@ class DatabaseUndoStore:
     def __init__(self, *, user_id: int, article_id: int) -> None:
         self.rows = UndoEntry.objects.filter(user_id=user_id, article_id=article_id)
         self.user_id, self.article_id = user_id, article_id
+        self.counted: int | None = None  # how many entries ``append`` left, so the answer need not count again
 
     def load(self) -> list[Entry]:
         raw = self.rows.order_by("id").values_list("entry", flat=True)
         return [entry for entry in (from_json(dict(item)) for item in raw) if entry is not None]
 
     def count(self) -> int:
-        return self.rows.count()
+        return self.rows.count() if self.counted is None else self.counted
 
     def append(self, entry: Entry) -> None:
         """Insert the entry and prune, in one statement (one round trip on every change): this article's oldest
         beyond UNDO_DEPTH, and this editor's entries untouched for UNDO_MAX_AGE. The DELETE does not see the
-        row being inserted (one snapshot for the whole statement), so the newest UNDO_DEPTH - 1 it sees stay."""
+        row being inserted (one snapshot for the whole statement), so the newest UNDO_DEPTH - 1 it sees stay; and
+        the count it selects is of that same snapshot: the entries before, less the pruned, plus the new one."""
         with connection.cursor() as cursor:
             cursor.execute(
                 _APPEND_SQL,
@@ -168,8 +174,10 @@ class DatabaseUndoStore:
                     "kept": UNDO_DEPTH - 1,
                 },
             )
+            self.counted = cursor.fetchone()[0]
 
     def pop(self) -> Entry | None:
+        self.counted = None
         # SKIP LOCKED: two Ctrl+Z in flight (two tabs, two workers) take the newest two entries, one each.
         row = self.rows.order_by("-id").select_for_update(skip_locked=True).first()
         if row is None:

@@ -8,6 +8,7 @@ htmx swaps into the page's error region (``HX-Retarget``), and nothing is stored
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from itertools import groupby
 from operator import itemgetter
@@ -19,8 +20,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
@@ -39,7 +42,7 @@ from annotations.suggestions.presentation import render_suggestion_groups
 from annotations.suggestions.propagation import covered_suggestion_rows, suggestions_propagate_span
 from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
 from annotations.workflow.services import SlotsFull, slot_claim
-from annotations.workspace import idempotency, undo
+from annotations.workspace import drawings, idempotency, undo
 from annotations.workspace.forms import (
     ArticleStatusForm,
     SpanCreateForm,
@@ -56,6 +59,7 @@ from annotations.workspace.rendering import (
     WorkspaceSpan,
     body_version,
     change_window,
+    drawing_key,
     labels_stylesheet,
     render_body,
     render_span_groups,
@@ -70,6 +74,40 @@ MAX_WINDOW_SHARE = 0.5
 CHANGED_ELSEWHERE = "The text was changed elsewhere (another tab or editor); it now shows what is stored."
 NOT_SAVED = "Your change was not saved; nothing was changed. Try again."
 GONE = "That span no longer exists: it was deleted, perhaps in another tab. The page now shows what is stored."
+
+
+# The context's long stretches of markup, put into the answer after the template has run (see ``render``).
+LONG_PARTS = ("body_html", "span_groups", "suggestion_groups")
+
+
+def render(
+    request: HttpRequest, template_name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    """``django.shortcuts.render``, but the long parts of the page (the body, the lists) never go through the
+    template: each nesting level of a template joins its children's strings, so a part of a few hundred kB was
+    copied once per level (a dozen times, widened to four bytes a character when the text holds an emoji). The
+    template gets a marker per part instead, and the answer is joined once, as UTF-8 bytes.
+    """
+    context = dict(context or {})
+    token = secrets.token_hex(8)  # unguessable: no text of the page can contain a marker by accident or design
+    parts: dict[str, bytes] = {}
+    for name in LONG_PARTS:
+        value = context.get(name)
+        # bytes: markup already encoded (a stored drawing, drawings.py); SafeString: markup just drawn.
+        if isinstance(value, bytes) or (isinstance(value, SafeString) and value):
+            marker = f"\x00{token}:{name}\x00"
+            parts[marker] = value if isinstance(value, bytes) else value.encode()
+            context[name] = mark_safe(marker)  # noqa: S308 -- a marker, replaced below by the escaped markup
+    html = render_to_string(template_name, context, request)
+    if not parts:
+        return HttpResponse(html, status=status)
+    chunks: list[bytes] = []
+    for index, piece in enumerate(html.split(f"\x00{token}:")):
+        if index:
+            name, piece = piece.split("\x00", 1)
+            chunks.append(parts[f"\x00{token}:{name}\x00"])
+        chunks.append(piece.encode())
+    return HttpResponse(b"".join(chunks), status=status)
 
 
 class BodyChange(NamedTuple):
@@ -170,7 +208,11 @@ def _workspace_context(
     error: str = "",
     message: str = "",
     change: BodyChange | None = None,
+    undo_count: int | None = None,
+    stored: bool = False,
 ) -> dict[str, Any]:
+    """Everything the page (or a write's answer) shows. ``stored``: the whole page, whose body and list of spans
+    are read from the editor's stored drawing when it is of these very rows (drawings.py), and stored if not."""
     labels, rows = _workspace_spans(request, article)
     # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
     suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
@@ -191,7 +233,21 @@ def _workspace_context(
         label = labels[row[LABEL]]
         return (label.ordering, label.name, row[START], -row[END])
 
-    groups = [(labels[pk], list(items)) for pk, items in groupby(sorted(rows, key=label_order), key=itemgetter(LABEL))]
+    editor_id = request.user.pk if stored and patch is None else None
+    key = drawing = None
+    if editor_id is not None:
+        key = drawing_key(body=article.body, labels=labels, rows=rows, suggested=suggested)
+        drawing = drawings.drawing_find(article_id=article.pk, editor_id=editor_id, key=key)
+    if drawing is None:
+        ordered = sorted(rows, key=label_order)
+        groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
+        drawing = drawings.Drawing(
+            render_body(article.body, drawn, labels, window=patch).encode(),
+            render_span_groups(article.body, groups).encode(),
+            body_version(drawn, labels),
+        )
+        if key is not None and editor_id is not None:
+            drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=key, drawing=drawing)
     palette = [label for label in labels.values() if label.active]
     for label in palette:
         label.hotkey_reserved = label.hotkey.lower() in RESERVED_KEYS
@@ -199,18 +255,18 @@ def _workspace_context(
     position = queue_position(request)  # "Article 12 of 340 in your queue": read from the link, nothing counted
     return {
         **_span_editor_context(article, labels, rows, selected),
-        "body_html": render_body(article.body, drawn, labels, window=patch),
+        "body_html": drawing.body,
         "body_patch": patch,
-        "body_version": body_version(drawn, labels),
+        "body_version": drawing.body_version,
         "suggestion_groups": render_suggestion_groups(article, labels, suggested, request),
         "suggestion_count": len(suggested),
         "palette": palette,
         "keymap": keymap.commands(keymap.WORKSPACE),
         "keymap_bindings": keymap.bindings(keymap.WORKSPACE),
-        "span_groups": render_span_groups(article.body, groups),
+        "span_groups": drawing.spans,
         "span_count": len(rows),
         "progress": editor_progress(article=article, user=request.user),
-        "undo_count": _undo_store(request, article).count(),
+        "undo_count": _undo_store(request, article).count() if undo_count is None else undo_count,
         "error": error,
         "message": message,
         "queue_query": query,
@@ -232,13 +288,16 @@ def _updated(
     selected: int | None = None,
     message: str = "",
     change: BodyChange | None = None,
+    undo_count: int | None = None,
 ) -> HttpResponse:
     """After a change: htmx gets every region that may have changed, out of band; a plain form post a redirect.
 
     With ``change`` (one span's) the body is sent as just the stretch that changed, when the page can splice it.
     """
     if request.htmx:
-        context = _workspace_context(request, article, selected=selected, message=message, change=change)
+        context = _workspace_context(
+            request, article, selected=selected, message=message, change=change, undo_count=undo_count
+        )
         return render(request, f"{WORKSPACE}#workspace-update", context)
     if message:
         messages.info(request, message)
@@ -270,6 +329,7 @@ class Done(NamedTuple):
     selected: int | None = None
     change: BodyChange | None = None
     status: int = 200  # 4xx: refused, but what it did stands (an undo entry dropped as no longer reversible)
+    undo_count: int | None = None  # the editor's undo entries after the change, when the write counted them
 
 
 Action = Callable[[HtmxHttpRequest, Article], Done]
@@ -278,7 +338,9 @@ Action = Callable[[HtmxHttpRequest, Article], Done]
 def _answer(request: HtmxHttpRequest, article: Article, done: Done) -> HttpResponse:
     if done.status >= 400:
         return _refused(request, article, done.message, done.status)
-    return _updated(request, article, selected=done.selected, message=done.message, change=done.change)
+    return _updated(
+        request, article, selected=done.selected, message=done.message, change=done.change, undo_count=done.undo_count
+    )
 
 
 def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResponse]]:
@@ -352,7 +414,7 @@ def article_annotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         query = queue_query(request, position=queue_position(request))
         following = reverse("annotations:article-next", args=[article.pk])
         return HttpResponseRedirect(f"{following}?{query}" if query else following)
-    return render(request, WORKSPACE, _workspace_context(request, article))
+    return render(request, WORKSPACE, _workspace_context(request, article, stored=True))
 
 
 @require_GET
@@ -411,7 +473,8 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
     if not created:
         # Already there (made earlier, in another tab, or this request's retry): not this request's to undo.
         return Done(f"You already have {span.label.name} on “{excerpt(span.text)}”: it is selected.", span.pk)
-    undo.undo_record(_undo_store(request, article), undo.Created(span=span.pk, label=span.label_id))
+    history = _undo_store(request, article)
+    undo.undo_record(history, undo.Created(span=span.pk, label=span.label_id))
     # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
     # and the whole body is redrawn. At most MAX_PER_CREATE of them, in one statement (propagation.py).
     suggested = suggestions_propagate_span(span=span, body=article.body)
@@ -419,7 +482,8 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
     # that names its drawing gets just the stretch around the span.
     hidden = covered_suggestion_rows(span=span) if not suggested and "body_version" in request.POST else []
     message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
-    return Done(message, span.pk, BodyChange(span.pk, span.start, span.end, None, tuple(hidden)))
+    change = BodyChange(span.pk, span.start, span.end, None, tuple(hidden))
+    return Done(message, span.pk, change, undo_count=history.count())
 
 
 @workspace_post("annotations.change_span")
@@ -428,15 +492,16 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> Done:
     span = _span(request, article, data["span"])
     previous = span.label
     span = spans.span_update(span=span, actor=request.user, label=data["label"])
+    history = _undo_store(request, article)
     if span.label_id != previous.pk:
         entry = undo.Relabelled(span=span.pk, label=span.label_id, previous=previous.pk, previous_name=previous.name)
-        undo.undo_record(_undo_store(request, article), entry)
+        undo.undo_record(history, entry)
     change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, previous.pk))
     if span.label_id == previous.pk:
         message = f"“{excerpt(span.text)}” is already {span.label.name}."
     else:
         message = f"Relabelled “{excerpt(span.text)}” {previous.name} → {span.label.name}."
-    return Done(message, span.pk, change)
+    return Done(message, span.pk, change, undo_count=history.counted)
 
 
 @workspace_post("annotations.change_span")
@@ -470,9 +535,10 @@ def span_delete(request: HtmxHttpRequest, article: Article) -> Done:
         )
     snapshot = spans.SpanSnapshot.of(span)
     spans.span_delete(span=span, actor=request.user)
-    undo.undo_record(_undo_store(request, article), undo.Deleted(snapshot))
+    history = _undo_store(request, article)
+    undo.undo_record(history, undo.Deleted(snapshot))
     change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, span.label_id))
-    return Done(f"Deleted {span.label.name} “{excerpt(span.text)}”.", change=change)
+    return Done(f"Deleted {span.label.name} “{excerpt(span.text)}”.", change=change, undo_count=history.count())
 
 
 @workspace_post("annotations.add_span")
