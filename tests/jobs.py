@@ -61,3 +61,17 @@ def admin_confirm(client, job):
         import_job_import(job_id=job.pk)
     job.refresh_from_db()
     return job
+
+
+def run_queued(task) -> int:
+    """Run ``task``'s queued jobs in this process, on the test's own connection (tests that are not
+    transactional), oldest first, as the worker would; how many ran."""
+    from django_tasks_db.models import DBTaskResult
+
+    queued = DBTaskResult.objects.ready().filter(task_path=task.module_path).order_by("enqueued_at")
+    ran = 0
+    for job in queued:
+        task.call(*job.args_kwargs["args"], **job.args_kwargs["kwargs"])
+        job.delete()
+        ran += 1
+    return ran

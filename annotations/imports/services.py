@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pghistory
@@ -78,18 +80,61 @@ def corpus_import(
                 result=result,
                 editors_per_article=editors_per_article,
             )
-            for batch in batches(records, size=batch_size):
+            for batch in _read_ahead(batches(records, size=batch_size)):
                 run.add(batch)
                 if progress:
                     progress(len(batch))
             result.created_users = run.users.created
-            # Boilerplate families and plug-ins check the new articles once this commits (never on a dry run).
-            suggestions_after_import(article_ids=run.created_ids)
             if dry_run:
                 raise _DryRun
+            # Boilerplate families and plug-ins check the new articles in a job queued with them (after commit).
+            suggestions_after_import(article_ids=run.created_ids)
     except _DryRun:
         pass
     return result
+
+
+def _read_ahead(batches: Iterator[list[ArticleRecord]]) -> Iterator[list[ArticleRecord]]:
+    """``batches``, the next one read in a thread while the caller stores this one: storing mostly waits on
+    PostgreSQL (the COPYs, the full-text vector, the triggers), which releases the GIL, so reading, parsing and
+    resolving the next batch costs no wall time. At most two batches are held; a reader's ``ImportFailure`` is
+    raised here, in order, after the batches before it; when the caller stops (a failure, a dry run) the reader
+    stops at its next batch."""
+    handoff: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    return
+            put(("end", None))
+        except BaseException as failure:  # handed to the caller, raised there in order
+            put(("failure", failure))
+
+    reader = threading.Thread(target=read, name="import-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "failure":
+                assert isinstance(value, BaseException)
+                raise value
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        reader.join()
 
 
 @dataclass

@@ -15,6 +15,7 @@ from annotations.imports.records import spans_resolved
 from annotations.imports.registry import read_paths
 from annotations.imports.services import corpus_import
 from annotations.models import Assignment, Span, SpanEvent
+from articles.importers import ImportFailure
 from articles.models import Article
 from tests.commands import run_command
 from tests.factories import UserFactory
@@ -138,3 +139,25 @@ def test_memory_stays_flat_as_the_file_grows_fourfold(tmp_path, labels):
     # Held whole, the records of the bigger file would take several times its extra bytes; streamed, one batch.
     assert big_size - small_size > 2_000_000
     assert big_peak - small_peak < (big_size - small_size) / 4
+
+
+def test_the_next_batch_is_read_ahead_but_a_failure_stops_the_reading(tmp_path, labels):
+    """Batches are read one ahead in a thread while the current one is stored; when storing fails (here: an
+    annotator who does not exist) the reader stops instead of reading the rest of the file, and nothing is
+    stored."""
+    editor("mara")
+    path = tmp_path / "feed.jsonl"
+    lines = [line(n) for n in range(1, 1001)]
+    lines[49]["spans"][0]["annotator"] = "nobody"
+    write(path, lines)
+    read: list[int] = []
+
+    def counted():
+        for record in spans_resolved(read_paths([path], defer=True), batch_size=50):
+            read.append(1)
+            yield record
+
+    with pytest.raises(ImportFailure, match=r"feed.jsonl:50: .*nobody"):
+        corpus_import(records=counted(), batch_size=50)
+    assert not Article.objects.exists()
+    assert len(read) <= 200  # the failing batch, the one read ahead, and at most one resolver batch more

@@ -17,11 +17,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from lxml import html
 
+from annotations.imports.records import AnnotatedRecord, SpanRecord
 from annotations.imports.services import corpus_import
 from annotations.models import Label, Span
 from annotations.spans.services import span_create
 from annotations.suggestions import decisions
 from annotations.suggestions.boilerplate import boilerplate_rebuild
+from annotations.suggestions.imports import import_checks
 from annotations.suggestions.models import (
     BoilerplateCopy,
     BoilerplateFamily,
@@ -34,9 +36,10 @@ from annotations.suggestions.propagation import gazetteer_propagate, suggestions
 from annotations.suggestions.services import family_suggest
 from annotations.suggestions.suggesters import suggesters_run
 from annotations.workspace import undo
-from articles.importers import ArticleRecord
+from articles.importers import ArticleRecord, ImportFailure
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory
+from tests.jobs import run_queued
 from tests.workspace import HX, create, url
 
 pytestmark = pytest.mark.django_db
@@ -335,7 +338,7 @@ def test_spacy_blank_pipeline_with_a_gazetteer_entity_ruler(labels, editor, sett
 # --- imports ---------------------------------------------------------------------------------------------------
 
 
-def test_every_import_checks_new_articles_against_families_after_commit(labels, django_capture_on_commit_callbacks):
+def test_every_import_queues_the_check_of_its_new_articles_against_families(labels):
     footer = (
         "Quillix OS is the privacy-first Linux distribution trusted by newsrooms. Learn more at "
         "https://quillix.example/?ref=feed."
@@ -347,19 +350,26 @@ def test_every_import_checks_new_articles_against_families_after_commit(labels, 
     record = ArticleRecord(
         title="New", body=f"A fresh story about batteries.\n\n{footer}", location="t:1", source="o9.example"
     )
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        result = corpus_import(records=[record])
-    assert result.created_count == 1 and len(callbacks) == 1
+    result = corpus_import(records=[record])
+    assert result.created_count == 1
+    assert not BoilerplateCopy.objects.filter(article__title="New").exists()  # the import does not wait for it
+    assert run_queued(import_checks) == 1
     copy = BoilerplateCopy.objects.get(article__title="New")
     assert copy.text == footer
     assert copy.article.body[copy.start : copy.end] == footer
 
 
-def test_a_dry_run_import_checks_nothing(django_capture_on_commit_callbacks):
-    record = ArticleRecord(title="Dry", body="Text.", location="t:1")
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        corpus_import(records=[record], dry_run=True)
-    assert callbacks == []
+def test_a_dry_run_or_a_failed_import_queues_no_check():
+    corpus_import(records=[ArticleRecord(title="Dry", body="Text.", location="t:1")], dry_run=True)
+    unknown = SpanRecord(start=0, end=4, label="no such label", text="Text")
+    bad = [
+        ArticleRecord(title="Good", body="Text.", location="t:1"),
+        AnnotatedRecord(title="Bad", body="Text here.", location="t:2", spans=[unknown]),
+    ]
+    with pytest.raises(ImportFailure, match="t:2: span has no annotator"):
+        corpus_import(records=bad)
+    assert run_queued(import_checks) == 0
+    assert not Article.objects.exists()
 
 
 # --- the workspace over HTTP ------------------------------------------------------------------------------------

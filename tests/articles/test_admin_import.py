@@ -322,7 +322,12 @@ def test_confirm_twice_imports_once(curator_client):
     assert "This import can no longer be confirmed." in again.content.decode()
     run_worker()
     assert Article.objects.count() == 1
-    assert DBTaskResult.objects.count() == 2  # one preview, one import
+    # One preview, one import, and the boilerplate check the import queued with its article.
+    assert sorted(DBTaskResult.objects.values_list("task_path", flat=True)) == [
+        "annotations.imports.jobs.run_import",
+        "annotations.imports.jobs.run_import_preview",
+        "annotations.suggestions.imports.import_checks",
+    ]
 
 
 def test_other_curators_see_the_job_read_only(curator_client, curator):

@@ -1,0 +1,111 @@
+"""History and the span text check fire once per statement (migration 0024): the same rows as row-level gave.
+
+Written with raw SQL, as an import's COPY or a bulk UPDATE writes: several rows in one statement.
+"""
+
+import pghistory
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from annotations.models import ArticleEvent, Span, SpanEvent
+from tests.factories import ArticleFactory
+
+pytestmark = pytest.mark.django_db
+
+BODY = "Mara Okonkwo of Larchfield Systems said so."
+INSERT = (
+    'INSERT INTO annotations_span (article_id, label_id, start, "end", text, annotator_id, origin, note, attributes,'
+    " created_at, updated_at) VALUES {} RETURNING id"
+)
+
+
+def insert_spans(rows: list[tuple]) -> list[int]:
+    """One INSERT of ``rows`` (article, label, start, end, text, annotator): ids in order."""
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, 'import', '', '{}', now(), now())"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT.format(values), [value for row in rows for value in row])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+@pytest.fixture
+def article():
+    return ArticleFactory(title="Tern ships", body=BODY)
+
+
+def test_a_multi_row_insert_with_one_wrong_text_stores_nothing_and_names_the_constraint(article, labels, editor):
+    rows = [
+        (article.pk, labels["person"].pk, 0, 12, "Mara Okonkwo", editor.pk),
+        (article.pk, labels["org"].pk, 16, 34, "Larchfield Systemz", editor.pk),
+    ]
+    with pytest.raises(IntegrityError, match="does not match body\\[16:34\\]") as raised, transaction.atomic():
+        insert_spans(rows)
+    assert raised.value.__cause__.diag.constraint_name == "span_text_matches_body"
+    assert not Span.objects.exists()
+    assert not SpanEvent.objects.exists()
+
+
+def test_a_multi_row_insert_past_the_end_is_refused_with_the_body_length(article, labels, editor):
+    rows = [
+        (article.pk, labels["person"].pk, 0, 4, "Mara", editor.pk),
+        (article.pk, labels["claim"].pk, 35, 50, "said so." + "x" * 7, editor.pk),
+    ]
+    past = f"runs past the end of article {article.pk} \\(43 characters\\)"
+    with pytest.raises(IntegrityError, match=past), transaction.atomic():
+        insert_spans(rows)
+    assert not Span.objects.exists()
+
+
+def test_multi_row_insert_update_delete_give_one_event_per_changed_row_with_the_context(article, labels, editor):
+    rows = [
+        (article.pk, labels["person"].pk, 0, 12, "Mara Okonkwo", editor.pk),
+        (article.pk, labels["org"].pk, 16, 34, "Larchfield Systems", editor.pk),
+        (article.pk, labels["claim"].pk, 35, 43, "said so.", editor.pk),
+    ]
+    with pghistory.context(action="bulk"):
+        ids = insert_spans(rows)
+        with connection.cursor() as cursor:
+            # Two rows really change; the third is rewritten as it was: no event for it (IS DISTINCT FROM).
+            cursor.execute(
+                "UPDATE annotations_span SET note = CASE WHEN id = %s THEN note ELSE 'checked' END WHERE id = ANY(%s)",
+                [ids[2], ids],
+            )
+            cursor.execute("DELETE FROM annotations_span WHERE id = ANY(%s)", [ids[:2]])
+    events = list(SpanEvent.objects.order_by("pgh_id").values_list("pgh_label", "pgh_obj_id", "note", "text"))
+    assert events == [
+        ("insert", ids[0], "", "Mara Okonkwo"),
+        ("insert", ids[1], "", "Larchfield Systems"),
+        ("insert", ids[2], "", "said so."),
+        ("update", ids[0], "checked", "Mara Okonkwo"),
+        ("update", ids[1], "checked", "Larchfield Systems"),
+        ("delete", ids[0], "checked", "Mara Okonkwo"),
+        ("delete", ids[1], "checked", "Larchfield Systems"),
+    ]
+    contexts = {event.pgh_context.metadata["action"] for event in SpanEvent.objects.select_related("pgh_context")}
+    assert contexts == {"bulk"}
+    assert SpanEvent.objects.values("pgh_context_id").distinct().count() == 1
+
+
+def test_events_without_a_context_have_none(article, labels, editor):
+    ids = insert_spans([(article.pk, labels["person"].pk, 0, 4, "Mara", editor.pk)])
+    assert SpanEvent.objects.get(pgh_obj_id=ids[0]).pgh_context_id is None
+
+
+def test_a_multi_row_article_update_records_only_the_rows_it_changed(labels):
+    first, second = ArticleFactory(body="One text."), ArticleFactory(body="Another text.", status="reviewed")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE articles_article SET status = 'reviewed' WHERE id = ANY(%s)", [[first.pk, second.pk]])
+    events = ArticleEvent.objects.order_by("pgh_id").values_list("pgh_label", "pgh_obj_id", "status")
+    assert list(events) == [
+        ("insert", first.pk, "new"),
+        ("insert", second.pk, "reviewed"),
+        ("update", first.pk, "reviewed"),
+    ]
+
+
+def test_an_edit_that_breaks_the_text_is_still_refused_row_by_row(article, labels, editor):
+    (pk,) = insert_spans([(article.pk, labels["person"].pk, 0, 4, "Mara", editor.pk)])
+    refused = pytest.raises(IntegrityError, match="does not match body")
+    with refused as raised, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE annotations_span SET \"end\" = 5, text = 'Mara!' WHERE id = %s", [pk])
+    assert raised.value.__cause__.diag.constraint_name == "span_text_matches_body"
+    assert Span.objects.get(pk=pk).text == "Mara"
