@@ -13,7 +13,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotations", "0023_suggestion_statement_check"),
+        ("annotations", "0024_statement_level_history_and_span_check"),
         ("articles", "0006_search_match_cost"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
