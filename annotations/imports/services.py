@@ -99,7 +99,8 @@ def _read_ahead(batches: Iterator[list[ArticleRecord]]) -> Iterator[list[Article
     PostgreSQL (the COPYs, the full-text vector, the triggers), which releases the GIL, so reading, parsing and
     resolving the next batch costs no wall time. At most two batches are held; a reader's ``ImportFailure`` is
     raised here, in order, after the batches before it; when the caller stops (a failure, a dry run) the reader
-    stops at its next batch."""
+    stops at its next batch. The reader runs in another thread, so on another database connection, outside the
+    import's transaction: what ``batches`` does must never query (the readers parse and resolve offsets only)."""
     handoff: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
