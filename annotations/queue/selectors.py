@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,18 +26,25 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from annotations.models import Label, Span
+from annotations.suggestions.decisions import suggestion_counts
 from annotations.workflow.selectors import held_by, open_to_sql
 from articles.models import SEARCH_CONFIG, UNDATED, Article, SearchDocument, Source, queue_order
 from articles.search import search_matches, search_query, tsquery_text, with_search_document
 
 
-def articles_with_span_counts(*, annotator=None, articles: QuerySet[Article] | None = None) -> QuerySet[Article]:
-    """Articles (all, or ``articles``) with source and per-label span counts (``count_<slug>``) in one query."""
-    labels = list(Label.objects.values_list("slug", "pk"))
+def articles_with_span_counts(
+    *, annotator=None, articles: QuerySet[Article] | None = None, labels: Iterable[Label] | None = None
+) -> QuerySet[Article]:
+    """Articles (all, or ``articles``) with source and per-label span counts (``count_<slug>``) in one query:
+    for every label, or for ``labels`` (those the caller has read already) only."""
+    if labels is None:
+        slugs = list(Label.objects.values_list("slug", "pk"))
+    else:
+        slugs = [(label.slug, label.pk) for label in labels]
     span_filter = Q() if annotator is None else Q(spans__annotator=annotator)
     counts = {
         f"count_{slug.replace('-', '_')}": Count("spans", filter=span_filter & Q(spans__label_id=pk))
-        for slug, pk in labels
+        for slug, pk in slugs
     }
     return (
         (Article.objects.all() if articles is None else articles)
@@ -46,15 +54,19 @@ def articles_with_span_counts(*, annotator=None, articles: QuerySet[Article] | N
     )
 
 
-def articles_in_order(*, annotator, ids: list[int]) -> list[Article]:
-    """The articles ``ids``, in that order, with ``articles_with_span_counts``' counts and ``assigned`` (one query).
+def articles_in_order(*, annotator, ids: list[int], labels: Iterable[Label] | None = None) -> list[Article]:
+    """The articles ``ids``, in that order, with ``articles_with_span_counts``' counts (of ``labels``, default
+    all), ``assigned`` and ``suggestion_count`` (the suggestions waiting for this editor; issue 12): one query.
 
     The queue pages ids first (no counting), then counts spans for the page only: counting over the queue
     before sorting and cutting it to a page made a page cost as much as every matching article (at 100,000
     articles a common search word took 0.9 s; ``bench/search.py``).
     """
-    found = articles_with_span_counts(annotator=annotator, articles=Article.objects.filter(pk__in=ids)).annotate(
-        assigned=Exists(held_by(user=annotator).filter(article=OuterRef("pk")))
+    found = articles_with_span_counts(
+        annotator=annotator, articles=Article.objects.filter(pk__in=ids), labels=labels
+    ).annotate(
+        assigned=Exists(held_by(user=annotator).filter(article=OuterRef("pk"))),
+        suggestion_count=suggestion_counts(editor=annotator),
     )
     by_id = {article.pk: article for article in found}
     return [by_id[pk] for pk in ids if pk in by_id]

@@ -17,7 +17,6 @@ from annotations.presentation import excerpt
 from annotations.queue import selectors
 from annotations.queue.forms import QueueFilterForm, queue_position, queue_query
 from annotations.spans.selectors import labels_active
-from annotations.suggestions.decisions import suggestion_counts
 from annotations.workspace.rendering import render_body, stacked_bar
 from articles.models import Article
 
@@ -28,16 +27,8 @@ from articles.models import Article
 def article_list(request: HtmxHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     page = selectors.queue_page(user=request.user, number=_page_number(request), **form.filters())
-    articles = selectors.articles_in_order(annotator=request.user, ids=page.ids)
-    # How many suggestions wait for this editor on each article of the page: one query (issue 12).
-    waiting = dict(
-        Article.objects.filter(pk__in=[article.pk for article in articles])
-        .annotate(n=suggestion_counts(editor=request.user))
-        .values_list("pk", "n")
-    )
-    for article in articles:
-        article.suggestion_count = waiting.get(article.pk, 0)  # type: ignore[attr-defined]
     labels = list(labels_active())
+    articles = selectors.articles_in_order(annotator=request.user, ids=page.ids, labels=labels)
     rows = [
         (article, [(label, getattr(article, f"count_{label.slug.replace('-', '_')}", 0)) for label in labels])
         for article in articles
@@ -56,6 +47,7 @@ def article_list(request: HtmxHttpRequest) -> HttpResponse:
         "form": form,
         "queue_query": queue_query(request),
         "can_annotate": request.user.has_perm("annotations.add_span"),
+        "can_review": request.user.has_perm("annotations.review_gold"),
     }
     return render(request, template, context)
 

@@ -3,7 +3,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from annotations.models import Label
 from tests.factories import ArticleFactory, SpanFactory
+from tests.html import select, text
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +57,19 @@ def test_list_query_count_does_not_grow_with_articles(editor_client, editor, lab
     for _ in range(45):
         SpanFactory(article=ArticleFactory(), label=labels["org"], start=5, end=12, annotator=editor)
     assert list_queries(editor_client) == five
+
+
+def test_list_reads_its_option_lists_without_server_side_cursors(editor_client, editor, labels):
+    """The Source and "Has my label" lists are read with plain SELECTs: ModelChoiceField's default streams each
+    through a server-side cursor (DECLARE, FETCH, CLOSE), three round trips per list on every queue page."""
+    article = ArticleFactory(title="Listed")
+    with CaptureQueriesContext(connection) as ctx:
+        response = editor_client.get(reverse("annotations:article-list"))
+    assert not [query["sql"] for query in ctx.captured_queries if "DECLARE" in query["sql"]]
+    options = {option.get("value"): text(option) for option in select(response.content, "#id_source option")}
+    assert options[str(article.source.pk)] == article.source.name and options[""] == "Any source"
+    label_options = [option.get("value") for option in select(response.content, "#id_label option")]
+    assert label_options == ["", *(label.slug for label in Label.objects.order_by("ordering", "name"))]
 
 
 def test_htmx_request_gets_only_the_table(editor_client):
