@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -29,6 +33,23 @@ def article_list(request: HtmxHttpRequest) -> HttpResponse:
     page = selectors.queue_page(user=request.user, number=_page_number(request), **form.filters())
     labels = list(labels_active())
     articles = selectors.articles_in_order(annotator=request.user, ids=page.ids, labels=labels)
+    can_annotate = request.user.has_perm("annotations.add_span")
+    can_review = request.user.has_perm("annotations.review_gold")
+    query = queue_query(request)
+    # Each row's link and date are made here, once per row, not by a {% url %} and two |date filters per row (about
+    # a quarter of the page's template time): the article opens at its place in the queue ("Article 12 of 340").
+    opens = _url_for_each("annotations:article-annotate" if can_annotate else "annotations:article-detail")
+    reviews = _url_for_each("annotations:article-review")
+    of = urlencode({"of": page.total.param})
+    for place, article in enumerate(articles, start=page.offset + 1):
+        article.href = opens(article.pk)  # type: ignore[attr-defined]
+        if can_review:
+            article.review_href = reviews(article.pk)  # type: ignore[attr-defined]
+        if can_annotate:
+            article.href += f"?{query}&at={place}&{of}" if query else f"?at={place}&{of}"  # type: ignore[attr-defined]
+        if article.published_at is not None:
+            published = timezone.localtime(article.published_at)
+            article.published = (published.isoformat(), published.strftime("%Y-%m-%d"))  # type: ignore[attr-defined]
     rows = [
         (article, [(label, getattr(article, f"count_{label.slug.replace('-', '_')}", 0)) for label in labels])
         for article in articles
@@ -45,11 +66,20 @@ def article_list(request: HtmxHttpRequest) -> HttpResponse:
         if page.total.exact
         else None,
         "form": form,
-        "queue_query": queue_query(request),
-        "can_annotate": request.user.has_perm("annotations.add_span"),
-        "can_review": request.user.has_perm("annotations.review_gold"),
+        "queue_query": query,
+        "can_annotate": can_annotate,
+        "can_review": can_review,
     }
     return render(request, template, context)
+
+
+def _url_for_each(name: str) -> Callable[[int], str]:
+    """``reverse(name, args=[pk])`` for many ``pk``, at the cost of one ``reverse`` (~0.1 ms each)."""
+    marker = "2147483647"
+    before, found, after = reverse(name, args=[int(marker)]).partition(marker)
+    if not found or marker in after:
+        raise ValueError(f"{name}'s URL does not hold its one argument once")
+    return lambda pk: f"{before}{pk}{after}"
 
 
 def _page_number(request: HtmxHttpRequest) -> int:
