@@ -11,6 +11,7 @@ from typing import cast
 
 from django.contrib import admin
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import Col
 from django.http import HttpRequest
@@ -57,13 +58,38 @@ def _rows_only(articles: QuerySet) -> QuerySet:
     return rows
 
 
+# Each language once, in order, by skipping through article_language_idx: one index probe per language
+# (a "loose index scan"), where DISTINCT read every article.
+_LANGUAGES_SQL = """
+WITH RECURSIVE found(language) AS (
+    (SELECT language FROM articles_article ORDER BY language LIMIT 1)
+    UNION ALL
+    SELECT (SELECT a.language FROM articles_article a WHERE a.language > found.language ORDER BY a.language LIMIT 1)
+    FROM found WHERE found.language IS NOT NULL
+)
+SELECT language FROM found WHERE language IS NOT NULL
+"""
+
+
+class LanguageFilter(admin.AllValuesFieldListFilter):
+    """Django's list of every value (same parameter, same choices), read by ``_LANGUAGES_SQL`` instead of a
+    ``SELECT DISTINCT`` over the whole table on every page of the list (``language`` is never NULL)."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        with connection.cursor() as cursor:
+            cursor.execute(_LANGUAGES_SQL)
+            # Django only iterates it (choices()); a list of the values serves as its queryset did.
+            self.lookup_choices = [language for (language,) in cursor.fetchall()]  # type: ignore[assignment]
+
+
 class ArticleAdmin(admin.ModelAdmin):
     form = ArticleAdminForm
     paginator = CappedCountPaginator
     # "N results (M total)" would count the whole table on every search; "(Show all)" links to it instead.
     show_full_result_count = False
     list_display = ["title", "source", "published_at", "status", "language", "imported_at"]
-    list_filter = ["status", "source", "language", ("imported_at", admin.DateFieldListFilter)]
+    list_filter = ["status", "source", ("language", LanguageFilter), ("imported_at", admin.DateFieldListFilter)]
     list_select_related = ["source"]
     # Searched in get_search_results: title and body through the stored full-text vector, a url by substring.
     search_fields = ["title", "url"]
