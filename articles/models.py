@@ -180,9 +180,6 @@ class Article(models.Model):
             # Newest first within a status, undated last: the order of a work queue, walked one row at a time.
             models.Index(F("status"), queue_order().desc(), F("id").desc(), name="article_status_queue_order_idx"),
             models.Index(fields=["source", "status"], name="article_source_status_idx"),
-            # The admin's list order (Meta.ordering): its first page is the index's first 50 entries, not a sort
-            # of the corpus; its date hierarchy's MIN/MAX read the two ends.
-            models.Index(F("published_at").desc(), F("id").desc(), name="article_published_order_idx"),
             # The admin's language filter lists the languages by skipping through this index (articles.admin).
             models.Index(fields=["language"], name="article_language_idx"),
         ]

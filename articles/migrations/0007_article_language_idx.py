@@ -12,10 +12,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='article',
-            index=models.Index(models.OrderBy(models.F('published_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='article_published_order_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='article',
             index=models.Index(fields=['language'], name='article_language_idx'),
         ),
     ]
