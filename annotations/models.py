@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Length, Lower
 
-from annotations import keymap
+from annotations import history, keymap
 from articles.models import Article
 
 
@@ -92,9 +92,9 @@ def _event_str(noun: str):
 
 
 @pghistory.track(
-    pghistory.InsertEvent(),
-    pghistory.UpdateEvent(),
-    pghistory.DeleteEvent(),
+    history.InsertEvent(),
+    history.UpdateEvent(),
+    history.DeleteEvent(),
     model_name="SpanEvent",
     attrs={"__str__": _event_str("Span")},
 )
@@ -199,9 +199,7 @@ class Span(models.Model):
 
 # Every claim, lease renewal, done, reopen and release lands in AssignmentEvent (database triggers, with the
 # request's user and url), so a release or a reopened piece of work keeps its history.
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), model_name="AssignmentEvent"
-)
+@pghistory.track(history.InsertEvent(), history.UpdateEvent(), history.DeleteEvent(), model_name="AssignmentEvent")
 class Assignment(models.Model):
     """One editor's slot on an article: an explicit assignment by a curator, or a claim made by opening it.
 
@@ -255,9 +253,9 @@ class Assignment(models.Model):
 # snapshots: it may only change while no span points into it, so its hash marks when it changed, and copying
 # every text into the history would double the corpus at each import.
 @pghistory.track(
-    pghistory.InsertEvent(),
-    pghistory.UpdateEvent(),
-    pghistory.DeleteEvent(),
+    history.InsertEvent(),
+    history.UpdateEvent(),
+    history.DeleteEvent(),
     exclude=["body"],
     model_name="ArticleEvent",
     attrs={"__str__": _event_str("Article")},

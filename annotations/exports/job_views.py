@@ -15,7 +15,7 @@ from annotations import exports
 from annotations.exports.forms import ExportForm
 from annotations.exports.jobs import export_job_chunks, export_job_start
 from annotations.exports.models import ExportJob
-from annotations.exports.views import EXPORT_PERMISSION
+from annotations.exports.views import EXPORT_PERMISSION, export_form_page
 from annotations.http import HtmxHttpRequest
 
 
@@ -30,12 +30,7 @@ def _own_job(request: HtmxHttpRequest, job_id: uuid.UUID) -> ExportJob:
 def export_job_create(request: HtmxHttpRequest) -> HttpResponse:
     form = ExportForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "annotations/export.html",
-            {"form": form, "preview": None, "formats": exports.FORMATS.values()},
-            status=400,
-        )
+        return export_form_page(request, form, status=400)
     job = export_job_start(owner=request.user, form=form)
     return redirect("annotations:export-job", job_id=job.pk)
 

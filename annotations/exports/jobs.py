@@ -23,7 +23,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from annotations import exports
-from annotations.exports.models import STALLED_AFTER, ExportChunk, ExportJob
+from annotations.exports.models import ExportChunk, ExportJob
 from newsnotes.routers import on_replica
 
 FILE_CHUNK_BYTES = 1024 * 1024
@@ -59,7 +59,7 @@ def export_jobs_prune(*, now: dt.datetime | None = None) -> int:
     """Fail running jobs without progress for STALLED_AFTER (their worker died) and drop their chunks; delete
     finished and failed jobs (and their files) older than NEWSNOTES_EXPORT_RETENTION_HOURS. Returns rows deleted."""
     now = now or timezone.now()
-    stalled = ExportJob.objects.filter(status=ExportJob.Status.RUNNING, progress_at__lt=now - STALLED_AFTER)
+    stalled = ExportJob.objects.stalled(now=now)
     ExportChunk.objects.filter(job__in=stalled).delete()
     stalled.update(
         status=ExportJob.Status.FAILED,

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
-# A running job whose worker has shown no progress for this long is taken for dead (page note, then failed).
-STALLED_AFTER = dt.timedelta(minutes=10)
+from annotations.background_jobs import STALLED_AFTER, BackgroundJob, JobChunk
+
+__all__ = ["STALLED_AFTER", "ExportChunk", "ExportJob"]
 
 
-class ExportJob(models.Model):
+class ExportJob(BackgroundJob):
     """One researcher's export, run by the task worker. The file lives in ``ExportChunk`` rows, so every web
     replica can serve it; ``bytes`` is the file's length and the download's Content-Length."""
 
@@ -24,8 +21,9 @@ class ExportJob(models.Model):
         FINISHED = "finished", "Finished"
         FAILED = "failed", "Failed"
 
-    # Not guessable, although every view also checks the owner.
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    WORKING_STATUSES = (Status.RUNNING,)
+    PROGRESS_FIELD = "rows"
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     format = models.CharField(max_length=32)
@@ -35,15 +33,8 @@ class ExportJob(models.Model):
     total = models.BigIntegerField(default=0, help_text="Rows (spans or articles) counted when the job started.")
     rows = models.BigIntegerField(default=0)
     bytes = models.BigIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # The worker's last sign of life on this job: a job left running by a killed worker shows up as stalled.
-    progress_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(BackgroundJob.Meta):
         indexes = [models.Index(fields=["owner", "-created_at"], name="exportjob_owner_recent")]
         constraints = [
             models.CheckConstraint(
@@ -64,34 +55,8 @@ class ExportJob(models.Model):
     def done(self) -> bool:
         return self.status in (self.Status.FINISHED, self.Status.FAILED)
 
-    @property
-    def stalled(self) -> bool:
-        """Running, but no progress for STALLED_AFTER: the worker may have been killed."""
-        return (
-            self.status == self.Status.RUNNING
-            and self.progress_at is not None
-            and timezone.now() - self.progress_at > STALLED_AFTER
-        )
 
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.FINISHED:
-            return 100
-        return min(99, self.rows * 100 // self.total) if self.total else 0
-
-
-class ExportChunk(models.Model):
-    """A piece (about 1 MiB) of a job's file, in order."""
+class ExportChunk(JobChunk):
+    """A piece (about 1 MiB) of an export's file, in order."""
 
     job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="chunks")
-    seq = models.IntegerField()
-    data = models.BinaryField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "seq"], name="exportchunk_one_per_place"),
-            models.CheckConstraint(condition=Q(seq__gte=0), name="exportchunk_seq_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.job_id} #{self.seq}"

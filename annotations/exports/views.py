@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -17,12 +18,9 @@ from newsnotes.routers import on_replica
 EXPORT_PERMISSION = "annotations.export_spans"
 
 
-@require_GET
-@login_required
-@permission_required(EXPORT_PERMISSION, raise_exception=True)
-@vary_on_headers("HX-Request")
-def export_page(request: HtmxHttpRequest) -> HttpResponse:
-    form = ExportForm(request.GET or None)
+def export_form_page(request: HtmxHttpRequest, form: ExportForm, *, status: int = 200) -> HttpResponse:
+    """The export page for ``form``: what the export holds when the form is valid, its errors when not; for htmx,
+    only that count region. Every export view answers an invalid form with it (400 where the form was to run)."""
     preview = None
     if form.is_bound and form.is_valid():
         fmt = exports.FORMATS[form.cleaned_data["format"]]
@@ -41,7 +39,17 @@ def export_page(request: HtmxHttpRequest) -> HttpResponse:
     template = "annotations/export.html"
     if request.htmx:
         template += "#export-preview"
-    return render(request, template, {"form": form, "preview": preview, "formats": exports.FORMATS.values()})
+    response = render(request, template, {"form": form, "preview": preview}, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@login_required
+@permission_required(EXPORT_PERMISSION, raise_exception=True)
+@vary_on_headers("HX-Request")
+def export_page(request: HtmxHttpRequest) -> HttpResponse:
+    return export_form_page(request, ExportForm(request.GET or None))
 
 
 @require_GET
@@ -50,12 +58,7 @@ def export_page(request: HtmxHttpRequest) -> HttpResponse:
 def export_download(request: HtmxHttpRequest) -> HttpResponse:
     form = ExportForm(request.GET)
     if not form.is_valid():
-        return render(
-            request,
-            "annotations/export.html",
-            {"form": form, "preview": None, "formats": exports.FORMATS.values()},
-            status=400,
-        )
+        return export_form_page(request, form, status=400)
     fmt = exports.FORMATS[form.cleaned_data["format"]]
     filters = exports.resolve_layer(fmt.key, form.filters())
     chunks = on_replica(exports.export(fmt.key, filters, form.options()))  # read replica, when there is one

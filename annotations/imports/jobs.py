@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.tasks import task
 from django.utils import timezone
 
-from annotations.imports.models import STALLED_AFTER, ImportChunk, ImportJob
+from annotations.imports.models import ImportChunk, ImportJob
 from annotations.imports.records import AnnotatedRecord
 from annotations.imports.registry import ANNOTATED
 from annotations.imports.services import CorpusImportResult, corpus_import
@@ -109,9 +109,7 @@ def import_jobs_prune(*, now: dt.datetime | None = None) -> int:
     Returns the number of rows deleted."""
     now = now or timezone.now()
     deleted = 0
-    stalled = ImportJob.objects.filter(
-        status__in=[Status.PREVIEWING, Status.IMPORTING], progress_at__lt=now - STALLED_AFTER
-    )
+    stalled = ImportJob.objects.stalled(now=now)
     deleted += ImportChunk.objects.filter(job__in=stalled).delete()[0]
     stalled.update(
         status=Status.FAILED,

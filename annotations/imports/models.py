@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
-from annotations.exports.models import STALLED_AFTER
+from annotations.background_jobs import STALLED_AFTER, BackgroundJob, JobChunk
 
 __all__ = ["STALLED_AFTER", "ImportChunk", "ImportJob"]
 
 
-class ImportJob(models.Model):
+class ImportJob(BackgroundJob):
     """One curator's upload on its way in: previewed by the worker, confirmed by its owner, imported by the worker.
 
     The file lives in ``ImportChunk`` rows until the job can no longer be confirmed, so any web replica can take
@@ -31,7 +28,9 @@ class ImportJob(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    WORKING_STATUSES = (Status.PREVIEWING, Status.IMPORTING)
+    PROGRESS_FIELD = "processed"
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs")
     name = models.CharField(max_length=255, help_text="The uploaded file's name, as messages cite it (file:line).")
     size = models.BigIntegerField(default=0)
@@ -43,17 +42,11 @@ class ImportJob(models.Model):
     preview = models.JSONField(null=True, blank=True)
     # What the import stored (see jobs.result_summary); null until finished.
     result = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
     # Set by Cancel during the import: the worker checks it with each progress report and rolls everything back.
     cancel_requested = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    progress_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(BackgroundJob.Meta):
         indexes = [models.Index(fields=["-created_at"], name="importjob_recent")]
         constraints = [
             models.CheckConstraint(
@@ -109,34 +102,8 @@ class ImportJob(models.Model):
             self.confirmable or (self.status == self.Status.IMPORTING and not self.cancel_requested)
         )
 
-    @property
-    def stalled(self) -> bool:
-        """Running, but no progress for STALLED_AFTER: the worker may have been killed."""
-        return (
-            self.status in (self.Status.PREVIEWING, self.Status.IMPORTING)
-            and self.progress_at is not None
-            and timezone.now() - self.progress_at > STALLED_AFTER
-        )
 
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.FINISHED:
-            return 100
-        return min(99, self.processed * 100 // self.total) if self.total else 0
-
-
-class ImportChunk(models.Model):
+class ImportChunk(JobChunk):
     """A piece (about 1 MiB) of a job's uploaded file, in order."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
-    seq = models.IntegerField()
-    data = models.BinaryField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "seq"], name="importchunk_one_per_place"),
-            models.CheckConstraint(condition=Q(seq__gte=0), name="importchunk_seq_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.job_id} #{self.seq}"

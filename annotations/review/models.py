@@ -17,6 +17,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Length
 
+from annotations import history
 from articles.models import Article
 
 
@@ -61,9 +62,7 @@ def _text_trigger() -> pgtrigger.Trigger:
     )
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), model_name="ReviewDecisionEvent"
-)
+@pghistory.track(history.InsertEvent(), history.UpdateEvent(), history.DeleteEvent(), model_name="ReviewDecisionEvent")
 class ReviewDecision(models.Model):
     """One reviewer decision on an article; ``span_ids`` are the editor spans it settles (accepted or rejected)."""
 
@@ -94,7 +93,7 @@ class ReviewDecision(models.Model):
         return f"{self.action} on {self.article_id}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), model_name="GoldSpanEvent")
+@pghistory.track(history.InsertEvent(), history.UpdateEvent(), history.DeleteEvent(), model_name="GoldSpanEvent")
 class GoldSpan(models.Model):
     """A span of the gold layer: code points ``[start, end)`` of ``article.body``, as a reviewer settled it."""
 
@@ -135,7 +134,7 @@ class GoldSpan(models.Model):
         return f"gold {self.label_id}:{self.start}-{self.end}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent(), model_name="GoldSourceEvent")
+@pghistory.track(history.InsertEvent(), history.DeleteEvent(), model_name="GoldSourceEvent")
 class GoldSource(models.Model):
     """Provenance: one editor span a gold span came from, copied as it was when the reviewer took it."""
 

@@ -2,8 +2,8 @@
 // x rejects it, label keys add the selected text to gold (adjusting the current conflict when they overlap),
 // y / m / u / r press the toolbar's forms, ? lists the keys. Every decision is a form posted by htmx. A decision on
 // one conflict or span is answered with only what it changed (htmx out-of-band fragments: the settled conflict,
-// the counters, the new gold items, and the stretch of the text that changed, spliced in here); the others, and
-// any post from a page that missed a change, with #review-main drawn again. Every post names the drawing the page
+// the counters, the new gold items, and the stretch of the text that changed, spliced in by splice.js); the
+// others, and any post from a page that missed a change, with #review-main drawn again. Every post names the drawing the page
 // holds (#review-version), so the server knows which answer fits. The current conflict is then the first open
 // one at or after it, and the keyboard carries on from there.
 //
@@ -11,6 +11,7 @@
 
 import { installHotkeys } from "./hotkeys.js";
 import { refine, selectionOffsets } from "./selection.js";
+import { spliceBodyPatch } from "./splice.js";
 
 const review = document.getElementById("review");
 if (review) {
@@ -118,32 +119,6 @@ function start(review) {
     }
   });
 
-  /** Splice a redrawn stretch of the text in place of the segments it replaces, as a full redraw would leave it. */
-  function applyBodyPatch() {
-    const holder = document.getElementById("review-body-patch");
-    if (!holder || holder.dataset.from === undefined) return;
-    const root = body();
-    const from = Number(holder.dataset.from);
-    const to = Number(holder.dataset.to);
-    delete holder.dataset.from;
-    delete holder.dataset.to;
-    const fresh = [...holder.children];
-    holder.replaceChildren();
-    const stale = [...root.children].filter((element) => {
-      const at = Number(element.dataset.start);
-      return at >= from && at < to;
-    });
-    const after = stale.length ? stale[stale.length - 1].nextElementSibling : null;
-    if (!stale.length || Number(stale[0].dataset.start) !== from || (after && Number(after.dataset.start) !== to)) {
-      // The server patches only the drawing this page named, so this cannot line up wrongly; if it ever does, a
-      // reload shows what is stored rather than a text whose offsets are off.
-      window.location.reload();
-      return;
-    }
-    stale[0].replaceWith(...fresh);
-    for (const element of stale.slice(1)) element.remove();
-  }
-
   // The button that was pressed went with the conflict it settled: keep the keyboard on the list.
   function keepFocus() {
     const active = document.activeElement;
@@ -156,7 +131,7 @@ function start(review) {
   // answer that only carried fragments) comes once.
   document.body.addEventListener("htmx:afterSwap", (event) => {
     if (event.target.id !== "review-main") return;
-    applyBodyPatch();
+    spliceBodyPatch(document.getElementById("review-body-patch"), body());
     show();
     keepFocus();
   });

@@ -3,7 +3,7 @@
 // Every change goes through a small hidden form (create, relabel, delete) or a visible one (note, status, undo)
 // posted by htmx; the server answers with the re-rendered text and side panel as out-of-band swaps. After one
 // span's create, delete or relabel the text comes back as just the stretch that changed (#ws-body-patch), which
-// is spliced in here; every post says which drawing of the text the page holds, so a page that missed a
+// is spliced in (splice.js); every post says which drawing of the text the page holds, so a page that missed a
 // change gets the whole text instead. Refusals
 // come back as 4xx responses aimed (HX-Retarget) at the error region, which htmx would not swap by default.
 
@@ -11,6 +11,7 @@ import { installCaret } from "./caret.js";
 import { defineAction, installHotkeys, keymapBindings } from "./hotkeys.js";
 import { installRequests } from "./requests.js";
 import { offsetToPoint, pointToOffset, refine, selectionOffsets } from "./selection.js";
+import { spliceBodyPatch } from "./splice.js";
 import { isSuggestion, suggestionBindings } from "./suggestions.js";
 
 const SNAP_KEY = "newsnotes.snapWords";
@@ -531,47 +532,6 @@ function start(workspace) {
     }
   });
 
-  /** Splice a redrawn stretch of the text in place of the segments it replaces, leaving the page as a full redraw would. */
-  function applyBodyPatch() {
-    const holder = document.getElementById("ws-body-patch");
-    if (!holder || holder.dataset.from === undefined) {
-      return;
-    }
-    const from = Number(holder.dataset.from);
-    const to = Number(holder.dataset.to);
-    delete holder.dataset.from;
-    delete holder.dataset.to;
-    const fresh = [...holder.children];
-    holder.replaceChildren();
-    const stale = [...root.children].filter((element) => {
-      const at = Number(element.dataset.start);
-      return at >= from && at < to;
-    });
-    const after = stale.length ? stale[stale.length - 1].nextElementSibling : null;
-    if (!stale.length || Number(stale[0].dataset.start) !== from || (after && Number(after.dataset.start) !== to)) {
-      // The server splices only into the drawing this page named, so this cannot line up wrongly; if it ever
-      // does, a reload shows what is stored rather than a text whose offsets are off.
-      window.location.reload();
-      return;
-    }
-    // A full redraw drops the focus and collapses a text selection held inside the text; so does this.
-    const active = document.activeElement;
-    if (active && active !== root && root.contains(active)) {
-      active.blur();
-    }
-    const selection = window.getSelection();
-    for (const node of [selection.anchorNode, selection.focusNode]) {
-      if (node && node !== root && root.contains(node)) {
-        selection.collapse(root, 0);
-        break;
-      }
-    }
-    stale[0].replaceWith(...fresh);
-    for (const element of stale.slice(1)) {
-      element.remove();
-    }
-  }
-
   // Failed requests: requests.js (idempotency keys, reconcile after a lost answer) says what happened here.
   function failed(text) {
     const region = document.getElementById("ws-error");
@@ -583,7 +543,7 @@ function start(workspace) {
   installRequests(workspace, { failed });
 
   // At once, not at settle: a queued post may leave before the settle, and it names the drawing just received.
-  document.body.addEventListener("htmx:afterSwap", applyBodyPatch);
+  document.body.addEventListener("htmx:afterSwap", () => spliceBodyPatch(document.getElementById("ws-body-patch"), root));
   document.body.addEventListener("htmx:afterSettle", (event) => {
     const panel = document.getElementById("ws-panel");
     const chosen = panel?.dataset.selected || null;

@@ -17,6 +17,7 @@ from annotations.models import Label
 from articles.models import Article, body_sha256
 from tests.annotations.export_fixtures import build_corpus, export_bytes, skip_history_triggers
 from tests.factories import UserFactory
+from tests.html import one, text
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +239,23 @@ def test_text_filter_matches_words_as_prefixes_like_the_queue(researcher_client,
     assert articles.decode().count("\n") == 2  # the header and Orrin's article
     nothing = b"".join(researcher_client.get(DOWNLOAD, {"format": "csv", "q": "zzyzxq"}).streaming_content)
     assert nothing.decode().count("\n") == 1  # the header only
+
+
+def test_every_export_view_answers_an_invalid_form_with_the_same_page(researcher_client, corpus):
+    """Count, Download and the scripted download show one invalid-form answer (exports.views.export_form_page):
+    the page with the count region's summary and each field's error; 400 where the form was meant to run."""
+    invalid = {"format": "csv", "statuses": ["lost"], "published_from": "2026-03-01", "published_to": "2026-02-01"}
+    answers = {
+        "count": researcher_client.get(PAGE, invalid),
+        "download": researcher_client.get(DOWNLOAD, invalid),
+        "job": researcher_client.post(reverse("annotations:export-job-create"), invalid),
+    }
+    assert {name: answer.status_code for name, answer in answers.items()} == {"count": 200, "download": 400, "job": 400}
+    pages = {name: text(one(answer.content, "main")) for name, answer in answers.items()}
+    assert pages["download"] == pages["count"] and pages["job"] == pages["count"]
+    summary = text(one(answers["count"].content, "#export-preview"))
+    assert "Select a valid choice" in summary and "The end date is before the start date." in summary
+    assert all("HX-Request" in answer["Vary"] for answer in answers.values())
+    fragment = researcher_client.get(PAGE, invalid, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200  # htmx swaps no 4xx answer: the count region says what is wrong
+    assert b"<html" not in fragment.content and text(one(fragment.content, "#export-preview")) == summary

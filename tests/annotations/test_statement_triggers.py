@@ -6,6 +6,7 @@ Written with raw SQL, as an import's COPY or a bulk UPDATE writes: several rows 
 import pghistory
 import pytest
 from django.db import IntegrityError, connection, transaction
+from pghistory.models import Context
 
 from annotations.models import ArticleEvent, Span, SpanEvent
 from tests.factories import ArticleFactory
@@ -109,3 +110,46 @@ def test_an_edit_that_breaks_the_text_is_still_refused_row_by_row(article, label
         cursor.execute("UPDATE annotations_span SET \"end\" = 5, text = 'Mara!' WHERE id = %s", [pk])
     assert raised.value.__cause__.diag.constraint_name == "span_text_matches_body"
     assert Span.objects.get(pk=pk).text == "Mara"
+
+
+def test_a_statement_that_changes_no_row_writes_no_context(article, labels, editor):
+    """Row-level history attached a context only for a row it recorded; a statement that records none attaches none.
+
+    Statement-level triggers fire for every statement, rows or none, and joined the context to the rows: whenever
+    the plan read the context first (a multi-row UPDATE that rewrote rows as they were, or any statement once
+    such a plan was cached on the connection), a POST that changed nothing left a ``pghistory_context`` row that
+    no event points to.
+    """
+    rows = [
+        (article.pk, labels["person"].pk, 0, 12, "Mara Okonkwo", editor.pk),
+        (article.pk, labels["org"].pk, 16, 34, "Larchfield Systems", editor.pk),
+        (article.pk, labels["claim"].pk, 35, 43, "said so.", editor.pk),
+    ]
+    ids = insert_spans(rows)
+    other = ArticleFactory(body="Another text.")
+    with pghistory.context(action="nothing"), connection.cursor() as cursor:
+        cursor.execute("UPDATE annotations_span SET note = note WHERE id = ANY(%s)", [ids])
+        cursor.execute("UPDATE articles_article SET status = status WHERE id = ANY(%s)", [[article.pk, other.pk]])
+        cursor.execute("UPDATE annotations_span SET note = 'x' WHERE id = -1")
+        cursor.execute("DELETE FROM annotations_span WHERE id = -1")
+        cursor.execute("DELETE FROM articles_article WHERE id = -1")
+        cursor.execute("INSERT INTO annotations_span SELECT * FROM annotations_span WHERE false")
+    assert not Context.objects.exists()
+    assert SpanEvent.objects.count() == 3 and ArticleEvent.objects.count() == 2  # the inserts, outside the context
+    # A statement that does record something still attaches its context, once.
+    with pghistory.context(action="something"), connection.cursor() as cursor:
+        cursor.execute("UPDATE annotations_span SET note = CASE WHEN id = %s THEN 'checked' ELSE note END", [ids[0]])
+    assert list(Context.objects.values_list("metadata__action", flat=True)) == ["something"]
+    update = SpanEvent.objects.get(pgh_label="update")
+    assert (update.pgh_obj_id, update.pgh_context.metadata["action"]) == (ids[0], "something")
+
+
+def test_every_history_trigger_attaches_its_context_only_for_rows_it_records():
+    """A model tracked with pghistory's own events (not annotations.history's) would bring the CTE back."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE prosrc LIKE '%%(SELECT _pgh_attach_context())%%')"
+            " FROM pg_proc WHERE proname LIKE 'pgtrigger_%%' AND prosrc LIKE '%%_pgh_attach%%'"
+        )
+        attaching, on_demand = cursor.fetchone()
+    assert attaching == on_demand >= 17  # spans, articles, assignments and the review's three tables

@@ -1,6 +1,7 @@
-"""The review page and the agreement page laid out in Chromium at 390, 1024 and 1440 px and 200% zoom: nothing of
-the gold list stays under the fixed message bar, and the heat map's names are all inside its drawing with no
-empty band above them. Screenshots go to screenshots/ (git-ignored) for people to look at."""
+"""The review page and the agreement page laid out in Chromium at 320, 390, 1024 and 1440 px and 200% zoom: every
+label of the palette inside the window, nothing of the gold list under the fixed message bar, and the heat map's
+names all inside its drawing with no empty band above them. Screenshots go to screenshots/ (git-ignored) for people
+to look at."""
 
 from pathlib import Path
 
@@ -136,4 +137,60 @@ def test_the_heat_maps_names_fit_its_drawing(browser, live_server, login, resear
     OUT.mkdir(exist_ok=True)
     page.locator("svg.heat-map").screenshot(path=str(OUT / f"agreement-heat-{size}.png"))
     page.screenshot(path=str(OUT / f"agreement-{size}.png"))
+    context.close()
+
+
+PALETTE = """() => {
+  const edge = document.documentElement.clientWidth;
+  const palette = document.querySelector("#review-main .palette");
+  const outside = [...palette.querySelectorAll("*")]
+    .filter((e) => e.getClientRects().length)  // drawn (the visually hidden heading is 1 px wide, inside)
+    .map((e) => [e, e.getBoundingClientRect()])
+    .filter(([, r]) => r.left < 0 || r.right > edge + 0.5)
+    .map(([e, r]) => `${e.tagName}.${e.className} ${Math.round(r.left)}..${Math.round(r.right)}`);
+  const list = palette.querySelector("ul");
+  return {
+    edge,
+    outside,
+    hiddenByScroll: list.scrollWidth - list.clientWidth,
+    labels: [...palette.querySelectorAll(".label-btn")].map((b) => b.dataset.name),
+    pageOverflow: document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth,
+  };
+}"""
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("320", (320, 640, 1)), ("zoom200", (640, 400, 2))])
+def test_every_label_of_the_palette_is_inside_the_window(browser, live_server, login, reviewer, size, viewport):
+    """At 320 px the palette's one sideways-scrolling row hid CLAIM's end and all of SPONSORED, with no scroll bar
+    drawn to say so; every label button, its key and the hint are now inside the window."""
+    labels = {label.slug: label for label in Label.objects.all()}
+    body = " ".join(f"Mara Okonkwo of Larchfield Systems said the chip ships in May ({n})." for n in range(40))
+    article = ArticleFactory(title="Palette", body=body)
+    ana, bo = make_editor("ana"), make_editor("bo")
+    span(article, ana, labels["person"], 0, 12)
+    span(article, bo, labels["org"], 16, 34)
+    finish(article, ana, bo)
+    width, height, scale = viewport
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale)
+    page = context.new_page()
+    login(page, live_server, reviewer)
+    page.goto(live_server.url + reverse("annotations:article-review", args=[article.pk]))
+    page.locator("#review-main .palette").scroll_into_view_if_needed()
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / f"review-palette-{size}.png"))
+    seen = page.evaluate(PALETTE)
+    assert sorted(seen["labels"]) == sorted(label.name for label in labels.values() if label.active), seen
+    assert seen["outside"] == [], seen
+    assert seen["hiddenByScroll"] <= 0, seen
+    assert seen["pageOverflow"] == 0, seen
+    # Wrapped, the palette is taller than one row: it stays in its place above the text rather than covering it.
+    page.evaluate(
+        "() => { const text = document.getElementById('review-body').getBoundingClientRect();"
+        " window.scrollTo(0, window.scrollY + text.top + text.height / 2); }"
+    )
+    covered = page.evaluate(
+        "() => { const r = document.querySelector('#review-main .palette').getBoundingClientRect();"
+        " return r.bottom > 0 && r.top < window.innerHeight; }"
+    )
+    assert not covered
     context.close()
