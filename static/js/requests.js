@@ -4,7 +4,7 @@
 // answers a retry with its first outcome. When the answer is lost (network error, timeout, a 5xx without a
 // message of its own) the request may or may not have been stored, so the page says so and asks the server
 // (GET data-write-check-url with the same key), which redraws the page from the database and says whether the
-// change was saved. Refusals with their own message (HX-Retarget) are shown by workspace.js as they are.
+// change was saved. Refusals with their own message (HX-Retarget) are shown as they are (refusals.js).
 
 export const KEY_HEADER = "Idempotency-Key";
 export const CHECKING = "The server did not answer; checking what was saved…";

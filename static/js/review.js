@@ -10,6 +10,7 @@
 // Offsets: the same selection → code-point conversion as the workspace (selection.js), re-checked by the server.
 
 import { installHotkeys } from "./hotkeys.js";
+import { showRefusal } from "./refusals.js";
 import { refine, selectionOffsets } from "./selection.js";
 import { spliceBodyPatch } from "./splice.js";
 
@@ -102,13 +103,7 @@ function start(review) {
   });
 
   // A refusal (4xx with a sentence retargeted to #review-error) is shown; htmx swaps no error answer by itself.
-  document.body.addEventListener("htmx:beforeSwap", (event) => {
-    const xhr = event.detail.xhr;
-    if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
+  document.body.addEventListener("htmx:beforeSwap", showRefusal);
 
   // Every post names the drawing of the region this page holds; the server answers a page that missed a change
   // with the whole region.

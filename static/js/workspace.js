@@ -4,12 +4,13 @@
 // posted by htmx; the server answers with the re-rendered text and side panel as out-of-band swaps. After one
 // span's create, delete or relabel the text comes back as just the stretch that changed (#ws-body-patch), which
 // is spliced in (splice.js); every post says which drawing of the text the page holds, so a page that missed a
-// change gets the whole text instead. Refusals
-// come back as 4xx responses aimed (HX-Retarget) at the error region, which htmx would not swap by default.
+// change gets the whole text instead. Refusals come back as 4xx responses aimed (HX-Retarget) at the error
+// region, which htmx would not swap by default (refusals.js swaps them).
 
 import { installCaret } from "./caret.js";
 import { defineAction, installHotkeys, keymapBindings } from "./hotkeys.js";
 import { installRequests } from "./requests.js";
+import { showRefusal } from "./refusals.js";
 import { offsetToPoint, pointToOffset, refine, selectionOffsets } from "./selection.js";
 import { spliceBodyPatch } from "./splice.js";
 import { isSuggestion, suggestionBindings } from "./suggestions.js";
@@ -502,10 +503,7 @@ function start(workspace) {
       window.location.assign(`${loginPath}?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
       return;
     }
-    if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
+    showRefusal(event);
   });
 
   // A read-only page offers no change; a key or button that would post one (delete, undo, accept) says why instead.
