@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import NAMES, WORDS, _migrate, article_text, database_url  # noqa: E402
+from bench.django_setup import development_setup  # noqa: E402
 
 DATABASE = "newsnotes_bench_boilerplate"
 SEED = 20261129
@@ -279,12 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     build(url, args.articles, args.new)
     groups = decoy_groups(args.articles + args.new)
 
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
-    import django
-
-    django.setup()
+    development_setup(url)
     from django.db import connection
     from tqdm import tqdm
 

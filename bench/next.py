@@ -12,16 +12,14 @@ call and the ratio of each size to the smallest, measured in this one run; asser
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import ensure_corpus  # noqa: E402
+from bench.django_setup import development_setup, median_p95, use_corpus  # noqa: E402
 
 CALLS = 200
 
@@ -36,16 +34,6 @@ def _walk(article_queue, user, current: int) -> int | None:
     return None
 
 
-def _time(call, currents: list[int]) -> tuple[float, float]:
-    times = []
-    for current in currents:
-        started = time.perf_counter()
-        call(current)
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -53,36 +41,24 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     corpora = {size: ensure_corpus(articles=size, spans=0, database=f"newsnotes_bench_next_{size}") for size in sizes}
 
-    os.environ["DATABASE_URL"] = corpora[sizes[0]].url
-    os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
+    development_setup(corpora[sizes[0]].url)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from annotations.models import Assignment
     from annotations.queue.selectors import article_queue, next_in_queue
     from articles.models import Article
 
     results = {}
     for size in sizes:
-        connection.close()
-        connection.settings_dict["NAME"] = corpora[size].database
-        user = get_user_model().objects.get(username=corpora[size].username)
-        ids = list(Article.objects.order_by("id").values_list("id", flat=True))
-        for pk in ids[:: max(1, len(ids) // 20)][:20]:
-            Assignment.objects.get_or_create(article_id=pk, user=user)
+        user, ids = use_corpus(corpora[size])
         queued = Article.objects.filter(status__in=["new", "in_annotation"]).count()
         currents = ids[:: max(1, len(ids) // CALLS)][:CALLS]
         for current in currents[:5]:  # warm the caches
             next_in_queue(user=user, current=current)
         with CaptureQueriesContext(connection) as captured:
             next_in_queue(user=user, current=currents[0])
-        one = _time(lambda current, user=user: next_in_queue(user=user, current=current), currents)
-        walk = _time(lambda current, user=user: _walk(article_queue, user, current), currents[:20])
+        one = median_p95(lambda current, user=user: next_in_queue(user=user, current=current), currents)
+        walk = median_p95(lambda current, user=user: _walk(article_queue, user, current), currents[:20])
         results[size] = (queued, len(captured), one, walk)
 
     base = results[sizes[0]]

@@ -16,7 +16,6 @@ Targets on the 2-core reference machine: review page < 80 ms, accept p95 < 30 ms
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import statistics
@@ -27,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import annotate  # noqa: E402
+from bench.django_setup import production_settings  # noqa: E402
 
 BENCH_DB = "newsnotes_bench_review"
 
@@ -43,18 +43,7 @@ def main() -> None:
     server, bench = annotate.server_urls()
     annotate.admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     annotate.admin(server, f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ.update(
-        DATABASE_URL=bench,
-        DEBUG="0",
-        SECRET_KEY="bench-only-" + "x" * 50,
-        ALLOWED_HOSTS="testserver",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        NEWSNOTES_PLAIN_STATIC="1",
-        LOG_LEVEL="ERROR",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
+    production_settings(bench)
     try:
         run(args)
     finally:

@@ -24,29 +24,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import ensure_corpus  # noqa: E402
+from bench.django_setup import development_setup, median_p95, use_corpus  # noqa: E402
 
 CALLS = 100
 TERMS = ["Corv", "chip", "sparse", "rare", "zzyzxq", ""]
 WHAT = ("floor", "page", "n", "uncapped")
-
-
-def _time(call, args: list) -> tuple[float, float]:
-    times = []
-    for arg in args:
-        started = time.perf_counter()
-        call(arg)
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -57,20 +46,12 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     corpora = {size: ensure_corpus(articles=size, spans=0, database=f"{args.prefix}_{size}") for size in sizes}
 
-    os.environ["DATABASE_URL"] = corpora[sizes[0]].url
-    os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
+    development_setup(corpora[sizes[0]].url)
     from django.db import connection
     from django.db.models import Count
     from django.test.utils import CaptureQueriesContext
 
-    from annotations.models import Assignment
     from annotations.queue.selectors import COUNT_CAP, article_queue, articles_in_order, next_in_queue, queue_page
-    from articles.models import Article
     from articles.search import tsquery_text
 
     results: dict[tuple[int, str], dict[str, tuple[float, float]]] = {}
@@ -78,12 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     queries: dict[tuple[int, str, str], int] = {}
     terms = list(TERMS)
     for size in sizes:
-        connection.close()
-        connection.settings_dict["NAME"] = corpora[size].database
-        user = get_user_model().objects.get(username=corpora[size].username)
-        ids = list(Article.objects.order_by("id").values_list("id", flat=True))
-        for pk in ids[:: max(1, len(ids) // 20)][:20]:
-            Assignment.objects.get_or_create(article_id=pk, user=user)
+        user, ids = use_corpus(corpora[size])
         if terms[3] == "rare":  # the least common word of the first corpus, the same for all sizes
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -139,10 +115,10 @@ def main(argv: list[str] | None = None) -> None:
                 n(currents[0], term)
             queries[size, term, "n"] = len(captured)
             results[size, term] = {
-                "floor": _time(floor, [term] * 30) if term else (0.0, 0.0),
-                "page": _time(page, [term] * 30),
-                "n": _time(lambda current, term=term: n(current, term), currents),
-                "uncapped": _time(uncapped, [term] * 10),
+                "floor": median_p95(floor, [term] * 30) if term else (0.0, 0.0),
+                "page": median_p95(page, [term] * 30),
+                "n": median_p95(lambda current, term=term: n(current, term), currents),
+                "uncapped": median_p95(uncapped, [term] * 10),
             }
 
     print()

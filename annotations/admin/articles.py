@@ -268,40 +268,53 @@ class CurationArticleAdmin(ImportPageMixin, ArticleAdmin):
 
     @admin.action(description="Mark selected articles reviewed", permissions=["review"])
     def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Article]):
-        if not confirmed(request):
-            return confirmation_page(
-                self,
-                request,
-                queryset,
-                action="mark_reviewed",
-                title="Mark articles reviewed",
-                lines=["The selected articles get the status “Reviewed”. Their spans are not changed."],
-                button="Yes, mark them reviewed",
-            )
-        for article in queryset:
-            article_status_change(article=article, actor=request.user, transition=Transition.REVIEWED)
-        self.message_user(request, f"Marked {counted(len(queryset), 'article')} reviewed.", messages.SUCCESS)
-        return None
+        return self._change_status(
+            request,
+            queryset,
+            transition=Transition.REVIEWED,
+            action="mark_reviewed",
+            title="Mark articles reviewed",
+            lines=["The selected articles get the status “Reviewed”. Their spans are not changed."],
+            button="Yes, mark them reviewed",
+            done="Marked {articles} reviewed.",
+        )
 
     @admin.action(description="Reopen selected articles", permissions=["review"])
     def reopen(self, request: HttpRequest, queryset: QuerySet[Article]):
+        return self._change_status(
+            request,
+            queryset,
+            transition=Transition.SEND_BACK,
+            action="reopen",
+            title="Reopen articles",
+            lines=[
+                "The selected articles go back to work: their status follows from their editors' slots again "
+                "(“Ready for review” when enough editors are done, “In annotation” when work has started, "
+                "“New” otherwise). Their spans and the editors' slots are not changed."
+            ],
+            button="Yes, reopen them",
+            done="Reopened {articles}.",
+        )
+
+    def _change_status(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Article],
+        *,
+        transition: Transition,
+        action: str,
+        title: str,
+        lines: list[str],
+        button: str,
+        done: str,
+    ):
+        """A status action: its confirmation page, then ``transition`` for each article (``done`` is the message,
+        ``{articles}`` the count)."""
         if not confirmed(request):
-            return confirmation_page(
-                self,
-                request,
-                queryset,
-                action="reopen",
-                title="Reopen articles",
-                lines=[
-                    "The selected articles go back to work: their status follows from their editors' slots again "
-                    "(“Ready for review” when enough editors are done, “In annotation” when work has started, "
-                    "“New” otherwise). Their spans and the editors' slots are not changed."
-                ],
-                button="Yes, reopen them",
-            )
+            return confirmation_page(self, request, queryset, action=action, title=title, lines=lines, button=button)
         for article in queryset:
-            article_status_change(article=article, actor=request.user, transition=Transition.SEND_BACK)
-        self.message_user(request, f"Reopened {counted(len(queryset), 'article')}.", messages.SUCCESS)
+            article_status_change(article=article, actor=request.user, transition=transition)
+        self.message_user(request, done.format(articles=counted(len(queryset), "article")), messages.SUCCESS)
         return None
 
     @admin.action(description="Assign selected articles to editors…", permissions=["assign"])

@@ -1,12 +1,10 @@
 """Assignment policy and per-editor progress: slots, leases, the race for the last slot, release, k overrides."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -18,6 +16,7 @@ from annotations.spans import services as spans
 from annotations.workflow.selectors import editors_needed, finished_editor_ids, workflow_settings
 from annotations.workflow.services import SlotsFull, slot_claim, slot_release
 from articles.models import Article
+from tests.concurrency import in_parallel
 from tests.factories import ArticleFactory, SourceFactory, UserFactory
 from tests.workspace import HX, url
 
@@ -151,26 +150,6 @@ def test_a_span_without_a_free_slot_is_refused(article, labels):
 # The race for the last slot --------------------------------------------------------------------------------------
 
 
-def _in_parallel(*calls):
-    """Run each call in its own thread and database connection, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_editors_racing_for_the_last_slot_one_wins_the_other_moves_on():
     set_k(2)
@@ -181,7 +160,7 @@ def test_two_editors_racing_for_the_last_slot_one_wins_the_other_moves_on():
     racers = [client_for(ana), client_for(bo)]
     for _ in range(5):  # several rounds: each must end with exactly one winner
         Assignment.objects.filter(article=article).exclude(user=holder).delete()
-        responses = _in_parallel(*(lambda c=c: annotate(c, article) for c in racers))
+        responses = in_parallel(*(lambda c=c: annotate(c, article) for c in racers))
         assert sorted(r.status_code for r in responses) == [200, 302]
         loser = next(r for r in responses if r.status_code == 302)
         assert loser["Location"] == url("article-next", article)
@@ -194,7 +173,7 @@ def test_racing_span_creates_for_the_last_slot_store_one_editors_span(labels):
     article = ArticleFactory(body=BODY)
     ana, bo = client_for(make_editor("ana")), client_for(make_editor("bo"))
     data = {"label": labels["person"].pk, "start": 0, "end": 12, "text": "Mara Okonkwo"}
-    responses = _in_parallel(
+    responses = in_parallel(
         lambda: ana.post(url("span-create", article), data, headers=HX),
         lambda: bo.post(url("span-create", article), data, headers=HX),
     )

@@ -1,14 +1,12 @@
 """Article status, next article, and concurrent editors on the workspace (undo: ``test_undo.py``)."""
 
-import threading
-
 import pytest
-from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
 from annotations.models import Assignment, Span
 from articles.models import Article
+from tests.concurrency import in_parallel
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
 from tests.html import one, parse, select, text
 from tests.workspace import HX, url
@@ -131,26 +129,6 @@ def test_next_with_nothing_left_goes_back_to_the_queue(editor_client, queue):
 # Concurrency --------------------------------------------------------------------------------------------------
 
 
-def _in_parallel(*calls):
-    """Run each call in its own thread and database connection, started together."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_editors_and_a_double_submit_lose_nothing_and_store_one(editor, other_editor, labels):
     article = ArticleFactory(body=BODY)
@@ -160,7 +138,7 @@ def test_concurrent_editors_and_a_double_submit_lose_nothing_and_store_one(edito
     theirs.force_login(other_editor)
     data = {"label": labels["person"].pk, "start": 0, "end": 12, "text": "Mara Okonkwo"}
     other = {"label": labels["org"].pk, "start": 16, "end": 34, "text": "Larchfield Systems"}
-    responses = _in_parallel(
+    responses = in_parallel(
         lambda: mine.post(url("span-create", article), data, headers=HX),
         lambda: again.post(url("span-create", article), data, headers=HX),
         lambda: theirs.post(url("span-create", article), data, headers=HX),

@@ -11,6 +11,7 @@ from django.urls import reverse
 from annotations.models import Label
 from annotations.review.models import GoldSpan
 from tests.annotations.agreement.conftest import finish, make_editor, span
+from tests.browser.layout import palette_layout
 from tests.factories import ArticleFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -140,25 +141,6 @@ def test_the_heat_maps_names_fit_its_drawing(browser, live_server, login, resear
     context.close()
 
 
-PALETTE = """() => {
-  const edge = document.documentElement.clientWidth;
-  const palette = document.querySelector("#review-main .palette");
-  const outside = [...palette.querySelectorAll("*")]
-    .filter((e) => e.getClientRects().length)  // drawn (the visually hidden heading is 1 px wide, inside)
-    .map((e) => [e, e.getBoundingClientRect()])
-    .filter(([, r]) => r.left < 0 || r.right > edge + 0.5)
-    .map(([e, r]) => `${e.tagName}.${e.className} ${Math.round(r.left)}..${Math.round(r.right)}`);
-  const list = palette.querySelector("ul");
-  return {
-    edge,
-    outside,
-    hiddenByScroll: list.scrollWidth - list.clientWidth,
-    labels: [...palette.querySelectorAll(".label-btn")].map((b) => b.dataset.name),
-    pageOverflow: document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth,
-  };
-}"""
-
-
 @pytest.mark.parametrize(("size", "viewport"), [("320", (320, 640, 1)), ("zoom200", (640, 400, 2))])
 def test_every_label_of_the_palette_is_inside_the_window(browser, live_server, login, reviewer, size, viewport):
     """At 320 px the palette's one sideways-scrolling row hid CLAIM's end and all of SPONSORED, with no scroll bar
@@ -178,7 +160,7 @@ def test_every_label_of_the_palette_is_inside_the_window(browser, live_server, l
     page.locator("#review-main .palette").scroll_into_view_if_needed()
     OUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUT / f"review-palette-{size}.png"))
-    seen = page.evaluate(PALETTE)
+    seen = palette_layout(page, "#review-main .palette")
     assert sorted(seen["labels"]) == sorted(label.name for label in labels.values() if label.active), seen
     assert seen["outside"] == [], seen
     assert seen["hiddenByScroll"] <= 0, seen

@@ -7,31 +7,13 @@ from pathlib import Path
 import pytest
 
 from annotations.spans.services import span_create
+from tests.browser.layout import palette_layout
 from tests.browser.test_workspace_browser import annotate_url
 from tests.factories import ArticleFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 OUT = Path(__file__).resolve().parents[2] / "screenshots"
-
-PALETTE = """() => {
-  const edge = document.documentElement.clientWidth;
-  const palette = document.querySelector("#workspace .palette");
-  const outside = [...palette.querySelectorAll("*")]
-    .filter((e) => e.getClientRects().length)  // drawn (the visually hidden heading is 1 px wide, inside)
-    .map((e) => [e, e.getBoundingClientRect()])
-    .filter(([, r]) => r.left < 0 || r.right > edge + 0.5)
-    .map(([e, r]) => `${e.tagName}.${e.className} ${Math.round(r.left)}..${Math.round(r.right)}`);
-  const list = palette.querySelector("ul");
-  return {
-    outside,
-    hiddenByScroll: list.scrollWidth - list.clientWidth,
-    labels: [...palette.querySelectorAll(".label-btn")].map((b) => b.dataset.name),
-    height: palette.getBoundingClientRect().height,
-    window: window.innerHeight,
-    pageOverflow: document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth,
-  };
-}"""
 
 GUIDELINE = """() => {
   const guideline = document.activeElement.nextElementSibling;
@@ -65,7 +47,7 @@ def test_every_label_of_the_palette_is_inside_the_window(browser, live_server, l
     page.wait_for_selector("#workspace[data-ready]")
     OUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUT / f"workspace-palette-{size}.png"))
-    seen = page.evaluate(PALETTE)
+    seen = palette_layout(page, "#workspace .palette")
     assert sorted(seen["labels"]) == sorted(label.name for label in labels.values() if label.active), seen
     assert seen["outside"] == [], seen
     assert seen["hiddenByScroll"] <= 0, seen
@@ -73,7 +55,7 @@ def test_every_label_of_the_palette_is_inside_the_window(browser, live_server, l
     # Scrolled into the text, the palette sticks to the top: every label still in reach, a band of the window.
     page.locator("#ws-body .seg.hl").scroll_into_view_if_needed()
     page.screenshot(path=str(OUT / f"workspace-palette-scrolled-{size}.png"))
-    seen = page.evaluate(PALETTE)
+    seen = palette_layout(page, "#workspace .palette")
     assert seen["outside"] == [], seen
     assert seen["height"] < seen["window"] * 0.2, seen
     top = page.locator("#workspace .palette").bounding_box()
