@@ -2,6 +2,7 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from annotations.models import Label, Span
 from annotations.spans.services import span_create
@@ -15,6 +16,18 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     password = factory.django.Password("pw-for-tests")
+
+
+def user_in(group: str, **kwargs):
+    """A user in the role group ``group`` (the groups the data migrations make: Editors, Reviewers, ...)."""
+    user = UserFactory(**kwargs)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def make_editor(name: str, **kwargs):
+    """An editor called ``name``."""
+    return user_in("Editors", username=name, **kwargs)
 
 
 class SourceFactory(factory.django.DjangoModelFactory):

@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
@@ -17,16 +16,10 @@ from annotations.workflow.selectors import editors_needed, finished_editor_ids, 
 from annotations.workflow.services import SlotsFull, slot_claim, slot_release
 from articles.models import Article
 from tests.concurrency import in_parallel
-from tests.factories import ArticleFactory, SourceFactory, UserFactory
+from tests.factories import ArticleFactory, SourceFactory, make_editor
 from tests.workspace import HX, url
 
 BODY = "Mara Okonkwo of Larchfield Systems said the chip ships in May."
-
-
-def make_editor(name):
-    user = UserFactory(username=name)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
 
 
 def set_k(k):

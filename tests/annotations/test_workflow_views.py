@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +13,7 @@ from annotations.workflow.models import WorkflowSettings
 from annotations.workflow.selectors import gold_visible, workflow_settings
 from annotations.workflow.services import slot_claim
 from articles.models import Article
-from tests.factories import ArticleFactory, SpanFactory, UserFactory
+from tests.factories import ArticleFactory, SpanFactory, make_editor
 from tests.html import one, parse, select, text
 from tests.workspace import HX, url
 
@@ -22,12 +21,6 @@ pytestmark = pytest.mark.django_db
 
 BODY = "Mara Okonkwo of Larchfield Systems said the chip ships in May."
 OVERVIEW = "admin:annotations_assignment_overview"
-
-
-def make_editor(name, **kwargs):
-    user = UserFactory(username=name, **kwargs)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
 
 
 def set_blind(on):

@@ -70,6 +70,16 @@ def page(browser):
 
 
 @pytest.fixture
+def demo_users(db):
+    """The demo desk (``manage.py load_demo``): its users by name."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("load_demo", verbosity=0)
+    return {user.username: user for user in get_user_model().objects.all()}
+
+
+@pytest.fixture
 def login():
     """``login(page, live_server, user)``: a session cookie for ``user`` in the page's browser context."""
 

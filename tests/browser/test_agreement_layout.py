@@ -7,18 +7,13 @@ page's text carried an aria-label on a role-less div, which names nothing for a 
 """
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 
 from articles.models import Article
+from tests.browser.layout import VIOLATIONS, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-VIOLATIONS = (
-    "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-    ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))"
-)
 
 # Every text in the heat map or the bars whose drawn box leaves the drawing's box (0.5 px for rounding).
 CLIPPED = """() => {
@@ -53,28 +48,10 @@ CONTRAST = """() => {
 }"""
 
 
-@pytest.fixture
-def users(db):
-    call_command("load_demo", verbosity=0)
-    return {user.username: user for user in get_user_model().objects.all()}
-
-
-def open_page(browser, live_server, login, axe_source, user, url, *, width, dark=False):
-    context = browser.new_context(viewport={"width": width, "height": 800})
-    context.add_init_script(script=axe_source)
-    if dark:
-        context.add_init_script("localStorage.setItem('newsnotes.theme', 'dark')")
-    page = context.new_page()
-    login(page, live_server, user)
-    page.goto(live_server.url + url)
-    page.wait_for_load_state("networkidle")
-    return page
-
-
 @pytest.mark.parametrize("width", [320, 390])
-def test_agreement_page_never_scrolls_sideways_on_a_phone(browser, live_server, login, axe_source, users, width):
+def test_agreement_page_never_scrolls_sideways_on_a_phone(browser, live_server, login, axe_source, demo_users, width):
     url = reverse("annotations:agreement")
-    page = open_page(browser, live_server, login, axe_source, users["researcher"], url, width=width)
+    page = open_page(browser, live_server, login, axe_source, demo_users["researcher"], url, width=width)
     assert page.locator("svg.heat-map").count() == 1  # the demo has pairs: the tables are the wide ones
     assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("innerWidth")
     # Each table that is wider than the screen scrolls in its own region, which the keyboard can reach.
@@ -95,9 +72,9 @@ def test_agreement_page_never_scrolls_sideways_on_a_phone(browser, live_server, 
 
 
 @pytest.mark.parametrize(("width", "dark"), [(1440, False), (390, True), (320, False)])
-def test_heat_map_names_are_whole_and_readable(browser, live_server, login, axe_source, users, width, dark):
+def test_heat_map_names_are_whole_and_readable(browser, live_server, login, axe_source, demo_users, width, dark):
     url = reverse("annotations:agreement")
-    page = open_page(browser, live_server, login, axe_source, users["researcher"], url, width=width, dark=dark)
+    page = open_page(browser, live_server, login, axe_source, demo_users["researcher"], url, width=width, dark=dark)
     names = page.locator("svg.heat-map text.axis").all_text_contents()
     assert "editor3" in names
     assert page.evaluate(CLIPPED) == []
@@ -106,10 +83,10 @@ def test_heat_map_names_are_whole_and_readable(browser, live_server, login, axe_
     page.context.close()
 
 
-def test_review_text_is_a_named_region(browser, live_server, login, axe_source, users):
+def test_review_text_is_a_named_region(browser, live_server, login, axe_source, demo_users):
     ready = Article.objects.filter(status=Article.Status.READY_FOR_REVIEW).order_by("pk")[0]
     url = reverse("annotations:article-review", args=[ready.pk])
-    page = open_page(browser, live_server, login, axe_source, users["reviewer"], url, width=1024)
+    page = open_page(browser, live_server, login, axe_source, demo_users["reviewer"], url, width=1024)
     region = page.get_by_role("region", name="Article text")
     assert region.count() == 1
     assert region.get_attribute("id") == "review-body"

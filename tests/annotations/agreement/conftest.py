@@ -1,21 +1,14 @@
 """A small desk: editors who finished articles together, for the agreement tests that need the database."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from annotations.models import Assignment
 from articles.models import Article
-from tests.factories import ArticleFactory, SourceFactory, SpanFactory, UserFactory
+from tests.factories import ArticleFactory, SourceFactory, SpanFactory, make_editor
 
 BODY = "Mara Okonkwo of Larchfield Systems said the chip ships in May."
 #       0    5       13 16         27      35   40  44   49    55 58
-
-
-def make_editor(name: str):
-    user = UserFactory(username=name)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
 
 
 def span(article, who, label, start, end):

@@ -11,7 +11,6 @@ import random
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from annotations.models import Span
@@ -23,15 +22,9 @@ from annotations.review.rendering import changed_window, drawn_rows, item_hash, 
 from annotations.review.selectors import review_state
 from tests.annotations.agreement.conftest import finish
 from tests.annotations.review.conftest import at
-from tests.factories import ArticleFactory, SpanFactory, UserFactory
+from tests.factories import ArticleFactory, SpanFactory, make_editor
 
 SEEDS = range(24)
-
-
-def _editor(name: str):
-    user = UserFactory(username=name)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
 
 
 def random_review(rng: random.Random, labels, reviewer):
@@ -48,8 +41,8 @@ def random_review(rng: random.Random, labels, reviewer):
         last = min(len(bounds) - 1, first + rng.choice([0, 0, 0, 1, 2, 4]))
         end = bounds[last][1] + (rng.random() < 0.2 and last + 1 < len(bounds))  # its space too: touches the next
         places.append((bounds[first][0], end, rng.choice(label_list)))
-    editors = [_editor(f"e{n}") for n in range(rng.choice([2, 3, 3]))]
-    unfinished = _editor("late")
+    editors = [make_editor(f"e{n}") for n in range(rng.choice([2, 3, 3]))]
+    unfinished = make_editor("late")
     rows = []
     for who in [*editors, unfinished]:
         for start, end, label in places:
