@@ -72,6 +72,15 @@ def with_pending_suggestions(
         yield from attach()
 
 
+def articles_for_export(
+    filters: ExportFilters, *, suggestions: bool
+) -> Iterator[tuple[ExportArticle, list[PendingSuggestion] | None]]:
+    """Each exported article with its pending suggestions when the export asks for them, else ``None``."""
+    if suggestions:
+        return with_pending_suggestions(filters, iter_articles(filters))
+    return ((article, None) for article in iter_articles(filters))
+
+
 def _suggestion(s: PendingSuggestion, position: Callable[[int], int]) -> dict:
     return {
         "id": s.export_id,
@@ -149,11 +158,7 @@ def write(
     """``suggestions``: add each article's pending suggestions (asked for explicitly; see the module doc)."""
 
     def lines():
-        if suggestions:
-            pairs: Iterable = with_pending_suggestions(filters, iter_articles(filters))
-        else:
-            pairs = ((article, None) for article in iter_articles(filters))
-        for article, pending in pairs:
+        for article, pending in articles_for_export(filters, suggestions=suggestions):
             yield _line(article, utf16=utf16, suggestions=pending)
             if on_rows:
                 on_rows(1)

@@ -36,9 +36,9 @@ from annotations.exports.doccano import (
     PENDING_ORIGIN,
     PendingSuggestion,
     article_fields,
-    with_pending_suggestions,
+    articles_for_export,
 )
-from annotations.exports.query import ExportArticle, ExportFilters, iter_articles
+from annotations.exports.query import ExportArticle, ExportFilters
 
 # Label Studio's editor knows the origins "manual", "prediction" and "prediction-changed" only.
 LS_ORIGINS = {"manual": "manual", "suggestion": "prediction", "import": "manual"}
@@ -125,11 +125,7 @@ def write(
     def pieces():
         annotation_ids = count(1)
         separator = "[\n"
-        if suggestions:
-            pairs: Any = with_pending_suggestions(filters, iter_articles(filters))
-        else:
-            pairs = ((article, None) for article in iter_articles(filters))
-        for article, pending in pairs:
+        for article, pending in articles_for_export(filters, suggestions=suggestions):
             yield separator + json_line(_task(article, annotation_ids, utf16=utf16, suggestions=pending))
             separator = ",\n"
             if on_rows:
