@@ -740,10 +740,18 @@ def _near_roots(members: Sequence[_Member], exclude: list[int], shingles: _Shing
     Only clusters count: a passage near another that repeats nowhere is no family yet, as in a rebuild.
     """
     with connection.cursor() as cursor:
+        # A join on the keys, not ``p.keys && %(keys)s``: with the keys of a whole slice (150,000 for 2,000
+        # articles) PostgreSQL chose a sequential scan testing the overlap row by row, each test comparing every
+        # key with every key (104 s for one slice of the 10k bench, with no cluster at all).
         cursor.execute(
-            f"""SELECT p.id, p.keys, substr(a.body, p.start + 1, p."end" - p.start)
-                  FROM {_PASSAGE_TABLE} p JOIN articles_article a ON a.id = p.article_id
-                 WHERE p.cluster = p.id AND p.keys && %(keys)s::bigint[] AND NOT p.article_id = ANY(%(ex)s)
+            f"""WITH wanted AS MATERIALIZED (SELECT DISTINCT k FROM unnest(%(keys)s::bigint[]) AS w(k)),
+                roots AS (
+                  SELECT DISTINCT p.id FROM {_PASSAGE_TABLE} p CROSS JOIN LATERAL unnest(p.keys) AS b(k)
+                    JOIN wanted USING (k)
+                   WHERE p.cluster = p.id AND NOT p.article_id = ANY(%(ex)s)
+                )
+                SELECT p.id, p.keys, substr(a.body, p.start + 1, p."end" - p.start)
+                  FROM roots JOIN {_PASSAGE_TABLE} p USING (id) JOIN articles_article a ON a.id = p.article_id
                  ORDER BY p.id""",
             {"keys": sorted({k for m in members for k in m.keys}), "ex": exclude},
         )
@@ -813,6 +821,10 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     """
     _lock()
     ids = sorted(set(article_ids))
+    with connection.cursor() as cursor:
+        # The passage table grows by every checked slice (and a bulk import checks several right away): without
+        # fresh statistics the planner takes it for the empty table it was at the last (auto)analyze.
+        cursor.execute(f"ANALYZE {_PASSAGE_TABLE}")
     BoilerplatePassage.objects.filter(article_id__in=ids).delete()
     BoilerplateCopy.objects.filter(article_id__in=ids).delete()
     with connection.cursor() as cursor:
@@ -834,9 +846,18 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     # Only the family keys this article shares are fetched: a big family has thousands.
     by_key: dict[int, list[_KnownFamily]] = defaultdict(list)
     with connection.cursor() as cursor:
+        # Joined on the keys (see _near_roots): an overlap or ``= ANY`` test against every key of the slice
+        # compares each family key with each of those.
         cursor.execute(
-            f"""SELECT id, cluster, text, article_count, ARRAY(SELECT k FROM unnest(keys) k WHERE k = ANY(%(keys)s))
-                  FROM {_FAMILY_TABLE} WHERE keys && %(keys)s::bigint[]""",
+            f"""WITH wanted AS MATERIALIZED (SELECT DISTINCT k FROM unnest(%(keys)s::bigint[]) AS w(k)),
+                shared AS (
+                  SELECT f.id, array_agg(b.k ORDER BY b.n) AS keys
+                    FROM {_FAMILY_TABLE} f CROSS JOIN LATERAL unnest(f.keys) WITH ORDINALITY AS b(k, n)
+                    JOIN wanted USING (k)
+                   GROUP BY f.id
+                )
+                SELECT f.id, f.cluster, f.text, f.article_count, shared.keys
+                  FROM shared JOIN {_FAMILY_TABLE} f USING (id) ORDER BY f.id""",
             {"keys": sorted({k for s in all_signed for k in s.keys})},
         )
         for row in cursor.fetchall():
