@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -22,6 +23,7 @@ from annotations.spans.offsets import check_offsets
 from annotations.suggestions.imports import suggestions_after_import
 from annotations.workflow.services import slots_for_imported
 from articles.importers import BATCH_RECORDS, ArticleRecord, ImportFailure, batches
+from articles.indexing import search_deferred, search_fill
 from articles.models import Article, body_sha256
 from articles.services import ArticleWriter
 
@@ -55,6 +57,7 @@ def corpus_import(
     progress: Callable[[int], None] | None = None,
     editors_per_article: int | None = None,
     batch_size: int = BATCH_RECORDS,
+    defer_search: bool = False,
 ) -> CorpusImportResult:
     """Import articles and the spans they carry in one transaction; a dry run rolls everything back.
 
@@ -66,7 +69,8 @@ def corpus_import(
     not added. Annotators are users by ``user_map`` (theirs to our username), username or email; unknown ones are
     refused, or created inactive without a password with ``create_users``. ``editors_per_article`` stores k on
     every article created (else its source's or the site's applies); the editors of imported spans get their
-    slots (``slots_for_imported``).
+    slots (``slots_for_imported``). ``defer_search`` leaves the new articles' full-text vectors to a job queued
+    with them (``articles.indexing``): the commit comes sooner, search finds them once the worker has run it.
     """
     if editors_per_article is not None and editors_per_article < 1:
         raise ValidationError("--editors-per-article must be at least 1.")
@@ -80,14 +84,17 @@ def corpus_import(
                 result=result,
                 editors_per_article=editors_per_article,
             )
-            for batch in _read_ahead(batches(records, size=batch_size)):
-                run.add(batch)
-                if progress:
-                    progress(len(batch))
+            with search_deferred() if defer_search else contextlib.nullcontext():
+                for batch in _read_ahead(batches(records, size=batch_size)):
+                    run.add(batch)
+                    if progress:
+                        progress(len(batch))
             result.created_users = run.users.created
             if dry_run:
                 raise _DryRun
-            # Boilerplate families and plug-ins check the new articles in a job queued with them (after commit).
+            # The vectors, then boilerplate families and plug-ins: jobs queued with the articles (run after commit).
+            if defer_search and run.created_ids:
+                search_fill.enqueue()
             suggestions_after_import(article_ids=run.created_ids)
     except _DryRun:
         pass
