@@ -812,6 +812,34 @@ class _KnownFamily:
         return self.shingles
 
 
+def _copy_passages(members: list[_Member], cluster_of: dict[int, int]) -> None:
+    """Store the checked articles' passages with ``COPY``, ids taken from the sequence first (``m.id``), in the
+    rebuild's COPY text: the ORM's bulk_create spent ~6 s of a 2,000-article slice adapting 28,000 key arrays."""
+    if not members:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # WITH, not SELECT (see articles.services.ArticleWriter.write): nothing is prepended to it.
+            "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
+            "SELECT id FROM ids ORDER BY id",
+            [_PASSAGE_TABLE, len(members)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        lines = []
+        for i, (m, pk) in enumerate(zip(members, ids, strict=True)):
+            m.id = pk
+            cluster = cluster_of.get(i)
+            bands = ",".join(map(str, m.keys))
+            lines.append(
+                f"{pk}\t{m.article}\t{m.start}\t{m.end}\t{m.paragraph}\t{m.exact}\t{{{bands}}}\t"
+                f"{'\\N' if cluster is None else cluster}\n"
+            )
+        with cursor.cursor.copy(
+            f'COPY {_PASSAGE_TABLE} (id, article_id, start, "end", paragraph, exact_key, keys, cluster) FROM STDIN'
+        ) as copy:
+            copy.write("".join(lines))
+
+
 @transaction.atomic
 def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
     """Find copies of known families in these articles (new or changed) by indexed key lookups.
@@ -930,17 +958,7 @@ def boilerplate_check_articles(*, article_ids: Sequence[int]) -> CheckResult:
             for i, root in _near_roots([members[i] for i in rest], ids, shingles).items():
                 cluster_of[rest[i]] = root
                 joined.add(rest[i])
-    created = BoilerplatePassage.objects.bulk_create(
-        [
-            BoilerplatePassage(
-                article_id=m.article, start=m.start, end=m.end, paragraph=m.paragraph, exact_key=m.exact,
-                keys=m.keys, cluster=cluster_of.get(i),
-            )
-            for i, m in enumerate(members)
-        ]
-    )  # fmt: skip
-    for m, row in zip(members, created, strict=True):
-        m.id = row.pk
+    _copy_passages(members, cluster_of)
 
     # 3. A repeat seen in enough articles now becomes a family.
     new_families: list[int] = []
