@@ -35,6 +35,9 @@ RETURNING id
 """
 
 
+_NEXT_PENDING = "SELECT id FROM articles_article WHERE search_document IS NULL AND id > %s ORDER BY id LIMIT 1"
+
+
 @contextmanager
 def search_deferred() -> Iterator[None]:
     """Articles inserted inside this block get no vector (NULL) until ``search_fill`` runs; queue it in the same
@@ -69,7 +72,15 @@ def search_fill_pending(*, batch: int = FILL_BATCH) -> int:
             filled += done
             continue
         if not ids:
-            return filled
+            # Nothing updated: done, unless another worker filled this batch while we waited for its row locks
+            # (PostgreSQL then skips the rows it filled) and more are pending beyond it.
+            with connection.cursor() as cursor:
+                cursor.execute(_NEXT_PENDING, [after])
+                following = cursor.fetchone()
+            if following is None:
+                return filled
+            after = following[0] - 1
+            continue
         filled += len(ids)
         after = max(ids)
 
