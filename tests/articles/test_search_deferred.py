@@ -128,3 +128,31 @@ def test_the_trigger_computes_the_expression_the_import_checks_texts_against():
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT ({expression})::text", [article.title, article.body])
         assert vector(article.pk) == cursor.fetchone()[0]
+
+
+def _migrate(target):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([target])
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_keeps_the_stored_vectors():
+    _migrate(("articles", "0006_search_match_cost"))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO articles_article (title, body, body_sha256, byline, language, status, imported_at, "
+                "metadata) VALUES ('Corvane ships', 'Nothing else.', encode(sha256('Nothing else.'), 'hex'), '', '', "
+                "'new', now(), '{}') RETURNING id, search_document::text"
+            )
+            pk, generated = cursor.fetchone()
+        assert generated == EXPECTED
+    finally:
+        _migrate(("articles", "0007_search_document_trigger"))
+    assert vector(pk) == EXPECTED
+    assert search_pending_count() == 0
+    Article.objects.filter(pk=pk).update(title="Larchfield")
+    assert vector(pk) == "'els':3B 'larchfield':1A 'noth':2B"
