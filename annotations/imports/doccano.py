@@ -177,9 +177,11 @@ def read_text(
 
 
 def _finisher(body: str, raws: list[RawSpan], details: list[dict] | None, *, path: Path, number: int):
+    crlf = "\r\n" in body  # looked for once per text, not twice per span
+
     def finish(placed: list[tuple[int, int]]) -> list[SpanRecord]:
         # ``placed`` counts into the stored text (CRLF made LF); matching by text needs the file's own offsets.
-        originals = [(_raw_offset(body, start), _raw_offset(body, end)) for start, end in placed]
+        originals = [(_raw_offset(body, a), _raw_offset(body, b)) for a, b in placed] if crlf else placed
         matched = _match_details(body, raws, originals, details, path=path, number=number) if details else None
         spans = []
         for index, (raw, offsets) in enumerate(zip(raws, placed, strict=True)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -22,6 +23,7 @@ from annotations.spans.offsets import check_offsets
 from annotations.suggestions.imports import suggestions_after_import
 from annotations.workflow.services import slots_for_imported
 from articles.importers import BATCH_RECORDS, ArticleRecord, ImportFailure, batches
+from articles.indexing import search_deferred, search_fill
 from articles.models import Article, body_sha256
 from articles.services import ArticleWriter
 
@@ -55,6 +57,7 @@ def corpus_import(
     progress: Callable[[int], None] | None = None,
     editors_per_article: int | None = None,
     batch_size: int = BATCH_RECORDS,
+    defer_search: bool = False,
 ) -> CorpusImportResult:
     """Import articles and the spans they carry in one transaction; a dry run rolls everything back.
 
@@ -66,7 +69,8 @@ def corpus_import(
     not added. Annotators are users by ``user_map`` (theirs to our username), username or email; unknown ones are
     refused, or created inactive without a password with ``create_users``. ``editors_per_article`` stores k on
     every article created (else its source's or the site's applies); the editors of imported spans get their
-    slots (``slots_for_imported``).
+    slots (``slots_for_imported``). ``defer_search`` leaves the new articles' full-text vectors to a job queued
+    with them (``articles.indexing``): the commit comes sooner, search finds them once the worker has run it.
     """
     if editors_per_article is not None and editors_per_article < 1:
         raise ValidationError("--editors-per-article must be at least 1.")
@@ -80,14 +84,17 @@ def corpus_import(
                 result=result,
                 editors_per_article=editors_per_article,
             )
-            for batch in _read_ahead(batches(records, size=batch_size)):
-                run.add(batch)
-                if progress:
-                    progress(len(batch))
+            with search_deferred() if defer_search else contextlib.nullcontext():
+                for batch in _read_ahead(batches(records, size=batch_size)):
+                    run.add(batch)
+                    if progress:
+                        progress(len(batch))
             result.created_users = run.users.created
             if dry_run:
                 raise _DryRun
-            # Boilerplate families and plug-ins check the new articles in a job queued with them (after commit).
+            # The vectors, then boilerplate families and plug-ins: jobs queued with the articles (run after commit).
+            if defer_search and run.created_ids:
+                search_fill.enqueue()
             suggestions_after_import(article_ids=run.created_ids)
     except _DryRun:
         pass
@@ -178,8 +185,11 @@ class _Run:
         self.result.duplicates.extend(
             (ArticleRecord(title=r.title, body="", location=r.location, url=r.url), reason) for r, reason in duplicates
         )
-        self._spans(targets, batch_created=set(ids))
-        slots_for_imported(article_ids=sorted({t.article_id for t in targets}))
+        batch_created = set(ids)
+        written = self._spans(targets, batch_created=batch_created)
+        # Articles created in this batch hold only the spans just written; layers on earlier ones are read back.
+        slots_for_imported(pairs={pair for pair in written if pair[0] in batch_created})
+        slots_for_imported(article_ids=sorted({t.article_id for t in targets} - batch_created))
 
     def _label_map(self) -> dict[str, Label]:
         if self.labels is None:
@@ -188,20 +198,27 @@ class _Run:
             self.labels = labels
         return self.labels
 
-    def _spans(self, targets: list[_Target], *, batch_created: set[int]) -> None:
+    def _spans(self, targets: list[_Target], *, batch_created: set[int]) -> set[tuple[int, int]]:
+        """Check and write the targets' spans; the ``(article id, annotator id)`` of the spans written."""
         annotated = [t for t in targets if isinstance(t.record, AnnotatedRecord) and t.record.spans]
         if not annotated:
-            return
+            return set()
         labels = self._label_map()
         users, result = self.users, self.result
         wanted: dict[tuple[str, bool], str] = {}
+        # Each span's annotator, named once (``name_for`` per span, twice, was a tenth of the loop below).
+        names: list[list[tuple[str, bool]]] = []
         for target in annotated:
-            for span in target.record.spans:  # type: ignore[attr-defined]
-                name = users.name_for(span, target.record.location)
+            location = target.record.location
+            mine = [users.name_for(span, location) for span in target.record.spans]  # type: ignore[attr-defined]
+            names.append(mine)
+            for name in mine:
                 if name not in users.found:
-                    wanted.setdefault(name, target.record.location)
+                    wanted.setdefault(name, location)
         if wanted:
             users.resolve(wanted)
+        annotator_ids = {name: user.pk for name, user in users.found.items()}
+        label_ids = {name: label.pk for name, label in labels.items()}
         # Spans on articles stored before this batch (earlier in the corpus or in the import) may be there already.
         earlier = {t.article_id for t in annotated if t.article_id not in batch_created}
         seen: set[tuple] = (
@@ -214,11 +231,12 @@ class _Run:
             else set()
         )
         rows: list[tuple[SpanRecord, list]] = []
-        for target in annotated:
+        created = self.created
+        for target, span_names in zip(annotated, names, strict=True):
             record, body, pk = target.record, target.body, target.article_id
-            for span in record.spans:  # type: ignore[attr-defined]
-                label = labels.get(span.label.lower())
-                if label is None:
+            for span, name in zip(record.spans, span_names, strict=True):  # type: ignore[attr-defined]
+                label_id = label_ids.get(span.label.lower())
+                if label_id is None:
                     known = ", ".join(sorted({lb.name for lb in labels.values()}))
                     raise ImportFailure(record.location, None, f"unknown label {span.label!r}; known: {known}")
                 try:
@@ -227,27 +245,31 @@ class _Run:
                     raise ImportFailure(
                         record.location, None, f"span {span.label} {span.start}-{span.end}: {err.messages[0]}"
                     ) from None
-                annotator = users.found[users.name_for(span, record.location)]
-                key = (pk, label.pk, start, end, annotator.pk)
+                annotator_id = annotator_ids[name]
+                key = (pk, label_id, start, end, annotator_id)
                 if key in seen:
                     result.present_span_count += 1
                     continue
                 seen.add(key)
-                if pk not in self.created:
+                if pk not in created:
                     self.grown.add(pk)
                     result.layered_span_count += 1
-                origin = span.origin if span.origin in Span.Origin.values else Span.Origin.IMPORT
-                rows.append((span, [pk, label.pk, start, end, text, annotator.pk, origin, span.note, span.attributes]))
+                origin = span.origin if span.origin in ORIGINS else Span.Origin.IMPORT
+                rows.append((span, [pk, label_id, start, end, text, annotator_id, origin, span.note, span.attributes]))
         result.layered_article_count = len(self.grown)
         if not rows:
-            return
+            return set()
         if all(span.exported_id is not None for span, _ in rows):
             # Recreate spans in their exported id order: imported into an emptied database (sequences restarted),
             # they get their old ids back and a re-export is byte-identical (README: Exports, round trips).
             rows.sort(key=lambda row: row[0].exported_id or 0)
         _copy_spans(rows)
         result.span_count += len(rows)
+        return {(values[0], values[5]) for _, values in rows}
 
+
+# ``Span.Origin.values`` builds its list anew on every call (once per span, it was 10% of an import's Python).
+ORIGINS = frozenset(Span.Origin.values)
 
 SPAN_COLUMNS = (
     "id",
@@ -298,7 +320,13 @@ def _copy_spans(rows: list[tuple[SpanRecord, list]]) -> None:
                         for key, value in attributes.items()
                     }
                 copy.write_row(
-                    (pk, *values[:-1], json.dumps(attributes), span.created_at or now, span.updated_at or now)
+                    (
+                        pk,
+                        *values[:-1],
+                        json.dumps(attributes) if attributes else "{}",
+                        span.created_at or now,
+                        span.updated_at or now,
+                    )
                 )
 
 

@@ -100,6 +100,8 @@ class Command(BaseCommand):
                     dry_run=dry_run,
                     progress=bar.update,
                     editors_per_article=editors_per_article,
+                    # The full-text vectors follow in a job right after the commit (README: Import throughput).
+                    defer_search=True,
                 )
         except ImportFailure as err:
             raise CommandError(str(err), returncode=1) from None
