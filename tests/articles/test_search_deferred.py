@@ -140,7 +140,7 @@ def _migrate(target):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_migration_keeps_the_stored_vectors():
-    _migrate(("articles", "0006_search_match_cost"))
+    _migrate(("articles", "0007_article_language_idx"))
     try:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -151,7 +151,7 @@ def test_the_migration_keeps_the_stored_vectors():
             pk, generated = cursor.fetchone()
         assert generated == EXPECTED
     finally:
-        _migrate(("articles", "0007_search_document_trigger"))
+        _migrate(("articles", "0008_search_document_trigger"))
     assert vector(pk) == EXPECTED
     assert search_pending_count() == 0
     Article.objects.filter(pk=pk).update(title="Larchfield")

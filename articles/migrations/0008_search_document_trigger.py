@@ -49,7 +49,7 @@ CREATE INDEX article_search_document_gin ON articles_article USING gin (search_d
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0006_search_match_cost"),
+        ("articles", "0007_article_language_idx"),
     ]
 
     operations = [
