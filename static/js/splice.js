@@ -2,8 +2,10 @@
 //
 // After a change to one span the server draws again only the stretch of the text it touched: its segments come
 // in a hidden holder (#ws-body-patch, #review-body-patch, swapped out of band) whose data-from and data-to are
-// the code-point offsets of the stretch in the drawing the page named when it posted. The text's own segments
-// carry data-start, so the stretch replaces exactly the segments that start inside it.
+// the code-point offsets of the stretch in the drawing the page named when it posted. Several stretches (a
+// create that suggested its text elsewhere) come as data-windows="from to from to ...", their segments one
+// after another. The text's own segments carry data-start, so a stretch replaces exactly the segments that
+// start inside it.
 
 /**
  * Move the segments `holder` carries into `root` in place of those they replace, leaving the text as a full
@@ -12,25 +14,32 @@
  * with the page's segments reloads the page.
  */
 export function spliceBodyPatch(holder, root) {
-  if (!holder || !root || holder.dataset.from === undefined) {
+  if (!holder || !root || (holder.dataset.from === undefined && holder.dataset.windows === undefined)) {
     return;
   }
-  const from = Number(holder.dataset.from);
-  const to = Number(holder.dataset.to);
+  const bounds = (holder.dataset.windows ?? `${holder.dataset.from} ${holder.dataset.to}`).split(" ").map(Number);
   delete holder.dataset.from;
   delete holder.dataset.to;
+  delete holder.dataset.windows;
   const fresh = [...holder.children];
   holder.replaceChildren();
-  const stale = [...root.children].filter((element) => {
-    const at = Number(element.dataset.start);
-    return at >= from && at < to;
-  });
-  const after = stale.length ? stale[stale.length - 1].nextElementSibling : null;
-  if (!stale.length || Number(stale[0].dataset.start) !== from || (after && Number(after.dataset.start) !== to)) {
-    // The server splices only into the drawing the page named, so this cannot line up wrongly; if it ever does,
-    // a reload shows what is stored rather than a text whose offsets are off.
-    window.location.reload();
-    return;
+  const children = [...root.children];
+  const splices = [];
+  for (let i = 0; i < bounds.length; i += 2) {
+    const [from, to] = [bounds[i], bounds[i + 1]];
+    const inside = (element) => {
+      const at = Number(element.dataset.start);
+      return at >= from && at < to;
+    };
+    const stale = children.filter(inside);
+    const after = stale.length ? stale[stale.length - 1].nextElementSibling : null;
+    if (!stale.length || Number(stale[0].dataset.start) !== from || (after && Number(after.dataset.start) !== to)) {
+      // The server splices only into the drawing the page named, so this cannot line up wrongly; if it ever
+      // does, a reload shows what is stored rather than a text whose offsets are off.
+      window.location.reload();
+      return;
+    }
+    splices.push([stale, fresh.filter(inside)]);
   }
   const active = document.activeElement;
   if (active && active !== root && root.contains(active)) {
@@ -43,8 +52,10 @@ export function spliceBodyPatch(holder, root) {
       break;
     }
   }
-  stale[0].replaceWith(...fresh);
-  for (const element of stale.slice(1)) {
-    element.remove();
+  for (const [stale, replacement] of splices) {
+    stale[0].replaceWith(...replacement);
+    for (const element of stale.slice(1)) {
+      element.remove();
+    }
   }
 }

@@ -5,7 +5,7 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SPLICE = """async ({ from, to, fresh }) => {
+SPLICE = """async ({ from, to, fresh, windows }) => {
   const { spliceBodyPatch } = await import("/static/js/splice.js");
   const root = document.createElement("div");
   root.id = "sandbox-body";
@@ -19,8 +19,12 @@ SPLICE = """async ({ from, to, fresh }) => {
   }
   const holder = document.createElement("div");
   holder.hidden = true;
-  holder.dataset.from = from;
-  holder.dataset.to = to;
+  if (windows) {
+    holder.dataset.windows = windows;
+  } else {
+    holder.dataset.from = from;
+    holder.dataset.to = to;
+  }
   for (const [start, text] of fresh) {
     const seg = document.createElement("span");
     seg.dataset.start = start;
@@ -37,7 +41,8 @@ SPLICE = """async ({ from, to, fresh }) => {
   return {
     segments: [...root.children].map((s) => [Number(s.dataset.start), s.textContent, s.className]),
     text: root.textContent,
-    holderEmpty: holder.childElementCount === 0 && holder.dataset.from === undefined,
+    holderEmpty: holder.childElementCount === 0 && holder.dataset.from === undefined
+      && holder.dataset.windows === undefined,
     focusInside: root.contains(document.activeElement) && document.activeElement !== root,
     selection: window.getSelection().toString(),
     unchanged: root.innerHTML === again,
@@ -55,6 +60,24 @@ def test_a_stretch_replaces_exactly_its_segments_as_a_full_redraw_would(page, li
     assert seen["text"] == "Mara Okonkwo of Larchfield said."
     assert seen["holderEmpty"] and seen["unchanged"]
     assert not seen["focusInside"] and seen["selection"] == ""  # as a redraw leaves them
+
+
+def test_several_stretches_each_replace_their_own_segments(page, live_server, login, editor):
+    """A create that suggested its text elsewhere sends each stretch it changed (data-windows), segments in order."""
+    login(page, live_server, editor)
+    page.goto(live_server.url + "/")
+    fresh = [[0, "Mara "], [16, "Larch"], [21, "field"]]
+    seen = page.evaluate(SPLICE, {"windows": "0 5 16 26", "fresh": fresh})
+    assert seen["segments"] == [
+        [0, "Mara ", "fresh"],
+        [5, "Okonkwo", ""],
+        [12, " of ", ""],
+        [16, "Larch", "fresh"],
+        [21, "field", "fresh"],
+        [26, " said.", ""],
+    ]
+    assert seen["text"] == "Mara Okonkwo of Larchfield said."
+    assert seen["holderEmpty"] and seen["unchanged"]
 
 
 def test_a_stretch_that_does_not_line_up_reloads_the_page(page, live_server, login, editor):
