@@ -17,15 +17,17 @@ from articles.models import Article
 
 
 def render_suggestion_groups(
-    article: Article, labels: Mapping[int, Any], rows: Sequence[tuple], request: Any = None
+    article: Article, labels: Mapping[int, Any], rows: Sequence[tuple], request: Any = None, *, csrf: str = ""
 ) -> SafeString:
-    """Rows are ``suggestion_rows``: ``(-id, start, end, label_id, "", None)``."""
+    """Rows are ``suggestion_rows``: ``(-id, start, end, label_id, "", None)``. ``csrf``: a stand-in for the
+    request's CSRF token (a stored drawing's marker, put in place when it is served)."""
     if not rows:
         return mark_safe("")
     accept = reverse("annotations:suggestion-accept", args=[article.pk])
     reject = reverse("annotations:suggestion-reject", args=[article.pk])
     accept_all = reverse("annotations:suggestions-accept-label", args=[article.pk])
-    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(get_token(request))}">' if request else ""
+    token = csrf or (escape(get_token(request)) if request else "")
+    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">' if token else ""
     form = f'hx-swap="none" hx-sync="#workspace:queue all">{csrf}'
     parts: list[str] = []
     append = parts.append

@@ -9,7 +9,6 @@ list items, and a template loop over them costs several times the rest of the pa
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zlib
 from bisect import insort
@@ -215,23 +214,6 @@ def body_version(spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> str:
     rows = sum(map(hash, map(itemgetter(slice(PK, LABEL + 1)), span_rows(spans)))) & (2**64 - 1)
     drawn = sorted((pk, label.slug, label.name, label.ordering) for pk, label in labels.items())
     return f"{rows:016x}{zlib.crc32(repr(drawn).encode()):08x}"
-
-
-def drawing_key(
-    *, body: str, labels: Mapping[int, LabelLike], rows: Sequence[SpanRow], suggested: Sequence[SpanRow]
-) -> str:
-    """A digest of everything the body and the list of spans are drawn from (``WorkspaceDrawing.key``).
-
-    The rows whole (notes and verdicts show in the list), in the order the selectors return them; labels as drawn.
-    A cryptographic digest, not ``body_version``'s sum: a collision would show a page the wrong drawing.
-    """
-    drawn = sorted((pk, label.slug, label.name, label.ordering) for pk, label in labels.items())
-    digest = hashlib.blake2b(digest_size=32)
-    digest.update(body.encode())
-    for part in (drawn, rows, suggested):
-        digest.update(b"\x00")
-        digest.update(repr(part).encode())
-    return digest.hexdigest()
 
 
 def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, length: int) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Callable
+from html import escape
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -20,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -59,7 +61,6 @@ from annotations.workspace.rendering import (
     WorkspaceSpan,
     body_version,
     change_window,
-    drawing_key,
     labels_stylesheet,
     render_body,
     render_span_groups,
@@ -200,6 +201,34 @@ def _body_patch(
     return (lo, hi) if hi - lo <= length * MAX_WINDOW_SHARE else None
 
 
+def _draw(
+    request: HttpRequest,
+    article: Article,
+    labels: dict[int, Label],
+    rows: list[SpanRow],
+    suggested: list[SpanRow],
+    patch: tuple[int, int] | None = None,
+    csrf: str = "",
+) -> drawings.Drawing:
+    """The body (or the stretch ``patch`` of it), the list of spans and the suggestion panel, drawn."""
+
+    def label_order(row: SpanRow) -> tuple:
+        label = labels[row[LABEL]]
+        return (label.ordering, label.name, row[START], -row[END])
+
+    drawn = rows + suggested
+    ordered = sorted(rows, key=label_order)
+    groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
+    return drawings.Drawing(
+        render_body(article.body, drawn, labels, window=patch).encode(),
+        render_span_groups(article.body, groups).encode(),
+        body_version(drawn, labels),
+        render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode(),
+        len(rows),
+        len(suggested),
+    )
+
+
 def _workspace_context(
     request: HttpRequest,
     article: Article,
@@ -211,43 +240,39 @@ def _workspace_context(
     undo_count: int | None = None,
     stored: bool = False,
 ) -> dict[str, Any]:
-    """Everything the page (or a write's answer) shows. ``stored``: the whole page, whose body and list of spans
-    are read from the editor's stored drawing when it is of these very rows (drawings.py), and stored if not."""
-    labels, rows = _workspace_spans(request, article)
-    # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
-    suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
-    drawn = rows + suggested
-    patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
-    # A relabel or delete on a page that missed changes (another tab, another editor) says so where the eye is.
-    # (Not a create: the suggestions it propagates change the drawing by design.)
-    missed = (
-        change is not None
-        and change.before is not None
-        and "body_version" in request.POST
-        and _missed_changes(request, labels, drawn, change)
-    )
-    if missed:
-        message = " ".join(filter(None, [message, CHANGED_ELSEWHERE]))
-
-    def label_order(row: SpanRow) -> tuple:
-        label = labels[row[LABEL]]
-        return (label.ordering, label.name, row[START], -row[END])
-
-    editor_id = request.user.pk if stored and patch is None else None
-    key = drawing = None
-    if editor_id is not None:
-        key = drawing_key(body=article.body, labels=labels, rows=rows, suggested=suggested)
-        drawing = drawings.drawing_find(article_id=article.pk, editor_id=editor_id, key=key)
-    if drawing is None:
-        ordered = sorted(rows, key=label_order)
-        groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
-        drawing = drawings.Drawing(
-            render_body(article.body, drawn, labels, window=patch).encode(),
-            render_span_groups(article.body, groups).encode(),
-            body_version(drawn, labels),
+    """Everything the page (or a write's answer) shows. ``stored``: the whole page, whose body and lists are read
+    from the editor's stored drawing of the article's current revision (drawings.py), and stored if there is none:
+    then neither the spans nor the suggestions are read at all."""
+    editor_id = _undo_store(request, article).user_id
+    reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, stored=stored)
+    labels, drawing, patch = reads.labels, reads.drawing, None
+    rows: list[SpanRow] = []
+    if drawing is None or not stored:
+        rows = list(workspace_spans(article=article, annotator=request.user))
+        # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
+        suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
+        drawn = rows + suggested
+        patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
+        # A relabel or delete on a page that missed changes (another tab, another editor) says so where the eye is.
+        # (Not a create: the suggestions it propagates change the drawing by design.)
+        missed = (
+            change is not None
+            and change.before is not None
+            and "body_version" in request.POST
+            and _missed_changes(request, labels, drawn, change)
         )
-        if key is not None and editor_id is not None:
-            drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=key, drawing=drawing)
+        if missed:
+            message = " ".join(filter(None, [message, CHANGED_ELSEWHERE]))
+        if stored:
+            drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER)
+            drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=reads.key, drawing=drawing)
+        else:
+            drawing = _draw(request, article, labels, rows, suggested, patch)
+    suggestion_groups = drawing.suggestions
+    if drawings.CSRF_MARKER.encode() in suggestion_groups:
+        suggestion_groups = suggestion_groups.replace(
+            drawings.CSRF_MARKER.encode(), escape(get_token(request)).encode()
+        )
     palette = [label for label in labels.values() if label.active]
     for label in palette:
         label.hotkey_reserved = label.hotkey.lower() in RESERVED_KEYS
@@ -258,15 +283,15 @@ def _workspace_context(
         "body_html": drawing.body,
         "body_patch": patch,
         "body_version": drawing.body_version,
-        "suggestion_groups": render_suggestion_groups(article, labels, suggested, request),
-        "suggestion_count": len(suggested),
+        "suggestion_groups": suggestion_groups,
+        "suggestion_count": drawing.suggestion_count,
         "palette": palette,
         "keymap": keymap.commands(keymap.WORKSPACE),
         "keymap_bindings": keymap.bindings(keymap.WORKSPACE),
         "span_groups": drawing.spans,
-        "span_count": len(rows),
+        "span_count": drawing.span_count,
         "progress": editor_progress(article=article, user=request.user),
-        "undo_count": _undo_store(request, article).count() if undo_count is None else undo_count,
+        "undo_count": reads.undo_count if undo_count is None else undo_count,
         "error": error,
         "message": message,
         "queue_query": query,
