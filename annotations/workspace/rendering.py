@@ -242,14 +242,19 @@ def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, l
     return lo, hi
 
 
-def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]]) -> SafeString:
-    """The side panel's spans, grouped by label: one button per span that selects it in the text."""
+def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]], *, oob: bool = False) -> SafeString:
+    """The side panel's spans, grouped by label: one button per span that selects it in the text.
+
+    Each group is ``#ws-group-<label slug>``; ``oob``: marked for htmx to swap each in place of the page's own.
+    """
     parts: list[str] = []
     append = parts.append
+    swap = ' hx-swap-oob="true"' if oob else ""
     for label, spans in groups:
         name = escape(label.name)
         append(
-            f'<section class="span-group"><h3><span class="swatch label-{label.slug}" aria-hidden="true"></span>'
+            f'<section id="ws-group-{label.slug}" class="span-group"{swap}><h3>'
+            f'<span class="swatch label-{label.slug}" aria-hidden="true"></span>'
             f'{name} <span class="count">{len(spans)}</span></h3><ol class="span-list">'
         )
         for pk, start, end, _, note, verdict in spans:

@@ -209,24 +209,42 @@ def _draw(
     suggested: list[SpanRow],
     patch: tuple[int, int] | None = None,
     csrf: str = "",
+    only: int | None = None,
 ) -> drawings.Drawing:
-    """The body (or the stretch ``patch`` of it), the list of spans and the suggestion panel, drawn."""
+    """The body (or the stretch ``patch`` of it), the list of spans and the suggestion panel, drawn.
+
+    ``only``: a label id; just that label's group of the list, to be swapped in out of band, and no suggestions.
+    """
 
     def label_order(row: SpanRow) -> tuple:
         label = labels[row[LABEL]]
         return (label.ordering, label.name, row[START], -row[END])
 
     drawn = rows + suggested
-    ordered = sorted(rows, key=label_order)
+    listed = rows if only is None else [row for row in rows if row[LABEL] == only]
+    ordered = sorted(listed, key=label_order)
     groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
     return drawings.Drawing(
         render_body(article.body, drawn, labels, window=patch).encode(),
-        render_span_groups(article.body, groups).encode(),
+        render_span_groups(article.body, groups, oob=only is not None).encode(),
         body_version(drawn, labels),
-        render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode(),
+        b"" if only is not None else render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode(),
         len(rows),
         len(suggested),
     )
+
+
+def _panel_part(rows: list[SpanRow], change: BodyChange | None, patch: tuple[int, int] | None) -> int | None:
+    """The one label whose group of the side panel a write changed, when that group is all the answer needs to
+    send: a create that the page can splice in (``patch``: it holds the drawing just before), that hid no
+    suggestion (the suggestion panel stays as it is), into a group the page already shows. Otherwise None: the
+    whole panel is sent (a relabel or delete may bring back or hide a suggestion, a new group needs its place)."""
+    if change is None or patch is None or change.before is not None or change.hidden:
+        return None
+    label = next((row[LABEL] for row in rows if row[PK] == change.span), None)
+    if label is None or sum(1 for row in rows if row[LABEL] == label) < 2:
+        return None
+    return label
 
 
 def _workspace_context(
@@ -245,7 +263,7 @@ def _workspace_context(
     then neither the spans nor the suggestions are read at all."""
     editor_id = _undo_store(request, article).user_id
     reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, stored=stored)
-    labels, drawing, patch = reads.labels, reads.drawing, None
+    labels, drawing, patch, only = reads.labels, reads.drawing, None, None
     rows: list[SpanRow] = []
     if drawing is None or not stored:
         rows = list(workspace_spans(article=article, annotator=request.user))
@@ -267,7 +285,8 @@ def _workspace_context(
             drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER)
             drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=reads.key, drawing=drawing)
         else:
-            drawing = _draw(request, article, labels, rows, suggested, patch)
+            only = _panel_part(rows, change, patch)
+            drawing = _draw(request, article, labels, rows, suggested, patch, only=only)
     suggestion_groups = drawing.suggestions
     if drawings.CSRF_MARKER.encode() in suggestion_groups:
         suggestion_groups = suggestion_groups.replace(
@@ -289,6 +308,7 @@ def _workspace_context(
         "keymap_rows": keymap.help_rows(keymap.WORKSPACE),
         "keymap_bindings": keymap.bindings_script(keymap.WORKSPACE, "ws-keys"),
         "span_groups": drawing.spans,
+        "panel_parts": only is not None,  # the answer sends the selection, the count and one group, not the panel
         "span_count": drawing.span_count,
         "progress": editor_progress(article=article, user=request.user),
         "undo_count": reads.undo_count if undo_count is None else undo_count,

@@ -1,5 +1,6 @@
 """After one span's create, delete or relabel, htmx gets only the stretch of the body that changed."""
 
+import lxml.html
 import pytest
 from django.urls import reverse
 
@@ -127,3 +128,40 @@ def test_labelling_a_suggested_place_sends_only_its_stretch(editor_client, edito
     # The suggestion there is no longer drawn (the editor's span is): only that stretch changes.
     assert page.post("span-create", data) != "full"
     assert page.body == fresh_body(editor_client, article)
+
+
+def test_a_create_into_a_group_the_page_shows_answers_with_that_group_alone(editor_client, editor, article, labels):
+    for text, label in (("Mara Okonkwo", "person"), ("Larchfield Systems", "org"), ("Quillix OS", "org")):
+        start = BODY.index(text)
+        SpanFactory(article=article, label=labels[label], start=start, end=start + len(text), annotator=editor)
+    page = Page(editor_client, article)
+    start = BODY.index("Linux")
+    data = {"label": labels["org"].pk, "start": start, "end": start + 5, "text": "Linux"}
+    response = editor_client.post(url("span-create", article), {**data, "body_version": page.version}, headers=HX)
+    answer = parse(response.content)
+    span = Span.objects.get(text="Linux")
+    assert one(answer, "#ws-body-patch").get("data-from")  # the page held the drawing just before: a stretch
+    # No whole panel: the selection (with the new span's editor), the count and the ORG group, each out of band.
+    assert not select(answer, "#ws-panel") and not select(answer, ".sug-group")
+    selected = one(answer, "#span-editor")
+    assert selected.get("hx-swap-oob") == "true" and selected.get("data-selected") == str(span.pk)
+    assert one(answer, "#ws-panel-title").get("hx-swap-oob") == "true"
+    (group,) = select(answer, ".span-group")
+    assert group.get("id") == "ws-group-org" and group.get("hx-swap-oob") == "true"
+    # The parts are the fresh page's own.
+    fresh = parse(editor_client.get(url("article-annotate", article)).content)
+    mine = lxml.html.tostring(group, with_tail=False).replace(b' hx-swap-oob="true"', b"")
+    assert lxml.html.tostring(one(fresh, "#ws-group-org"), with_tail=False) == mine
+    assert one(fresh, "#ws-panel-title .count").text == one(answer, "#ws-panel-title .count").text == "4"
+
+
+def test_a_create_starting_a_group_or_without_the_pages_drawing_answers_with_the_whole_panel(
+    editor_client, editor, article, labels
+):
+    SpanFactory(article=article, label=labels["org"], start=16, end=34, annotator=editor)
+    page = Page(editor_client, article)
+    page.create(labels["person"], "Mara Okonkwo")  # the first PERSON: its group has no place on the page yet
+    start = BODY.index("Quillix OS")
+    data = {"label": labels["org"].pk, "start": start, "end": start + 10, "text": "Quillix OS"}
+    answer = parse(editor_client.post(url("span-create", article), data, headers=HX).content)  # no body_version
+    assert one(answer, "#ws-panel").get("hx-swap-oob") == "true" and len(select(answer, ".span-group")) == 2
