@@ -102,20 +102,26 @@ WHERE NOT EXISTS (
 ORDER BY abs(place.start - %(at)s), place.start
 LIMIT %(cap)s
 ON CONFLICT DO NOTHING
+RETURNING id
 """
 
 
 def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
+    """``suggestions_propagate_span_ids``, counted."""
+    return len(suggestions_propagate_span_ids(span=span, body=body))
+
+
+def suggestions_propagate_span_ids(*, span: Span, body: str | None = None) -> list[int]:
     """Suggest ``span``'s label on other whole-word occurrences of its text in its article, for its editor.
 
     Entity labels only (a claim or a boilerplate passage is not a name that recurs); returns how many were new.
     Bounded work whatever the text: one regex pass over the body (``body`` if the caller has it, else one read)
     and one INSERT … SELECT that applies the blocking rules and inserts at most ``MAX_PER_CREATE`` places
-    (one statement: atomic on its own, no savepoint needed).
+    (one statement: atomic on its own, no savepoint needed). Returns the new suggestions' ids.
     """
     label = span.label
     if label.kind != LabelKind.ENTITY or not usable_term(span.text):
-        return 0
+        return []
     if body is None:
         body = Article.objects.values_list("body", flat=True).get(pk=span.article_id)
     places = [
@@ -124,7 +130,7 @@ def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
         if match.span() != (span.start, span.end)
     ]
     if not places:
-        return 0
+        return []
     params: dict[str, Any] = {
         "article": span.article_id,
         "label": label.pk,
@@ -140,7 +146,7 @@ def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
     with connection.cursor() as cursor:
         # A concurrent request may insert the same place first: the unique constraint settles it.
         cursor.execute(_PROPAGATE_SQL, params)
-        return cursor.rowcount
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def covered_suggestion_rows(*, span: Span) -> list[tuple[int, int, int, int, str, None]]:

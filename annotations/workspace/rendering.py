@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from bisect import insort
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -205,6 +205,50 @@ def render_body(
             edges = " close" if end in ends else ""
         append(f'<span class="{head}{edges}" data-start="{start}" {shared}{tab}>{text}</span>')
     return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped
+
+
+def render_windows(
+    body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike], windows: Sequence[tuple[int, int]]
+) -> SafeString:
+    """``render_body`` of each of ``windows`` (sorted, disjoint, each from one cut point to another), joined.
+
+    One pass sorts the spans into the windows they overlap, so each window's sweep sees only its own few: a
+    create that suggests its text at a hundred other places redraws a hundred short stretches, not the body.
+    """
+    los = [lo for lo, _ in windows]
+    subsets: list[list[SpanRow]] = [[] for _ in windows]
+    for span in span_rows(spans):
+        start, end = span[START], span[END]
+        at = max(bisect_right(los, start) - 1, 0)
+        while at < len(windows) and windows[at][0] < end:
+            if windows[at][1] > start:
+                subsets[at].append(span)
+            at += 1
+    drawn = [render_body(body, subset, labels, window) for subset, window in zip(subsets, windows, strict=True)]
+    return mark_safe("".join(drawn))  # noqa: S308 -- render_body's markup
+
+
+def change_windows(
+    spans: Iterable[Any], *, changed: set[int], places: Iterable[tuple[int, int]], length: int
+) -> list[tuple[int, int]]:
+    """The stretches of the body that creating, removing or relabelling the rows ``changed`` (at ``places``)
+    redraws, merged where they meet: ``change_window`` for many changes at once, against the rows none of them
+    touches (a changed row's boundaries are no cut point of the drawing before), in one sort."""
+    cuts = [0, length]
+    for span in span_rows(spans):
+        first, last = max(0, span[START]), min(length, span[END])
+        if first < last and span[PK] not in changed:
+            cuts += (first, last)
+    cuts.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((max(0, start), min(length, end)) for start, end in places):
+        lo = cuts[bisect_right(cuts, start) - 1]
+        hi = cuts[bisect_left(cuts, end)]
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def body_version(spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> str:

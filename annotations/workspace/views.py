@@ -41,7 +41,7 @@ from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
 from annotations.suggestions.decisions import suggestion_rows
 from annotations.suggestions.presentation import render_suggestion_groups
-from annotations.suggestions.propagation import covered_suggestion_rows, suggestions_propagate_span
+from annotations.suggestions.propagation import covered_suggestion_rows, suggestions_propagate_span_ids
 from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
 from annotations.workflow.services import SlotsFull, slot_claim
 from annotations.workspace import drawings, idempotency, undo
@@ -61,9 +61,11 @@ from annotations.workspace.rendering import (
     WorkspaceSpan,
     body_version,
     change_window,
+    change_windows,
     labels_stylesheet,
     render_body,
     render_span_groups,
+    render_windows,
 )
 from articles.models import Article
 
@@ -113,13 +115,15 @@ def render(
 
 class BodyChange(NamedTuple):
     """One span created, deleted or relabelled: its extent, and its row before the change (None if it was new);
-    ``hidden``: suggestion rows the change stopped drawing (a create on a suggested place hides that suggestion)."""
+    ``hidden``: suggestion rows the change stopped drawing (a create on a suggested place hides that suggestion);
+    ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative)."""
 
     span: int
     start: int
     end: int
     before: SpanRow | None
     hidden: tuple[Any, ...] = ()
+    added: frozenset[int] = frozenset()
 
 
 class Refused(Exception):
@@ -178,7 +182,7 @@ def _missed_changes(
     request: HttpRequest, labels: dict[int, Label], rows: list[SpanRow], change: BodyChange | None
 ) -> bool:
     """Whether the page that posted held another drawing of the text than the one just before this change."""
-    before = [row for row in rows if change is None or row[PK] != change.span]
+    before = [row for row in rows if change is None or (row[PK] != change.span and row[PK] not in change.added)]
     if change is not None and change.before is not None:
         before.append(change.before)
     if change is not None:
@@ -188,8 +192,9 @@ def _missed_changes(
 
 def _body_patch(
     request: HttpRequest, article: Article, labels: dict[int, Label], rows: list[SpanRow], change: BodyChange
-) -> tuple[int, int] | None:
-    """The stretch of the body to redraw after ``change``, or None to redraw it all.
+) -> list[tuple[int, int]] | None:
+    """The stretches of the body to redraw after ``change`` (the span's, and those of the suggestions it made), or
+    None to redraw it all.
 
     Only when the page says (``body_version``) that it holds exactly the body as it was before this change:
     a page that missed a change (another tab, a curator renaming a label) gets the whole body again.
@@ -197,8 +202,13 @@ def _body_patch(
     if _missed_changes(request, labels, rows, change):
         return None
     length = len(article.body)
-    lo, hi = change_window(rows, changed=change.span, start=change.start, end=change.end, length=length)
-    return (lo, hi) if hi - lo <= length * MAX_WINDOW_SHARE else None
+    if not change.added:
+        lo, hi = change_window(rows, changed=change.span, start=change.start, end=change.end, length=length)
+        windows = [(lo, hi)]
+    else:
+        places = [(change.start, change.end)] + [(row[START], row[END]) for row in rows if row[PK] in change.added]
+        windows = change_windows(rows, changed={change.span, *change.added}, places=places, length=length)
+    return windows if sum(hi - lo for lo, hi in windows) <= length * MAX_WINDOW_SHARE else None
 
 
 def _draw(
@@ -207,7 +217,7 @@ def _draw(
     labels: dict[int, Label],
     rows: list[SpanRow],
     suggested: list[SpanRow],
-    patch: tuple[int, int] | None = None,
+    patch: list[tuple[int, int]] | None = None,
     csrf: str = "",
     only: int | None = None,
 ) -> drawings.Drawing:
@@ -225,7 +235,11 @@ def _draw(
     ordered = sorted(listed, key=label_order)
     groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
     return drawings.Drawing(
-        render_body(article.body, drawn, labels, window=patch).encode(),
+        (
+            render_body(article.body, drawn, labels)
+            if patch is None
+            else render_windows(article.body, drawn, labels, patch)
+        ).encode(),
         render_span_groups(article.body, groups, oob=only is not None).encode(),
         body_version(drawn, labels),
         b"" if only is not None else render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode(),
@@ -234,12 +248,12 @@ def _draw(
     )
 
 
-def _panel_part(rows: list[SpanRow], change: BodyChange | None, patch: tuple[int, int] | None) -> int | None:
+def _panel_part(rows: list[SpanRow], change: BodyChange | None, patch: list[tuple[int, int]] | None) -> int | None:
     """The one label whose group of the side panel a write changed, when that group is all the answer needs to
     send: a create that the page can splice in (``patch``: it holds the drawing just before), that hid no
     suggestion (the suggestion panel stays as it is), into a group the page already shows. Otherwise None: the
     whole panel is sent (a relabel or delete may bring back or hide a suggestion, a new group needs its place)."""
-    if change is None or patch is None or change.before is not None or change.hidden:
+    if change is None or patch is None or change.before is not None or change.hidden or change.added:
         return None
     label = next((row[LABEL] for row in rows if row[PK] == change.span), None)
     if label is None or sum(1 for row in rows if row[LABEL] == label) < 2:
@@ -301,6 +315,7 @@ def _workspace_context(
         **_span_editor_context(article, labels, rows, selected),
         "body_html": drawing.body,
         "body_patch": patch,
+        "body_windows": " ".join(f"{lo} {hi}" for lo, hi in patch) if patch and len(patch) > 1 else "",
         "body_version": drawing.body_version,
         "suggestion_groups": suggestion_groups,
         "suggestion_count": drawing.suggestion_count,
@@ -522,12 +537,12 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
     undo.undo_record(history, undo.Created(span=span.pk, label=span.label_id))
     # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
     # and the whole body is redrawn. At most MAX_PER_CREATE of them, in one statement (propagation.py).
-    suggested = suggestions_propagate_span(span=span, body=article.body)
-    # Otherwise only the place changed, even when it was suggested (its suggestion is no longer drawn): a page
-    # that names its drawing gets just the stretch around the span.
-    hidden = covered_suggestion_rows(span=span) if not suggested and "body_version" in request.POST else []
+    suggested = suggestions_propagate_span_ids(span=span, body=article.body)
+    # The place changed, even when it was suggested (its suggestion is no longer drawn), and the places it
+    # suggested: a page that names its drawing gets just the stretches around them.
+    hidden = covered_suggestion_rows(span=span) if "body_version" in request.POST else []
     message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
-    change = BodyChange(span.pk, span.start, span.end, None, tuple(hidden))
+    change = BodyChange(span.pk, span.start, span.end, None, tuple(hidden), frozenset(-pk for pk in suggested))
     return Done(message, span.pk, change, undo_count=history.count())
 
 

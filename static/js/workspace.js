@@ -531,28 +531,37 @@ function start(workspace) {
     }
   });
 
-  /** Splice a redrawn stretch of the text in place of the segments it replaces, leaving the page as a full redraw would. */
+  /** Splice redrawn stretches of the text in place of the segments they replace, leaving the page as a full
+   * redraw would. One stretch comes as data-from/data-to; several (a create that suggested its text elsewhere)
+   * as data-windows="from to from to …", their segments one after another. */
   function applyBodyPatch() {
     const holder = document.getElementById("ws-body-patch");
-    if (!holder || holder.dataset.from === undefined) {
+    if (!holder || (holder.dataset.from === undefined && holder.dataset.windows === undefined)) {
       return;
     }
-    const from = Number(holder.dataset.from);
-    const to = Number(holder.dataset.to);
+    const bounds = (holder.dataset.windows ?? `${holder.dataset.from} ${holder.dataset.to}`).split(" ").map(Number);
     delete holder.dataset.from;
     delete holder.dataset.to;
+    delete holder.dataset.windows;
     const fresh = [...holder.children];
     holder.replaceChildren();
-    const stale = [...root.children].filter((element) => {
-      const at = Number(element.dataset.start);
-      return at >= from && at < to;
-    });
-    const after = stale.length ? stale[stale.length - 1].nextElementSibling : null;
-    if (!stale.length || Number(stale[0].dataset.start) !== from || (after && Number(after.dataset.start) !== to)) {
-      // The server splices only into the drawing this page named, so this cannot line up wrongly; if it ever
-      // does, a reload shows what is stored rather than a text whose offsets are off.
-      window.location.reload();
-      return;
+    const children = [...root.children];
+    const splices = [];
+    for (let i = 0; i < bounds.length; i += 2) {
+      const [from, to] = [bounds[i], bounds[i + 1]];
+      const inside = (element) => {
+        const at = Number(element.dataset.start);
+        return at >= from && at < to;
+      };
+      const stale = children.filter(inside);
+      const after = stale.length ? stale[stale.length - 1].nextElementSibling : null;
+      if (!stale.length || Number(stale[0].dataset.start) !== from || (after && Number(after.dataset.start) !== to)) {
+        // The server splices only into the drawing this page named, so this cannot line up wrongly; if it ever
+        // does, a reload shows what is stored rather than a text whose offsets are off.
+        window.location.reload();
+        return;
+      }
+      splices.push([stale, fresh.filter(inside)]);
     }
     // A full redraw drops the focus and collapses a text selection held inside the text; so does this.
     const active = document.activeElement;
@@ -566,9 +575,11 @@ function start(workspace) {
         break;
       }
     }
-    stale[0].replaceWith(...fresh);
-    for (const element of stale.slice(1)) {
-      element.remove();
+    for (const [stale, replacement] of splices) {
+      stale[0].replaceWith(...replacement);
+      for (const element of stale.slice(1)) {
+        element.remove();
+      }
     }
   }
 

@@ -48,12 +48,19 @@ class Page:
             assert patch.get("data-from") is None and len(patch) == 0
             self.body = segments(full[0])
             return "full"
-        lo, hi = int(patch.get("data-from")), int(patch.get("data-to"))
-        old = self.body
-        assert [start for start, _ in old if start == lo], "the window starts at an element of the page"
-        assert [start for start, _ in old if start == hi] or hi == len(self.article.body)
-        self.body = [*(e for e in old if e[0] < lo), *segments(patch), *(e for e in old if e[0] >= hi)]
-        return (lo, hi)
+        if patch.get("data-windows"):
+            bounds = [int(at) for at in patch.get("data-windows").split()]
+            windows = list(zip(bounds[::2], bounds[1::2], strict=True))
+        else:
+            windows = [(int(patch.get("data-from")), int(patch.get("data-to")))]
+        fresh = segments(patch)
+        for lo, hi in windows:
+            old = self.body
+            assert [start for start, _ in old if start == lo], "the window starts at an element of the page"
+            assert [start for start, _ in old if start == hi] or hi == len(self.article.body)
+            inside = [e for e in fresh if lo <= e[0] < hi]
+            self.body = [*(e for e in old if e[0] < lo), *inside, *(e for e in old if e[0] >= hi)]
+        return windows[0] if len(windows) == 1 else windows
 
     def create(self, label, text):
         start = self.article.body.index(text)
@@ -165,3 +172,18 @@ def test_a_create_starting_a_group_or_without_the_pages_drawing_answers_with_the
     data = {"label": labels["org"].pk, "start": start, "end": start + 10, "text": "Quillix OS"}
     answer = parse(editor_client.post(url("span-create", article), data, headers=HX).content)  # no body_version
     assert one(answer, "#ws-panel").get("hx-swap-oob") == "true" and len(select(answer, ".span-group")) == 2
+
+
+def test_a_create_that_suggests_its_text_elsewhere_answers_with_each_stretch_it_changed(editor_client, editor, labels):
+    body = " ".join(f"Quillix {word} said the chip ships, and the board agreed." for word in ("one", "two", "three"))
+    body += " " + "Filler words without names, long enough that three short stretches stay under half. " * 5
+    article = ArticleFactory(title="Many places", body=body)
+    for word in ("one", "two", "three", "Filler"):  # the cut points that keep each stretch short
+        at = body.index(word)
+        SpanFactory(article=article, label=labels["person"], start=at, end=at + len(word), annotator=editor)
+    page = Page(editor_client, article)
+    windows = page.create(labels["org"], "Quillix")
+    assert isinstance(windows, list) and len(windows) == 3  # the span's place and the two it suggested
+    assert sum(hi - lo for lo, hi in windows) < len(body) / 2
+    assert page.body == Page(editor_client, article).body  # spliced, the page is the fresh page
+    assert len(select(parse(editor_client.get(url("article-annotate", article)).content), ".seg.sug")) == 2
