@@ -16,15 +16,20 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import QuerySet
 
-# Stand-ins no table holds (ids are positive), one per named parameter.
-_STAND_INS = (-7_000_001, -7_000_002, -7_000_003, -7_000_004)
+# Stand-ins, one per named parameter: in range for any integer column (Django refuses a negative offset outright),
+# and no constant of these queries.
+_STAND_INS = tuple(range(2_000_000_001, 2_000_000_009))
 
 
 class Compiled:
     def __init__(self, sql: str, params: Sequence[Any], names: dict[int, str]) -> None:
         self.sql = sql
         # Each parameter: a name to take from the call's ids, or a constant of the query.
-        self.params = [(names.get(param), param) if type(param) is int else (None, param) for param in params]
+        # (psycopg may hand integers of small columns back wrapped, as ``Int4``: an int subclass.)
+        self.params = [
+            (names.get(int(param)), param) if isinstance(param, int) and not isinstance(param, bool) else (None, param)
+            for param in params
+        ]
 
     def rows(self, **ids: int) -> list[tuple[Any, ...]]:
         values = [ids[name] if name is not None else constant for name, constant in self.params]
@@ -41,7 +46,8 @@ def compiled(*names: str) -> Callable[[Callable[..., QuerySet]], Callable[[], Co
         def statement() -> Compiled:
             stand_ins = dict(zip(names, _STAND_INS, strict=False))
             sql, params = build(**stand_ins).query.sql_with_params()
-            missing = [name for name, value in stand_ins.items() if value not in params]
+            found = {int(param) for param in params if isinstance(param, int) and not isinstance(param, bool)}
+            missing = [name for name, value in stand_ins.items() if value not in found]
             if missing:
                 raise ImproperlyConfigured(f"{build.__qualname__}: {missing} not among the parameters {params!r}")
             return Compiled(sql, params, {value: name for name, value in stand_ins.items()})

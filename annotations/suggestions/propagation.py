@@ -15,8 +15,9 @@ from typing import Any
 
 import regex
 from django.db import connection, transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, Q, QuerySet
 
+from annotations.compiled import compiled
 from annotations.models import Label, LabelKind, Span
 from annotations.permissions import Actor, require
 from annotations.suggestions.models import Suggestion, SuggestionDecision, SuggestionOrigin, SuggestionStatus
@@ -149,33 +150,35 @@ def suggestions_propagate_span_ids(*, span: Span, body: str | None = None) -> li
         return [pk for (pk,) in cursor.fetchall()]
 
 
+@compiled("editor", "article", "label", "start", "end")
+def _covered(*, editor: int, article: int, label: int, start: int, end: int) -> QuerySet:
+    decided = SuggestionDecision.objects.filter(
+        editor_id=editor, article_id=article, label_id=label, start=start, end=end
+    )
+    return (
+        Suggestion.objects.filter(
+            article_id=article, label_id=label, start=start, end=end, status=SuggestionStatus.PENDING
+        )
+        .filter(Q(derived_from__isnull=True) | Q(derived_from_id=editor) | Q(article__status=Article.Status.REVIEWED))
+        .exclude(Exists(decided))
+        .order_by("id")
+        .values_list("pk")[:1]
+    )
+
+
 def covered_suggestion_rows(*, span: Span) -> list[tuple[int, int, int, int, str, None]]:
     """The suggestion row the editor's page drew exactly where ``span`` was just created, if any.
 
     Labelling a suggested place the same way hides its suggestion (``decisions._waiting``): the drawing changes
     there and nowhere else, so the page can still be sent only the stretch around the span if it knows this row
     (the one ``decisions.suggestion_rows`` drew: the lowest id at that place the editor may see and has not
-    answered). Call right after creating ``span``, before anything else changes the place.
+    answered). Call right after creating ``span``, before anything else changes the place. The query is compiled
+    once per process (``annotations.compiled``).
     """
-    editor = span.annotator_id
-    decided = SuggestionDecision.objects.filter(
-        editor_id=editor, article_id=span.article_id, label_id=span.label_id, start=span.start, end=span.end
+    found = _covered().rows(
+        editor=span.annotator_id, article=span.article_id, label=span.label_id, start=span.start, end=span.end
     )
-    pk = (
-        Suggestion.objects.filter(
-            article_id=span.article_id,
-            label_id=span.label_id,
-            start=span.start,
-            end=span.end,
-            status=SuggestionStatus.PENDING,
-        )
-        .filter(Q(derived_from__isnull=True) | Q(derived_from_id=editor) | Q(article__status=Article.Status.REVIEWED))
-        .exclude(Exists(decided))
-        .order_by("id")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    return [] if pk is None else [(-pk, span.start, span.end, span.label_id, "", None)]
+    return [(-found[0][0], span.start, span.end, span.label_id, "", None)] if found else []
 
 
 def gazetteer(*, labels: Iterable[Label] | None = None) -> dict[str, int]:

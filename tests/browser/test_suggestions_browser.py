@@ -97,7 +97,7 @@ def test_a_label_that_suggests_elsewhere_splices_each_changed_stretch(open_works
     assert b"data-windows=" in response.value.body()  # several stretches, not the whole text
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
     expect(page.locator("#ws-body .seg.sug")).to_have_count(5)
-    spliced = page.locator("#ws-body").inner_html().replace(" sel\"", '"')  # the new span is selected
+    spliced = page.locator("#ws-body").inner_html().replace(' sel"', '"')  # the new span is selected
     assert page.evaluate("window.__noReload") == "kept"
     page.reload()
     page.wait_for_selector("#workspace[data-ready]")
