@@ -17,10 +17,17 @@ from articles.models import Article
 
 
 def render_suggestion_groups(
-    article: Article, labels: Mapping[int, Any], rows: Sequence[tuple], request: Any = None, *, csrf: str = ""
+    article: Article,
+    labels: Mapping[int, Any],
+    rows: Sequence[tuple],
+    request: Any = None,
+    *,
+    csrf: str = "",
+    oob: bool = False,
 ) -> SafeString:
     """Rows are ``suggestion_rows``: ``(-id, start, end, label_id, "", None)``. ``csrf``: a stand-in for the
-    request's CSRF token (a stored drawing's marker, put in place when it is served)."""
+    request's CSRF token (a stored drawing's marker, put in place when it is served). Each label's group is
+    ``#ws-sug-group-<slug>``; ``oob``: marked for htmx to swap each in place of the page's own."""
     if not rows:
         return mark_safe("")
     accept = reverse("annotations:suggestion-accept", args=[article.pk])
@@ -31,6 +38,7 @@ def render_suggestion_groups(
     form = f'hx-swap="none" hx-sync="#workspace:queue all">{csrf}'
     parts: list[str] = []
     append = parts.append
+    swap = ' hx-swap-oob="true"' if oob else ""
 
     def order(row: tuple) -> tuple:
         label = labels[row[3]]
@@ -41,7 +49,8 @@ def render_suggestion_groups(
         label = labels[label_id]
         name = escape(label.name)
         append(
-            f'<section class="span-group sug-group"><h3><span class="swatch sug label-{label.slug}" aria-hidden="true">'
+            f'<section id="ws-sug-group-{label.slug}" class="span-group sug-group"{swap}>'
+            f'<h3><span class="swatch sug label-{label.slug}" aria-hidden="true">'
             f'</span>Suggested {name} <span class="count">{len(items)}</span></h3>'
             f'<form method="post" action="{accept_all}" hx-post="{accept_all}" hx-swap="none" '
             f'hx-sync="#workspace:queue all">{csrf}<input type="hidden" name="label" value="{label_id}">'

@@ -219,11 +219,12 @@ def _draw(
     suggested: list[SpanRow],
     patch: list[tuple[int, int]] | None = None,
     csrf: str = "",
-    only: int | None = None,
+    only: PanelPart | None = None,
 ) -> drawings.Drawing:
-    """The body (or the stretch ``patch`` of it), the list of spans and the suggestion panel, drawn.
+    """The body (or the stretches ``patch`` of it), the list of spans and the suggestion panel, drawn.
 
-    ``only``: a label id; just that label's group of the list, to be swapped in out of band, and no suggestions.
+    ``only``: just one label's group of the list (and of the suggestions, if they changed), to be swapped in out
+    of band.
     """
 
     def label_order(row: SpanRow) -> tuple:
@@ -231,7 +232,7 @@ def _draw(
         return (label.ordering, label.name, row[START], -row[END])
 
     drawn = rows + suggested
-    listed = rows if only is None else [row for row in rows if row[LABEL] == only]
+    listed = rows if only is None else [row for row in rows if row[LABEL] == only.label]
     ordered = sorted(listed, key=label_order)
     groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
     return drawings.Drawing(
@@ -242,23 +243,53 @@ def _draw(
         ).encode(),
         render_span_groups(article.body, groups, oob=only is not None).encode(),
         body_version(drawn, labels),
-        b"" if only is not None else render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode(),
+        _draw_suggestions(request, article, labels, suggested, csrf, only),
         len(rows),
         len(suggested),
     )
 
 
-def _panel_part(rows: list[SpanRow], change: BodyChange | None, patch: list[tuple[int, int]] | None) -> int | None:
-    """The one label whose group of the side panel a write changed, when that group is all the answer needs to
-    send: a create that the page can splice in (``patch``: it holds the drawing just before), that hid no
-    suggestion (the suggestion panel stays as it is), into a group the page already shows. Otherwise None: the
-    whole panel is sent (a relabel or delete may bring back or hide a suggestion, a new group needs its place)."""
-    if change is None or patch is None or change.before is not None or change.hidden or change.added:
+def _draw_suggestions(
+    request: HttpRequest,
+    article: Article,
+    labels: dict[int, Label],
+    suggested: list[SpanRow],
+    csrf: str,
+    only: PanelPart | None,
+) -> bytes:
+    if only is None:
+        return render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode()
+    if not only.suggestions:
+        return b""
+    mine = [row for row in suggested if row[LABEL] == only.label]
+    return render_suggestion_groups(article, labels, mine, request, oob=True).encode()
+
+
+class PanelPart(NamedTuple):
+    label: int  # the label whose group of spans changed
+    suggestions: bool  # its group of suggestions changed too
+
+
+def _panel_part(
+    rows: list[SpanRow], suggested: list[SpanRow], change: BodyChange | None, patch: list[tuple[int, int]] | None
+) -> PanelPart | None:
+    """What of the side panel a write changed, when that is all the answer needs to send: a create that the page
+    can splice in (``patch``: it holds the drawing just before) into a group of spans the page already shows, and,
+    if it made or hid suggestions (all of its label), into a group of suggestions the page shows and keeps.
+    Otherwise None: the whole panel is sent (a relabel or delete may bring back or hide a suggestion of another
+    label, a new or emptied group needs its place)."""
+    if change is None or patch is None or change.before is not None:
         return None
     label = next((row[LABEL] for row in rows if row[PK] == change.span), None)
     if label is None or sum(1 for row in rows if row[LABEL] == label) < 2:
         return None
-    return label
+    if not change.added and not change.hidden:
+        return PanelPart(label, False)
+    after = [row for row in suggested if row[LABEL] == label]
+    before = len(after) - sum(1 for row in after if row[PK] in change.added) + len(change.hidden)
+    if not after or before < 1 or any(row[LABEL] != label for row in change.hidden):
+        return None
+    return PanelPart(label, True)
 
 
 def _workspace_context(
@@ -299,7 +330,7 @@ def _workspace_context(
             drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER)
             drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=reads.key, drawing=drawing)
         else:
-            only = _panel_part(rows, change, patch)
+            only = _panel_part(rows, suggested, change, patch)
             drawing = _draw(request, article, labels, rows, suggested, patch, only=only)
     suggestion_groups = drawing.suggestions
     if drawings.CSRF_MARKER.encode() in suggestion_groups:
@@ -324,6 +355,7 @@ def _workspace_context(
         "keymap_bindings": keymap.bindings_script(keymap.WORKSPACE, "ws-keys"),
         "span_groups": drawing.spans,
         "panel_parts": only is not None,  # the answer sends the selection, the count and one group, not the panel
+        "panel_suggestions": only is not None and only.suggestions,
         "span_count": drawing.span_count,
         "progress": editor_progress(article=article, user=request.user),
         "undo_count": reads.undo_count if undo_count is None else undo_count,

@@ -1,5 +1,7 @@
 """After one span's create, delete or relabel, htmx gets only the stretch of the body that changed."""
 
+import re
+
 import lxml.html
 import pytest
 from django.urls import reverse
@@ -187,3 +189,27 @@ def test_a_create_that_suggests_its_text_elsewhere_answers_with_each_stretch_it_
     assert sum(hi - lo for lo, hi in windows) < len(body) / 2
     assert page.body == Page(editor_client, article).body  # spliced, the page is the fresh page
     assert len(select(parse(editor_client.get(url("article-annotate", article)).content), ".seg.sug")) == 2
+
+
+def test_a_create_that_suggests_into_groups_the_page_shows_answers_with_those_groups(editor_client, editor, labels):
+    body = " ".join(f"Quillix and Larchfield met on day {day}; the board agreed to ship the chip." for day in range(4))
+    article = ArticleFactory(title="Two names", body=body)
+    for day in range(4):
+        at = body.index(f"day {day}")
+        SpanFactory(article=article, label=labels["person"], start=at, end=at + 5, annotator=editor)
+    page = Page(editor_client, article)
+    page.create(labels["org"], "Quillix")  # the first ORG span and suggestions: new groups, the whole panel
+    start = body.index("Larchfield")
+    data = {"label": labels["org"].pk, "start": start, "end": start + 10, "text": "Larchfield"}
+    answer = parse(
+        editor_client.post(url("span-create", article), {**data, "body_version": page.version}, headers=HX).content
+    )
+    assert not select(answer, "#ws-panel")
+    assert [group.get("id") for group in select(answer, ".span-group")] == ["ws-group-org", "ws-sug-group-org"]
+    fresh = parse(editor_client.get(url("article-annotate", article)).content)
+    for part in ("#ws-group-org", "#ws-sug-group-org", "#ws-suggestions-title", "#ws-panel-title"):
+        mine = lxml.html.tostring(one(answer, part), with_tail=False).replace(b' hx-swap-oob="true"', b"")
+        theirs = lxml.html.tostring(one(fresh, part), with_tail=False)
+        # CSRF tokens are masked afresh per response; the rest is the fresh page's.
+        assert re.sub(rb'value="[A-Za-z0-9]{64}"', b"", mine) == re.sub(rb'value="[A-Za-z0-9]{64}"', b"", theirs)
+    assert one(fresh, "#ws-suggestions-title .count").text == "6"  # three more places of each name
