@@ -6,13 +6,14 @@ against the locked article body and who may touch the span.
 
 from __future__ import annotations
 
-import json
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, connection, connections, router, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from annotations.models import Label, Span
@@ -88,42 +89,24 @@ def span_create(
     return span
 
 
-@transaction.atomic
-def span_create_or_find(
-    *,
-    article: Article,
-    label: Label,
-    start: Any,
-    end: Any,
-    annotator: Actor,
-    text: str | None = None,
-    origin: str = Span.Origin.MANUAL,
-    note: str = "",
-    attributes: dict[str, Any] | None = None,
-) -> tuple[Span, bool]:
-    """Create a span after checking label and offsets: ``(span, True)``; ``(the one there, False)`` if it exists."""
-    return _span_insert_or_find(
-        article=article,
-        label=label,
-        start=start,
-        end=end,
-        annotator=annotator,
-        text=text,
-        origin=origin,
-        note=note,
-        attributes=attributes,
-    )
-
-
 # One statement whether or not the span exists: no savepoint to fall back to after a unique violation (each
 # savepoint is two more round trips). ON CONFLICT waits for a racing insert of the same span and then does nothing,
 # and a check constraint or trigger still raises. The row's history is written by its triggers, as for ``save()``.
-INSERT_SPAN = """
-    INSERT INTO annotations_span
-        (article_id, label_id, start, "end", text, annotator_id, origin, note, attributes, created_at, updated_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)
-    ON CONFLICT (article_id, label_id, start, "end", annotator_id) DO NOTHING
-    RETURNING id"""
+# Built from the model, once per process: every concrete column but the id, conflict on the per-editor unique
+# constraint's columns.
+@functools.cache
+def _insert_span_sql() -> tuple[str, tuple[Field, ...]]:
+    fields = tuple(field for field in Span._meta.concrete_fields if not field.primary_key)
+    (unique,) = (c for c in Span._meta.constraints if getattr(c, "name", "") == "span_unique_per_annotator")
+    quote = connection.ops.quote_name
+    columns = {field.name: str(field.column) for field in fields}
+    target = ", ".join(quote(columns[name]) for name in unique.fields)  # type: ignore[attr-defined]
+    names = ", ".join(quote(columns[field.name]) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    table = quote(Span._meta.db_table)
+    # Names from the model, quoted; values are parameters.
+    sql = f"INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT ({target}) DO NOTHING RETURNING id"  # noqa: S608
+    return sql, fields
 
 
 def _span_insert_or_find(
@@ -133,7 +116,7 @@ def _span_insert_or_find(
     start: Any,
     end: Any,
     annotator: Actor,
-    text: str | None,
+    text: str | None = None,
     origin: str = Span.Origin.MANUAL,
     note: str = "",
     attributes: dict[str, Any] | None = None,
@@ -156,22 +139,11 @@ def _span_insert_or_find(
         created_at=now,
         updated_at=now,
     )
-    with connections[router.db_for_write(Span)].cursor() as cursor:
+    sql, fields = _insert_span_sql()
+    database = router.db_for_write(Span)
+    with connections[database].cursor() as cursor:
         cursor.execute(
-            INSERT_SPAN,
-            [
-                article.pk,
-                label.pk,
-                start,
-                end,
-                actual,
-                annotator.pk,
-                origin,
-                span.note,
-                json.dumps(span.attributes),
-                now,
-                now,
-            ],
+            sql, [field.get_db_prep_save(getattr(span, field.attname), connections[database]) for field in fields]
         )
         inserted = cursor.fetchone()
     if inserted is None:
@@ -182,8 +154,14 @@ def _span_insert_or_find(
             raise ValidationError(IDENTICAL, code=CONFLICT)
         return existing, False
     span.pk = inserted[0]
-    span._state.adding, span._state.db = False, router.db_for_write(Span)
+    span._state.adding, span._state.db = False, database
     return span, True
+
+
+# Create a span after checking label and offsets: ``(span, True)``; ``(the one there, False)`` if it exists. In a
+# transaction of its own, or a savepoint inside the caller's, so a caller may catch a refusal and go on (the
+# workspace, whose own transaction a refusal rolls back anyway, calls ``_span_insert_or_find``: no savepoint).
+span_create_or_find = transaction.atomic(_span_insert_or_find)
 
 
 @transaction.atomic
