@@ -17,6 +17,8 @@ from django.db import connection
 from django.utils import timezone
 
 from annotations.models import Label
+from annotations.workflow.models import SETTINGS_PK
+from annotations.workflow.selectors import SlotState
 
 # The suggestion panel is stored with this in place of the request's CSRF token (text from PostgreSQL holds no NUL).
 CSRF_MARKER = "\x00csrf\x00"
@@ -36,9 +38,12 @@ class PageReads(NamedTuple):
     labels: dict[int, Label]  # every label, inactive ones too, by id
     undo_count: int
     drawing: Drawing | None  # the editor's stored drawing of this revision, if any
+    slots: list[SlotState]  # the article's unreleased slots, and the editor's own even if released
+    site_k: int | None  # the site-wide editors per article (None: the settings row is not created yet)
 
 
-# One statement, one snapshot: the revision key, the labels, the editor's undo entries and the drawing of that key.
+# One statement, one snapshot: the revision key, the labels, the editor's undo entries, the article's slots and the
+# site-wide k (workflow.selectors.editor_progress) and the drawing of that key.
 _PAGE_SQL = """
 WITH revision AS (
     SELECT coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = %(article)s), 0)::text
@@ -47,6 +52,11 @@ WITH revision AS (
 SELECT revision.key,
        (SELECT json_agg(label ORDER BY label.id) FROM annotations_label label),
        (SELECT count(*) FROM annotations_undoentry WHERE user_id = %(editor)s AND article_id = %(article)s),
+       (SELECT json_agg(json_build_array(
+                   user_id, done_at IS NOT NULL, started_at IS NOT NULL, released_at IS NOT NULL))
+        FROM annotations_assignment
+        WHERE article_id = %(article)s AND (released_at IS NULL OR user_id = %(editor)s)),
+       (SELECT editors_per_article FROM annotations_workflowsettings WHERE id = %(settings)s),
        drawing.body, drawing.spans, drawing.body_version, drawing.suggestions, drawing.span_count,
        drawing.suggestion_count
 FROM revision
@@ -66,12 +76,21 @@ def page_reads(*, article_id: int, editor_id: int, stored: bool = True) -> PageR
     """What the page needs besides the article and the editor's slot, with the drawing when one is current
     (``stored``: look for one; a write's answer draws afresh)."""
     with connection.cursor() as cursor:
-        cursor.execute(_PAGE_SQL, {"article": article_id, "editor": editor_id, "drawing": stored})
-        key, labels, undo_count, body, spans, version, suggestions, span_count, suggestion_count = cursor.fetchone()
+        params = {"article": article_id, "editor": editor_id, "drawing": stored, "settings": SETTINGS_PK}
+        cursor.execute(_PAGE_SQL, params)
+        row = cursor.fetchone()
+    key, labels, undo_count, slots, site_k, body, spans, version, suggestions, span_count, suggestion_count = row
     drawing = None
     if body is not None:
         drawing = Drawing(bytes(body), bytes(spans), version, bytes(suggestions), span_count, suggestion_count)
-    return PageReads(key, {label.pk: label for label in map(_label, labels or [])}, undo_count, drawing)
+    return PageReads(
+        key,
+        {label.pk: label for label in map(_label, labels or [])},
+        undo_count,
+        drawing,
+        [SlotState(*slot) for slot in slots or []],
+        site_k,
+    )
 
 
 # Keep the drawing as this editor's, replacing theirs; other editors' drawings of the article under another key are

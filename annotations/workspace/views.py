@@ -357,7 +357,7 @@ def _workspace_context(
         "panel_parts": only is not None,  # the answer sends the selection, the count and one group, not the panel
         "panel_suggestions": only is not None and only.suggestions,
         "span_count": drawing.span_count,
-        "progress": editor_progress(article=article, user=request.user),
+        "progress": editor_progress(article=article, user=request.user, slots=reads.slots, site_k=reads.site_k),
         "undo_count": reads.undo_count if undo_count is None else undo_count,
         "error": error,
         "message": message,
