@@ -53,13 +53,17 @@ def _claim(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment:
     return slot
 
 
+_CLAIM_FIELDS = ("id", "status", "title", "editors_per_article", "source_id")
+
+
 @transaction.atomic
 def slot_claim(*, article: Article, editor: Actor, now: dt.datetime | None = None) -> Assignment | None:
     """``editor`` opens ``article``: take a slot with a lease (or renew the one they hold). None for reviewers and
     curators, who never take one, and for a reviewed article; ``SlotsFull`` when k other editors hold it."""
     if not takes_slots(editor):
         return None
-    article = Article.objects.select_for_update().get(pk=article.pk)
+    # The lock, and what a claim reads of the article: not its body (tens of kB, on every page view).
+    article = Article.objects.select_for_update().only(*_CLAIM_FIELDS).get(pk=article.pk)
     if article.status == Article.Status.REVIEWED:
         return None
     return _claim(article=article, editor=editor, now=now or timezone.now())

@@ -369,8 +369,11 @@ def _workspace_context(
     }
 
 
-def _article(pk: int) -> Article:
-    return get_object_or_404(Article.objects.select_related("source"), pk=pk)
+def _article(pk: int, *, body: bool = True) -> Article:
+    """The article with its source; ``body=False``: without the body, read only if it is drawn (a page whose
+    stored drawing is current never needs it)."""
+    articles = Article.objects.select_related("source")
+    return get_object_or_404(articles if body else articles.defer("body"), pk=pk)
 
 
 def _updated(
@@ -497,7 +500,7 @@ def _span(request: HtmxHttpRequest, article: Article, span_id: int) -> Span:
 @login_required
 @permission_required("annotations.add_span", raise_exception=True)
 def article_annotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    article = _article(pk)
+    article = _article(pk, body=False)
     try:
         slot_claim(article=article, editor=request.user)
     except SlotsFull as full:
