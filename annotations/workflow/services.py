@@ -9,8 +9,10 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from annotations.compiled import compiled
 from annotations.models import Assignment, Span
 from annotations.permissions import Actor, require
 from annotations.progress import REVIEWED_REFUSAL, article_progress_update
@@ -69,15 +71,25 @@ def slot_claim(*, article: Article, editor: Actor, now: dt.datetime | None = Non
     return _claim(article=article, editor=editor, now=now or timezone.now())
 
 
+_STARTED_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
+
+
+@compiled("article", "editor")
+def _started(*, article: int, editor: int) -> QuerySet:
+    """The editor's started slot on the article (compiled once per process: it runs with every create)."""
+    slots = Assignment.objects.filter(
+        article_id=article, user_id=editor, started_at__isnull=False, released_at__isnull=True
+    )
+    return slots.order_by("pk").values_list(*_STARTED_FIELDS)[:1]
+
+
 def slot_start(*, article: Article, editor: Actor, now: dt.datetime | None = None) -> Assignment | None:
     """``editor`` makes a span on ``article``: they must hold (or can still take) a slot, which is now started and
     held until they mark it done. Refused on a reviewed article. Reviewers and curators hold no slot (None)."""
     if article.status != Article.Status.REVIEWED and takes_slots(editor):
-        started = Assignment.objects.filter(
-            article=article, user=editor, started_at__isnull=False, released_at__isnull=True
-        ).first()
-        if started is not None:  # the usual case, every span after the first: one query, no lock, no savepoint
-            return started
+        started = _started().rows(article=article.pk, editor=editor.pk)
+        if started:  # the usual case, every span after the first: one query, no lock, no savepoint
+            return Assignment.from_db(connection.alias, _STARTED_FIELDS, started[0])
     return _slot_start_locked(article=article, editor=editor, now=now)
 
 
