@@ -54,11 +54,16 @@ def check_label(label: Label) -> None:
 
 
 def _checked_placement(
-    *, article_id: int, label: Label, start: Any, end: Any, text: str | None
+    *, article_id: int, label: Label, start: Any, end: Any, text: str | None, article: Article | None = None
 ) -> tuple[int, int, str]:
-    """Label active, article row locked, offsets valid against its body: ``(start, end, body[start:end])``."""
+    """Label active, article row locked, offsets valid against its body: ``(start, end, body[start:end])``.
+
+    ``article``: the caller's instance, given the body just read under the lock if it was loaded without it.
+    """
     check_label(label)
     locked = _lock_article(article_id)
+    if article is not None and "body" in article.get_deferred_fields():
+        article.body = locked.body
     return check_offsets(body=locked.body, start=start, end=end, text=text)
 
 
@@ -122,7 +127,9 @@ def _span_insert_or_find(
     attributes: dict[str, Any] | None = None,
 ) -> tuple[Span, bool]:
     """``span_create_or_find`` inside the caller's transaction (which a refusal raised here rolls back)."""
-    start, end, actual = _checked_placement(article_id=article.pk, label=label, start=start, end=end, text=text)
+    start, end, actual = _checked_placement(
+        article_id=article.pk, label=label, start=start, end=end, text=text, article=article
+    )
     if origin not in Span.Origin.values:
         raise ValidationError(f"Unknown origin {origin!r}.")
     now = timezone.now()

@@ -447,7 +447,9 @@ def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResp
     def decorate(view: Action) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-            article = _article(pk)
+            # Without its body: a create reads it under the article's lock anyway (spans.services), and an
+            # answer that draws nothing of the text never needs it.
+            article = _article(pk, body=False)
             try:
                 key = idempotency.request_key(request)
                 with transaction.atomic():
