@@ -16,6 +16,7 @@ from annotations.compiled import compiled
 from annotations.models import Assignment, Span
 from annotations.permissions import Actor, require
 from annotations.progress import REVIEWED_REFUSAL, article_progress_update
+from annotations.workflow.models import SETTINGS_PK, WorkflowSettings
 from annotations.workflow.selectors import editors_needed, holding, slot_holds, takes_slots, workflow_settings
 from articles.models import Article
 
@@ -35,11 +36,33 @@ def _full(article: Article, k: int) -> SlotsFull:
     )
 
 
+_SLOT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
+_SETTINGS_FIELDS = [field.attname for field in WorkflowSettings._meta.concrete_fields]
+
+
+# Compiled once per process (annotations.compiled): every page view claims or renews a slot.
+@compiled("article", "editor")
+def _slot_locked(*, article: int, editor: int) -> QuerySet:
+    slots = Assignment.objects.select_for_update().filter(article_id=article, user_id=editor)
+    return slots.order_by("pk").values_list(*_SLOT_FIELDS)[:1]
+
+
+@compiled()
+def _settings_row() -> QuerySet:
+    return WorkflowSettings.objects.filter(pk=SETTINGS_PK).values_list(*_SETTINGS_FIELDS)
+
+
+def _settings() -> WorkflowSettings:
+    found = _settings_row().rows()
+    return WorkflowSettings.from_db(connection.alias, _SETTINGS_FIELDS, found[0]) if found else workflow_settings()
+
+
 def _claim(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment:
     """The editor's slot on ``article``, taken or renewed; the caller holds the article's row lock."""
-    settings = workflow_settings()
+    settings = _settings()
     lease = now + dt.timedelta(minutes=settings.lease_minutes)
-    slot = Assignment.objects.select_for_update().filter(article=article, user=editor).first()
+    found = _slot_locked().rows(article=article.pk, editor=editor.pk)
+    slot = Assignment.from_db(connection.alias, _SLOT_FIELDS, found[0]) if found else None
     if slot is not None and slot_holds(slot, now=now):
         if slot.done_at is None and (slot.leased_until is None or slot.leased_until < lease):
             slot.leased_until = lease
@@ -55,7 +78,17 @@ def _claim(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment:
     return slot
 
 
-_CLAIM_FIELDS = ("id", "status", "title", "editors_per_article", "source_id")
+# What a claim reads of the article, in the model's column order (``Model.from_db`` takes them so).
+_CLAIM_FIELDS = tuple(
+    field.attname
+    for field in Article._meta.concrete_fields
+    if field.attname in {"id", "status", "title", "editors_per_article", "source_id"}
+)
+
+
+@compiled("article")
+def _article_locked(*, article: int) -> QuerySet:
+    return Article.objects.select_for_update().filter(pk=article).values_list(*_CLAIM_FIELDS)
 
 
 @transaction.atomic
@@ -65,7 +98,10 @@ def slot_claim(*, article: Article, editor: Actor, now: dt.datetime | None = Non
     if not takes_slots(editor):
         return None
     # The lock, and what a claim reads of the article: not its body (tens of kB, on every page view).
-    article = Article.objects.select_for_update().only(*_CLAIM_FIELDS).get(pk=article.pk)
+    found = _article_locked().rows(article=article.pk)
+    if not found:
+        raise Article.DoesNotExist("The article was deleted.")
+    article = Article.from_db(connection.alias, list(_CLAIM_FIELDS), found[0])
     if article.status == Article.Status.REVIEWED:
         return None
     return _claim(article=article, editor=editor, now=now or timezone.now())
