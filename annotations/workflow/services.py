@@ -25,6 +25,10 @@ ANNOTATE = "annotations.add_span"
 RELEASE = "annotations.release_assignment"
 
 
+# How much of a lease may have run before opening the article renews it.
+LEASE_SLACK = dt.timedelta(minutes=1)
+
+
 class SlotsFull(ValidationError):
     """Every slot of the article is held by other editors."""
 
@@ -64,7 +68,9 @@ def _claim(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment:
     found = _slot_locked().rows(article=article.pk, editor=editor.pk)
     slot = Assignment.from_db(connection.alias, _SLOT_FIELDS, found[0]) if found else None
     if slot is not None and slot_holds(slot, now=now):
-        if slot.done_at is None and (slot.leased_until is None or slot.leased_until < lease):
+        # Renewed when it has run for a minute (LEASE_SLACK): a reload or the next open within it writes nothing
+        # (each renewal is an UPDATE and a row of the slot's history).
+        if slot.done_at is None and (slot.leased_until is None or slot.leased_until < lease - LEASE_SLACK):
             slot.leased_until = lease
             slot.save(update_fields=["leased_until"])
         return slot
