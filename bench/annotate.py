@@ -302,7 +302,8 @@ def run(args: argparse.Namespace) -> None:
             profiler.runcall(lambda: [client.get(page_url) for _ in range(40)])
         else:
             profiler.runcall(lambda: [create(i + 1) for i in range(40)])
-        pstats.Stats(profiler).sort_stats(os.environ["BENCH_PROFILE"]).print_stats(40)
+        lines = int(os.environ.get("BENCH_PROFILE_LINES", 40))  # BENCH_PROFILE_LINES: more of the listing
+        pstats.Stats(profiler).sort_stats(os.environ["BENCH_PROFILE"]).print_stats(lines)
         return
     creates = timed(lambda i: create(i + 1), args.creates - 1)
     windowed = drawn["windowed"]

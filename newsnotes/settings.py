@@ -134,7 +134,11 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Login throttling (django-axes): the first backend refuses a locked-out account or address before the second
 # one hashes a password, so a flood of guesses costs no CPU once the limit is reached.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "newsnotes.permissions.PermissionsInOneQuery",  # fills ModelBackend's permission cache in one query
+    "django.contrib.auth.backends.ModelBackend",
+]
 # Failures are counted per account and, separately, per client address; either reaching the limit locks.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = int(os.environ.get("NEWSNOTES_LOGIN_FAILURE_LIMIT", 5))

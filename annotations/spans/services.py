@@ -6,13 +6,14 @@ against the locked article body and who may touch the span.
 
 from __future__ import annotations
 
-import json
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, connection, connections, router, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from annotations.models import Label, Span
@@ -53,11 +54,16 @@ def check_label(label: Label) -> None:
 
 
 def _checked_placement(
-    *, article_id: int, label: Label, start: Any, end: Any, text: str | None
+    *, article_id: int, label: Label, start: Any, end: Any, text: str | None, article: Article | None = None
 ) -> tuple[int, int, str]:
-    """Label active, article row locked, offsets valid against its body: ``(start, end, body[start:end])``."""
+    """Label active, article row locked, offsets valid against its body: ``(start, end, body[start:end])``.
+
+    ``article``: the caller's instance, given the body just read under the lock if it was loaded without it.
+    """
     check_label(label)
     locked = _lock_article(article_id)
+    if article is not None and "body" in article.get_deferred_fields():
+        article.body = locked.body
     return check_offsets(body=locked.body, start=start, end=end, text=text)
 
 
@@ -88,8 +94,27 @@ def span_create(
     return span
 
 
-@transaction.atomic
-def span_create_or_find(
+# One statement whether or not the span exists: no savepoint to fall back to after a unique violation (each
+# savepoint is two more round trips). ON CONFLICT waits for a racing insert of the same span and then does nothing,
+# and a check constraint or trigger still raises. The row's history is written by its triggers, as for ``save()``.
+# Built from the model, once per process: every concrete column but the id, conflict on the per-editor unique
+# constraint's columns.
+@functools.cache
+def _insert_span_sql() -> tuple[str, tuple[Field, ...]]:
+    fields = tuple(field for field in Span._meta.concrete_fields if not field.primary_key)
+    (unique,) = (c for c in Span._meta.constraints if getattr(c, "name", "") == "span_unique_per_annotator")
+    quote = connection.ops.quote_name
+    columns = {field.name: str(field.column) for field in fields}
+    target = ", ".join(quote(columns[name]) for name in unique.fields)  # type: ignore[attr-defined]
+    names = ", ".join(quote(columns[field.name]) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    table = quote(Span._meta.db_table)
+    # Names from the model, quoted; values are parameters.
+    sql = f"INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT ({target}) DO NOTHING RETURNING id"  # noqa: S608
+    return sql, fields
+
+
+def _span_insert_or_find(
     *,
     article: Article,
     label: Label,
@@ -101,45 +126,10 @@ def span_create_or_find(
     note: str = "",
     attributes: dict[str, Any] | None = None,
 ) -> tuple[Span, bool]:
-    """Create a span after checking label and offsets: ``(span, True)``; ``(the one there, False)`` if it exists."""
-    return _span_insert_or_find(
-        article=article,
-        label=label,
-        start=start,
-        end=end,
-        annotator=annotator,
-        text=text,
-        origin=origin,
-        note=note,
-        attributes=attributes,
-    )
-
-
-# One statement whether or not the span exists: no savepoint to fall back to after a unique violation (each
-# savepoint is two more round trips). ON CONFLICT waits for a racing insert of the same span and then does nothing,
-# and a check constraint or trigger still raises. The row's history is written by its triggers, as for ``save()``.
-INSERT_SPAN = """
-    INSERT INTO annotations_span
-        (article_id, label_id, start, "end", text, annotator_id, origin, note, attributes, created_at, updated_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)
-    ON CONFLICT (article_id, label_id, start, "end", annotator_id) DO NOTHING
-    RETURNING id"""
-
-
-def _span_insert_or_find(
-    *,
-    article: Article,
-    label: Label,
-    start: Any,
-    end: Any,
-    annotator: Actor,
-    text: str | None,
-    origin: str = Span.Origin.MANUAL,
-    note: str = "",
-    attributes: dict[str, Any] | None = None,
-) -> tuple[Span, bool]:
     """``span_create_or_find`` inside the caller's transaction (which a refusal raised here rolls back)."""
-    start, end, actual = _checked_placement(article_id=article.pk, label=label, start=start, end=end, text=text)
+    start, end, actual = _checked_placement(
+        article_id=article.pk, label=label, start=start, end=end, text=text, article=article
+    )
     if origin not in Span.Origin.values:
         raise ValidationError(f"Unknown origin {origin!r}.")
     now = timezone.now()
@@ -156,22 +146,11 @@ def _span_insert_or_find(
         created_at=now,
         updated_at=now,
     )
-    with connections[router.db_for_write(Span)].cursor() as cursor:
+    sql, fields = _insert_span_sql()
+    database = router.db_for_write(Span)
+    with connections[database].cursor() as cursor:
         cursor.execute(
-            INSERT_SPAN,
-            [
-                article.pk,
-                label.pk,
-                start,
-                end,
-                actual,
-                annotator.pk,
-                origin,
-                span.note,
-                json.dumps(span.attributes),
-                now,
-                now,
-            ],
+            sql, [field.get_db_prep_save(getattr(span, field.attname), connections[database]) for field in fields]
         )
         inserted = cursor.fetchone()
     if inserted is None:
@@ -182,8 +161,14 @@ def _span_insert_or_find(
             raise ValidationError(IDENTICAL, code=CONFLICT)
         return existing, False
     span.pk = inserted[0]
-    span._state.adding, span._state.db = False, router.db_for_write(Span)
+    span._state.adding, span._state.db = False, database
     return span, True
+
+
+# Create a span after checking label and offsets: ``(span, True)``; ``(the one there, False)`` if it exists. In a
+# transaction of its own, or a savepoint inside the caller's, so a caller may catch a refusal and go on (the
+# workspace, whose own transaction a refusal rolls back anyway, calls ``_span_insert_or_find``: no savepoint).
+span_create_or_find = transaction.atomic(_span_insert_or_find)
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from annotations.compiled import compiled
 from annotations.models import Label, Span
 from annotations.permissions import Actor, require
 from annotations.progress import article_start_annotating
@@ -65,17 +66,18 @@ def suggestions_for_editor(*, article: Article, editor: Actor) -> QuerySet[Sugge
     )
 
 
+@compiled("article", "editor")
+def _suggestion_rows(*, article: int, editor: int) -> QuerySet:
+    return suggestions_for_editor(article=article, editor=editor).values_list("pk", "start", "end", "label_id")  # type: ignore[arg-type]
+
+
 def suggestion_rows(*, article: Article, editor: Actor) -> list[tuple[int, int, int, int, str, None]]:
     """``suggestions_for_editor`` as the workspace's body rows: ``(-id, start, end, label_id, "", None)``.
 
     A negative id keeps suggestions apart from spans in the same drawing (``data-spans``) and Tab order.
     """
-    return [
-        (-pk, start, end, label_id, "", None)
-        for pk, start, end, label_id in suggestions_for_editor(article=article, editor=editor).values_list(
-            "pk", "start", "end", "label_id"
-        )
-    ]
+    rows = _suggestion_rows().rows(article=article.pk, editor=editor.pk)
+    return [(-pk, start, end, label_id, "", None) for pk, start, end, label_id in rows]
 
 
 def suggestion_counts(*, editor: Actor) -> Subquery:

@@ -17,18 +17,28 @@ from articles.models import Article
 
 
 def render_suggestion_groups(
-    article: Article, labels: Mapping[int, Any], rows: Sequence[tuple], request: Any = None
+    article: Article,
+    labels: Mapping[int, Any],
+    rows: Sequence[tuple],
+    request: Any = None,
+    *,
+    csrf: str = "",
+    oob: bool = False,
 ) -> SafeString:
-    """Rows are ``suggestion_rows``: ``(-id, start, end, label_id, "", None)``."""
+    """Rows are ``suggestion_rows``: ``(-id, start, end, label_id, "", None)``. ``csrf``: a stand-in for the
+    request's CSRF token (a stored drawing's marker, put in place when it is served). Each label's group is
+    ``#ws-sug-group-<slug>``; ``oob``: marked for htmx to swap each in place of the page's own."""
     if not rows:
         return mark_safe("")
     accept = reverse("annotations:suggestion-accept", args=[article.pk])
     reject = reverse("annotations:suggestion-reject", args=[article.pk])
     accept_all = reverse("annotations:suggestions-accept-label", args=[article.pk])
-    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(get_token(request))}">' if request else ""
+    token = csrf or (escape(get_token(request)) if request else "")
+    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">' if token else ""
     form = f'hx-swap="none" hx-sync="#workspace:queue all">{csrf}'
     parts: list[str] = []
     append = parts.append
+    swap = ' hx-swap-oob="true"' if oob else ""
 
     def order(row: tuple) -> tuple:
         label = labels[row[3]]
@@ -39,7 +49,8 @@ def render_suggestion_groups(
         label = labels[label_id]
         name = escape(label.name)
         append(
-            f'<section class="span-group sug-group"><h3><span class="swatch sug label-{label.slug}" aria-hidden="true">'
+            f'<section id="ws-sug-group-{label.slug}" class="span-group sug-group"{swap}>'
+            f'<h3><span class="swatch sug label-{label.slug}" aria-hidden="true">'
             f'</span>Suggested {name} <span class="count">{len(items)}</span></h3>'
             f'<form method="post" action="{accept_all}" hx-post="{accept_all}" hx-swap="none" '
             f'hx-sync="#workspace:queue all">{csrf}<input type="hidden" name="label" value="{label_id}">'

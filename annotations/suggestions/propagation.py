@@ -15,8 +15,9 @@ from typing import Any
 
 import regex
 from django.db import connection, transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, Q, QuerySet
 
+from annotations.compiled import compiled
 from annotations.models import Label, LabelKind, Span
 from annotations.permissions import Actor, require
 from annotations.suggestions.models import Suggestion, SuggestionDecision, SuggestionOrigin, SuggestionStatus
@@ -102,20 +103,26 @@ WHERE NOT EXISTS (
 ORDER BY abs(place.start - %(at)s), place.start
 LIMIT %(cap)s
 ON CONFLICT DO NOTHING
+RETURNING id
 """
 
 
 def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
+    """``suggestions_propagate_span_ids``, counted."""
+    return len(suggestions_propagate_span_ids(span=span, body=body))
+
+
+def suggestions_propagate_span_ids(*, span: Span, body: str | None = None) -> list[int]:
     """Suggest ``span``'s label on other whole-word occurrences of its text in its article, for its editor.
 
     Entity labels only (a claim or a boilerplate passage is not a name that recurs); returns how many were new.
     Bounded work whatever the text: one regex pass over the body (``body`` if the caller has it, else one read)
     and one INSERT … SELECT that applies the blocking rules and inserts at most ``MAX_PER_CREATE`` places
-    (one statement: atomic on its own, no savepoint needed).
+    (one statement: atomic on its own, no savepoint needed). Returns the new suggestions' ids.
     """
     label = span.label
     if label.kind != LabelKind.ENTITY or not usable_term(span.text):
-        return 0
+        return []
     if body is None:
         body = Article.objects.values_list("body", flat=True).get(pk=span.article_id)
     places = [
@@ -124,7 +131,7 @@ def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
         if match.span() != (span.start, span.end)
     ]
     if not places:
-        return 0
+        return []
     params: dict[str, Any] = {
         "article": span.article_id,
         "label": label.pk,
@@ -140,7 +147,23 @@ def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
     with connection.cursor() as cursor:
         # A concurrent request may insert the same place first: the unique constraint settles it.
         cursor.execute(_PROPAGATE_SQL, params)
-        return cursor.rowcount
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+@compiled("editor", "article", "label", "start", "end")
+def _covered(*, editor: int, article: int, label: int, start: int, end: int) -> QuerySet:
+    decided = SuggestionDecision.objects.filter(
+        editor_id=editor, article_id=article, label_id=label, start=start, end=end
+    )
+    return (
+        Suggestion.objects.filter(
+            article_id=article, label_id=label, start=start, end=end, status=SuggestionStatus.PENDING
+        )
+        .filter(Q(derived_from__isnull=True) | Q(derived_from_id=editor) | Q(article__status=Article.Status.REVIEWED))
+        .exclude(Exists(decided))
+        .order_by("id")
+        .values_list("pk")[:1]
+    )
 
 
 def covered_suggestion_rows(*, span: Span) -> list[tuple[int, int, int, int, str, None]]:
@@ -149,27 +172,13 @@ def covered_suggestion_rows(*, span: Span) -> list[tuple[int, int, int, int, str
     Labelling a suggested place the same way hides its suggestion (``decisions._waiting``): the drawing changes
     there and nowhere else, so the page can still be sent only the stretch around the span if it knows this row
     (the one ``decisions.suggestion_rows`` drew: the lowest id at that place the editor may see and has not
-    answered). Call right after creating ``span``, before anything else changes the place.
+    answered). Call right after creating ``span``, before anything else changes the place. The query is compiled
+    once per process (``annotations.compiled``).
     """
-    editor = span.annotator_id
-    decided = SuggestionDecision.objects.filter(
-        editor_id=editor, article_id=span.article_id, label_id=span.label_id, start=span.start, end=span.end
+    found = _covered().rows(
+        editor=span.annotator_id, article=span.article_id, label=span.label_id, start=span.start, end=span.end
     )
-    pk = (
-        Suggestion.objects.filter(
-            article_id=span.article_id,
-            label_id=span.label_id,
-            start=span.start,
-            end=span.end,
-            status=SuggestionStatus.PENDING,
-        )
-        .filter(Q(derived_from__isnull=True) | Q(derived_from_id=editor) | Q(article__status=Article.Status.REVIEWED))
-        .exclude(Exists(decided))
-        .order_by("id")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    return [] if pk is None else [(-pk, span.start, span.end, span.label_id, "", None)]
+    return [(-found[0][0], span.start, span.end, span.label_id, "", None)] if found else []
 
 
 def gazetteer(*, labels: Iterable[Label] | None = None) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
@@ -41,8 +42,9 @@ def workflow_settings() -> WorkflowSettings:
     return settings
 
 
-def editors_needed(*, article: Article, settings: WorkflowSettings | None = None) -> int:
-    """k for ``article``: its own override (set at import), else its source's, else the site-wide setting."""
+def editors_needed(*, article: Article, settings: WorkflowSettings | None = None, site_k: int | None = None) -> int:
+    """k for ``article``: its own override (set at import), else its source's, else the site-wide setting
+    (``settings``' or ``site_k``, read by the caller; else read here)."""
     if article.editors_per_article is not None:
         return article.editors_per_article
     if article.source_id is not None:
@@ -55,6 +57,8 @@ def editors_needed(*, article: Article, settings: WorkflowSettings | None = None
         )
         if k is not None:
             return k
+    if site_k is not None:
+        return site_k
     return (settings or workflow_settings()).editors_per_article
 
 
@@ -115,31 +119,49 @@ class EditorProgress:
 _PROGRESS_LABELS = {"not_started": "Not started", "in_progress": "In progress", "done": "Done", "released": "Released"}
 
 
-def editor_progress(*, article: Article, user) -> EditorProgress:
-    """``user``'s own progress on ``article`` and how many of the editors it needs are done (two queries)."""
-    slots = list(Assignment.objects.filter(article=article, released_at__isnull=True))
-    done_count = sum(1 for slot in slots if slot.done_at is not None)
+class SlotState(NamedTuple):
+    """What ``editor_progress`` needs of one slot of the article."""
+
+    user_id: int
+    done: bool
+    started: bool
+    released: bool
+
+
+def editor_progress(
+    *, article: Article, user, slots: list[SlotState] | None = None, site_k: int | None = None
+) -> EditorProgress:
+    """``user``'s own progress on ``article`` and how many of the editors it needs are done (two queries, or none
+    when the caller read ``slots`` (the article's unreleased ones, and the user's even if released) and the
+    site-wide k along with other things)."""
+    if slots is None:
+        rows = Assignment.objects.filter(Q(released_at__isnull=True) | Q(user=user), article=article)
+        slots = [
+            SlotState(slot.user_id, slot.done_at is not None, slot.started_at is not None, slot.released_at is not None)
+            for slot in rows
+        ]
+    held = [slot for slot in slots if not slot.released]
+    done_count = sum(1 for slot in held if slot.done)
     mine = next((slot for slot in slots if slot.user_id == user.pk), None)
-    if mine is None and takes_slots(user):
-        mine = Assignment.objects.filter(article=article, user=user).first()  # released: not in the list above
-    if not takes_slots(user):
+    takes_slot = takes_slots(user)
+    if not takes_slot:
         key = ""
     elif mine is None:
         key = "not_started"
-    elif mine.released_at is not None:
+    elif mine.released:
         key = "released"
-    elif mine.done_at is not None:
+    elif mine.done:
         key = "done"
-    elif mine.started_at is not None:
+    elif mine.started:
         key = "in_progress"
     else:
         key = "not_started"
     return EditorProgress(
-        takes_slot=takes_slots(user),
+        takes_slot=takes_slot,
         key=key,
         label=_PROGRESS_LABELS.get(key, ""),
         done_count=done_count,
-        needed=editors_needed(article=article),
+        needed=editors_needed(article=article, site_k=site_k),
     )
 
 

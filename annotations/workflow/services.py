@@ -10,17 +10,24 @@ from collections.abc import Collection, Sequence
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from annotations.compiled import compiled
 from annotations.models import Assignment, Span
 from annotations.permissions import Actor, require
 from annotations.progress import REVIEWED_REFUSAL, article_progress_update
+from annotations.workflow.models import SETTINGS_PK, WorkflowSettings
 from annotations.workflow.selectors import editors_needed, holding, slot_holds, takes_slots, workflow_settings
 from articles.models import Article
 
 REVIEW = "articles.review_article"
 ANNOTATE = "annotations.add_span"
 RELEASE = "annotations.release_assignment"
+
+
+# How much of a lease may have run before opening the article renews it.
+LEASE_SLACK = dt.timedelta(minutes=1)
 
 
 class SlotsFull(ValidationError):
@@ -34,13 +41,37 @@ def _full(article: Article, k: int) -> SlotsFull:
     )
 
 
+_SLOT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
+_SETTINGS_FIELDS = [field.attname for field in WorkflowSettings._meta.concrete_fields]
+
+
+# Compiled once per process (annotations.compiled): every page view claims or renews a slot.
+@compiled("article", "editor")
+def _slot_locked(*, article: int, editor: int) -> QuerySet:
+    slots = Assignment.objects.select_for_update().filter(article_id=article, user_id=editor)
+    return slots.order_by("pk").values_list(*_SLOT_FIELDS)[:1]
+
+
+@compiled()
+def _settings_row() -> QuerySet:
+    return WorkflowSettings.objects.filter(pk=SETTINGS_PK).values_list(*_SETTINGS_FIELDS)
+
+
+def _settings() -> WorkflowSettings:
+    found = _settings_row().rows()
+    return WorkflowSettings.from_db(connection.alias, _SETTINGS_FIELDS, found[0]) if found else workflow_settings()
+
+
 def _claim(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment:
     """The editor's slot on ``article``, taken or renewed; the caller holds the article's row lock."""
-    settings = workflow_settings()
+    settings = _settings()
     lease = now + dt.timedelta(minutes=settings.lease_minutes)
-    slot = Assignment.objects.select_for_update().filter(article=article, user=editor).first()
+    found = _slot_locked().rows(article=article.pk, editor=editor.pk)
+    slot = Assignment.from_db(connection.alias, _SLOT_FIELDS, found[0]) if found else None
     if slot is not None and slot_holds(slot, now=now):
-        if slot.done_at is None and (slot.leased_until is None or slot.leased_until < lease):
+        # Renewed when it has run for a minute (LEASE_SLACK): a reload or the next open within it writes nothing
+        # (each renewal is an UPDATE and a row of the slot's history).
+        if slot.done_at is None and (slot.leased_until is None or slot.leased_until < lease - LEASE_SLACK):
             slot.leased_until = lease
             slot.save(update_fields=["leased_until"])
         return slot
@@ -54,27 +85,54 @@ def _claim(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment:
     return slot
 
 
+# What a claim reads of the article, in the model's column order (``Model.from_db`` takes them so).
+_CLAIM_FIELDS = tuple(
+    field.attname
+    for field in Article._meta.concrete_fields
+    if field.attname in {"id", "status", "title", "editors_per_article", "source_id"}
+)
+
+
+@compiled("article")
+def _article_locked(*, article: int) -> QuerySet:
+    return Article.objects.select_for_update().filter(pk=article).values_list(*_CLAIM_FIELDS)
+
+
 @transaction.atomic
 def slot_claim(*, article: Article, editor: Actor, now: dt.datetime | None = None) -> Assignment | None:
     """``editor`` opens ``article``: take a slot with a lease (or renew the one they hold). None for reviewers and
     curators, who never take one, and for a reviewed article; ``SlotsFull`` when k other editors hold it."""
     if not takes_slots(editor):
         return None
-    article = Article.objects.select_for_update().get(pk=article.pk)
+    # The lock, and what a claim reads of the article: not its body (tens of kB, on every page view).
+    found = _article_locked().rows(article=article.pk)
+    if not found:
+        raise Article.DoesNotExist("The article was deleted.")
+    article = Article.from_db(connection.alias, list(_CLAIM_FIELDS), found[0])
     if article.status == Article.Status.REVIEWED:
         return None
     return _claim(article=article, editor=editor, now=now or timezone.now())
+
+
+_STARTED_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
+
+
+@compiled("article", "editor")
+def _started(*, article: int, editor: int) -> QuerySet:
+    """The editor's started slot on the article (compiled once per process: it runs with every create)."""
+    slots = Assignment.objects.filter(
+        article_id=article, user_id=editor, started_at__isnull=False, released_at__isnull=True
+    )
+    return slots.order_by("pk").values_list(*_STARTED_FIELDS)[:1]
 
 
 def slot_start(*, article: Article, editor: Actor, now: dt.datetime | None = None) -> Assignment | None:
     """``editor`` makes a span on ``article``: they must hold (or can still take) a slot, which is now started and
     held until they mark it done. Refused on a reviewed article. Reviewers and curators hold no slot (None)."""
     if article.status != Article.Status.REVIEWED and takes_slots(editor):
-        started = Assignment.objects.filter(
-            article=article, user=editor, started_at__isnull=False, released_at__isnull=True
-        ).first()
-        if started is not None:  # the usual case, every span after the first: one query, no lock, no savepoint
-            return started
+        started = _started().rows(article=article.pk, editor=editor.pk)
+        if started:  # the usual case, every span after the first: one query, no lock, no savepoint
+            return Assignment.from_db(connection.alias, _STARTED_FIELDS, started[0])
     return _slot_start_locked(article=article, editor=editor, now=now)
 
 

@@ -1,50 +1,120 @@
-"""The annotate page's drawings kept in PostgreSQL (``WorkspaceDrawing``): read one back by its key, or store one.
+"""The annotate page's drawings kept in PostgreSQL (``WorkspaceDrawing``), found by the article's revision.
 
 Only the page itself (a GET) reads and stores them; a write's answer draws afresh, since the drawing it shows is
-new. Every web process and replica shares the table, and a drawing is found only under the key of the rows it
-was drawn from (``rendering.drawing_key``), so no process ever serves a drawing of rows it did not read.
+new. Every web process and replica shares the table. A drawing is stored under the revision key read *before* the
+rows it was drawn from, and found only by the statement that reads the current key (``page_reads``). The triggers
+of migration 0027 give an article a new revision in the transaction of any change to what it draws, so a drawing's
+rows are never older than its key; they may be newer (a change committed between the two reads), but then that
+change's newer revision committed before the drawing did, and no snapshot that sees the drawing sees its key as
+current.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from django.db import connection
 from django.utils import timezone
 
-from annotations.workspace.models import WorkspaceDrawing
+from annotations.models import Label
+from annotations.workflow.models import SETTINGS_PK
+from annotations.workflow.selectors import SlotState
+
+# The suggestion panel is stored with this in place of the request's CSRF token (text from PostgreSQL holds no NUL).
+CSRF_MARKER = "\x00csrf\x00"
 
 
 class Drawing(NamedTuple):
     body: bytes  # the body's markup (rendering.render_body), UTF-8
     spans: bytes  # the side panel's list of spans (rendering.render_span_groups), UTF-8
     body_version: str
+    suggestions: bytes = b""  # the suggestion panel (suggestions.presentation), CSRF token as ``CSRF_MARKER``
+    span_count: int = 0
+    suggestion_count: int = 0
 
 
-def drawing_find(*, article_id: int, editor_id: int, key: str) -> Drawing | None:
-    """The drawing stored under ``key`` for this editor and article, or None."""
-    row = (
-        WorkspaceDrawing.objects.filter(article_id=article_id, editor_id=editor_id, key=key)
-        .values_list("body", "spans", "body_version")
-        .first()
+class PageReads(NamedTuple):
+    key: str  # the revision key the drawing is (to be) stored under
+    labels: dict[int, Label]  # every label, inactive ones too, by id
+    undo_count: int
+    drawing: Drawing | None  # the editor's stored drawing of this revision, if any
+    slots: list[SlotState]  # the article's unreleased slots, and the editor's own even if released
+    site_k: int | None  # the site-wide editors per article (None: the settings row is not created yet)
+
+
+# One statement, one snapshot: the revision key, the labels, the editor's undo entries, the article's slots and the
+# site-wide k (workflow.selectors.editor_progress) and the drawing of that key.
+_PAGE_SQL = """
+WITH revision AS (
+    SELECT coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = %(article)s), 0)::text
+        || '.' || coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = 0), 0)::text AS key
+)
+SELECT revision.key,
+       (SELECT json_agg(label ORDER BY label.id) FROM annotations_label label),
+       (SELECT count(*) FROM annotations_undoentry WHERE user_id = %(editor)s AND article_id = %(article)s),
+       (SELECT json_agg(json_build_array(
+                   user_id, done_at IS NOT NULL, started_at IS NOT NULL, released_at IS NOT NULL))
+        FROM annotations_assignment
+        WHERE article_id = %(article)s AND (released_at IS NULL OR user_id = %(editor)s)),
+       (SELECT editors_per_article FROM annotations_workflowsettings WHERE id = %(settings)s),
+       drawing.body, drawing.spans, drawing.body_version, drawing.suggestions, drawing.span_count,
+       drawing.suggestion_count
+FROM revision
+LEFT JOIN annotations_workspacedrawing drawing
+    ON drawing.article_id = %(article)s AND drawing.editor_id = %(editor)s AND drawing.key = revision.key
+   AND %(drawing)s
+"""
+
+
+def _label(fields: dict[str, Any]) -> Label:
+    label = Label(**fields)
+    label._state.adding = False
+    return label
+
+
+def page_reads(*, article_id: int, editor_id: int, stored: bool = True) -> PageReads:
+    """What the page needs besides the article and the editor's slot, with the drawing when one is current
+    (``stored``: look for one; a write's answer draws afresh)."""
+    with connection.cursor() as cursor:
+        params = {"article": article_id, "editor": editor_id, "drawing": stored, "settings": SETTINGS_PK}
+        cursor.execute(_PAGE_SQL, params)
+        row = cursor.fetchone()
+    key, labels, undo_count, slots, site_k, body, spans, version, suggestions, span_count, suggestion_count = row
+    drawing = None
+    if body is not None:
+        drawing = Drawing(bytes(body), bytes(spans), version, bytes(suggestions), span_count, suggestion_count)
+    return PageReads(
+        key,
+        {label.pk: label for label in map(_label, labels or [])},
+        undo_count,
+        drawing,
+        [SlotState(*slot) for slot in slots or []],
+        site_k,
     )
-    return Drawing(bytes(row[0]), bytes(row[1]), row[2]) if row is not None else None
+
+
+# Keep the drawing as this editor's, replacing theirs; other editors' drawings of the article under another key are
+# of an older revision (or a newer one a slower request just missed): they would never be served, so they go.
+_STORE_SQL = """
+WITH pruned AS (
+    DELETE FROM annotations_workspacedrawing
+    WHERE article_id = %(article)s AND editor_id <> %(editor)s AND key <> %(key)s
+)
+INSERT INTO annotations_workspacedrawing
+    (article_id, editor_id, key, body, spans, body_version, suggestions, span_count, suggestion_count, drawn_at)
+VALUES (%(article)s, %(editor)s, %(key)s, %(body)s, %(spans)s, %(body_version)s, %(suggestions)s, %(span_count)s,
+        %(suggestion_count)s, %(now)s)
+ON CONFLICT (article_id, editor_id) DO UPDATE SET
+    key = EXCLUDED.key, body = EXCLUDED.body, spans = EXCLUDED.spans, body_version = EXCLUDED.body_version,
+    suggestions = EXCLUDED.suggestions, span_count = EXCLUDED.span_count,
+    suggestion_count = EXCLUDED.suggestion_count, drawn_at = EXCLUDED.drawn_at
+"""
 
 
 def drawing_store(*, article_id: int, editor_id: int, key: str, drawing: Drawing) -> None:
-    """Keep ``drawing`` as this editor's drawing of the article, replacing the one before (one statement)."""
-    WorkspaceDrawing.objects.bulk_create(
-        [
-            WorkspaceDrawing(
-                article_id=article_id,
-                editor_id=editor_id,
-                key=key,
-                body=drawing.body,
-                spans=drawing.spans,
-                body_version=drawing.body_version,
-                drawn_at=timezone.now(),
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["article", "editor"],
-        update_fields=["key", "body", "spans", "body_version", "drawn_at"],
-    )
+    """Keep ``drawing`` as this editor's drawing of the article under ``key`` (one statement)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STORE_SQL,
+            {"article": article_id, "editor": editor_id, "key": key, "now": timezone.now(), **drawing._asdict()},
+        )

@@ -60,14 +60,14 @@ class WriteOutcome(models.Model):
 
 
 class WorkspaceDrawing(models.Model):
-    """An editor's annotate page as last drawn: the body's markup and their list of spans, UTF-8.
+    """An editor's annotate page as last drawn: the body's markup, their list of spans and of suggestions, UTF-8.
 
-    ``key`` digests everything the two were drawn from (the body, the labels as drawn, the editor's spans with their
-    notes and verdicts, the suggestions the editor sees), so a drawing is served only for exactly those inputs:
-    any change to them, by any path (the workspace, the admin, a review, an import, a label renamed), gives
-    another key and a fresh drawing. The key is computed from the rows the request has just read, so what is served
-    is always the drawing of those rows, whatever other processes write meanwhile; nothing needs invalidating. One
-    row per editor and article, replaced when the page is drawn anew.
+    ``key`` is ``"<article's revision>.<labels' revision>"`` (``annotations_drawingrevision``, migration 0027):
+    statement-level triggers give the article a new revision, in the transaction of the change, whenever a
+    statement changes anything a drawing shows (spans, suggestions, decisions, the body or status, labels), by any
+    path (the workspace, the admin, a review, an import, raw SQL). Revisions never recur, so a drawing is served
+    only while nothing it shows has changed; nothing needs invalidating by hand. One row per editor and article,
+    replaced when the page is drawn anew; storing one drops the article's drawings of older revisions.
     """
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
@@ -76,6 +76,9 @@ class WorkspaceDrawing(models.Model):
     body = models.BinaryField()
     spans = models.BinaryField()
     body_version = models.CharField(max_length=24)
+    suggestions = models.BinaryField(default=b"")  # the suggestion panel, its CSRF token a marker (drawings.py)
+    span_count = models.PositiveIntegerField(default=0)
+    suggestion_count = models.PositiveIntegerField(default=0)
     drawn_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

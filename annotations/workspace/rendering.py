@@ -9,10 +9,9 @@ list items, and a template loop over them costs several times the rest of the pa
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zlib
-from bisect import insort
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -208,6 +207,50 @@ def render_body(
     return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped
 
 
+def render_windows(
+    body: str, spans: Iterable[Any], labels: Mapping[int, LabelLike], windows: Sequence[tuple[int, int]]
+) -> SafeString:
+    """``render_body`` of each of ``windows`` (sorted, disjoint, each from one cut point to another), joined.
+
+    One pass sorts the spans into the windows they overlap, so each window's sweep sees only its own few: a
+    create that suggests its text at a hundred other places redraws a hundred short stretches, not the body.
+    """
+    los = [lo for lo, _ in windows]
+    subsets: list[list[SpanRow]] = [[] for _ in windows]
+    for span in span_rows(spans):
+        start, end = span[START], span[END]
+        at = max(bisect_right(los, start) - 1, 0)
+        while at < len(windows) and windows[at][0] < end:
+            if windows[at][1] > start:
+                subsets[at].append(span)
+            at += 1
+    drawn = [render_body(body, subset, labels, window) for subset, window in zip(subsets, windows, strict=True)]
+    return mark_safe("".join(drawn))  # noqa: S308 -- render_body's markup
+
+
+def change_windows(
+    spans: Iterable[Any], *, changed: set[int], places: Iterable[tuple[int, int]], length: int
+) -> list[tuple[int, int]]:
+    """The stretches of the body that creating, removing or relabelling the rows ``changed`` (at ``places``)
+    redraws, merged where they meet: ``change_window`` for many changes at once, against the rows none of them
+    touches (a changed row's boundaries are no cut point of the drawing before), in one sort."""
+    cuts = [0, length]
+    for span in span_rows(spans):
+        first, last = max(0, span[START]), min(length, span[END])
+        if first < last and span[PK] not in changed:
+            cuts += (first, last)
+    cuts.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((max(0, start), min(length, end)) for start, end in places):
+        lo = cuts[bisect_right(cuts, start) - 1]
+        hi = cuts[bisect_left(cuts, end)]
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
 def body_version(spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> str:
     """A short fingerprint of what the body shows, so a page can say which drawing of the body it holds."""
     # A sum of the rows' hashes needs no sorting; hashes of tuples of ints are the same in every worker process
@@ -215,23 +258,6 @@ def body_version(spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> str:
     rows = sum(map(hash, map(itemgetter(slice(PK, LABEL + 1)), span_rows(spans)))) & (2**64 - 1)
     drawn = sorted((pk, label.slug, label.name, label.ordering) for pk, label in labels.items())
     return f"{rows:016x}{zlib.crc32(repr(drawn).encode()):08x}"
-
-
-def drawing_key(
-    *, body: str, labels: Mapping[int, LabelLike], rows: Sequence[SpanRow], suggested: Sequence[SpanRow]
-) -> str:
-    """A digest of everything the body and the list of spans are drawn from (``WorkspaceDrawing.key``).
-
-    The rows whole (notes and verdicts show in the list), in the order the selectors return them; labels as drawn.
-    A cryptographic digest, not ``body_version``'s sum: a collision would show a page the wrong drawing.
-    """
-    drawn = sorted((pk, label.slug, label.name, label.ordering) for pk, label in labels.items())
-    digest = hashlib.blake2b(digest_size=32)
-    digest.update(body.encode())
-    for part in (drawn, rows, suggested):
-        digest.update(b"\x00")
-        digest.update(repr(part).encode())
-    return digest.hexdigest()
 
 
 def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, length: int) -> tuple[int, int]:
@@ -260,14 +286,19 @@ def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, l
     return lo, hi
 
 
-def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]]) -> SafeString:
-    """The side panel's spans, grouped by label: one button per span that selects it in the text."""
+def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]], *, oob: bool = False) -> SafeString:
+    """The side panel's spans, grouped by label: one button per span that selects it in the text.
+
+    Each group is ``#ws-group-<label slug>``; ``oob``: marked for htmx to swap each in place of the page's own.
+    """
     parts: list[str] = []
     append = parts.append
+    swap = ' hx-swap-oob="true"' if oob else ""
     for label, spans in groups:
         name = escape(label.name)
         append(
-            f'<section class="span-group"><h3><span class="swatch label-{label.slug}" aria-hidden="true"></span>'
+            f'<section id="ws-group-{label.slug}" class="span-group"{swap}><h3>'
+            f'<span class="swatch label-{label.slug}" aria-hidden="true"></span>'
             f'{name} <span class="count">{len(spans)}</span></h3><ol class="span-list">'
         )
         for pk, start, end, _, note, verdict in spans:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotations.http import refusal_reason
@@ -146,9 +147,13 @@ class DatabaseUndoStore:
     """
 
     def __init__(self, *, user_id: int, article_id: int) -> None:
-        self.rows = UndoEntry.objects.filter(user_id=user_id, article_id=article_id)
         self.user_id, self.article_id = user_id, article_id
         self.counted: int | None = None  # how many entries ``append`` left, so the answer need not count again
+
+    @property
+    def rows(self) -> QuerySet[UndoEntry]:
+        # Built when used: most requests make a store only to append one entry (raw SQL) or not at all.
+        return UndoEntry.objects.filter(user_id=self.user_id, article_id=self.article_id)
 
     def load(self) -> list[Entry]:
         raw = self.rows.order_by("id").values_list("entry", flat=True)

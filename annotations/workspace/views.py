@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Callable
+from html import escape
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -20,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -39,7 +41,7 @@ from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
 from annotations.suggestions.decisions import suggestion_rows
 from annotations.suggestions.presentation import render_suggestion_groups
-from annotations.suggestions.propagation import covered_suggestion_rows, suggestions_propagate_span
+from annotations.suggestions.propagation import covered_suggestion_rows, suggestions_propagate_span_ids
 from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
 from annotations.workflow.services import SlotsFull, slot_claim
 from annotations.workspace import drawings, idempotency, undo
@@ -59,10 +61,11 @@ from annotations.workspace.rendering import (
     WorkspaceSpan,
     body_version,
     change_window,
-    drawing_key,
+    change_windows,
     labels_stylesheet,
     render_body,
     render_span_groups,
+    render_windows,
 )
 from articles.models import Article
 
@@ -112,13 +115,15 @@ def render(
 
 class BodyChange(NamedTuple):
     """One span created, deleted or relabelled: its extent, and its row before the change (None if it was new);
-    ``hidden``: suggestion rows the change stopped drawing (a create on a suggested place hides that suggestion)."""
+    ``hidden``: suggestion rows the change stopped drawing (a create on a suggested place hides that suggestion);
+    ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative)."""
 
     span: int
     start: int
     end: int
     before: SpanRow | None
     hidden: tuple[Any, ...] = ()
+    added: frozenset[int] = frozenset()
 
 
 class Refused(Exception):
@@ -177,7 +182,7 @@ def _missed_changes(
     request: HttpRequest, labels: dict[int, Label], rows: list[SpanRow], change: BodyChange | None
 ) -> bool:
     """Whether the page that posted held another drawing of the text than the one just before this change."""
-    before = [row for row in rows if change is None or row[PK] != change.span]
+    before = [row for row in rows if change is None or (row[PK] != change.span and row[PK] not in change.added)]
     if change is not None and change.before is not None:
         before.append(change.before)
     if change is not None:
@@ -187,8 +192,9 @@ def _missed_changes(
 
 def _body_patch(
     request: HttpRequest, article: Article, labels: dict[int, Label], rows: list[SpanRow], change: BodyChange
-) -> tuple[int, int] | None:
-    """The stretch of the body to redraw after ``change``, or None to redraw it all.
+) -> list[tuple[int, int]] | None:
+    """The stretches of the body to redraw after ``change`` (the span's, and those of the suggestions it made), or
+    None to redraw it all.
 
     Only when the page says (``body_version``) that it holds exactly the body as it was before this change:
     a page that missed a change (another tab, a curator renaming a label) gets the whole body again.
@@ -196,8 +202,94 @@ def _body_patch(
     if _missed_changes(request, labels, rows, change):
         return None
     length = len(article.body)
-    lo, hi = change_window(rows, changed=change.span, start=change.start, end=change.end, length=length)
-    return (lo, hi) if hi - lo <= length * MAX_WINDOW_SHARE else None
+    if not change.added:
+        lo, hi = change_window(rows, changed=change.span, start=change.start, end=change.end, length=length)
+        windows = [(lo, hi)]
+    else:
+        places = [(change.start, change.end)] + [(row[START], row[END]) for row in rows if row[PK] in change.added]
+        windows = change_windows(rows, changed={change.span, *change.added}, places=places, length=length)
+    return windows if sum(hi - lo for lo, hi in windows) <= length * MAX_WINDOW_SHARE else None
+
+
+def _draw(
+    request: HttpRequest,
+    article: Article,
+    labels: dict[int, Label],
+    rows: list[SpanRow],
+    suggested: list[SpanRow],
+    patch: list[tuple[int, int]] | None = None,
+    csrf: str = "",
+    only: PanelPart | None = None,
+) -> drawings.Drawing:
+    """The body (or the stretches ``patch`` of it), the list of spans and the suggestion panel, drawn.
+
+    ``only``: just one label's group of the list (and of the suggestions, if they changed), to be swapped in out
+    of band.
+    """
+
+    def label_order(row: SpanRow) -> tuple:
+        label = labels[row[LABEL]]
+        return (label.ordering, label.name, row[START], -row[END])
+
+    drawn = rows + suggested
+    listed = rows if only is None else [row for row in rows if row[LABEL] == only.label]
+    ordered = sorted(listed, key=label_order)
+    groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
+    return drawings.Drawing(
+        (
+            render_body(article.body, drawn, labels)
+            if patch is None
+            else render_windows(article.body, drawn, labels, patch)
+        ).encode(),
+        render_span_groups(article.body, groups, oob=only is not None).encode(),
+        body_version(drawn, labels),
+        _draw_suggestions(request, article, labels, suggested, csrf, only),
+        len(rows),
+        len(suggested),
+    )
+
+
+def _draw_suggestions(
+    request: HttpRequest,
+    article: Article,
+    labels: dict[int, Label],
+    suggested: list[SpanRow],
+    csrf: str,
+    only: PanelPart | None,
+) -> bytes:
+    if only is None:
+        return render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode()
+    if not only.suggestions:
+        return b""
+    mine = [row for row in suggested if row[LABEL] == only.label]
+    return render_suggestion_groups(article, labels, mine, request, oob=True).encode()
+
+
+class PanelPart(NamedTuple):
+    label: int  # the label whose group of spans changed
+    suggestions: bool  # its group of suggestions changed too
+
+
+def _panel_part(
+    rows: list[SpanRow], suggested: list[SpanRow], change: BodyChange | None, patch: list[tuple[int, int]] | None
+) -> PanelPart | None:
+    """What of the side panel a write changed, when that is all the answer needs to send: a create that the page
+    can splice in (``patch``: it holds the drawing just before) into a group of spans the page already shows, and,
+    if it made or hid suggestions (all of its label), into a group of suggestions the page shows and keeps.
+    Otherwise None: the whole panel is sent (a relabel or delete may bring back or hide a suggestion of another
+    label, a new or emptied group needs its place)."""
+    if change is None or patch is None or change.before is not None:
+        return None
+    label = next((row[LABEL] for row in rows if row[PK] == change.span), None)
+    if label is None or sum(1 for row in rows if row[LABEL] == label) < 2:
+        return None
+    if not change.added and not change.hidden:
+        return PanelPart(label, False)
+    after = [row for row in suggested if row[LABEL] == label]
+    before = len(after) - sum(1 for row in after if row[PK] in change.added) + len(change.hidden)
+    if not after or before < 1 or any(row[LABEL] != label for row in change.hidden):
+        return None
+    return PanelPart(label, True)
 
 
 def _workspace_context(
@@ -211,43 +303,40 @@ def _workspace_context(
     undo_count: int | None = None,
     stored: bool = False,
 ) -> dict[str, Any]:
-    """Everything the page (or a write's answer) shows. ``stored``: the whole page, whose body and list of spans
-    are read from the editor's stored drawing when it is of these very rows (drawings.py), and stored if not."""
-    labels, rows = _workspace_spans(request, article)
-    # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
-    suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
-    drawn = rows + suggested
-    patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
-    # A relabel or delete on a page that missed changes (another tab, another editor) says so where the eye is.
-    # (Not a create: the suggestions it propagates change the drawing by design.)
-    missed = (
-        change is not None
-        and change.before is not None
-        and "body_version" in request.POST
-        and _missed_changes(request, labels, drawn, change)
-    )
-    if missed:
-        message = " ".join(filter(None, [message, CHANGED_ELSEWHERE]))
-
-    def label_order(row: SpanRow) -> tuple:
-        label = labels[row[LABEL]]
-        return (label.ordering, label.name, row[START], -row[END])
-
-    editor_id = request.user.pk if stored and patch is None else None
-    key = drawing = None
-    if editor_id is not None:
-        key = drawing_key(body=article.body, labels=labels, rows=rows, suggested=suggested)
-        drawing = drawings.drawing_find(article_id=article.pk, editor_id=editor_id, key=key)
-    if drawing is None:
-        ordered = sorted(rows, key=label_order)
-        groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
-        drawing = drawings.Drawing(
-            render_body(article.body, drawn, labels, window=patch).encode(),
-            render_span_groups(article.body, groups).encode(),
-            body_version(drawn, labels),
+    """Everything the page (or a write's answer) shows. ``stored``: the whole page, whose body and lists are read
+    from the editor's stored drawing of the article's current revision (drawings.py), and stored if there is none:
+    then neither the spans nor the suggestions are read at all."""
+    editor_id = _undo_store(request, article).user_id
+    reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, stored=stored)
+    labels, drawing, patch, only = reads.labels, reads.drawing, None, None
+    rows: list[SpanRow] = []
+    if drawing is None or not stored:
+        rows = list(workspace_spans(article=article, annotator=request.user))
+        # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
+        suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
+        drawn = rows + suggested
+        patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
+        # A relabel or delete on a page that missed changes (another tab, another editor) says so where the eye is.
+        # (Not a create: the suggestions it propagates change the drawing by design.)
+        missed = (
+            change is not None
+            and change.before is not None
+            and "body_version" in request.POST
+            and _missed_changes(request, labels, drawn, change)
         )
-        if key is not None and editor_id is not None:
-            drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=key, drawing=drawing)
+        if missed:
+            message = " ".join(filter(None, [message, CHANGED_ELSEWHERE]))
+        if stored:
+            drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER)
+            drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=reads.key, drawing=drawing)
+        else:
+            only = _panel_part(rows, suggested, change, patch)
+            drawing = _draw(request, article, labels, rows, suggested, patch, only=only)
+    suggestion_groups = drawing.suggestions
+    if drawings.CSRF_MARKER.encode() in suggestion_groups:
+        suggestion_groups = suggestion_groups.replace(
+            drawings.CSRF_MARKER.encode(), escape(get_token(request)).encode()
+        )
     palette = [label for label in labels.values() if label.active]
     for label in palette:
         label.hotkey_reserved = label.hotkey.lower() in RESERVED_KEYS
@@ -257,16 +346,19 @@ def _workspace_context(
         **_span_editor_context(article, labels, rows, selected),
         "body_html": drawing.body,
         "body_patch": patch,
+        "body_windows": " ".join(f"{lo} {hi}" for lo, hi in patch) if patch and len(patch) > 1 else "",
         "body_version": drawing.body_version,
-        "suggestion_groups": render_suggestion_groups(article, labels, suggested, request),
-        "suggestion_count": len(suggested),
+        "suggestion_groups": suggestion_groups,
+        "suggestion_count": drawing.suggestion_count,
         "palette": palette,
-        "keymap": keymap.commands(keymap.WORKSPACE),
-        "keymap_bindings": keymap.bindings(keymap.WORKSPACE),
+        "keymap_rows": keymap.help_rows(keymap.WORKSPACE),
+        "keymap_bindings": keymap.bindings_script(keymap.WORKSPACE, "ws-keys"),
         "span_groups": drawing.spans,
-        "span_count": len(rows),
-        "progress": editor_progress(article=article, user=request.user),
-        "undo_count": _undo_store(request, article).count() if undo_count is None else undo_count,
+        "panel_parts": only is not None,  # the answer sends the selection, the count and one group, not the panel
+        "panel_suggestions": only is not None and only.suggestions,
+        "span_count": drawing.span_count,
+        "progress": editor_progress(article=article, user=request.user, slots=reads.slots, site_k=reads.site_k),
+        "undo_count": reads.undo_count if undo_count is None else undo_count,
         "error": error,
         "message": message,
         "queue_query": query,
@@ -277,8 +369,11 @@ def _workspace_context(
     }
 
 
-def _article(pk: int) -> Article:
-    return get_object_or_404(Article.objects.select_related("source"), pk=pk)
+def _article(pk: int, *, body: bool = True) -> Article:
+    """The article with its source; ``body=False``: without the body, read only if it is drawn (a page whose
+    stored drawing is current never needs it)."""
+    articles = Article.objects.select_related("source")
+    return get_object_or_404(articles if body else articles.defer("body"), pk=pk)
 
 
 def _updated(
@@ -352,7 +447,9 @@ def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResp
     def decorate(view: Action) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-            article = _article(pk)
+            # Without its body: a create reads it under the article's lock anyway (spans.services), and an
+            # answer that draws nothing of the text never needs it.
+            article = _article(pk, body=False)
             try:
                 key = idempotency.request_key(request)
                 with transaction.atomic():
@@ -405,7 +502,7 @@ def _span(request: HtmxHttpRequest, article: Article, span_id: int) -> Span:
 @login_required
 @permission_required("annotations.add_span", raise_exception=True)
 def article_annotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    article = _article(pk)
+    article = _article(pk, body=False)
     try:
         slot_claim(article=article, editor=request.user)
     except SlotsFull as full:
@@ -477,12 +574,12 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
     undo.undo_record(history, undo.Created(span=span.pk, label=span.label_id))
     # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
     # and the whole body is redrawn. At most MAX_PER_CREATE of them, in one statement (propagation.py).
-    suggested = suggestions_propagate_span(span=span, body=article.body)
-    # Otherwise only the place changed, even when it was suggested (its suggestion is no longer drawn): a page
-    # that names its drawing gets just the stretch around the span.
-    hidden = covered_suggestion_rows(span=span) if not suggested and "body_version" in request.POST else []
+    suggested = suggestions_propagate_span_ids(span=span, body=article.body)
+    # The place changed, even when it was suggested (its suggestion is no longer drawn), and the places it
+    # suggested: a page that names its drawing gets just the stretches around them.
+    hidden = covered_suggestion_rows(span=span) if "body_version" in request.POST else []
     message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
-    change = BodyChange(span.pk, span.start, span.end, None, tuple(hidden))
+    change = BodyChange(span.pk, span.start, span.end, None, tuple(hidden), frozenset(-pk for pk in suggested))
     return Done(message, span.pk, change, undo_count=history.count())
 
 

@@ -167,9 +167,9 @@ function start(workspace) {
       return false;
     }
     state.selected = next;
-    const panel = document.getElementById("ws-panel");
-    if (panel) {
-      panel.dataset.selected = state.selected ?? "";
+    const slot = document.getElementById("span-editor");
+    if (slot) {
+      slot.dataset.selected = state.selected ?? "";
     }
     markSelected();
     if (!state.selected) {
@@ -543,8 +543,8 @@ function start(workspace) {
   // At once, not at settle: a queued post may leave before the settle, and it names the drawing just received.
   document.body.addEventListener("htmx:afterSwap", () => spliceBodyPatch(document.getElementById("ws-body-patch"), root));
   document.body.addEventListener("htmx:afterSettle", (event) => {
-    const panel = document.getElementById("ws-panel");
-    const chosen = panel?.dataset.selected || null;
+    // The answer's selection: #span-editor comes with every write's answer (the whole panel, or its parts).
+    const chosen = document.getElementById("span-editor")?.dataset.selected || null;
     if (event.detail.target?.id === "span-editor") {
       if (state.editAfterLoad) {
         state.editAfterLoad = false;

@@ -3,6 +3,7 @@
 import random
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 import pytest
@@ -13,11 +14,13 @@ from annotations.workspace.rendering import (
     MIN_CONTRAST,
     body_version,
     change_window,
+    change_windows,
     contrast_ratio,
     ink_for,
     labels_stylesheet,
     render_body,
     render_span_groups,
+    render_windows,
     segments,
 )
 from tests.html import one, select, text
@@ -230,6 +233,32 @@ def test_splicing_the_changed_window_gives_the_whole_new_body_after_a_create_del
             patch = render_body(body, new, LABELS, window=(lo, hi))
             old_html = render_body(body, old, LABELS)
             assert splice(old_html, patch, lo, hi) == drawn(render_body(body, new, LABELS)), f"seed {seed}"
+
+
+def test_splicing_each_changed_window_gives_the_whole_new_body_after_several_creates():
+    """A create with the suggestions it makes elsewhere: several changes at once, one window each, merged."""
+    for seed in range(300):
+        rng = random.Random(seed)
+        body = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(2, 150)))
+        kept = random_spans(rng, len(body), rng.randint(0, 20))
+        added = random_spans(rng, len(body), rng.randint(1, 5), first_pk=100)
+        new = [*kept, *added]
+        windows = change_windows(
+            new, changed={span.pk for span in added}, places=[(s.start, s.end) for s in added], length=len(body)
+        )
+        assert all(a[1] < b[0] for a, b in pairwise(windows)), "sorted, apart"
+        assert all(any(lo <= s.start and s.end <= hi for lo, hi in windows) for s in added if s.start < s.end)
+        spliced = drawn(render_body(body, kept, LABELS))
+        fresh = drawn(render_windows(body, new, LABELS, windows))
+        for lo, hi in windows:
+            inside = [e for e in fresh if lo <= e[0] < hi]
+            spliced = [*(e for e in spliced if e[0] < lo), *inside, *(e for e in spliced if e[0] >= hi)]
+        assert spliced == drawn(render_body(body, new, LABELS)), f"seed {seed}"
+        if len(added) == 1:
+            one_window = change_window(
+                new, changed=added[0].pk, start=added[0].start, end=added[0].end, length=len(body)
+            )
+            assert windows == [one_window]
 
 
 def test_change_window_stops_at_the_nearest_other_boundaries():

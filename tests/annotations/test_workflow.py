@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from annotations.agreement.queries import finished_layers
-from annotations.models import Assignment, Span
+from annotations.models import Assignment, AssignmentEvent, Span
 from annotations.progress import Transition, article_mark_reviewed, article_status_change
 from annotations.queue.selectors import next_in_queue
 from annotations.spans import services as spans
@@ -49,6 +49,21 @@ def article(db):
 
 
 # Claiming by opening ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_opening_again_renews_the_lease_once_it_has_run_a_minute(editor_client, editor, article):
+    assert annotate(editor_client, article).status_code == 200
+    slot = Assignment.objects.get(article=article, user=editor)
+    events = AssignmentEvent.objects.filter(pgh_obj=slot)
+    first, written = slot.leased_until, events.count()
+    assert annotate(editor_client, article).status_code == 200  # a reload: the lease stands, nothing is written
+    assert Assignment.objects.get(pk=slot.pk).leased_until == first and events.count() == written
+    Assignment.objects.filter(pk=slot.pk).update(leased_until=first - dt.timedelta(minutes=2))
+    written = events.count()
+    assert annotate(editor_client, article).status_code == 200
+    assert Assignment.objects.get(pk=slot.pk).leased_until > first - dt.timedelta(seconds=5)
+    assert events.count() == written + 1
 
 
 @pytest.mark.django_db

@@ -1,5 +1,8 @@
 """After one span's create, delete or relabel, htmx gets only the stretch of the body that changed."""
 
+import re
+
+import lxml.html
 import pytest
 from django.urls import reverse
 
@@ -47,12 +50,19 @@ class Page:
             assert patch.get("data-from") is None and len(patch) == 0
             self.body = segments(full[0])
             return "full"
-        lo, hi = int(patch.get("data-from")), int(patch.get("data-to"))
-        old = self.body
-        assert [start for start, _ in old if start == lo], "the window starts at an element of the page"
-        assert [start for start, _ in old if start == hi] or hi == len(self.article.body)
-        self.body = [*(e for e in old if e[0] < lo), *segments(patch), *(e for e in old if e[0] >= hi)]
-        return (lo, hi)
+        if patch.get("data-windows"):
+            bounds = [int(at) for at in patch.get("data-windows").split()]
+            windows = list(zip(bounds[::2], bounds[1::2], strict=True))
+        else:
+            windows = [(int(patch.get("data-from")), int(patch.get("data-to")))]
+        fresh = segments(patch)
+        for lo, hi in windows:
+            old = self.body
+            assert [start for start, _ in old if start == lo], "the window starts at an element of the page"
+            assert [start for start, _ in old if start == hi] or hi == len(self.article.body)
+            inside = [e for e in fresh if lo <= e[0] < hi]
+            self.body = [*(e for e in old if e[0] < lo), *inside, *(e for e in old if e[0] >= hi)]
+        return windows[0] if len(windows) == 1 else windows
 
     def create(self, label, text):
         start = self.article.body.index(text)
@@ -127,3 +137,79 @@ def test_labelling_a_suggested_place_sends_only_its_stretch(editor_client, edito
     # The suggestion there is no longer drawn (the editor's span is): only that stretch changes.
     assert page.post("span-create", data) != "full"
     assert page.body == fresh_body(editor_client, article)
+
+
+def test_a_create_into_a_group_the_page_shows_answers_with_that_group_alone(editor_client, editor, article, labels):
+    for text, label in (("Mara Okonkwo", "person"), ("Larchfield Systems", "org"), ("Quillix OS", "org")):
+        start = BODY.index(text)
+        SpanFactory(article=article, label=labels[label], start=start, end=start + len(text), annotator=editor)
+    page = Page(editor_client, article)
+    start = BODY.index("Linux")
+    data = {"label": labels["org"].pk, "start": start, "end": start + 5, "text": "Linux"}
+    response = editor_client.post(url("span-create", article), {**data, "body_version": page.version}, headers=HX)
+    answer = parse(response.content)
+    span = Span.objects.get(text="Linux")
+    assert one(answer, "#ws-body-patch").get("data-from")  # the page held the drawing just before: a stretch
+    # No whole panel: the selection (with the new span's editor), the count and the ORG group, each out of band.
+    assert not select(answer, "#ws-panel") and not select(answer, ".sug-group")
+    selected = one(answer, "#span-editor")
+    assert selected.get("hx-swap-oob") == "true" and selected.get("data-selected") == str(span.pk)
+    assert one(answer, "#ws-panel-title").get("hx-swap-oob") == "true"
+    (group,) = select(answer, ".span-group")
+    assert group.get("id") == "ws-group-org" and group.get("hx-swap-oob") == "true"
+    # The parts are the fresh page's own.
+    fresh = parse(editor_client.get(url("article-annotate", article)).content)
+    mine = lxml.html.tostring(group, with_tail=False).replace(b' hx-swap-oob="true"', b"")
+    assert lxml.html.tostring(one(fresh, "#ws-group-org"), with_tail=False) == mine
+    assert one(fresh, "#ws-panel-title .count").text == one(answer, "#ws-panel-title .count").text == "4"
+
+
+def test_a_create_starting_a_group_or_without_the_pages_drawing_answers_with_the_whole_panel(
+    editor_client, editor, article, labels
+):
+    SpanFactory(article=article, label=labels["org"], start=16, end=34, annotator=editor)
+    page = Page(editor_client, article)
+    page.create(labels["person"], "Mara Okonkwo")  # the first PERSON: its group has no place on the page yet
+    start = BODY.index("Quillix OS")
+    data = {"label": labels["org"].pk, "start": start, "end": start + 10, "text": "Quillix OS"}
+    answer = parse(editor_client.post(url("span-create", article), data, headers=HX).content)  # no body_version
+    assert one(answer, "#ws-panel").get("hx-swap-oob") == "true" and len(select(answer, ".span-group")) == 2
+
+
+def test_a_create_that_suggests_its_text_elsewhere_answers_with_each_stretch_it_changed(editor_client, editor, labels):
+    body = " ".join(f"Quillix {word} said the chip ships, and the board agreed." for word in ("one", "two", "three"))
+    body += " " + "Filler words without names, long enough that three short stretches stay under half. " * 5
+    article = ArticleFactory(title="Many places", body=body)
+    for word in ("one", "two", "three", "Filler"):  # the cut points that keep each stretch short
+        at = body.index(word)
+        SpanFactory(article=article, label=labels["person"], start=at, end=at + len(word), annotator=editor)
+    page = Page(editor_client, article)
+    windows = page.create(labels["org"], "Quillix")
+    assert isinstance(windows, list) and len(windows) == 3  # the span's place and the two it suggested
+    assert sum(hi - lo for lo, hi in windows) < len(body) / 2
+    assert page.body == Page(editor_client, article).body  # spliced, the page is the fresh page
+    assert len(select(parse(editor_client.get(url("article-annotate", article)).content), ".seg.sug")) == 2
+
+
+def test_a_create_that_suggests_into_groups_the_page_shows_answers_with_those_groups(editor_client, editor, labels):
+    body = " ".join(f"Quillix and Larchfield met on day {day}; the board agreed to ship the chip." for day in range(4))
+    article = ArticleFactory(title="Two names", body=body)
+    for day in range(4):
+        at = body.index(f"day {day}")
+        SpanFactory(article=article, label=labels["person"], start=at, end=at + 5, annotator=editor)
+    page = Page(editor_client, article)
+    page.create(labels["org"], "Quillix")  # the first ORG span and suggestions: new groups, the whole panel
+    start = body.index("Larchfield")
+    data = {"label": labels["org"].pk, "start": start, "end": start + 10, "text": "Larchfield"}
+    answer = parse(
+        editor_client.post(url("span-create", article), {**data, "body_version": page.version}, headers=HX).content
+    )
+    assert not select(answer, "#ws-panel")
+    assert [group.get("id") for group in select(answer, ".span-group")] == ["ws-group-org", "ws-sug-group-org"]
+    fresh = parse(editor_client.get(url("article-annotate", article)).content)
+    for part in ("#ws-group-org", "#ws-sug-group-org", "#ws-suggestions-title", "#ws-panel-title"):
+        mine = lxml.html.tostring(one(answer, part), with_tail=False).replace(b' hx-swap-oob="true"', b"")
+        theirs = lxml.html.tostring(one(fresh, part), with_tail=False)
+        # CSRF tokens are masked afresh per response; the rest is the fresh page's.
+        assert re.sub(rb'value="[A-Za-z0-9]{64}"', b"", mine) == re.sub(rb'value="[A-Za-z0-9]{64}"', b"", theirs)
+    assert one(fresh, "#ws-suggestions-title .count").text == "6"  # three more places of each name

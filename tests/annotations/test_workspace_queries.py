@@ -21,9 +21,12 @@ BODY = " ".join(f"{word} said the chip ships." for word in WORDS)
 # merge, the single-statement propagation and the slot fast path; 29 before the span insert and the idempotency
 # claim lost their savepoints and the undo entry's statement returned the count. The page reads the editor's
 # stored drawing (one query, which spares drawing the body and list; a page whose rows changed stores it anew,
-# one more). Lower these when a change removes queries; never raise them to let an N+1 in.
-PAGE_QUERIES = 18
-CREATE_QUERIES = 19
+# one more). Was 18 and 19 before the page found its drawing by the article's revision with the labels, undo
+# count, slots and settings in the same statement (no span or suggestion read when the drawing is current), and
+# the permissions came in one query; a reload within a minute no longer renews the slot's lease (10). Lower these
+# when a change removes queries; never raise them to let an N+1 in.
+PAGE_QUERIES = 10
+CREATE_QUERIES = 16
 
 
 def _article_with_spans(editor, labels, count):

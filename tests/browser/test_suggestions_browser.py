@@ -71,3 +71,34 @@ def test_label_then_accept_reject_and_undo_suggestions_by_key(open_workspace, ar
     # The new keys are listed in the ? dialog.
     page.keyboard.press("?")
     expect(page.locator("#ws-help")).to_contain_text("Accept the selected suggestion")
+
+
+LONG = (
+    " ".join(
+        f"{who} met Lisa Su on day {day} and the board agreed to ship the chip." for day, who in enumerate("ABCDEF")
+    )
+    + " Filler text without a name, long enough that three short stretches stay under half of it." * 3
+)
+
+
+def test_a_label_that_suggests_elsewhere_splices_each_changed_stretch(open_workspace, editor):  # noqa: F811
+    from annotations.models import Label
+    from tests.factories import SpanFactory
+
+    article = ArticleFactory(title="Many places", body=LONG)
+    person = Label.objects.get(slug="person")
+    for day in range(6):  # spans between the places: the cut points that keep each stretch short
+        start = LONG.index(f"day {day}")
+        SpanFactory(article=article, label=person, start=start, end=start + 5, annotator=editor)
+    page = open_workspace(article)
+    drag(page, "Lisa Su")
+    with page.expect_response(lambda r: "/spans/" in r.url and r.request.method == "POST") as response:
+        page.keyboard.press("1")
+    assert b"data-windows=" in response.value.body()  # several stretches, not the whole text
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
+    expect(page.locator("#ws-body .seg.sug")).to_have_count(5)
+    spliced = page.locator("#ws-body").inner_html().replace(' sel"', '"')  # the new span is selected
+    assert page.evaluate("window.__noReload") == "kept"
+    page.reload()
+    page.wait_for_selector("#workspace[data-ready]")
+    assert page.locator("#ws-body").inner_html() == spliced
