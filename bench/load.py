@@ -553,7 +553,8 @@ def profile(args, server, setup: Path, *, rounds: int) -> dict[str, list[tuple[f
     session = requests.Session()
     session.cookies.set("sessionid", me["sessionid"])
     rng = random.Random(7)
-    words = re.compile(r"\b[A-Z][a-z]{3,}\b")
+    # As bench/load_users.py's WORD (not imported: importing it starts Locust's gevent patching).
+    words = re.compile(r"\b[A-Z][a-z]{3,}\b(?![\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])")
     costs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in ENDPOINTS[:-1]}
 
     def timed(name: str, method: str, path: str, **kwargs) -> requests.Response:
