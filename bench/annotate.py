@@ -30,6 +30,8 @@ BENCH_DB = "newsnotes_bench_annotate"
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import django_setup  # noqa: E402
+
 VOCABULARY = (
     "the chip maker said its new processor ships in may after delays at the fab analysts expect prices to fall "
     "while regulators review the merger and engineers test firmware updates across devices"
@@ -157,19 +159,7 @@ def main() -> None:
     server, bench = server_urls()
     admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     admin(server, f'CREATE DATABASE "{BENCH_DB}"')
-    # Production-shaped settings (DEBUG off, no query logging) minus HTTPS, which the in-process client lacks.
-    os.environ.update(
-        DATABASE_URL=bench,
-        DEBUG="0",
-        SECRET_KEY="bench-only-" + "x" * 50,
-        ALLOWED_HOSTS="testserver",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        NEWSNOTES_PLAIN_STATIC="1",
-        LOG_LEVEL="ERROR",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
+    django_setup.production_settings(bench)
     try:
         run(args)
     finally:
