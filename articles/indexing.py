@@ -26,7 +26,7 @@ FILL_BATCH = 500
 
 # The trigger computes the vector when the statement names the column and gives it no value: the job never
 # spells the expression out, so it cannot store anything but the trigger's vector.
-_FILL = """
+FILL_SQL = """
 UPDATE articles_article SET search_document = NULL
 WHERE id IN (
     SELECT id FROM articles_article WHERE search_document IS NULL AND id > %s ORDER BY id LIMIT %s FOR UPDATE
@@ -35,7 +35,8 @@ RETURNING id
 """
 
 
-_NEXT_PENDING = "SELECT id FROM articles_article WHERE search_document IS NULL AND id > %s ORDER BY id LIMIT 1"
+# The next ``limit`` articles after ``id`` still waiting for their vector.
+_PENDING = "SELECT id FROM articles_article WHERE search_document IS NULL AND id > %s ORDER BY id LIMIT %s"
 
 
 @contextmanager
@@ -64,7 +65,7 @@ def search_fill_pending(*, batch: int = FILL_BATCH) -> int:
     while True:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(_FILL, [after, batch])
+                cursor.execute(FILL_SQL, [after, batch])
                 ids = [row[0] for row in cursor.fetchall()]
         except DatabaseError:
             ids = []
@@ -75,7 +76,7 @@ def search_fill_pending(*, batch: int = FILL_BATCH) -> int:
             # Nothing updated: done, unless another worker filled this batch while we waited for its row locks
             # (PostgreSQL then skips the rows it filled) and more are pending beyond it.
             with connection.cursor() as cursor:
-                cursor.execute(_NEXT_PENDING, [after])
+                cursor.execute(_PENDING, [after, 1])
                 following = cursor.fetchone()
             if following is None:
                 return filled
@@ -87,10 +88,7 @@ def search_fill_pending(*, batch: int = FILL_BATCH) -> int:
 
 def _fill_one_by_one(after: int, batch: int) -> tuple[int, int]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM articles_article WHERE search_document IS NULL AND id > %s ORDER BY id LIMIT %s",
-            [after, batch],
-        )
+        cursor.execute(_PENDING, [after, batch])
         ids = [row[0] for row in cursor.fetchall()]
     done = 0
     for pk in ids:

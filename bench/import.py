@@ -42,16 +42,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpus import USERNAME, jsonl_lines, write_jsonl  # noqa: E402
 
-# The job's statement (articles.indexing, which needs Django set up): the trigger computes each vector.
-FILL_BATCH = 500
-FILL_SQL = """
-UPDATE articles_article SET search_document = NULL
-WHERE id IN (
-    SELECT id FROM articles_article WHERE search_document IS NULL AND id > %s ORDER BY id LIMIT %s FOR UPDATE
-)
-RETURNING id
-"""
-
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
@@ -275,7 +265,10 @@ def run_floor(url: str, path: Path) -> dict:
                 copy.write_row(row)
         conn.commit()
         committed = time.perf_counter() - started
-        # The vectors as the job fills them (articles.indexing: the trigger computes each, batch by batch).
+        # The vectors as the job fills them: its own statement (the trigger computes each vector), batch by batch.
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsnotes.settings")
+        from articles.indexing import FILL_BATCH, FILL_SQL  # reads no setting and opens no connection
+
         conn.autocommit = True
         after = 0
         while True:
