@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from annotations.imports.offsets import AUTO, UNITS, UTF16, RawSpan
+from annotations.imports.offsets import AUTO, UNITS, UTF16, LineEnds, RawSpan
 from annotations.imports.records import SpanRecord, annotated, span_record, spans_resolve
 from articles.importers import (
     ArticleRecord,
@@ -177,11 +177,11 @@ def read_text(
 
 
 def _finisher(body: str, raws: list[RawSpan], details: list[dict] | None, *, path: Path, number: int):
-    crlf = "\r\n" in body  # looked for once per text, not twice per span
+    file_offset = LineEnds(body).raw
 
     def finish(placed: list[tuple[int, int]]) -> list[SpanRecord]:
         # ``placed`` counts into the stored text (CRLF made LF); matching by text needs the file's own offsets.
-        originals = [(_raw_offset(body, a), _raw_offset(body, b)) for a, b in placed] if crlf else placed
+        originals = [(file_offset(start), file_offset(end)) for start, end in placed]
         matched = _match_details(body, raws, originals, details, path=path, number=number) if details else None
         spans = []
         for index, (raw, offsets) in enumerate(zip(raws, placed, strict=True)):
@@ -195,19 +195,6 @@ def _finisher(body: str, raws: list[RawSpan], details: list[dict] | None, *, pat
         return spans
 
     return finish
-
-
-def _raw_offset(body: str, offset: int) -> int:
-    """An offset into the text with CRLF made LF, as an offset into ``body`` (the file's text)."""
-    if "\r\n" not in body:
-        return offset
-    seen = 0
-    for index, char in enumerate(body):
-        if seen == offset:
-            return index
-        if not (char == "\r" and body[index + 1 : index + 2] == "\n"):
-            seen += 1
-    return len(body)
 
 
 def read(

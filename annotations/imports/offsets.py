@@ -13,8 +13,8 @@ settles it; several that give different spans is refused with the candidates nam
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Callable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -307,3 +307,31 @@ def _misfit(body: str, span: RawSpan, unit: str, reader: dict[str, Callable[[int
     return (
         f"{what}: the file says the text is {(span.text or '')[:60]!r}, the article has {body[start:end][:60]!r} there"
     )
+
+
+class LineEnds:
+    """Offsets between a file's text and the text as stored, in which every CRLF is LF (``normalise_newlines``).
+
+    The CRLFs are found once per text; each offset then maps with one binary search. A text without CRLF maps
+    every offset to itself."""
+
+    def __init__(self, raw: str) -> None:
+        self._crs = list(_finditer_crlf(raw))  # where each CRLF's CR stands in the file's text
+        self._dropped = [cr - n for n, cr in enumerate(self._crs)]  # where that line end stands once stored
+
+    def stored(self, raw_offset: int) -> int:
+        """``raw_offset`` into the file's text, as an offset into the stored text (each whole CRLF before it is
+        one character shorter)."""
+        return raw_offset - bisect_right(self._crs, raw_offset - 2)
+
+    def raw(self, offset: int) -> int:
+        """``offset`` into the stored text, as an offset into the file's text (each line end before it is a CRLF
+        again)."""
+        return offset + bisect_left(self._dropped, offset)
+
+
+def _finditer_crlf(raw: str) -> Iterator[int]:
+    at = raw.find("\r\n")
+    while at != -1:
+        yield at
+        at = raw.find("\r\n", at + 2)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from annotations.imports.offsets import AUTO, Document, Evidence, RawSpan, resolve
+from annotations.imports.offsets import AUTO, Document, Evidence, LineEnds, RawSpan, resolve
 from articles.importers import (
     ArticleRecord,
     ImportFailure,
@@ -89,10 +89,8 @@ def spans_resolve(
         if notice and notify:
             notify(notice)
         for record in group:
-            if "\r\n" in record.raw_body:
-                placed = [_without_cr(record.raw_body, resolved[id(raw)]) for raw in record.pending]
-            else:  # looked for once per text, not once per span (a 200k-span import scanned 900 MB for it)
-                placed = [resolved[id(raw)] for raw in record.pending]
+            stored = LineEnds(record.raw_body).stored
+            placed = [(stored(start), stored(end)) for start, end in (resolved[id(raw)] for raw in record.pending)]
             assert record.finish is not None
             record.spans = record.finish(placed)
             for span in record.spans:
@@ -117,13 +115,6 @@ def spans_resolved(
     for batch in batches(records, size=batch_size):
         spans_resolve(batch, offsets=offsets, notify=notify, evidence=evidence)
         yield from batch
-
-
-def _without_cr(raw_body: str, offsets: tuple[int, int]) -> tuple[int, int]:
-    if "\r\n" not in raw_body:
-        return offsets
-    start, end = offsets
-    return start - raw_body[:start].count("\r\n"), end - raw_body[:end].count("\r\n")
 
 
 # Files exported before per-editor progress carry the old names of two statuses.
