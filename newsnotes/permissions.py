@@ -1,34 +1,39 @@
-"""Permissions loaded in one query per request instead of two.
+"""The logged-in user and their permissions read in one statement per request instead of three.
 
-Django's ``ModelBackend`` reads a user's own permissions and their groups' in two queries, on the first
-``has_perm`` of each request (every workspace view asks). ``PermissionsInOneQuery`` sits before it in
-``AUTHENTICATION_BACKENDS`` and fills the same per-user cache (``_perm_cache``) with one UNION query; the
-``ModelBackend`` after it finds the cache filled and asks nothing. It authenticates no one and loads no user, so
-logins and sessions still name ``ModelBackend`` (a session's backend path must stay in the list).
+Django's ``ModelBackend`` loads the session's user in one query, then reads the user's own permissions and their
+groups' in two more on the first ``has_perm`` of the request (every workspace view asks).
+``UserWithPermissionsBackend`` is a ``ModelBackend`` whose ``get_user`` reads the user row with their
+permissions beside it, as an array, and fills the per-user cache ``has_perm`` reads (``_perm_cache``); it
+authenticates exactly as ``ModelBackend`` does, so logins and the test client's ``force_login`` name it in the
+session. Sessions made before it existed name ``ModelBackend``, which stays in ``AUTHENTICATION_BACKENDS`` so
+they stay valid; for their users ``PermissionsInOneQuery`` fills the same cache with one UNION query.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
+from django.db.models.expressions import RawSQL
 
 _MODEL_BACKEND = ModelBackend()
 
-_PERMISSIONS_SQL = """
-SELECT content_type.app_label, permission.codename
+# A user's permissions: their own and their groups', each once. ``{user}``: the user's id, a parameter or a column.
+_GRANTED = """
 FROM auth_permission permission
 JOIN django_content_type content_type ON content_type.id = permission.content_type_id
 WHERE permission.id IN (
-    SELECT permission_id FROM auth_user_user_permissions WHERE user_id = %(user)s
+    SELECT permission_id FROM auth_user_user_permissions WHERE user_id = {user}
     UNION
     SELECT granted.permission_id
     FROM auth_group_permissions granted
     JOIN auth_user_groups member ON member.group_id = granted.group_id
-    WHERE member.user_id = %(user)s
+    WHERE member.user_id = {user}
 )
 """
+_PERMISSIONS_SQL = "SELECT content_type.app_label, permission.codename" + _GRANTED.format(user="%(user)s")
 
 
 class PermissionsInOneQuery:
@@ -50,3 +55,30 @@ class PermissionsInOneQuery:
                 cursor.execute(_PERMISSIONS_SQL, {"user": user_obj.pk})
                 user_obj._perm_cache = {f"{app}.{codename}" for app, codename in cursor.fetchall()}
         return user_obj._perm_cache
+
+
+class UserWithPermissionsBackend(ModelBackend):
+    """``ModelBackend``, but the session's user comes with their permissions, in the same statement."""
+
+    def get_user(self, user_id: Any) -> Any:
+        User = get_user_model()
+        table = connection.ops.quote_name(User._meta.db_table)
+        pk = connection.ops.quote_name(User._meta.pk.column)
+        # No outside input: the statement above and the user model's own table and key, quoted.
+        granted = RawSQL(  # noqa: S611
+            "ARRAY(SELECT content_type.app_label || '.' || permission.codename"
+            + _GRANTED.format(user=f"{table}.{pk}")
+            + ")",
+            (),
+        )
+        try:
+            user = User._default_manager.annotate(_granted=granted).get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        if not self.user_can_authenticate(user):
+            return None
+        granted_names = user.__dict__.pop("_granted")
+        # A superuser has every permission, whatever they were granted: ModelBackend finds those itself.
+        if not user.is_superuser:
+            user._perm_cache = set(granted_names)
+        return user

@@ -136,7 +136,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # one hashes a password, so a flood of guesses costs no CPU once the limit is reached.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "newsnotes.permissions.PermissionsInOneQuery",  # fills ModelBackend's permission cache in one query
+    # Before any backend that may be asked has_perm: fills ModelBackend's permission cache in one query for users
+    # whose cache is not filled yet (sessions made before UserWithPermissionsBackend, which name ModelBackend).
+    "newsnotes.permissions.PermissionsInOneQuery",
+    # Logs people in as ModelBackend does; loads the session's user with their permissions in one statement.
+    "newsnotes.permissions.UserWithPermissionsBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Failures are counted per account and, separately, per client address; either reaching the limit locks.

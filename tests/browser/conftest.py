@@ -86,7 +86,7 @@ def login():
     def _login(page, live_server, user) -> None:
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "newsnotes.permissions.UserWithPermissionsBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.save()
         page.context.add_cookies(
