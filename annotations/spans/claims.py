@@ -9,7 +9,7 @@ from django.db import transaction
 
 from annotations.models import Label, Span
 from annotations.permissions import Actor, require_owner
-from annotations.spans.services import NOT_YOURS, span_update
+from annotations.spans.services import NOT_YOURS, span_change, span_locked
 
 CLAIM_VERDICTS = ("unverified", "supported", "disputed", "false")
 # A claim's speaker is someone the editor marked in the same article: an entity (a person, an organisation).
@@ -28,13 +28,28 @@ def span_set_details(
     verdict: str | None = None,
 ) -> Span:
     """Set a span's note and, for claims, a speaker (the editor's PERSON/ORG span or free text) and verdict."""
-    span = Span.objects.select_related("label").get(pk=span.pk)
+    return span_details_change(
+        span_locked(span.pk), actor=actor, note=note, speaker=speaker, speaker_span=speaker_span, verdict=verdict
+    )
+
+
+def span_details_change(
+    span: Span,
+    *,
+    actor: Actor,
+    note: str,
+    speaker: str = "",
+    speaker_span: Any = None,
+    verdict: str | None = None,
+) -> Span:
+    """``span_set_details`` of a span the caller has read with ``span_locked``, in the caller's transaction (no
+    savepoint: a refusal leaves the caller's atomic block, which rolls back)."""
     require_owner(span.annotator_id, actor, reason=NOT_YOURS)
     speaker = (speaker or "").strip()
     if span.label.kind != Label.Kind.CLAIM:
         if speaker or speaker_span not in (None, "") or verdict:
             raise ValidationError(f"Only claims have a speaker and a verdict; this span is {span.label.name}.")
-        return span_update(span=span, actor=actor, note=note)
+        return span_change(span, actor=actor, note=note)
     verdict = verdict or CLAIM_VERDICTS[0]
     if verdict not in CLAIM_VERDICTS:
         raise ValidationError(f"Unknown verdict {verdict!r}; choose one of {', '.join(CLAIM_VERDICTS)}.")
@@ -62,4 +77,4 @@ def span_set_details(
             raise ValidationError(f"A speaker is at most {SPEAKER_MAX_LENGTH} characters.")
         attributes["speaker"] = speaker
     attributes["verdict"] = verdict
-    return span_update(span=span, actor=actor, note=note, attributes=attributes)
+    return span_change(span, actor=actor, note=note, attributes=attributes)

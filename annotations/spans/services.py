@@ -183,7 +183,31 @@ def span_update(
     attributes: dict[str, Any] | None = None,
 ) -> Span:
     """Relabel, move, annotate or set attributes of a span; offsets are re-checked against the body."""
-    span = Span.objects.select_for_update(of=("self",)).select_related("label").get(pk=span.pk)
+    locked = span_locked(span.pk)
+    return span_change(locked, actor=actor, label=label, start=start, end=end, note=note, attributes=attributes)
+
+
+def span_locked(pk: int) -> Span:
+    """The span, its row locked until the caller's transaction ends, with its label."""
+    return Span.objects.select_for_update(of=("self",)).select_related("label").get(pk=pk)
+
+
+def span_change(
+    span: Span,
+    *,
+    actor: Actor,
+    label: Label | None = None,
+    start: Any = None,
+    end: Any = None,
+    note: str | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> Span:
+    """``span_update`` of a span the caller has read with ``span_locked``, in the caller's transaction.
+
+    No savepoint of its own: a refusal (a ValidationError, a PermissionDenied) leaves the caller's atomic block,
+    which rolls back. An identical span (same article, label, offsets and editor) is found by the database's
+    unique constraint, which also sees spans not committed yet, not by a read beforehand.
+    """
     require_owner(span.annotator_id, actor, reason=NOT_YOURS)
     _check_not_reviewed(span.article_id, actor)
     changed: list[str] = []
@@ -208,23 +232,8 @@ def span_update(
         span.attributes = attributes
         changed.append("attributes")
     if changed:
-        duplicate = (
-            Span.objects.filter(
-                article_id=span.article_id,
-                label_id=span.label_id,
-                start=span.start,
-                end=span.end,
-                annotator_id=span.annotator_id,
-            )
-            .exclude(pk=span.pk)
-            .exists()
-        )
-        if duplicate:
-            raise ValidationError(IDENTICAL, code=CONFLICT)
         try:
-            # The check above sees only committed rows: a relabel racing into the same label meets the constraint.
-            with transaction.atomic():
-                span.save(update_fields=[*changed, "updated_at"])
+            span.save(update_fields=[*changed, "updated_at"])
         except IntegrityError as error:
             if "span_unique_per_annotator" not in str(error):
                 raise

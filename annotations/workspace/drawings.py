@@ -40,10 +40,12 @@ class PageReads(NamedTuple):
     drawing: Drawing | None  # the editor's stored drawing of this revision, if any
     slots: list[SlotState]  # the article's unreleased slots, and the editor's own even if released
     site_k: int | None  # the site-wide editors per article (None: the settings row is not created yet)
+    body: str | None  # the article's body, when asked for and there is no current drawing to show instead
 
 
 # One statement, one snapshot: the revision key, the labels, the editor's undo entries, the article's slots and the
-# site-wide k (workflow.selectors.editor_progress) and the drawing of that key.
+# site-wide k (workflow.selectors.editor_progress) and the drawing of that key; or, with no drawing, the body to
+# draw (when the caller has not read it: a write's answer, a page whose drawing is out of date).
 _PAGE_SQL = """
 WITH revision AS (
     SELECT coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = %(article)s), 0)::text
@@ -58,7 +60,9 @@ SELECT revision.key,
         WHERE article_id = %(article)s AND (released_at IS NULL OR user_id = %(editor)s)),
        (SELECT editors_per_article FROM annotations_workflowsettings WHERE id = %(settings)s),
        drawing.body, drawing.spans, drawing.body_version, drawing.suggestions, drawing.span_count,
-       drawing.suggestion_count
+       drawing.suggestion_count,
+       CASE WHEN %(body)s AND drawing.article_id IS NULL
+            THEN (SELECT body FROM articles_article WHERE id = %(article)s) END
 FROM revision
 LEFT JOIN annotations_workspacedrawing drawing
     ON drawing.article_id = %(article)s AND drawing.editor_id = %(editor)s AND drawing.key = revision.key
@@ -72,17 +76,23 @@ def _label(fields: dict[str, Any]) -> Label:
     return label
 
 
-def page_reads(*, article_id: int, editor_id: int, stored: bool = True) -> PageReads:
+def page_reads(*, article_id: int, editor_id: int, stored: bool = True, body: bool = False) -> PageReads:
     """What the page needs besides the article and the editor's slot, with the drawing when one is current
-    (``stored``: look for one; a write's answer draws afresh)."""
+    (``stored``: look for one; a write's answer draws afresh), else the article's body if ``body``."""
     with connection.cursor() as cursor:
-        params = {"article": article_id, "editor": editor_id, "drawing": stored, "settings": SETTINGS_PK}
+        params = {
+            "article": article_id,
+            "editor": editor_id,
+            "drawing": stored,
+            "settings": SETTINGS_PK,
+            "body": body,
+        }
         cursor.execute(_PAGE_SQL, params)
         row = cursor.fetchone()
-    key, labels, undo_count, slots, site_k, body, spans, version, suggestions, span_count, suggestion_count = row
+    key, labels, undo_count, slots, site_k, drawn, spans, version, suggestions, span_count, suggestion_count = row[:11]
     drawing = None
-    if body is not None:
-        drawing = Drawing(bytes(body), bytes(spans), version, bytes(suggestions), span_count, suggestion_count)
+    if drawn is not None:
+        drawing = Drawing(bytes(drawn), bytes(spans), version, bytes(suggestions), span_count, suggestion_count)
     return PageReads(
         key,
         {label.pk: label for label in map(_label, labels or [])},
@@ -90,6 +100,7 @@ def page_reads(*, article_id: int, editor_id: int, stored: bool = True) -> PageR
         drawing,
         [SlotState(*slot) for slot in slots or []],
         site_k,
+        row[11],
     )
 
 

@@ -307,7 +307,11 @@ def _workspace_context(
     from the editor's stored drawing of the article's current revision (drawings.py), and stored if there is none:
     then neither the spans nor the suggestions are read at all."""
     editor_id = _undo_store(request, article).user_id
-    reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, stored=stored)
+    # The body comes with the reads when the article was loaded without it and there is no drawing to show.
+    unread = "body" in article.get_deferred_fields()
+    reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, stored=stored, body=unread)
+    if reads.body is not None:
+        article.body = reads.body
     labels, drawing, patch, only = reads.labels, reads.drawing, None, None
     rows: list[SpanRow] = []
     if drawing is None or not stored:
@@ -488,8 +492,9 @@ def _cleaned(form: Form) -> dict[str, Any]:
 
 
 def _span(request: HtmxHttpRequest, article: Article, span_id: int) -> Span:
-    """The span the post names; another editor's is "gone" to a blind editor, so its existence does not leak."""
-    spans = Span.objects.filter(article=article, pk=span_id).select_related("label")
+    """The span the post names, its row locked for the write (``spans.span_locked``); another editor's is "gone"
+    to a blind editor, so its existence does not leak."""
+    spans = Span.objects.filter(article=article, pk=span_id).select_related("label").select_for_update(of=("self",))
     if not sees_every_editor(request.user):
         spans = spans.filter(annotator=request.user)
     span = spans.first()
@@ -588,7 +593,8 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> Done:
     data = _cleaned(SpanRelabelForm(request.POST))
     span = _span(request, article, data["span"])
     previous = span.label
-    span = spans.span_update(span=span, actor=request.user, label=data["label"])
+    # In the post's own transaction, on the row ``_span`` locked: no savepoint, no second read.
+    span = spans.span_change(span, actor=request.user, label=data["label"])
     history = _undo_store(request, article)
     if span.label_id != previous.pk:
         entry = undo.Relabelled(span=span.pk, label=span.label_id, previous=previous.pk, previous_name=previous.name)
@@ -605,8 +611,8 @@ def span_relabel(request: HtmxHttpRequest, article: Article) -> Done:
 def span_details(request: HtmxHttpRequest, article: Article) -> Done:
     data = _cleaned(SpanDetailsForm(request.POST))
     span = _span(request, article, data["span"])
-    claims.span_set_details(
-        span=span,
+    claims.span_details_change(
+        span,
         actor=request.user,
         note=data["note"],
         speaker=data["speaker"],
