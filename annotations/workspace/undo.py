@@ -25,7 +25,7 @@ from annotations.http import refusal_reason
 from annotations.models import Label, Span
 from annotations.permissions import Actor
 from annotations.presentation import excerpt
-from annotations.spans.services import SpanSnapshot, span_bring_back, span_delete, span_update
+from annotations.spans.services import SpanSnapshot, span_bring_back, span_remove, span_update
 from annotations.suggestions.decisions import suggestion_unreject, suggestions_unaccept
 from annotations.workspace.models import UndoEntry
 from articles.models import Article
@@ -139,6 +139,16 @@ SELECT (SELECT count(*) FROM annotations_undoentry WHERE user_id = %(user)s AND 
 """
 
 
+# SKIP LOCKED: two Ctrl+Z in flight (two tabs, two workers) take the newest two entries, one each.
+_POP_SQL = """
+DELETE FROM annotations_undoentry
+WHERE id = (SELECT id FROM annotations_undoentry
+            WHERE user_id = %(user)s AND article_id = %(article)s
+            ORDER BY id DESC LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING entry
+"""
+
+
 class DatabaseUndoStore:
     """The history in ``UndoEntry`` rows, per editor and article: every tab, session and web process shares it.
 
@@ -182,13 +192,15 @@ class DatabaseUndoStore:
             self.counted = cursor.fetchone()[0]
 
     def pop(self) -> Entry | None:
+        """Take the newest entry off, in one statement."""
         self.counted = None
-        # SKIP LOCKED: two Ctrl+Z in flight (two tabs, two workers) take the newest two entries, one each.
-        row = self.rows.order_by("-id").select_for_update(skip_locked=True).first()
+        with connection.cursor() as cursor:
+            cursor.execute(_POP_SQL, {"user": self.user_id, "article": self.article_id})
+            row = cursor.fetchone()
         if row is None:
             return None
-        row.delete()
-        return from_json(dict(row.entry))
+        entry = row[0] if isinstance(row[0], dict) else json.loads(row[0])
+        return from_json(entry)
 
 
 def undo_record(store: UndoStore, entry: Entry) -> None:
@@ -196,7 +208,7 @@ def undo_record(store: UndoStore, entry: Entry) -> None:
     store.append(entry)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a refusal is caught below; anything else rolls the caller's work back
 def undo_last(*, article: Article, actor: Actor, store: UndoStore) -> Undone:
     """Reverse the newest entry and drop it; a refusal drops it too, and says why."""
     entry = store.pop()
@@ -232,7 +244,7 @@ def _reverse(entry: Entry, *, article: Article, actor: Actor) -> str:
     if span.label_id != entry.label:
         raise ValidationError(CHANGED_MEANWHILE)
     if isinstance(entry, Created):
-        span_delete(span=span, actor=actor)
+        span_remove(span, actor=actor)  # inside undo_last's savepoint
         return f"Removed {span.label.name} “{excerpt(span.text)}”."
     previous = Label.objects.filter(pk=entry.previous).first()
     if previous is None:

@@ -637,7 +637,7 @@ def span_delete(request: HtmxHttpRequest, article: Article) -> Done:
             409,
         )
     snapshot = spans.SpanSnapshot.of(span)
-    spans.span_delete(span=span, actor=request.user)
+    spans.span_remove(span, actor=request.user)  # in the post's own transaction, on the row ``_span`` locked
     history = _undo_store(request, article)
     undo.undo_record(history, undo.Deleted(snapshot))
     change = BodyChange(span.pk, span.start, span.end, (span.pk, span.start, span.end, span.label_id))

@@ -117,3 +117,30 @@ def test_a_relabel_and_a_note_read_the_span_once_and_open_no_savepoint(editor_cl
             few = counts
         else:
             assert counts == few
+
+
+def test_a_delete_is_one_statement_that_clears_the_references_to_the_span(editor_client, editor, labels):
+    """Accepting a suggestion makes a span that the decision (and a suggestion) point at; deleting it in the
+    workspace sets both to NULL and deletes it in one statement (Django's delete took five: read the span, one
+    UPDATE per referencing table, DELETE), its history kept, and no savepoint."""
+    from annotations.models import Span, SpanEvent
+    from annotations.suggestions import decisions
+    from annotations.suggestions.models import Suggestion, SuggestionDecision, SuggestionOrigin
+
+    article = ArticleFactory(body="Ada said it. Ada left.")
+    suggestion = Suggestion.objects.create(
+        article=article, label=labels["person"], start=13, end=16, text="Ada", origin=SuggestionOrigin.PLUGIN
+    )
+    span = decisions.suggestion_accept(suggestion_id=suggestion.pk, article=article, editor=editor)
+    Suggestion.objects.filter(pk=suggestion.pk).update(span=span)  # as a suggestion that became this span
+    assert SuggestionDecision.objects.get().span_id == span.pk
+    _page_queries(editor_client, article)
+    statements = _write_queries(editor_client, article, "span-delete", {"span": span.pk})
+    deletes = [sql for sql in statements if "DELETE FROM" in sql and "annotations_span" in sql]
+    assert len(deletes) == 1 and "UPDATE" in deletes[0]
+    assert not [sql for sql in statements if sql.startswith("UPDATE")]
+    assert len([sql for sql in statements if "SAVEPOINT" in sql and "RELEASE" not in sql]) == 1
+    assert not Span.objects.filter(pk=span.pk).exists()
+    assert Suggestion.objects.get(pk=suggestion.pk).span_id is None
+    assert SuggestionDecision.objects.get().span_id is None
+    assert SpanEvent.objects.filter(pgh_obj_id=span.pk, pgh_label="delete").exists()
