@@ -42,6 +42,7 @@ def _full(article: Article, k: int) -> SlotsFull:
 
 
 _SLOT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
+_SLOT_COLUMNS = [field.column for field in Assignment._meta.concrete_fields]
 _SETTINGS_FIELDS = [field.attname for field in WorkflowSettings._meta.concrete_fields]
 
 
@@ -98,12 +99,59 @@ def _article_locked(*, article: int) -> QuerySet:
     return Article.objects.select_for_update().filter(pk=article).values_list(*_CLAIM_FIELDS)
 
 
-@transaction.atomic
 def slot_claim(*, article: Article, editor: Actor, now: dt.datetime | None = None) -> Assignment | None:
     """``editor`` opens ``article``: take a slot with a lease (or renew the one they hold). None for reviewers and
-    curators, who never take one, and for a reviewed article; ``SlotsFull`` when k other editors hold it."""
+    curators, who never take one, and for a reviewed article; ``SlotsFull`` when k other editors hold it.
+
+    The usual case, an editor opening an article whose slot they hold with a lease renewed within the last
+    minute (``LEASE_SLACK``), is one read and no transaction: it would write nothing, and another editor's claim
+    cannot take a slot that holds. Anything else takes the article's lock (``_slot_claim_locked``)."""
     if not takes_slots(editor):
         return None
+    now = now or timezone.now()
+    held = _slot_held(article_id=article.pk, editor_id=editor.pk, now=now)
+    if held is not None:
+        return held
+    return _slot_claim_locked(article=article, editor=editor, now=now)
+
+
+_HELD_SQL = """
+SELECT article.status, settings.lease_minutes, {slot_columns}
+FROM articles_article article
+LEFT JOIN annotations_assignment slot ON slot.article_id = article.id AND slot.user_id = %(editor)s
+LEFT JOIN annotations_workflowsettings settings ON settings.id = %(settings)s
+WHERE article.id = %(article)s
+ORDER BY slot.id
+LIMIT 1
+"""
+
+
+def _slot_held(*, article_id: int, editor_id: int, now: dt.datetime) -> Assignment | None:
+    """The editor's slot on the article when opening it changes nothing (it holds, and is done or leased for
+    longer than a renewal would give less ``LEASE_SLACK``); None when a claim must look under the lock."""
+    columns = ", ".join(f"slot.{connection.ops.quote_name(name)}" for name in _SLOT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HELD_SQL.format(slot_columns=columns),
+            {"article": article_id, "editor": editor_id, "settings": SETTINGS_PK},
+        )
+        row = cursor.fetchone()
+    if row is None or row[1] is None or row[2] is None:  # no article, no settings row yet, or no slot
+        return None
+    status, lease_minutes = row[0], row[1]
+    if status == Article.Status.REVIEWED:
+        return None
+    slot = Assignment.from_db(connection.alias, _SLOT_FIELDS, row[2:])
+    if not slot_holds(slot, now=now):
+        return None
+    renewal = now + dt.timedelta(minutes=lease_minutes) - LEASE_SLACK
+    if slot.done_at is None and (slot.leased_until is None or slot.leased_until < renewal):
+        return None
+    return slot
+
+
+@transaction.atomic
+def _slot_claim_locked(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment | None:
     # The lock, and what a claim reads of the article: not its body (tens of kB, on every page view).
     found = _article_locked().rows(article=article.pk)
     if not found:
@@ -111,7 +159,7 @@ def slot_claim(*, article: Article, editor: Actor, now: dt.datetime | None = Non
     article = Article.from_db(connection.alias, list(_CLAIM_FIELDS), found[0])
     if article.status == Article.Status.REVIEWED:
         return None
-    return _claim(article=article, editor=editor, now=now or timezone.now())
+    return _claim(article=article, editor=editor, now=now)
 
 
 _STARTED_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
