@@ -2,7 +2,8 @@
 
 Each editor works like a person at the workspace: open the queue, open an article, label a word, relabel it,
 write a note on it, label another and delete it, label a third and undo that. Every write goes out the way
-static/js/requests.js sends it (htmx fragment, CSRF header, a fresh ``Idempotency-Key``); when its answer is lost
+static/js/requests.js sends it (htmx fragment, CSRF header, a fresh ``Idempotency-Key``, and, as workspace.js
+adds, the ``body_version`` of the drawing of the text the editor holds); when its answer is lost
 (5xx, connection cut) the editor asks ``/writes/`` with the same key, as the page does, and counts the change as
 acknowledged only if the server says it was saved. What each editor was told is stored is appended to the
 ledger (JSON lines) that the driving script checks against the database afterwards.
@@ -30,6 +31,9 @@ SESSIONS = itertools.cycle(SETUP["sessions"][int(os.environ.get("LOAD_FIRST_EDIT
 CSRF = re.compile(r'"x-csrftoken": "([^"]+)"')
 SELECTED = re.compile(r'data-selected="(\d+)"')
 ARTICLE = re.compile(r"/articles/(\d+)/annotate/")
+# The drawing of the text the page holds (workspace.js sends it with every post, so the answer redraws only the
+# stretch that changed when the page holds the drawing just before the change).
+VERSION = re.compile(r'id="ws-body-patch"[^>]*data-version="([0-9a-f]+)"')
 # Capitalised words: names, as editors label them. Not one followed by a combining mark (an "e" + U+0301 spelt in
 # two code points): it ends inside a character, and the server rightly refuses such a span (422).
 WORD = re.compile(r"\b[A-Z][a-z]{3,}\b(?![\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])")
@@ -55,6 +59,7 @@ class Editor(FastHttpUser):
         self.rng = random.Random(self.me["user"])
         self.used: set[tuple[int, int]] = set()
         self.csrf = ""
+        self.version = ""
         self.article = 0
 
     def record(self, **entry) -> None:
@@ -86,8 +91,15 @@ class Editor(FastHttpUser):
                     response.failure("no CSRF token or unknown article")
                     return False
                 self.csrf = token.group(1)
+                self.hold(response.text)
                 return True
         return False
+
+    def hold(self, html: str) -> None:
+        """Keep the body version an answer names, as the page keeps the ``#ws-body-patch`` it swaps in."""
+        found = VERSION.search(html)
+        if found:
+            self.version = found.group(1)
 
     def fault(self, response) -> None:
         """A failed answer: a 5xx must be a sentence for a person, not a traceback or an empty page."""
@@ -106,8 +118,10 @@ class Editor(FastHttpUser):
         key = uuid.uuid4().hex
         headers = {"HX-Request": "true", "X-CSRFToken": self.csrf, "Idempotency-Key": key}
         url = f"/articles/{self.article}/{path}"
+        data = {**data, "body_version": self.version}
         try:
             with self.client.post(url, data=data, headers=headers, name=name, catch_response=True) as response:
+                self.hold(response.text or "")
                 if response.status_code == 200:
                     selected = SELECTED.search(response.text)
                     return True, int(selected.group(1)) if selected else None
