@@ -32,10 +32,14 @@ class Compiled:
         ]
 
     def rows(self, **ids: int) -> list[tuple[Any, ...]]:
-        values = [ids[name] if name is not None else constant for name, constant in self.params]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, values)
+            self.send(cursor, **ids)
             return cursor.fetchall()
+
+    def send(self, cursor: Any, **ids: int) -> None:
+        """Execute on ``cursor``, whose caller fetches the rows (after a pipeline, say)."""
+        values = [ids[name] if name is not None else constant for name, constant in self.params]
+        cursor.execute(self.sql, values)
 
 
 def compiled(*names: str) -> Callable[[Callable[..., QuerySet]], Callable[[], Compiled]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
 
@@ -38,6 +40,11 @@ def workspace_spans(*, article: Article, annotator) -> list[tuple]:
     compiled once per process (``annotations.compiled``).
     """
     return _workspace_spans().rows(article=article.pk, annotator=annotator.pk)
+
+
+def workspace_spans_send(cursor: Any, *, article_id: int, annotator_id: int) -> None:
+    """``workspace_spans`` executed on ``cursor``; its ``fetchall()`` is the list."""
+    _workspace_spans().send(cursor, article=article_id, annotator=annotator_id)
 
 
 def body_lock_reason(*, article: Article) -> str | None:

@@ -9,6 +9,7 @@ so a rejected suggestion stays away whatever proposes it again (a rebuild, anoth
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -76,7 +77,15 @@ def suggestion_rows(*, article: Article, editor: Actor) -> list[tuple[int, int, 
 
     A negative id keeps suggestions apart from spans in the same drawing (``data-spans``) and Tab order.
     """
-    rows = _suggestion_rows().rows(article=article.pk, editor=editor.pk)
+    return suggestion_rows_of(_suggestion_rows().rows(article=article.pk, editor=editor.pk))
+
+
+def suggestion_rows_send(cursor: Any, *, article_id: int, editor_id: int) -> None:
+    """``suggestion_rows`` executed on ``cursor``; ``suggestion_rows_of`` its ``fetchall()``."""
+    _suggestion_rows().send(cursor, article=article_id, editor=editor_id)
+
+
+def suggestion_rows_of(rows: list[tuple[Any, ...]]) -> list[tuple[int, int, int, int, str, None]]:
     return [(-pk, start, end, label_id, "", None) for pk, start, end, label_id in rows]
 
 

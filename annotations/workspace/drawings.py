@@ -17,8 +17,11 @@ from django.db import connection
 from django.utils import timezone
 
 from annotations.models import Label
+from annotations.spans.selectors import workspace_spans_send
+from annotations.suggestions.decisions import suggestion_rows_of, suggestion_rows_send
 from annotations.workflow.models import SETTINGS_PK
 from annotations.workflow.selectors import SlotState
+from annotations.workspace.rendering import SpanRow
 
 # The suggestion panel is stored with this in place of the request's CSRF token (text from PostgreSQL holds no NUL).
 CSRF_MARKER = "\x00csrf\x00"
@@ -46,11 +49,9 @@ class PageReads(NamedTuple):
 # One statement, one snapshot: the revision key, the labels, the editor's undo entries, the article's slots and the
 # site-wide k (workflow.selectors.editor_progress) and the drawing of that key; or, with no drawing, the body to
 # draw (when the caller has not read it: a write's answer, a page whose drawing is out of date).
+# It starts with SELECT (the revision as a subquery, not a CTE): pghistory prefixes its context to any other
+# statement run while a request writes, and a statement with a prefix cannot go in a pipeline (``answer_reads``).
 _PAGE_SQL = """
-WITH revision AS (
-    SELECT coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = %(article)s), 0)::text
-        || '.' || coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = 0), 0)::text AS key
-)
 SELECT revision.key,
        (SELECT json_agg(label ORDER BY label.id) FROM annotations_label label),
        (SELECT count(*) FROM annotations_undoentry WHERE user_id = %(editor)s AND article_id = %(article)s),
@@ -63,7 +64,10 @@ SELECT revision.key,
        drawing.suggestion_count,
        CASE WHEN %(body)s AND drawing.article_id IS NULL
             THEN (SELECT body FROM articles_article WHERE id = %(article)s) END
-FROM revision
+FROM (
+    SELECT coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = %(article)s), 0)::text
+        || '.' || coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = 0), 0)::text AS key
+) revision
 LEFT JOIN annotations_workspacedrawing drawing
     ON drawing.article_id = %(article)s AND drawing.editor_id = %(editor)s AND drawing.key = revision.key
    AND %(drawing)s
@@ -80,15 +84,30 @@ def page_reads(*, article_id: int, editor_id: int, stored: bool = True, body: bo
     """What the page needs besides the article and the editor's slot, with the drawing when one is current
     (``stored``: look for one; a write's answer draws afresh), else the article's body if ``body``."""
     with connection.cursor() as cursor:
-        params = {
-            "article": article_id,
-            "editor": editor_id,
-            "drawing": stored,
-            "settings": SETTINGS_PK,
-            "body": body,
-        }
-        cursor.execute(_PAGE_SQL, params)
-        row = cursor.fetchone()
+        _page_reads_send(cursor, article_id=article_id, editor_id=editor_id, stored=stored, body=body)
+        return _page_reads_of(cursor.fetchone())
+
+
+def answer_reads(*, article_id: int, editor_id: int, body: bool) -> tuple[PageReads, list[SpanRow], list[SpanRow]]:
+    """What a write's answer draws from: ``page_reads`` (no stored drawing), the editor's spans
+    (``spans.selectors.workspace_spans``) and the suggestions shown to them (``suggestions.decisions``), the three
+    statements sent together in one round trip (psycopg's pipeline mode), in this order: the rows are never older
+    than the revision key, as the drawing protocol above asks."""
+    connection.ensure_connection()
+    with connection.cursor() as reads, connection.cursor() as spans, connection.cursor() as suggested:
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            _page_reads_send(reads, article_id=article_id, editor_id=editor_id, stored=False, body=body)
+            workspace_spans_send(spans, article_id=article_id, annotator_id=editor_id)
+            suggestion_rows_send(suggested, article_id=article_id, editor_id=editor_id)
+        return _page_reads_of(reads.fetchone()), spans.fetchall(), suggestion_rows_of(suggested.fetchall())
+
+
+def _page_reads_send(cursor: Any, *, article_id: int, editor_id: int, stored: bool, body: bool) -> None:
+    params = {"article": article_id, "editor": editor_id, "drawing": stored, "settings": SETTINGS_PK, "body": body}
+    cursor.execute(_PAGE_SQL, params)
+
+
+def _page_reads_of(row: tuple[Any, ...]) -> PageReads:
     key, labels, undo_count, slots, site_k, drawn, spans, version, suggestions, span_count, suggestion_count = row[:11]
     drawing = None
     if drawn is not None:

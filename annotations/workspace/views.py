@@ -309,15 +309,20 @@ def _workspace_context(
     editor_id = _undo_store(request, article).user_id
     # The body comes with the reads when the article was loaded without it and there is no drawing to show.
     unread = "body" in article.get_deferred_fields()
-    reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, stored=stored, body=unread)
+    rows: list[SpanRow] = []
+    suggested: list[SpanRow] = []
+    if stored:
+        reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, body=unread)
+    else:  # a write's answer: drawn afresh from the spans and suggestions read with the rest in one round trip
+        reads, rows, suggested = drawings.answer_reads(article_id=article.pk, editor_id=editor_id, body=unread)
     if reads.body is not None:
         article.body = reads.body
     labels, drawing, patch, only = reads.labels, reads.drawing, None, None
-    rows: list[SpanRow] = []
     if drawing is None or not stored:
-        rows = list(workspace_spans(article=article, annotator=request.user))
-        # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
-        suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]  # login_required
+        if stored:  # a page whose drawing is out of date
+            rows = list(workspace_spans(article=article, annotator=request.user))
+            # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
+            suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]
         drawn = rows + suggested
         patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
         # A relabel or delete on a page that missed changes (another tab, another editor) says so where the eye is.

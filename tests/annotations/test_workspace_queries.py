@@ -185,3 +185,24 @@ def test_reopening_an_article_whose_slot_holds_is_one_read_without_a_lock(editor
     Assignment.objects.filter(pk=slot.pk).update(released_at=timezone.now())
     assert any("FOR UPDATE" in sql for sql in page_statements())
     assert Assignment.objects.get(pk=slot.pk).released_at is None
+
+
+def test_a_writes_answer_reads_the_same_rows_pipelined_as_one_by_one(editor_client, editor, labels):
+    """drawings.answer_reads sends page_reads, the editor's spans and their suggestions in one round trip (psycopg's
+    pipeline mode): the same rows as reading them one statement after another."""
+    from annotations.spans.selectors import workspace_spans
+    from annotations.suggestions.decisions import suggestion_rows
+    from annotations.suggestions.models import Suggestion, SuggestionOrigin
+    from annotations.workspace import drawings
+
+    article = _article_with_spans(editor, labels, 5)
+    Suggestion.objects.create(
+        article=article, label=labels["org"], start=0, end=7, text=BODY[:7], origin=SuggestionOrigin.PLUGIN
+    )
+    _page_queries(editor_client, article)
+    reads, rows, suggested = drawings.answer_reads(article_id=article.pk, editor_id=editor.pk, body=True)
+    one_by_one = drawings.page_reads(article_id=article.pk, editor_id=editor.pk, stored=False, body=True)
+    assert reads._replace(labels=None) == one_by_one._replace(labels=None)
+    assert reads.labels.keys() == one_by_one.labels.keys() and reads.body == article.body
+    assert rows == list(workspace_spans(article=article, annotator=editor)) and len(rows) == 5
+    assert suggested == suggestion_rows(article=article, editor=editor) and len(suggested) == 1
