@@ -18,9 +18,10 @@ from typing import Any, NamedTuple
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -31,6 +32,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from annotations import keymap
+from annotations.compiled import compiled
 from annotations.http import HtmxHttpRequest, form_error_message, refusal_reason, refusal_status
 from annotations.models import WORKSPACE_COMMAND_KEYS, Label, Span
 from annotations.presentation import excerpt
@@ -67,7 +69,7 @@ from annotations.workspace.rendering import (
     render_span_groups,
     render_windows,
 )
-from articles.models import Article
+from articles.models import Article, Source
 
 WORKSPACE = "annotations/article_annotate.html"
 # Workspace shortcuts win over a label that a curator gave the same key; the palette says so.
@@ -381,8 +383,29 @@ def _workspace_context(
 def _article(pk: int, *, body: bool = True) -> Article:
     """The article with its source; ``body=False``: without the body, read only if it is drawn (a page whose
     stored drawing is current never needs it)."""
-    articles = Article.objects.select_related("source")
-    return get_object_or_404(articles if body else articles.defer("body"), pk=pk)
+    if body:
+        return get_object_or_404(Article.objects.select_related("source"), pk=pk)
+    found = _article_without_body().rows(article=pk)
+    if not found:
+        raise Http404("No article with that id.")
+    row = found[0]
+    article = Article.from_db(connection.alias, _ARTICLE_FIELDS, row[: len(_ARTICLE_FIELDS)])
+    source = None
+    if article.source_id is not None:
+        source = Source.from_db(connection.alias, _SOURCE_FIELDS, row[len(_ARTICLE_FIELDS) :])
+    article._state.fields_cache["source"] = source
+    return article
+
+
+# Every workspace request reads its article without the body: built and compiled once per process.
+_ARTICLE_FIELDS = [field.attname for field in Article._meta.concrete_fields if field.attname != "body"]
+_SOURCE_FIELDS = [field.attname for field in Source._meta.concrete_fields]
+
+
+@compiled("article")
+def _article_without_body(*, article: int) -> QuerySet:
+    columns = _ARTICLE_FIELDS + [f"source__{name}" for name in _SOURCE_FIELDS]
+    return Article.objects.filter(pk=article).values_list(*columns)
 
 
 def _updated(

@@ -206,3 +206,16 @@ def test_a_writes_answer_reads_the_same_rows_pipelined_as_one_by_one(editor_clie
     assert reads.labels.keys() == one_by_one.labels.keys() and reads.body == article.body
     assert rows == list(workspace_spans(article=article, annotator=editor)) and len(rows) == 5
     assert suggested == suggestion_rows(article=article, editor=editor) and len(suggested) == 1
+
+
+def test_the_workspace_reads_its_article_and_source_by_a_compiled_statement(editor_client, editor, labels):
+    from tests.factories import SourceFactory
+
+    with_source = ArticleFactory(title="Sourced", body=BODY, source=SourceFactory(name="Wire & <Feed>"))
+    without = ArticleFactory(title="Unsourced", body=BODY + " (2)", source=None)
+    page = editor_client.get(url("article-annotate", with_source)).content.decode()
+    assert "<span>Wire &amp; &lt;Feed&gt;</span>" in page
+    assert editor_client.get(url("article-annotate", without)).status_code == 200
+    missing = editor_client.post(url("span-create", without).replace(f"/{without.pk}/", "/999999/"), {}, headers=HX)
+    assert missing.status_code == 404
+    assert editor_client.get(url("article-annotate", without).replace(f"/{without.pk}/", "/999999/")).status_code == 404
