@@ -63,7 +63,7 @@ class UserWithPermissionsBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
         User = get_user_model()
         table = connection.ops.quote_name(User._meta.db_table)
-        pk = connection.ops.quote_name(User._meta.pk.column)
+        pk = connection.ops.quote_name(str(User._meta.pk.column))
         # No outside input: the statement above and the user model's own table and key, quoted.
         granted = RawSQL(  # noqa: S611
             "ARRAY(SELECT content_type.app_label || '.' || permission.codename"
@@ -80,5 +80,5 @@ class UserWithPermissionsBackend(ModelBackend):
         granted_names = user.__dict__.pop("_granted")
         # A superuser has every permission, whatever they were granted: ModelBackend finds those itself.
         if not user.is_superuser:
-            user._perm_cache = set(granted_names)
+            vars(user)["_perm_cache"] = set(granted_names)  # the cache ModelBackend.get_all_permissions reads
         return user

@@ -267,9 +267,11 @@ def _delete_statement() -> str:
     commit (Django makes them DEFERRABLE INITIALLY DEFERRED), the span's triggers (history, revisions) fire as
     for any DELETE."""
     quote = connection.ops.quote_name
+    meta: Any = Span._meta
     clears: list[str] = []
     # The relations Django's own delete collects, hidden ones (related_name="+") included.
-    for relation in get_candidate_relations_to_delete(Span._meta):
+    relations: list[Any] = list(get_candidate_relations_to_delete(meta))
+    for relation in relations:
         if relation.on_delete is models.DO_NOTHING:
             continue
         if relation.on_delete is not models.SET_NULL or relation.many_to_many:
@@ -278,7 +280,7 @@ def _delete_statement() -> str:
         table, column = quote(relation.related_model._meta.db_table), quote(relation.field.column)
         clear = f"UPDATE {table} SET {column} = NULL WHERE {column} = %(span)s"  # noqa: S608
         clears.append(f"clear_{len(clears)} AS ({clear})")
-    deleting = f"DELETE FROM {quote(Span._meta.db_table)} WHERE {quote(Span._meta.pk.column)} = %(span)s"  # noqa: S608
+    deleting = f"DELETE FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %(span)s"  # noqa: S608
     return f"WITH {', '.join(clears)} {deleting}" if clears else deleting
 
 

@@ -42,7 +42,7 @@ def _full(article: Article, k: int) -> SlotsFull:
 
 
 _SLOT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
-_SLOT_COLUMNS = [field.column for field in Assignment._meta.concrete_fields]
+_SLOT_COLUMNS = [str(field.column) for field in Assignment._meta.concrete_fields]
 _SETTINGS_FIELDS = [field.attname for field in WorkflowSettings._meta.concrete_fields]
 
 

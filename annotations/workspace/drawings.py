@@ -102,6 +102,17 @@ def answer_reads(*, article_id: int, editor_id: int, body: bool) -> tuple[PageRe
         return _page_reads_of(reads.fetchone()), spans.fetchall(), suggestion_rows_of(suggested.fetchall())
 
 
+def drawn_rows(*, article_id: int, editor_id: int) -> tuple[list[SpanRow], list[SpanRow]]:
+    """The editor's spans and the suggestions shown to them, the two statements in one round trip: what a page
+    whose drawing is out of date draws from."""
+    connection.ensure_connection()
+    with connection.cursor() as spans, connection.cursor() as suggested:
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            workspace_spans_send(spans, article_id=article_id, annotator_id=editor_id)
+            suggestion_rows_send(suggested, article_id=article_id, editor_id=editor_id)
+        return spans.fetchall(), suggestion_rows_of(suggested.fetchall())
+
+
 def _page_reads_send(cursor: Any, *, article_id: int, editor_id: int, stored: bool, body: bool) -> None:
     params = {"article": article_id, "editor": editor_id, "drawing": stored, "settings": SETTINGS_PK, "body": body}
     cursor.execute(_PAGE_SQL, params)

@@ -41,7 +41,6 @@ from annotations.queue.forms import queue_position, queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
-from annotations.suggestions.decisions import suggestion_rows
 from annotations.suggestions.presentation import render_suggestion_groups
 from annotations.suggestions.propagation import covered_suggestion_rows, suggestions_propagate_span_ids
 from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
@@ -322,9 +321,8 @@ def _workspace_context(
     labels, drawing, patch, only = reads.labels, reads.drawing, None, None
     if drawing is None or not stored:
         if stored:  # a page whose drawing is out of date
-            rows = list(workspace_spans(article=article, annotator=request.user))
             # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
-            suggested = suggestion_rows(article=article, editor=request.user)  # type: ignore[arg-type]
+            rows, suggested = drawings.drawn_rows(article_id=article.pk, editor_id=editor_id)
         drawn = rows + suggested
         patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
         # A relabel or delete on a page that missed changes (another tab, another editor) says so where the eye is.
