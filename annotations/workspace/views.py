@@ -303,10 +303,13 @@ def _workspace_context(
     change: BodyChange | None = None,
     undo_count: int | None = None,
     stored: bool = False,
+    text_kept: bool = False,
 ) -> dict[str, Any]:
     """Everything the page (or a write's answer) shows. ``stored``: the whole page, whose body and lists are read
     from the editor's stored drawing of the article's current revision (drawings.py), and stored if there is none:
-    then neither the spans nor the suggestions are read at all."""
+    then neither the spans nor the suggestions are read at all. ``text_kept``: the write changed nothing the text
+    shows (a note, a claim's speaker or verdict), so a page that holds the current drawing of the text keeps it
+    and gets none."""
     editor_id = _undo_store(request, article).user_id
     # The body comes with the reads when the article was loaded without it and there is no drawing to show.
     unread = "body" in article.get_deferred_fields()
@@ -325,6 +328,8 @@ def _workspace_context(
             rows, suggested = drawings.drawn_rows(article_id=article.pk, editor_id=editor_id)
         drawn = rows + suggested
         patch = _body_patch(request, article, labels, drawn, change) if change is not None else None
+        if text_kept and change is None and not _missed_changes(request, labels, drawn, None):
+            patch = []  # no stretch to redraw: the page's text stays as it is
         # A relabel or delete on a page that missed changes (another tab, another editor) says so where the eye is.
         # (Not a create: the suggestions it propagates change the drawing by design.)
         missed = (
@@ -355,6 +360,7 @@ def _workspace_context(
         **_span_editor_context(article, labels, rows, selected),
         "body_html": drawing.body,
         "body_patch": patch,
+        "body_kept": patch == [],
         "body_windows": " ".join(f"{lo} {hi}" for lo, hi in patch) if patch and len(patch) > 1 else "",
         "body_version": drawing.body_version,
         "suggestion_groups": suggestion_groups,
@@ -414,14 +420,22 @@ def _updated(
     message: str = "",
     change: BodyChange | None = None,
     undo_count: int | None = None,
+    text_kept: bool = False,
 ) -> HttpResponse:
     """After a change: htmx gets every region that may have changed, out of band; a plain form post a redirect.
 
-    With ``change`` (one span's) the body is sent as just the stretch that changed, when the page can splice it.
+    With ``change`` (one span's) the body is sent as just the stretch that changed, when the page can splice it;
+    with ``text_kept`` not at all, when the page holds it as it is.
     """
     if request.htmx:
         context = _workspace_context(
-            request, article, selected=selected, message=message, change=change, undo_count=undo_count
+            request,
+            article,
+            selected=selected,
+            message=message,
+            change=change,
+            undo_count=undo_count,
+            text_kept=text_kept,
         )
         return render(request, f"{WORKSPACE}#workspace-update", context)
     if message:
@@ -455,6 +469,7 @@ class Done(NamedTuple):
     change: BodyChange | None = None
     status: int = 200  # 4xx: refused, but what it did stands (an undo entry dropped as no longer reversible)
     undo_count: int | None = None  # the editor's undo entries after the change, when the write counted them
+    text_kept: bool = False  # nothing the text shows changed (a note): a page holding the text keeps it
 
 
 Action = Callable[[HtmxHttpRequest, Article], Done]
@@ -464,7 +479,13 @@ def _answer(request: HtmxHttpRequest, article: Article, done: Done) -> HttpRespo
     if done.status >= 400:
         return _refused(request, article, done.message, done.status)
     return _updated(
-        request, article, selected=done.selected, message=done.message, change=done.change, undo_count=done.undo_count
+        request,
+        article,
+        selected=done.selected,
+        message=done.message,
+        change=done.change,
+        undo_count=done.undo_count,
+        text_kept=done.text_kept,
     )
 
 
@@ -645,7 +666,8 @@ def span_details(request: HtmxHttpRequest, article: Article) -> Done:
         speaker_span=data["speaker_span"],
         verdict=data["verdict"] or None,
     )
-    return Done("Saved.", selected=span.pk)
+    # Notes, speakers and verdicts show in the side panel and the span editor, not in the text.
+    return Done("Saved.", selected=span.pk, text_kept=True)
 
 
 @workspace_post("annotations.delete_span")

@@ -219,3 +219,25 @@ def test_the_workspace_reads_its_article_and_source_by_a_compiled_statement(edit
     missing = editor_client.post(url("span-create", without).replace(f"/{without.pk}/", "/999999/"), {}, headers=HX)
     assert missing.status_code == 404
     assert editor_client.get(url("article-annotate", without).replace(f"/{without.pk}/", "/999999/")).status_code == 404
+
+
+def test_a_note_leaves_the_text_of_a_page_that_holds_it_alone(editor_client, editor, labels):
+    """A note changes nothing in the text: the answer redraws the side panel, and the text only for a page that
+    does not hold its current drawing (another tab changed it meanwhile)."""
+    import re
+
+    from annotations.models import Span
+
+    article = _article_with_spans(editor, labels, 5)
+    page = editor_client.get(url("article-annotate", article)).content.decode()
+    version = re.search(r'id="ws-body-patch"[^>]*data-version="([0-9a-f]+)"', page).group(1)
+    span = Span.objects.filter(article=article).order_by("pk").first()
+    data = {"span": span.pk, "note": "checked", "body_version": version}
+    kept = editor_client.post(url("span-details", article), data, headers=HX).content.decode()
+    assert 'id="ws-body"' not in kept and "seg hl" not in kept
+    holder = re.search(r'<div id="ws-body-patch"[^>]*>', kept).group(0)
+    assert f'data-version="{version}"' in holder and "data-from" not in holder and "data-windows" not in holder
+    assert 'class="badge" title="checked"' in kept  # the side panel shows the note
+    stale = editor_client.post(url("span-details", article), {**data, "body_version": "0" * 24}, headers=HX)
+    assert 'id="ws-body" hx-swap-oob="innerHTML"' in stale.content.decode()
+    assert Span.objects.get(pk=span.pk).note == "checked"
