@@ -12,7 +12,7 @@ editor and article, written in the transaction of the change, so it survives tab
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -75,6 +75,10 @@ Entry = Created | Deleted | Relabelled | SuggestionRejected | SuggestionsAccepte
 class Undone:
     message: str
     refused: bool = False  # the entry could not be reversed (and was dropped): ``message`` says why
+    # The one span whose place in the text the reversal changed, so the answer can redraw just that stretch:
+    # ``(id, start, end, label before)`` (label None: the span was not there before, it was brought back).
+    # None when the reversal touched suggestions instead, or nothing.
+    span: tuple[int, int, int, int | None] | None = field(default=None, compare=False)
 
 
 class UndoStore(Protocol):
@@ -216,7 +220,7 @@ def undo_last(*, article: Article, actor: Actor, store: UndoStore) -> Undone:
         return Undone("Nothing to undo on this article.")
     try:
         with transaction.atomic():
-            return Undone(_reverse(entry, article=article, actor=actor))
+            return _reverse(entry, article=article, actor=actor)
     except (PermissionDenied, ValidationError, ObjectDoesNotExist) as error:
         return Undone(f"Could not undo: {refusal_reason(error)}", refused=True)
 
@@ -228,27 +232,31 @@ def _current(article: Article, span_id: int) -> Span:
     return span
 
 
-def _reverse(entry: Entry, *, article: Article, actor: Actor) -> str:
+def _reverse(entry: Entry, *, article: Article, actor: Actor) -> Undone:
     if isinstance(entry, SuggestionRejected):
         suggestion = suggestion_unreject(suggestion_id=entry.suggestion, article=article, editor=actor)
-        return f"The suggestion {suggestion.label.name} “{excerpt(suggestion.text)}” is back."
+        return Undone(f"The suggestion {suggestion.label.name} “{excerpt(suggestion.text)}” is back.")
     if isinstance(entry, SuggestionsAccepted):
         count = suggestions_unaccept(span_ids=entry.spans, article=article, editor=actor)
-        return f"Accepting undone: {count} suggestion{'s are' if count != 1 else ' is'} pending again."
+        return Undone(f"Accepting undone: {count} suggestion{'s are' if count != 1 else ' is'} pending again.")
     if isinstance(entry, Deleted):
         if entry.snapshot.article_id != article.pk:
             raise ValidationError("That change belongs to another article.")
         restored = span_bring_back(snapshot=entry.snapshot, actor=actor)
-        return f"Restored {restored.label.name} “{excerpt(restored.text)}”."
+        return Undone(
+            f"Restored {restored.label.name} “{excerpt(restored.text)}”.",
+            span=(restored.pk, restored.start, restored.end, None),
+        )
     span = _current(article, entry.span)
     if span.label_id != entry.label:
         raise ValidationError(CHANGED_MEANWHILE)
+    place = (span.pk, span.start, span.end, span.label_id)
     if isinstance(entry, Created):
         span_remove(span, actor=actor)  # inside undo_last's savepoint
-        return f"Removed {span.label.name} “{excerpt(span.text)}”."
+        return Undone(f"Removed {span.label.name} “{excerpt(span.text)}”.", span=place)
     previous = Label.objects.filter(pk=entry.previous).first()
     if previous is None:
         raise ValidationError(f"The label {entry.previous_name} no longer exists (merged into another label?).")
     name = span.label.name
     span_update(span=span, actor=actor, label=previous)
-    return f"Relabelled “{excerpt(span.text)}” back from {name} to {previous.name}."
+    return Undone(f"Relabelled “{excerpt(span.text)}” back from {name} to {previous.name}.", span=place)

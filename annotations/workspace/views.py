@@ -695,7 +695,11 @@ def span_delete(request: HtmxHttpRequest, article: Article) -> Done:
 @workspace_post("annotations.add_span")
 def article_undo(request: HtmxHttpRequest, article: Article) -> Done:
     done = undo.undo_last(article=article, actor=request.user, store=_undo_store(request, article))
-    return Done(done.message, status=409 if done.refused else 200)
+    change = None
+    if done.span is not None:  # one span's place changed: the answer can redraw just that stretch
+        pk, start, end, label_before = done.span
+        change = BodyChange(pk, start, end, None if label_before is None else (pk, start, end, label_before))
+    return Done(done.message, change=change, status=409 if done.refused else 200)
 
 
 @workspace_post("annotations.add_span")

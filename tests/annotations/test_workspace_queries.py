@@ -241,3 +241,40 @@ def test_a_note_leaves_the_text_of_a_page_that_holds_it_alone(editor_client, edi
     stale = editor_client.post(url("span-details", article), {**data, "body_version": "0" * 24}, headers=HX)
     assert 'id="ws-body" hx-swap-oob="innerHTML"' in stale.content.decode()
     assert Span.objects.get(pk=span.pk).note == "checked"
+
+
+def test_undo_redraws_only_the_stretch_of_the_span_it_put_back_or_took_away(editor_client, editor, labels):
+    """Undoing a create, a relabel or a delete changes one span's place in the text: a page that holds the drawing
+    just before gets that stretch (as the change itself did), a page that missed a change the whole text."""
+    import re
+
+    from annotations.models import Span
+
+    article = _article_with_spans(editor, labels, 100)  # spans all along: a change's stretch is short
+    version = re.compile(r'id="ws-body-patch"[^>]*data-version="([0-9a-f]+)"')
+    held = version.search(editor_client.get(url("article-annotate", article)).content.decode()).group(1)
+
+    def post(name, data=None, *, stale=False):
+        nonlocal held
+        payload = {**(data or {}), "body_version": "0" * 24 if stale else held}
+        answer = editor_client.post(url(name, article), payload, headers=HX).content.decode()
+        held = version.search(answer).group(1)
+        return answer
+
+    word = WORDS[-1]
+    start = BODY.index(word)
+    post("span-create", {"label": labels["org"].pk, "start": start, "end": start + len(word), "text": word})
+    made = Span.objects.get(article=article, start=start)
+    post("span-relabel", {"span": made.pk, "label": labels["person"].pk})
+    for undone in ("relabel", "create"):
+        answer = post("article-undo")
+        assert 'id="ws-body"' not in answer, undone
+        assert "data-from" in answer, undone  # the stretch from the span boundary before it to the one after
+    assert not Span.objects.filter(pk=made.pk).exists()
+    first = Span.objects.filter(article=article).order_by("pk").first()
+    post("span-delete", {"span": first.pk})
+    answer = post("article-undo")  # brought back under its own id
+    assert 'id="ws-body"' not in answer and "data-from" in answer
+    assert Span.objects.filter(pk=first.pk).exists()
+    post("span-delete", {"span": first.pk})
+    assert 'id="ws-body" hx-swap-oob="innerHTML"' in post("article-undo", stale=True)
