@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,20 +17,18 @@ SPEAKER_KINDS = (Label.Kind.ENTITY,)
 SPEAKER_MAX_LENGTH = 200
 
 
+class ClaimDetails(TypedDict, total=False):
+    """A claim's details beside the note (``span_details_change``'s keywords)."""
+
+    speaker: str
+    speaker_span: Any
+    verdict: str | None
+
+
 @transaction.atomic
-def span_set_details(
-    *,
-    span: Span,
-    actor: Actor,
-    note: str,
-    speaker: str = "",
-    speaker_span: Any = None,
-    verdict: str | None = None,
-) -> Span:
+def span_set_details(*, span: Span, actor: Actor, note: str, **details: Unpack[ClaimDetails]) -> Span:
     """Set a span's note and, for claims, a speaker (the editor's PERSON/ORG span or free text) and verdict."""
-    return span_details_change(
-        span_locked(span.pk), actor=actor, note=note, speaker=speaker, speaker_span=speaker_span, verdict=verdict
-    )
+    return span_details_change(span_locked(span.pk), actor=actor, note=note, **details)
 
 
 def span_details_change(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
@@ -172,20 +172,20 @@ def _span_insert_or_find(
 span_create_or_find = transaction.atomic(_span_insert_or_find)
 
 
+class SpanChanges(TypedDict, total=False):
+    """What ``span_update`` changes (``span_change``'s keywords): a key left out, or None, stays as it is."""
+
+    label: Label | None
+    start: Any
+    end: Any
+    note: str | None
+    attributes: dict[str, Any] | None
+
+
 @transaction.atomic
-def span_update(
-    *,
-    span: Span,
-    actor: Actor,
-    label: Label | None = None,
-    start: Any = None,
-    end: Any = None,
-    note: str | None = None,
-    attributes: dict[str, Any] | None = None,
-) -> Span:
+def span_update(*, span: Span, actor: Actor, **changes: Unpack[SpanChanges]) -> Span:
     """Relabel, move, annotate or set attributes of a span; offsets are re-checked against the body."""
-    locked = span_locked(span.pk)
-    return span_change(locked, actor=actor, label=label, start=start, end=end, note=note, attributes=attributes)
+    return span_change(span_locked(span.pk), actor=actor, **changes)
 
 
 def span_locked(pk: int) -> Span:
