@@ -21,6 +21,7 @@ from annotations.models import Label, Span
 from annotations.permissions import Actor, require, require_owner
 from annotations.progress import REVIEWED_REFUSAL, article_start_annotating
 from annotations.spans.offsets import check_offsets
+from annotations.workflow.selectors import takes_slots
 from annotations.workflow.services import REVIEW, slot_start
 from articles.models import Article
 
@@ -55,17 +56,25 @@ def check_label(label: Label) -> None:
 
 
 def _checked_placement(
-    *, article_id: int, label: Label, start: Any, end: Any, text: str | None, article: Article | None = None
+    *,
+    article_id: int,
+    label: Label,
+    start: Any,
+    end: Any,
+    text: str | None,
+    article: Article | None = None,
+    locked_body: str | None = None,
 ) -> tuple[int, int, str]:
     """Label active, article row locked, offsets valid against its body: ``(start, end, body[start:end])``.
 
     ``article``: the caller's instance, given the body just read under the lock if it was loaded without it.
+    ``locked_body``: the body, when the caller has already locked the row and read it (FOR NO KEY UPDATE).
     """
     check_label(label)
-    locked = _lock_article(article_id)
+    body = _lock_article(article_id).body if locked_body is None else locked_body
     if article is not None and "body" in article.get_deferred_fields():
-        article.body = locked.body
-    return check_offsets(body=locked.body, start=start, end=end, text=text)
+        article.body = body
+    return check_offsets(body=body, start=start, end=end, text=text)
 
 
 def span_create(
@@ -126,10 +135,11 @@ def _span_insert_or_find(
     origin: str = Span.Origin.MANUAL,
     note: str = "",
     attributes: dict[str, Any] | None = None,
+    locked_body: str | None = None,
 ) -> tuple[Span, bool]:
     """``span_create_or_find`` inside the caller's transaction (which a refusal raised here rolls back)."""
     start, end, actual = _checked_placement(
-        article_id=article.pk, label=label, start=start, end=end, text=text, article=article
+        article_id=article.pk, label=label, start=start, end=end, text=text, article=article, locked_body=locked_body
     )
     if origin not in Span.Origin.values:
         raise ValidationError(f"Unknown origin {origin!r}.")
@@ -342,6 +352,28 @@ def span_bring_back(*, snapshot: SpanSnapshot, actor: Actor) -> Span:
     return span
 
 
+_LOCKED_WITH_SLOT_SQL = """
+SELECT article.body, EXISTS (
+    SELECT 1 FROM annotations_assignment slot
+    WHERE slot.article_id = article.id AND slot.user_id = %(editor)s
+      AND slot.started_at IS NOT NULL AND slot.released_at IS NULL)
+FROM articles_article article
+WHERE article.id = %(article)s
+FOR NO KEY UPDATE OF article
+"""
+
+
+def _article_locked_with_started_slot(*, article_id: int, editor_id: int) -> tuple[str, bool]:
+    """Lock the article's row (FOR NO KEY UPDATE, as ``_lock_article``) and read its body, and whether the editor
+    holds a started slot on it (``workflow.services.slot_start``'s usual case), in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCKED_WITH_SLOT_SQL, {"article": article_id, "editor": editor_id})
+        row = cursor.fetchone()
+    if row is None:
+        raise Article.DoesNotExist("The article was deleted.")
+    return row[0], row[1]
+
+
 def span_create_in_workspace(
     *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: Actor
 ) -> Span:
@@ -356,10 +388,17 @@ def span_create_in_workspace(
 def span_label_in_workspace(
     *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: Actor
 ) -> tuple[Span, bool]:
-    """``span_create_in_workspace`` that also says whether the span is new (False: it was there already)."""
-    slot_start(article=article, editor=annotator)
+    """``span_create_in_workspace`` that also says whether the span is new (False: it was there already).
+
+    The article's row is locked and its body read in the statement that finds the editor's started slot: the
+    usual create (every span after an editor's first on the article) then checks its slot and its offsets
+    with one round trip before the insert. Otherwise ``slot_start`` starts (or takes) the slot, under the lock.
+    """
+    body, started = _article_locked_with_started_slot(article_id=article.pk, editor_id=annotator.pk)
+    if not (started and article.status != Article.Status.REVIEWED and takes_slots(annotator)):
+        slot_start(article=article, editor=annotator)
     span, created = _span_insert_or_find(
-        article=article, label=label, start=start, end=end, text=text, annotator=annotator
+        article=article, label=label, start=start, end=end, text=text, annotator=annotator, locked_body=body
     )
     article_start_annotating(article=article)
     return span, created

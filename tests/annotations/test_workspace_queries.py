@@ -23,11 +23,12 @@ BODY = " ".join(f"{word} said the chip ships." for word in WORDS)
 # stored drawing (one query, which spares drawing the body and list; a page whose rows changed stores it anew,
 # one more). Was 18 and 19 before the page found its drawing by the article's revision with the labels, undo
 # count, slots and settings in the same statement (no span or suggestion read when the drawing is current), and
-# the permissions came in one query; a reload within a minute no longer renews the slot's lease (10). Then 5 and 15:
-# the user comes with their permissions, and a slot that holds is found in one read without a lock or savepoint.
+# the permissions came in one query; a reload within a minute no longer renews the slot's lease (10). Then 5 and 14:
+# the user comes with their permissions, a slot that holds is found in one read without a lock or savepoint, and
+# a create finds the editor's started slot in the statement that locks the article and reads its body.
 # Lower these when a change removes queries; never raise them to let an N+1 in.
 PAGE_QUERIES = 5
-CREATE_QUERIES = 15
+CREATE_QUERIES = 14
 
 
 def _article_with_spans(editor, labels, count):
@@ -278,3 +279,20 @@ def test_undo_redraws_only_the_stretch_of_the_span_it_put_back_or_took_away(edit
     assert Span.objects.filter(pk=first.pk).exists()
     post("span-delete", {"span": first.pk})
     assert 'id="ws-body" hx-swap-oob="innerHTML"' in post("article-undo", stale=True)
+
+
+def test_a_create_locks_the_article_and_finds_the_started_slot_in_one_statement(editor_client, editor, labels):
+    article = _article_with_spans(editor, labels, 5)
+    _page_queries(editor_client, article)
+    _create_queries(editor_client, article, labels["org"], WORDS[-1])  # the first starts the slot
+    word = WORDS[-2]
+    start = BODY.index(word)
+    statements = _write_queries(
+        editor_client,
+        article,
+        "span-create",
+        {"label": labels["org"].pk, "start": start, "end": start + len(word), "text": word},
+    )
+    locks = [sql for sql in statements if "FOR NO KEY UPDATE" in sql]
+    assert len(locks) == 1 and "annotations_assignment" in locks[0]
+    assert not [sql for sql in statements if sql.startswith('SELECT "annotations_assignment"')]
