@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -23,8 +25,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Now
 from django.utils import timezone
 
+from annotations.compiled import Compiled, compiled
 from annotations.models import Label, Span
 from annotations.suggestions.decisions import suggestion_counts
 from annotations.workflow.selectors import held_by, open_to_sql
@@ -32,44 +36,69 @@ from articles.models import SEARCH_CONFIG, UNDATED, Article, SearchDocument, Sou
 from articles.search import search_matches, search_query, tsquery_text, with_search_document
 
 
-def articles_with_span_counts(
-    *, annotator=None, articles: QuerySet[Article] | None = None, labels: Iterable[Label] | None = None
-) -> QuerySet[Article]:
-    """Articles (all, or ``articles``) with source and per-label span counts (``count_<slug>``) in one query:
-    for every label, or for ``labels`` (those the caller has read already) only."""
-    if labels is None:
-        slugs = list(Label.objects.values_list("slug", "pk"))
-    else:
-        slugs = [(label.slug, label.pk) for label in labels]
-    span_filter = Q() if annotator is None else Q(spans__annotator=annotator)
-    counts = {
-        f"count_{slug.replace('-', '_')}": Count("spans", filter=span_filter & Q(spans__label_id=pk))
-        for slug, pk in slugs
-    }
-    return (
-        (Article.objects.all() if articles is None else articles)
-        .select_related("source")
-        .defer("body", "metadata")
-        .annotate(span_count=Count("spans", filter=span_filter), **counts)
-    )
+class QueueRow(NamedTuple):
+    """One article of a queue page, as the page shows it (a tuple: no model instance per row)."""
+
+    pk: int
+    title: str
+    status: str
+    source_name: str | None
+    published_at: dt.datetime | None
+    assigned: bool
+    span_count: int
+    suggestion_count: int
+    counts: tuple[int, ...]  # the annotator's spans per label, in the order of the labels asked for
 
 
-def articles_in_order(*, annotator, ids: list[int], labels: Iterable[Label] | None = None) -> list[Article]:
-    """The articles ``ids``, in that order, with ``articles_with_span_counts``' counts (of ``labels``, default
-    all), ``assigned`` and ``suggestion_count`` (the suggestions waiting for this editor; issue 12): one query.
+def queue_rows(*, annotator, ids: list[int], labels: Iterable[Label]) -> list[QueueRow]:
+    """The articles ``ids``, in that order, with ``annotator``'s span counts (all, and per label of ``labels``),
+    whether the article is on their plate, and the suggestions waiting for them there (issue 12): one query.
 
     The queue pages ids first (no counting), then counts spans for the page only: counting over the queue
     before sorting and cutting it to a page made a page cost as much as every matching article (at 100,000
-    articles a common search word took 0.9 s; ``bench/search.py``).
+    articles a common search word took 0.9 s; ``bench/search.py``). The query is compiled once per process and
+    set of labels (``annotations.compiled``): building and compiling it took a third of the page's CPU.
     """
-    found = articles_with_span_counts(
-        annotator=annotator, articles=Article.objects.filter(pk__in=ids), labels=labels
-    ).annotate(
-        assigned=Exists(held_by(user=annotator).filter(article=OuterRef("pk"))),
-        suggestion_count=suggestion_counts(editor=annotator),
-    )
-    by_id = {article.pk: article for article in found}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    statement = _rows_statement(tuple(label.pk for label in labels))
+    # ``ids`` takes the place of its stand-in as an array (``Compiled`` types its values as ints).
+    found = {row[0]: row for row in statement.rows(annotator=annotator.pk, ids=ids)}  # type: ignore[arg-type]
+    return [QueueRow._make((*row[:8], row[8:])) for row in (found.get(pk) for pk in ids) if row is not None]
+
+
+@functools.lru_cache(maxsize=16)
+def _rows_statement(label_ids: tuple[int, ...]) -> Compiled:
+    """``queue_rows``' query for these labels; labels change rarely (a curator's edit), so few are ever kept."""
+
+    @compiled("annotator", "ids")
+    def build(*, annotator: int, ids: int) -> QuerySet:
+        mine = Q(spans__annotator_id=annotator)
+        counts = {f"count_{n}": Count("spans", filter=mine & Q(spans__label_id=pk)) for n, pk in enumerate(label_ids)}
+        # One parameter for the page's ids (an array), so the SQL is the same for any page. The
+        # lease test uses the database's clock (``Now()``) so that no time of the first request is kept in it.
+        held = held_by(user=annotator, now=Now()).filter(article=OuterRef("pk"))  # type: ignore[arg-type]
+        return (
+            Article.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+            .annotate(
+                assigned=Exists(held),
+                span_count=Count("spans", filter=mine),
+                suggestion_count=suggestion_counts(editor=annotator),  # type: ignore[arg-type]
+                **counts,
+            )
+            .order_by()
+            .values_list(
+                "id",
+                "title",
+                "status",
+                "source__name",
+                "published_at",
+                "assigned",
+                "span_count",
+                "suggestion_count",
+                *counts,
+            )
+        )
+
+    return build()
 
 
 # In progress first (finish what was started), then untouched, then finished.
