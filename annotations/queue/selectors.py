@@ -61,6 +61,8 @@ def queue_rows(*, annotator, ids: list[int], labels: Iterable[Label]) -> list[Qu
     articles a common search word took 0.9 s; ``bench/search.py``). The query is compiled once per process and
     set of labels (``annotations.compiled``): building and compiling it took a third of the page's CPU.
     """
+    if not ids:
+        return []  # as ``pk__in=[]`` did: no query for an empty page
     statement = _rows_statement(tuple(label.pk for label in labels))
     # ``ids`` takes the place of its stand-in as an array (``Compiled`` types its values as ints).
     found = {row[0]: row for row in statement.rows(annotator=annotator.pk, ids=ids)}  # type: ignore[arg-type]
@@ -329,6 +331,8 @@ def _matched_ids(*key) -> tuple[str, Sequence[Any]]:
 
 def _page_of_few(*, user, ids: list[int], number: int) -> QueuePage:
     """The page when the whole (filtered, searched) queue is ``ids``, no more than ``COUNT_CAP``: exact totals."""
+    if not ids:  # nothing matches: no query, as ``pk__in=[]`` did
+        return QueuePage([], 1, Tally(0), [(value, name, Tally(0)) for value, name in Article.Status.choices], False, 1)
     counts = dict(_few_status_counts().rows(ids=ids))
     statuses = [(value, name, Tally(counts.get(value, 0))) for value, name in Article.Status.choices]
     num_pages = max(1, -(-len(ids) // PAGE_SIZE))

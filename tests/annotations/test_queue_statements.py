@@ -4,9 +4,11 @@ is refused rather than kept."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from annotations.models import Assignment
-from annotations.queue.selectors import queue_page
+from annotations.queue.selectors import queue_page, queue_rows
 from annotations.queue.statements import STAND_INS, statements
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
@@ -69,3 +71,12 @@ def test_the_page_filters_by_each_requests_source_user_label_and_words(editor, o
     assert queue_page(user=editor, q="clou").ids == [cloud.pk]
     assert queue_page(user=editor).ids[0] == chip.pk  # assigned first
     assert queue_page(user=other_editor).ids[0] == cloud.pk
+
+
+def test_a_search_matching_nothing_reads_no_page(editor, labels):
+    ArticleFactory(title="Chip news")
+    with CaptureQueriesContext(connection) as captured:
+        page = queue_page(user=editor, q="zzyzxq")
+        assert queue_rows(annotator=editor, ids=page.ids, labels=list(labels.values())) == []
+    assert [query["sql"].split()[0] for query in captured.captured_queries] == ["EXPLAIN", "SELECT"]  # estimate, ids
+    assert (page.total.value, page.num_pages, page.has_next) == (0, 1, False)
