@@ -51,8 +51,14 @@ def main(argv: list[str] | None = None) -> None:
     from django.db.models import Count
     from django.test.utils import CaptureQueriesContext
 
-    from annotations.queue.selectors import COUNT_CAP, article_queue, next_in_queue, queue_page, queue_rows
-    from annotations.spans.selectors import labels_active
+    from annotations.queue.selectors import (
+        COUNT_CAP,
+        active_labels,
+        article_queue,
+        next_in_queue,
+        queue_page,
+        queue_rows,
+    )
     from articles.search import tsquery_text
 
     results: dict[tuple[int, str], dict[str, tuple[float, float]]] = {}
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         currents = ids[:: max(1, len(ids) // CALLS)][:CALLS]
 
         def page(term, user=user):  # as annotations.queue.views.article_list loads a page
-            return queue_rows(annotator=user, ids=queue_page(user=user, q=term).ids, labels=list(labels_active()))
+            return queue_rows(annotator=user, ids=queue_page(user=user, q=term).ids, labels=active_labels())
 
         def uncapped(term, user=user):  # the page's totals as they were: every match counted
             queue = article_queue(user=user, q=term)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
 from django import forms
+from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils.safestring import SafeString, mark_safe
 
+from annotations.compiled import Compiled, compiled
 from annotations.models import Label
 from articles.models import Article, Source
 
@@ -23,15 +26,26 @@ _OF = re.compile(r"([1-9][0-9]{0,8})(\+?)")
 
 
 class _ReadOnce(forms.models.ModelChoiceIterator):
-    """Options read with one plain SELECT: ``ModelChoiceIterator`` streams them through ``QuerySet.iterator()``, a
-    server-side cursor (DECLARE, FETCH, CLOSE: three round trips per list) that a list of sources or labels,
-    drawn on every queue page, does not need."""
+    """Options read with one plain SELECT, compiled once per process (``annotations.compiled``), as ``(value,
+    label)`` rows: ``ModelChoiceIterator`` streams model instances through ``QuerySet.iterator()``, a server-side
+    cursor (DECLARE, FETCH, CLOSE: three round trips per list) that a list of sources or labels, drawn on every
+    queue page, does not need; and building the query and the instances cost more than the list's markup."""
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.queryset.all():
-            yield self.choice(obj)
+        field: _OptionsField = self.field  # type: ignore[assignment]  # the only field using this iterator
+        yield from field.options().rows()
+
+
+@compiled()
+def _source_options() -> QuerySet:
+    return Source.objects.values_list("pk", "name")  # as the field's queryset, by name; labelled as str(source)
+
+
+@compiled()
+def _label_options() -> QuerySet:
+    return Label.objects.values_list("slug", "name")  # to_field_name slug; labelled as str(label)
 
 
 def _attributes(attrs: dict) -> str:
@@ -79,8 +93,14 @@ class _QuickCheckbox(forms.CheckboxInput):
 
 
 class _OptionsField(forms.ModelChoiceField):
+    """A model choice whose options are ``options()``' rows (``_ReadOnce``), matching its queryset."""
+
     iterator = _ReadOnce
     widget = _QuickSelect
+
+    def __init__(self, *, options: Callable[[], Compiled], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.options = options
 
 
 class QueueFilterForm(forms.Form):
@@ -88,13 +108,16 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *Article.Status.choices], widget=_QuickSelect
     )
-    source = _OptionsField(label="Source", required=False, queryset=Source.objects.all(), empty_label="Any source")
+    source = _OptionsField(
+        label="Source", required=False, queryset=Source.objects.all(), empty_label="Any source", options=_source_options
+    )
     label = _OptionsField(
         label="Has my label",
         required=False,
         queryset=Label.objects.all(),
         to_field_name="slug",
         empty_label="Any label",
+        options=_label_options,
     )
     mine = forms.BooleanField(label="Assigned to me", required=False, widget=_QuickCheckbox)
 

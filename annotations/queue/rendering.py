@@ -10,8 +10,7 @@ from html import escape
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from annotations.models import Label
-from annotations.queue.selectors import QueueRow
+from annotations.queue.selectors import LabelRow, QueueRow
 from articles.models import Article
 
 _STATUS_NAMES = {value: escape(str(name)) for value, name in Article.Status.choices}
@@ -20,7 +19,7 @@ _STATUS_NAMES = {value: escape(str(name)) for value, name in Article.Status.choi
 def render_rows(
     rows: Sequence[QueueRow],
     *,
-    labels: Sequence[Label],
+    labels: Sequence[LabelRow],
     href: Callable[[int, int], str],
     review_href: Callable[[int], str] | None,
     counts: bool,

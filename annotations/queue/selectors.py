@@ -32,10 +32,29 @@ from django.utils import timezone
 from annotations.compiled import Compiled, compiled
 from annotations.models import Label, Span
 from annotations.queue.statements import STAND_INS, statements
+from annotations.spans.selectors import labels_active
 from annotations.suggestions.decisions import suggestion_counts
 from annotations.workflow.selectors import held_by, open_to_sql
 from articles.models import SEARCH_CONFIG, UNDATED, Article, SearchDocument, Source, queue_order
 from articles.search import search_matches, search_query, tsquery_text, with_search_document
+
+
+class LabelRow(NamedTuple):
+    """An active label as the queue shows it: a count column headed by its name, styled by its slug."""
+
+    pk: int
+    slug: str
+    name: str
+
+
+@compiled()
+def _active_labels() -> QuerySet:
+    return labels_active().values_list("pk", "slug", "name")
+
+
+def active_labels() -> list[LabelRow]:
+    """``labels_active()``, in their order, as rows (the query compiled once per process)."""
+    return [LabelRow._make(row) for row in _active_labels().rows()]
 
 
 class QueueRow(NamedTuple):
@@ -52,7 +71,7 @@ class QueueRow(NamedTuple):
     counts: tuple[int, ...]  # the annotator's spans per label, in the order of the labels asked for
 
 
-def queue_rows(*, annotator, ids: list[int], labels: Iterable[Label]) -> list[QueueRow]:
+def queue_rows(*, annotator, ids: list[int], labels: Iterable[LabelRow | Label]) -> list[QueueRow]:
     """The articles ``ids``, in that order, with ``annotator``'s span counts (all, and per label of ``labels``),
     whether the article is on their plate, and the suggestions waiting for them there (issue 12): one query.
 

@@ -20,7 +20,6 @@ from annotations.presentation import excerpt
 from annotations.queue import selectors
 from annotations.queue.forms import QueueFilterForm, queue_position, queue_query
 from annotations.queue.rendering import render_rows
-from annotations.spans.selectors import labels_active
 from annotations.workspace.rendering import render_body, stacked_bar
 from articles.models import Article
 
@@ -31,7 +30,7 @@ from articles.models import Article
 def article_list(request: HtmxHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     page = selectors.queue_page(user=request.user, number=_page_number(request), **form.filters())
-    labels = list(labels_active())
+    labels = selectors.active_labels()
     rows = selectors.queue_rows(annotator=request.user, ids=page.ids, labels=labels)
     can_annotate = request.user.has_perm("annotations.add_span")
     can_review = request.user.has_perm("annotations.review_gold")

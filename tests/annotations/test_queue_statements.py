@@ -7,11 +7,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotations.models import Assignment
+from annotations.models import Assignment, Label
 from annotations.queue.selectors import queue_page, queue_rows
 from annotations.queue.statements import STAND_INS, statements
 from articles.models import Article
 from tests.factories import ArticleFactory, SourceFactory, SpanFactory
+from tests.html import parse, select, text
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +81,27 @@ def test_a_search_matching_nothing_reads_no_page(editor, labels):
         assert queue_rows(annotator=editor, ids=page.ids, labels=list(labels.values())) == []
     assert [query["sql"].split()[0] for query in captured.captured_queries] == ["EXPLAIN", "SELECT"]  # estimate, ids
     assert (page.total.value, page.num_pages, page.has_next) == (0, 1, False)
+
+
+def test_the_page_follows_a_curators_changes_to_labels_and_sources(editor_client, editor, labels):
+    article = ArticleFactory(title="Counted")
+    SpanFactory(article=article, label=labels["org"], start=0, end=4, annotator=editor)
+    assert "ORG" in header_cells(editor_client)
+    labels["org"].active = False
+    labels["org"].save(update_fields=["active"])
+    rust = Label.objects.create(name="Rust <crate>", slug="rust-crate", ordering=99)
+    SpanFactory(article=article, label=rust, start=5, end=9, annotator=editor)
+    SpanFactory(article=article, label=rust, start=10, end=14, annotator=editor)
+    source = SourceFactory(name="Late source")
+    page = parse(editor_client.get("/").content)
+    headers = [text(cell) for cell in select(page, "table.articles thead th")]
+    assert "ORG" not in headers and headers[-3] == "Rust <crate>"
+    (row,) = select(page, "table.articles tbody tr")
+    assert [text(cell) for cell in row.cssselect("td.num")][-3:] == ["2", "3", "0"]  # Rust, your spans, suggestions
+    options = {option.get("value"): text(option) for option in select(page, "#id_source option")}
+    assert options[str(source.pk)] == "Late source"
+    assert "rust-crate" in [option.get("value") for option in select(page, "#id_label option")]
+
+
+def header_cells(client) -> list[str]:
+    return [text(cell) for cell in select(client.get("/").content, "table.articles thead th")]
