@@ -492,7 +492,12 @@ def _walks(*key) -> tuple[str, Sequence[Any]]:
         last, last_params = group.values_list("id", "key")[window_size - 1 : window_size].query.sql_with_params()
         window_end = f"SELECT id, {int(part) + 90}, key FROM ({last}) window_end"  # noqa: S608 - as above
         parts.append((window_end, list(last_params)))
-    return _union_sql(parts)
+    sql, params = _union_sql(parts)
+    if filters.tsquery:
+        return sql, params
+    # No search, so no window rows: PostgreSQL sorts the walks' rows (up to ``upto`` per group) as the queue does
+    # (``_in_queue_order``) and hands back the page's end only, instead of every group's rows to sort in Python.
+    return f"SELECT * FROM ({sql}) walks ORDER BY 2, 3 DESC, 1 DESC LIMIT {int(upto)}", params  # noqa: S608
 
 
 def _in_queue_order(rows) -> list[tuple]:
