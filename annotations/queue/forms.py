@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from annotations.compiled import Compiled, compiled
 from annotations.models import Label
+from annotations.queue.statements import compiled_rows
 from articles.models import Article, Source
 
 # With the page: "← Queue" on the annotate page goes back to the page the editor came from (issue 14).
@@ -35,7 +36,7 @@ class _ReadOnce(forms.models.ModelChoiceIterator):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
         field: _OptionsField = self.field  # type: ignore[assignment]  # the only field using this iterator
-        yield from field.options().rows()
+        yield from compiled_rows(field.options(), model=self.queryset.model)
 
 
 @compiled()

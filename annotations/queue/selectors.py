@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from annotations.compiled import Compiled, compiled
 from annotations.models import Label, Span
-from annotations.queue.statements import STAND_INS, statements
+from annotations.queue.statements import STAND_INS, compiled_rows, statements
 from annotations.spans.selectors import labels_active
 from annotations.suggestions.decisions import suggestion_counts
 from annotations.workflow.selectors import held_by, open_to_sql
@@ -54,7 +54,7 @@ def _active_labels() -> QuerySet:
 
 def active_labels() -> list[LabelRow]:
     """``labels_active()``, in their order, as rows (the query compiled once per process)."""
-    return [LabelRow._make(row) for row in _active_labels().rows()]
+    return [LabelRow._make(row) for row in compiled_rows(_active_labels(), model=Label)]
 
 
 class QueueRow(NamedTuple):
@@ -83,8 +83,8 @@ def queue_rows(*, annotator, ids: list[int], labels: Iterable[LabelRow | Label])
     if not ids:
         return []  # as ``pk__in=[]`` did: no query for an empty page
     statement = _rows_statement(tuple(label.pk for label in labels))
-    # ``ids`` takes the place of its stand-in as an array (``Compiled`` types its values as ints).
-    found = {row[0]: row for row in statement.rows(annotator=annotator.pk, ids=ids)}  # type: ignore[arg-type]
+    # ``ids`` takes the place of its stand-in as an array.
+    found = {row[0]: row for row in compiled_rows(statement, model=Article, annotator=annotator.pk, ids=ids)}
     return [QueueRow._make((*row[:8], row[8:])) for row in (found.get(pk) for pk in ids) if row is not None]
 
 

@@ -15,7 +15,11 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connections, router
+from django.db.models import Model
+
+from annotations.compiled import Compiled
+from articles.models import Article
 
 # Stand-ins: in range for any integer column, apart from annotations.compiled's, and no constant of these queries.
 _INTS = {name: 2_000_000_101 + n for n, name in enumerate(("user", "source", "label", "ids"))}
@@ -48,9 +52,22 @@ class Statement:
         return [given[name] if name is not None else constant for name, constant in self.params]
 
     def rows(self, **given: Any) -> list[tuple[Any, ...]]:
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, self.values(given))
-            return cursor.fetchall()
+        return fetch(self.sql, self.values(given), model=Article)  # every queue statement reads articles
+
+
+def fetch(sql: str, params: Sequence[Any], *, model: type[Model]) -> list[tuple[Any, ...]]:
+    """The rows of ``sql``, read where the router sends reads of ``model``, as a queryset of it would be: on the
+    replica during a queue search (``newsnotes.routers``), else on ``default``."""
+    with connections[router.db_for_read(model)].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def compiled_rows(statement: Compiled, *, model: type[Model], **ids: Any) -> list[tuple[Any, ...]]:
+    """``statement.rows(**ids)`` (``annotations.compiled``), read where the router sends reads of ``model``."""
+    return fetch(
+        statement.sql, [ids[name] if name is not None else value for name, value in statement.params], model=model
+    )
 
 
 class Statements:
