@@ -6,7 +6,7 @@ Builds (or reuses) one corpus per size with ``bench/corpus.py`` (databases ``<pr
 assigns 20 articles to the bench user, then times in process, for each search term:
 
 - ``page``: the queue's first page for ``?q=TERM`` with its totals, as the view loads it: ``queue_page`` (capped
-  counts, bounded walks) then span counts for its 50 rows (``articles_in_order``),
+  counts, bounded walks) then span counts for its 50 rows (``queue_rows``),
 - ``n``: ``next_in_queue`` with the search, from 100 articles spread over the corpus,
 - ``uncapped``: what the page's totals cost before the cap (``count(*)`` of every match and a GROUP BY status
   over them), for comparison.
@@ -51,7 +51,14 @@ def main(argv: list[str] | None = None) -> None:
     from django.db.models import Count
     from django.test.utils import CaptureQueriesContext
 
-    from annotations.queue.selectors import COUNT_CAP, article_queue, articles_in_order, next_in_queue, queue_page
+    from annotations.queue.selectors import (
+        COUNT_CAP,
+        active_labels,
+        article_queue,
+        next_in_queue,
+        queue_page,
+        queue_rows,
+    )
     from articles.search import tsquery_text
 
     results: dict[tuple[int, str], dict[str, tuple[float, float]]] = {}
@@ -79,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         currents = ids[:: max(1, len(ids) // CALLS)][:CALLS]
 
         def page(term, user=user):  # as annotations.queue.views.article_list loads a page
-            return articles_in_order(annotator=user, ids=queue_page(user=user, q=term).ids)
+            return queue_rows(annotator=user, ids=queue_page(user=user, q=term).ids, labels=active_labels())
 
         def uncapped(term, user=user):  # the page's totals as they were: every match counted
             queue = article_queue(user=user, q=term)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -23,53 +26,102 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Now
 from django.utils import timezone
 
+from annotations.compiled import Compiled, compiled
 from annotations.models import Label, Span
+from annotations.queue.statements import STAND_INS, compiled_rows, statements
+from annotations.spans.selectors import labels_active
 from annotations.suggestions.decisions import suggestion_counts
 from annotations.workflow.selectors import held_by, open_to_sql
 from articles.models import SEARCH_CONFIG, UNDATED, Article, SearchDocument, Source, queue_order
 from articles.search import search_matches, search_query, tsquery_text, with_search_document
 
 
-def articles_with_span_counts(
-    *, annotator=None, articles: QuerySet[Article] | None = None, labels: Iterable[Label] | None = None
-) -> QuerySet[Article]:
-    """Articles (all, or ``articles``) with source and per-label span counts (``count_<slug>``) in one query:
-    for every label, or for ``labels`` (those the caller has read already) only."""
-    if labels is None:
-        slugs = list(Label.objects.values_list("slug", "pk"))
-    else:
-        slugs = [(label.slug, label.pk) for label in labels]
-    span_filter = Q() if annotator is None else Q(spans__annotator=annotator)
-    counts = {
-        f"count_{slug.replace('-', '_')}": Count("spans", filter=span_filter & Q(spans__label_id=pk))
-        for slug, pk in slugs
-    }
-    return (
-        (Article.objects.all() if articles is None else articles)
-        .select_related("source")
-        .defer("body", "metadata")
-        .annotate(span_count=Count("spans", filter=span_filter), **counts)
-    )
+class LabelRow(NamedTuple):
+    """An active label as the queue shows it: a count column headed by its name, styled by its slug."""
+
+    pk: int
+    slug: str
+    name: str
 
 
-def articles_in_order(*, annotator, ids: list[int], labels: Iterable[Label] | None = None) -> list[Article]:
-    """The articles ``ids``, in that order, with ``articles_with_span_counts``' counts (of ``labels``, default
-    all), ``assigned`` and ``suggestion_count`` (the suggestions waiting for this editor; issue 12): one query.
+@compiled()
+def _active_labels() -> QuerySet:
+    return labels_active().values_list("pk", "slug", "name")
+
+
+def active_labels() -> list[LabelRow]:
+    """``labels_active()``, in their order, as rows (the query compiled once per process)."""
+    return [LabelRow._make(row) for row in compiled_rows(_active_labels(), model=Label)]
+
+
+class QueueRow(NamedTuple):
+    """One article of a queue page, as the page shows it (a tuple: no model instance per row)."""
+
+    pk: int
+    title: str
+    status: str
+    source_name: str | None
+    published_at: dt.datetime | None
+    assigned: bool
+    span_count: int
+    suggestion_count: int
+    counts: tuple[int, ...]  # the annotator's spans per label, in the order of the labels asked for
+
+
+def queue_rows(*, annotator, ids: list[int], labels: Iterable[LabelRow | Label]) -> list[QueueRow]:
+    """The articles ``ids``, in that order, with ``annotator``'s span counts (all, and per label of ``labels``),
+    whether the article is on their plate, and the suggestions waiting for them there (issue 12): one query.
 
     The queue pages ids first (no counting), then counts spans for the page only: counting over the queue
     before sorting and cutting it to a page made a page cost as much as every matching article (at 100,000
-    articles a common search word took 0.9 s; ``bench/search.py``).
+    articles a common search word took 0.9 s; ``bench/search.py``). The query is compiled once per process and
+    set of labels (``annotations.compiled``): building and compiling it took a third of the page's CPU.
     """
-    found = articles_with_span_counts(
-        annotator=annotator, articles=Article.objects.filter(pk__in=ids), labels=labels
-    ).annotate(
-        assigned=Exists(held_by(user=annotator).filter(article=OuterRef("pk"))),
-        suggestion_count=suggestion_counts(editor=annotator),
-    )
-    by_id = {article.pk: article for article in found}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    if not ids:
+        return []  # as ``pk__in=[]`` did: no query for an empty page
+    statement = _rows_statement(tuple(label.pk for label in labels))
+    # ``ids`` takes the place of its stand-in as an array.
+    found = {row[0]: row for row in compiled_rows(statement, model=Article, annotator=annotator.pk, ids=ids)}
+    return [QueueRow._make((*row[:8], row[8:])) for row in (found.get(pk) for pk in ids) if row is not None]
+
+
+@functools.lru_cache(maxsize=16)
+def _rows_statement(label_ids: tuple[int, ...]) -> Compiled:
+    """``queue_rows``' query for these labels; labels change rarely (a curator's edit), so few are ever kept."""
+
+    @compiled("annotator", "ids")
+    def build(*, annotator: int, ids: int) -> QuerySet:
+        mine = Q(spans__annotator_id=annotator)
+        counts = {f"count_{n}": Count("spans", filter=mine & Q(spans__label_id=pk)) for n, pk in enumerate(label_ids)}
+        # One parameter for the page's ids (an array), so the SQL is the same for any page. The
+        # lease test uses the database's clock (``Now()``) so that no time of the first request is kept in it.
+        held = held_by(user=annotator, now=Now()).filter(article=OuterRef("pk"))  # type: ignore[arg-type]
+        return (
+            Article.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+            .annotate(
+                assigned=Exists(held),
+                span_count=Count("spans", filter=mine),
+                suggestion_count=suggestion_counts(editor=annotator),  # type: ignore[arg-type]
+                **counts,
+            )
+            .order_by()
+            .values_list(
+                "id",
+                "title",
+                "status",
+                "source__name",
+                "published_at",
+                "assigned",
+                "span_count",
+                "suggestion_count",
+                *counts,
+            )
+        )
+
+    return build()
 
 
 # In progress first (finish what was started), then untouched, then finished.
@@ -193,19 +245,25 @@ def queue_page(
       newest ``SEARCH_WINDOW`` articles; a group whose window ended short of the page's end has its older
       matches read from the GIN index (``_walk_groups``), so nothing matching is left out. A search pages no
       deeper than ``SEARCH_PAGES``. A word common enough to pass the cap stops each walk after a few rows.
+
+    Each query is built by the ORM once per process and shape of the filters (``annotations.queue.statements``):
+    building them took about a third of the page's CPU.
     """
-    held = held_by(user=user).values("article_id")
-    articles = _filtered(Article.objects.all(), user=user, status=status, source=source, label=label)
-    if mine:
-        articles = articles.filter(pk__in=held)
-    query = search_query(q) if q else None
-    matched = _search_filtered(articles, q)
-    if query is None or not _surely_common(matched):
-        probe = list(matched.order_by().values_list("pk", flat=True)[: COUNT_CAP + 1])
+    filters = _Filters(
+        user=user.pk,
+        status=status,
+        source=source.pk if source is not None else None,
+        label=label.pk if label is not None else None,
+        mine=mine,
+        tsquery=tsquery_text(q) if q else "",
+    )
+    shape, values = filters.shape, filters.values
+    if not filters.tsquery or not _common(_matched_plan(*shape).rows(**values)):
+        probe = [pk for (pk,) in _matched_ids(*shape, COUNT_CAP + 1).rows(**values)]
         if len(probe) <= COUNT_CAP:
             return _page_of_few(user=user, ids=probe, number=number)
-    if query is None:
-        statuses = _status_tallies(articles)
+    if not filters.tsquery:
+        statuses = _status_tallies(filters)
         total = Tally(sum(tally.value for _, _, tally in statuses), exact=all(t.exact for _, _, t in statuses))
         num_pages = max(1, -(-total.value // PAGE_SIZE)) if total.exact else None
         number = max(number, 1) if num_pages is None else min(max(number, 1), num_pages)
@@ -213,49 +271,140 @@ def queue_page(
         statuses, total, num_pages = [], Tally(COUNT_CAP, exact=False), None
         number = min(max(number, 1), SEARCH_PAGES)
     offset = (number - 1) * PAGE_SIZE
-    ids = _walk_groups(articles, held=held, status=status, query=q if query else "", upto=offset + PAGE_SIZE + 1)
+    ids = _walk_groups(filters, upto=offset + PAGE_SIZE + 1)
     ids = ids[offset:]
-    has_next = len(ids) > PAGE_SIZE and (query is None or number < SEARCH_PAGES)
+    has_next = len(ids) > PAGE_SIZE and (not filters.tsquery or number < SEARCH_PAGES)
     return QueuePage(ids[:PAGE_SIZE], number, total, statuses, has_next, num_pages)
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """The queue's filters as the values its statements are built from (with stand-ins) and run with."""
+
+    user: int
+    status: str = ""
+    source: int | None = None
+    label: int | None = None
+    mine: bool = False
+    tsquery: str = ""  # ``to_tsquery`` text (``articles.search``); "" without a search
+
+    @property
+    def shape(self) -> tuple[str, bool, bool, bool, bool]:
+        """What changes the SQL: which filters are set (and the status, a constant of the SQL)."""
+        return (self.status, self.source is not None, self.label is not None, self.mine, bool(self.tsquery))
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {"user": self.user, "source": self.source, "label": self.label, "tsquery": self.tsquery}
+
+    @classmethod
+    def standing_in(cls, status: str, source: bool, label: bool, mine: bool, searched: bool) -> _Filters:
+        return cls(
+            user=STAND_INS["user"],
+            status=status,
+            source=STAND_INS["source"] if source else None,
+            label=STAND_INS["label"] if label else None,
+            mine=mine,
+            tsquery=STAND_INS["tsquery"] if searched else "",
+        )
+
+    def held(self) -> QuerySet:
+        """The user's articles on their plate; leases compared with the database's clock (``Now()``), so that a
+        statement built once keeps no time."""
+        return held_by(user=self.user, now=Now()).values("article_id")  # type: ignore[arg-type]
+
+    def articles(self) -> QuerySet[Article]:
+        """The filtered queue, search aside."""
+        articles = _filtered(
+            Article.objects.all(), user=self.user, status=self.status, source=self.source, label=self.label
+        )
+        return articles.filter(pk__in=self.held()) if self.mine else articles
+
+
+def _matching[Articles: QuerySet](articles: Articles, tsquery: str) -> Articles:
+    """``articles`` whose stored vector matches ``tsquery`` (``to_tsquery`` text), all without one."""
+    if not tsquery:
+        return articles
+    return with_search_document(articles).filter(
+        search_matches(SearchQuery(tsquery, config=SEARCH_CONFIG, search_type="raw"))
+    )
+
+
+@statements
+def _matched_plan(*shape) -> tuple[str, Sequence[Any]]:
+    """The planner's estimate of the filtered queue's matches (``_common``): EXPLAIN, not run."""
+    filters = _Filters.standing_in(*shape)
+    sql, params = _matching(filters.articles(), filters.tsquery).order_by().values("pk").query.sql_with_params()
+    return "EXPLAIN (FORMAT JSON) " + sql, params
+
+
+@statements
+def _matched_ids(*key) -> tuple[str, Sequence[Any]]:
+    """Up to ``limit`` (``COUNT_CAP + 1``) ids of the filtered, searched queue, in no order. Values the ORM writes
+    into the SQL (LIMIT, OFFSET) are part of each statement's key, here and below."""
+    *shape, limit = key
+    filters = _Filters.standing_in(*shape)
+    matched = _matching(filters.articles(), filters.tsquery).order_by().values_list("pk", flat=True)
+    return matched[:limit].query.sql_with_params()
 
 
 def _page_of_few(*, user, ids: list[int], number: int) -> QueuePage:
     """The page when the whole (filtered, searched) queue is ``ids``, no more than ``COUNT_CAP``: exact totals."""
-    few = Article.objects.filter(pk__in=ids)
-    statuses = _status_counts(few)
+    if not ids:  # nothing matches: no query, as ``pk__in=[]`` did
+        return QueuePage([], 1, Tally(0), [(value, name, Tally(0)) for value, name in Article.Status.choices], False, 1)
+    counts = dict(_few_status_counts().rows(ids=ids))
+    statuses = [(value, name, Tally(counts.get(value, 0))) for value, name in Article.Status.choices]
     num_pages = max(1, -(-len(ids) // PAGE_SIZE))
     number = min(max(number, 1), num_pages)
     offset = (number - 1) * PAGE_SIZE
-    assigned = Exists(held_by(user=user).filter(article=OuterRef("pk")))
-    ordered = few.annotate(assigned=assigned).order_by(
-        F("assigned").desc(), _STATUS_RANK.asc(), queue_order().desc(), F("id").desc()
-    )
-    page_ids = list(ordered.values_list("pk", flat=True)[offset : offset + PAGE_SIZE])
+    page_ids = [pk for (pk,) in _few_page(offset, PAGE_SIZE).rows(user=user.pk, ids=ids)]
     return QueuePage(page_ids, number, Tally(len(ids)), statuses, number < num_pages, num_pages)
 
 
-def _status_counts(articles: QuerySet[Article]) -> list[tuple[str, str, Tally]]:
-    """``(status, name, count)`` for every status in workflow order (one GROUP BY)."""
-    counts = dict(articles.order_by().values_list("status").annotate(n=Count("id")))
-    return [(value, name, Tally(counts.get(value, 0))) for value, name in Article.Status.choices]
+def _among(ids: Any) -> QuerySet[Article]:
+    """Articles among ``ids``, one array parameter whatever their number."""
+    return Article.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
 
 
-def _status_tallies(articles: QuerySet[Article]) -> list[tuple[str, str, Tally]]:
+@statements
+def _few_status_counts() -> tuple[str, Sequence[Any]]:
+    """``(status, count)`` of the articles ``ids`` (one GROUP BY)."""
+    return _among(STAND_INS["ids"]).order_by().values_list("status").annotate(n=Count("id")).query.sql_with_params()
+
+
+@statements
+def _few_page(offset: int, size: int) -> tuple[str, Sequence[Any]]:
+    """The page at ``offset`` of the articles ``ids``, in queue order."""
+    filters = _Filters.standing_in("", False, False, False, False)
+    ordered = (
+        _among(STAND_INS["ids"])
+        .annotate(assigned=Exists(filters.held().filter(article=OuterRef("pk"))))
+        .order_by(F("assigned").desc(), _STATUS_RANK.asc(), queue_order().desc(), F("id").desc())
+    )
+    return ordered.values_list("pk")[offset : offset + size].query.sql_with_params()
+
+
+def _status_tallies(filters: _Filters) -> list[tuple[str, str, Tally]]:
     """``(status, name, tally)`` for every status, each counted up to ``COUNT_CAP + 1`` rows along the status index
     (one query of bounded sub-selects): "New 1,000+" rather than a count that reads every row."""
-    selects: list[str] = []
-    params: list = []
-    for value, _ in Article.Status.choices:
-        sql, sql_params = articles.filter(status=value).order_by().values("pk")[: COUNT_CAP + 1].query.sql_with_params()
-        selects.append(f"(SELECT count(*) FROM ({sql}) AS capped)")  # noqa: S608 - compiled by Django
-        params.extend(sql_params)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(selects), params)
-        row = cursor.fetchone()
+    (row,) = _tallies(*filters.shape, COUNT_CAP + 1).rows(**filters.values)
     return [
         (value, name, Tally(COUNT_CAP, exact=False) if n > COUNT_CAP else Tally(n))
         for (value, name), n in zip(Article.Status.choices, row, strict=True)
     ]
+
+
+@statements
+def _tallies(*key) -> tuple[str, Sequence[Any]]:
+    *shape, limit = key
+    articles = _Filters.standing_in(*shape).articles()
+    selects: list[str] = []
+    params: list = []
+    for value, _ in Article.Status.choices:
+        sql, sql_params = articles.filter(status=value).order_by().values("pk")[:limit].query.sql_with_params()
+        selects.append(f"(SELECT count(*) FROM ({sql}) AS capped)")  # noqa: S608 - compiled by Django
+        params.extend(sql_params)
+    return "SELECT " + ", ".join(selects), params
 
 
 # The queue's groups after the assigned articles, in queue order (``_STATUS_RANK``).
@@ -270,7 +419,7 @@ _STATUS_ORDER = [
 SEARCH_WINDOW = 1000
 
 
-def _walk_groups(articles: QuerySet[Article], *, held, status: str, query: str, upto: int) -> list[int]:
+def _walk_groups(filters: _Filters, *, upto: int) -> list[int]:
     """The first ``upto`` ids of the queue in queue order: one bounded walk per group, in one query, and with a
     search a second query for the groups whose window (``SEARCH_WINDOW``) ended before the page did.
 
@@ -280,42 +429,7 @@ def _walk_groups(articles: QuerySet[Article], *, held, status: str, query: str, 
     matches are taken from the GIN index instead (``_tails``): a bitmap of the group's matches past the window,
     sorted to the page's end. Either way every match is found in queue order.
     """
-    key = queue_order()
-    assigned = (
-        _search_filtered(articles.filter(pk__in=held), query)
-        .annotate(part=_STATUS_RANK, key=key)
-        .order_by()
-        .values_list("id", "part", "key")
-    )
-    assigned_sql, assigned_params = assigned.query.sql_with_params()
-    parts: list[tuple[str, list]] = [(assigned_sql, list(assigned_params))]
-    tsquery = tsquery_text(query) if query else ""
-    groups: dict[int, Any] = {}  # querysets annotated with ``key`` (Any: the stubs do not carry annotations)
-    for rank, group_status in enumerate(_STATUS_ORDER):
-        if status and status != group_status:
-            continue
-        group = articles.filter(status=group_status).exclude(pk__in=held).annotate(key=key).order_by("-key", "-id")
-        groups[10 + rank] = group
-        if not tsquery:
-            sql, params = group.values_list("id", "key")[:upto].query.sql_with_params()
-            walk = f"SELECT id, {10 + rank}, key FROM ({sql}) walk"  # noqa: S608 - compiled by Django; ints
-            parts.append((walk, list(params)))
-            continue
-        # The window is a sub-select with its own LIMIT, so the match cannot be pushed into it: PostgreSQL walks
-        # the queue index, and the outer LIMIT stops the walk at the page's end or the window's.
-        window, params = (
-            group.annotate(doc=SearchDocument()).values_list("id", "key", "doc")[:SEARCH_WINDOW].query.sql_with_params()
-        )
-        searched = (
-            f"SELECT id, {10 + rank}, key FROM ({window}) window_rows "  # noqa: S608 - compiled by Django; ints
-            f"WHERE doc @@ to_tsquery(%s::regconfig, %s) LIMIT {int(upto)}"
-        )
-        parts.append((searched, [*params, SEARCH_CONFIG, tsquery]))
-        # The window's last row, when there is one: the group has more articles than the window holds.
-        last, last_params = group.values_list("id", "key")[SEARCH_WINDOW - 1 : SEARCH_WINDOW].query.sql_with_params()
-        window_end = f"SELECT id, {100 + rank}, key FROM ({last}) window_end"  # noqa: S608 - as above
-        parts.append((window_end, list(last_params)))
-    rows = _union(parts)
+    rows = _walks(*filters.shape, upto, SEARCH_WINDOW).rows(**filters.values)
     found = _in_queue_order(row for row in rows if row[1] < 100)
     # A group whose window ended before it found a page's worth has older matches that belong on this page when
     # the page is not full or already shows a later group.
@@ -327,8 +441,63 @@ def _walk_groups(articles: QuerySet[Article], *, held, status: str, query: str, 
         if row[1] >= 100 and counts[row[1] - 90] < upto and (last_part is None or last_part > row[1] - 90)
     }
     if ended:
-        found = _in_queue_order([*found, *_tails(groups, ended, query=query, upto=upto)])
+        found = _in_queue_order([*found, *_tails(_groups(filters), ended, tsquery=filters.tsquery, upto=upto)])
     return [row[0] for row in found[:upto]]
+
+
+def _groups(filters: _Filters) -> dict[int, Any]:
+    """The queue's status groups past the assigned articles, by part (10 + rank), annotated with ``key``, in queue
+    order (Any: the stubs do not carry annotations)."""
+    articles, held = filters.articles(), filters.held()
+    return {
+        10 + rank: articles.filter(status=group_status)
+        .exclude(pk__in=held)
+        .annotate(key=queue_order())
+        .order_by("-key", "-id")
+        for rank, group_status in enumerate(_STATUS_ORDER)
+        if not filters.status or filters.status == group_status
+    }
+
+
+@statements
+def _walks(*key) -> tuple[str, Sequence[Any]]:
+    """``_walk_groups``' first query for a shape, ``upto`` rows and windows of ``window`` (both LIMITs)."""
+    *shape, upto, window_size = key
+    filters = _Filters.standing_in(*shape)
+    assigned = (
+        _matching(filters.articles().filter(pk__in=filters.held()), filters.tsquery)
+        .annotate(part=_STATUS_RANK, key=queue_order())
+        .order_by()
+        .values_list("id", "part", "key")
+    )
+    assigned_sql, assigned_params = assigned.query.sql_with_params()
+    parts: list[tuple[str, list]] = [(assigned_sql, list(assigned_params))]
+    for part, group in _groups(filters).items():
+        if not filters.tsquery:
+            sql, params = group.values_list("id", "key")[:upto].query.sql_with_params()
+            walk = f"SELECT id, {int(part)}, key FROM ({sql}) walk"  # noqa: S608 - compiled by Django; ints
+            parts.append((walk, list(params)))
+            continue
+        # The window is a sub-select with its own LIMIT, so the match cannot be pushed into it: PostgreSQL walks
+        # the queue index, and the outer LIMIT stops the walk at the page's end or the window's.
+        window, params = (
+            group.annotate(doc=SearchDocument()).values_list("id", "key", "doc")[:window_size].query.sql_with_params()
+        )
+        searched = (
+            f"SELECT id, {int(part)}, key FROM ({window}) window_rows "  # noqa: S608 - compiled by Django; ints
+            f"WHERE doc @@ to_tsquery(%s::regconfig, %s) LIMIT {int(upto)}"
+        )
+        parts.append((searched, [*params, SEARCH_CONFIG, filters.tsquery]))
+        # The window's last row, when there is one: the group has more articles than the window holds.
+        last, last_params = group.values_list("id", "key")[window_size - 1 : window_size].query.sql_with_params()
+        window_end = f"SELECT id, {int(part) + 90}, key FROM ({last}) window_end"  # noqa: S608 - as above
+        parts.append((window_end, list(last_params)))
+    sql, params = _union_sql(parts)
+    if filters.tsquery:
+        return sql, params
+    # No search, so no window rows: PostgreSQL sorts the walks' rows (up to ``upto`` per group) as the queue does
+    # (``_in_queue_order``) and hands back the page's end only, instead of every group's rows to sort in Python.
+    return f"SELECT * FROM ({sql}) walks ORDER BY 2, 3 DESC, 1 DESC LIMIT {int(upto)}", params  # noqa: S608
 
 
 def _in_queue_order(rows) -> list[tuple]:
@@ -336,23 +505,26 @@ def _in_queue_order(rows) -> list[tuple]:
     return sorted(rows, key=lambda row: (row[1], -row[2].timestamp(), -row[0]))
 
 
+def _union_sql(parts: list[tuple[str, list]]) -> tuple[str, list]:
+    return " UNION ALL ".join(f"({part_sql})" for part_sql, _ in parts), [p for _, ps in parts for p in ps]
+
+
 def _union(parts: list[tuple[str, list]]) -> list[tuple]:
-    sql = " UNION ALL ".join(f"({part_sql})" for part_sql, _ in parts)
+    sql, params = _union_sql(parts)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [param for _, part_params in parts for param in part_params])
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _tails(groups: dict[int, Any], ended: dict[int, tuple], *, query: str, upto: int) -> list[tuple]:
+def _tails(groups: dict[int, Any], ended: dict[int, tuple], *, tsquery: str, upto: int) -> list[tuple]:
     """The first ``upto`` matches of each group in ``ended`` past its window's last row (``ended[part]``), from the
     GIN index (one query). ``OFFSET 0`` keeps the queue order out of the group's scan: ordered, PostgreSQL would
     walk the queue index again, reading a vector per row through the sparse part of the group; unordered it
-    takes the GIN bitmap of the group's matches, then sorts those (cost: one heap visit per match, no vector)."""
+    takes the GIN bitmap of the group's matches, then sorts those (cost: one heap visit per match, no vector).
+    Built per request: only a word sparse in a group's newest ``SEARCH_WINDOW`` articles gets here."""
     parts: list[tuple[str, list]] = []
     for part, (end_id, _, end_key) in sorted(ended.items()):
-        matches, params = (
-            _search_filtered(groups[part], query).order_by().values_list("id", "key").query.sql_with_params()
-        )
+        matches, params = _matching(groups[part], tsquery).order_by().values_list("id", "key").query.sql_with_params()
         tail = (
             f"SELECT id, {int(part)}, key FROM ({matches} OFFSET 0) tail "  # noqa: S608 - compiled by Django; ints
             f"WHERE (key, id) < (%s, %s) ORDER BY key DESC, id DESC LIMIT {int(upto)}"
@@ -519,7 +691,12 @@ def _surely_common(matched: QuerySet[Article]) -> bool:
     sql, params = matched.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-        plan = cursor.fetchone()[0]
+        return _common(cursor.fetchall())
+
+
+def _common(explained: list[tuple]) -> bool:
+    """Whether an ``EXPLAIN (FORMAT JSON)`` of a query estimates ``SURELY_COMMON`` rows or more."""
+    plan = explained[0][0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
     return plan[0]["Plan"]["Plan Rows"] >= SURELY_COMMON
 
@@ -548,7 +725,7 @@ def _search_filtered[Articles: QuerySet](articles: Articles, q: str) -> Articles
 
 
 def _filtered(
-    articles: QuerySet[Article], *, user, status: str = "", source: Source | None, label: Label | None
+    articles: QuerySet[Article], *, user, status: str = "", source: Source | int | None, label: Label | int | None
 ) -> QuerySet[Article]:
     if status:
         articles = articles.filter(status=status)

@@ -44,6 +44,37 @@ def test_list_shows_status_source_and_span_counts(editor_client, editor, labels)
     assert article.source.name.encode() in response.content
 
 
+def test_list_rows_show_the_editors_counts_escaped(editor_client, editor, labels):
+    article = ArticleFactory(title="Counted <b>&</b> 'quoted'", published_at="2025-03-04T23:30:00Z")
+    SpanFactory(article=article, label=labels["person"], start=0, end=4, annotator=editor)
+    SpanFactory(article=article, label=labels["org"], start=16, end=26, annotator=editor)
+    other = ArticleFactory(title="Not counted", source=None, status="in_annotation")
+    SpanFactory(article=other, label=labels["person"], start=0, end=4)  # another editor's
+    response = editor_client.get(reverse("annotations:article-list"))
+    assert b"<b>&</b>" not in response.content
+    rows = {text(row.cssselect("td a")[0]): row for row in select(response.content, "table.articles tbody tr")}
+    counted = rows["Counted <b>&</b> 'quoted'"]
+    cells = {cell.get("data-label"): text(cell) for cell in counted.cssselect("td[data-label]")}
+    names = {label.slug: label.name for label in Label.objects.all()}
+    assert {slug: cells[name] for slug, name in names.items()} == {
+        "person": "1",
+        "org": "1",
+        "claim": "0",
+        "sponsored": "0",
+    }
+    assert (cells["Source"], cells["Published"], cells["Your spans"], cells["Suggestions"]) == (
+        article.source.name,
+        "2025-03-04",
+        "2",
+        "0",
+    )
+    assert counted.cssselect("time")[0].get("datetime") == "2025-03-04T23:30:00+00:00"
+    assert counted.cssselect("td a")[0].get("href").startswith(f"/articles/{article.pk}/annotate/?at=")
+    cells = {cell.get("data-label"): text(cell) for cell in rows["Not counted"].cssselect("td[data-label]")}
+    assert (cells["Source"], cells["Published"], cells[names["person"]], cells["Your spans"]) == ("—", "—", "0", "0")
+    assert text(rows["Not counted"].cssselect(".status")[0]) == "In annotation"
+
+
 def list_queries(client) -> int:
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(reverse("annotations:article-list")).status_code == 200

@@ -1,9 +1,12 @@
 """The editor's queue: filters, full-text search, assignments first, counts for the current editor, htmx paging."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations.models import Assignment
 from annotations.queue import selectors
@@ -175,3 +178,16 @@ def test_queue_draws_progress_by_status_for_the_filtered_list(editor_client):
         "reviewed": 0,
     }
     assert "stacked-bar" in filtered.content.decode()
+
+
+def test_a_lease_counts_as_assigned_until_it_runs_out(editor_client, editor):
+    """The page's query is compiled once per process: the lease is compared with the time of each request, not
+    with a time kept from the first one."""
+    article = ArticleFactory(title="Leased")
+    slot = Assignment.objects.create(
+        article=article, user=editor, explicit=False, leased_until=timezone.now() + dt.timedelta(minutes=5)
+    )
+    assert "assigned to you" in editor_client.get(QUEUE).content.decode()
+    slot.leased_until = timezone.now()
+    slot.save(update_fields=["leased_until"])
+    assert "assigned to you" not in editor_client.get(QUEUE).content.decode()

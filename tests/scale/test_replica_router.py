@@ -142,3 +142,16 @@ def test_agreement_and_search_pages_read_from_the_replica_and_the_queue_does_not
     with CaptureQueriesContext(connections[REPLICA]) as on_replica:
         assert client.get("/").status_code == 200
     assert on_replica.captured_queries == []
+
+
+def test_a_queue_search_reads_its_page_from_the_replica(client):
+    """The queue's statements compiled once per process (annotations.queue.statements) go where the router sends
+    article reads, as querysets did: the ids, the totals and the rows' span counts of a search, on the replica."""
+    build_corpus()
+    client.force_login(UserFactory(username="boss", is_superuser=True))
+    with CaptureQueriesContext(connections[REPLICA]) as on_replica, CaptureQueriesContext(connection) as on_default:
+        response = client.get("/", {"q": "Larchfield"})
+    assert response.status_code == 200 and b"Larchfield" in response.content
+    assert reads_on_replica(on_replica, "unnest(") >= 2  # the page's status counts and its rows' span counts
+    assert reads_on_replica(on_replica, "annotations_span") >= 1
+    assert reads_on_replica(on_default, "articles_article") == 0
