@@ -91,6 +91,11 @@ def _event_str(noun: str):
     return __str__
 
 
+# Characters per piece of a body when the span text check reads it (see Span.Meta.triggers): a span of at most
+# this many characters lies within two consecutive pieces.
+SPAN_CHECK_PIECE = 200
+
+
 @pghistory.track(
     history.InsertEvent(),
     history.UpdateEvent(),
@@ -103,12 +108,17 @@ class Span(models.Model):
 
     Origin = SpanOrigin
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="spans")
-    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="spans")
+    # No index of their own for the three keys: Django's would repeat span_label_idx and span_annotator_idx, and
+    # every index starting with the article (span_article_annotator_idx, span_unique_per_annotator...) serves
+    # lookups by article. Each index is written for every span an import copies.
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="spans", db_index=False)
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="spans", db_index=False)
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     text = models.TextField(help_text="A copy of body[start:end], checked on every write")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="spans")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="spans", db_index=False
+    )
     origin = models.CharField(max_length=16, choices=SpanOrigin.choices, default=SpanOrigin.MANUAL)
     note = models.TextField(blank=True)
     attributes = models.JSONField(default=dict, blank=True)
@@ -136,31 +146,52 @@ class Span(models.Model):
         triggers = [
             # A span's text is exactly body[start:end]: substr counts characters (code points) in a UTF-8 database.
             # Inserts are checked once per statement over its transition table (an import's COPY of thousands of
-            # spans: one hash join to the bodies instead of a lookup and a trigger call per row); an edit's UPDATE
-            # touches one row, so it keeps the row-level check. Same rule, same error and constraint name.
+            # spans); an edit's UPDATE touches one row, so it keeps the row-level check. Same rule, same error and
+            # constraint name. substr over UTF-8 walks the text from its first character on every call (it
+            # cannot jump to a character offset), so each body inserted into is cut once, in one regex pass, into
+            # pieces of SPAN_CHECK_PIECE characters: a span then reads at most two pieces at a known index. The
+            # text's length is end - start (span_text_length_matches_offsets, checked before this runs), so a span
+            # running past the body reads short and differs; which of the two it was is told apart afterwards.
+            # No LIMIT: it would make the planner probe the pieces per span in a nested loop (PL/pgSQL's SELECT
+            # INTO stops at the first row anyway).
             pgtrigger.Trigger(
                 name="span_text_matches_body",
                 when=pgtrigger.After,
                 operation=pgtrigger.Insert,
                 level=pgtrigger.Statement,
                 referencing=pgtrigger.Referencing(new="inserted"),
-                declare=[("bad", "record")],
-                func="""
-                SELECT i.start, i."end", i.article_id, char_length(a.body) AS body_length INTO bad
-                  FROM inserted i JOIN articles_article a ON a.id = i.article_id
-                 WHERE i."end" > char_length(a.body)
-                    OR substr(a.body, i.start + 1, i."end" - i.start) IS DISTINCT FROM i.text
-                 LIMIT 1;
+                declare=[("bad", "record"), ("body_length", "integer")],
+                func=f"""
+                WITH bodies AS MATERIALIZED (
+                  SELECT a.id, ARRAY(
+                           SELECT piece.match[1]
+                             FROM regexp_matches(a.body, '.{{1,{SPAN_CHECK_PIECE}}}', 'g') WITH ORDINALITY
+                                  AS piece(match, n)
+                            ORDER BY piece.n
+                         ) AS pieces
+                    FROM articles_article a
+                   WHERE a.id IN (SELECT article_id FROM inserted)
+                )
+                SELECT i.start, i."end", i.article_id INTO bad
+                  FROM inserted i JOIN bodies b ON b.id = i.article_id
+                 WHERE CASE WHEN i."end" - i.start <= {SPAN_CHECK_PIECE}
+                            THEN substr(coalesce(b.pieces[i.start / {SPAN_CHECK_PIECE} + 1], '')
+                                        || coalesce(b.pieces[i.start / {SPAN_CHECK_PIECE} + 2], ''),
+                                        i.start % {SPAN_CHECK_PIECE} + 1, i."end" - i.start)
+                            ELSE substr(array_to_string(b.pieces, ''), i.start + 1, i."end" - i.start)
+                       END IS DISTINCT FROM i.text;
                 IF NOT FOUND THEN
                   RETURN NULL;
-                ELSIF bad."end" > bad.body_length THEN
+                END IF;
+                SELECT char_length(a.body) INTO body_length FROM articles_article a WHERE a.id = bad.article_id;
+                IF bad."end" > body_length THEN
                   RAISE EXCEPTION 'span %-% runs past the end of article % (% characters)',
-                    bad.start, bad."end", bad.article_id, bad.body_length
+                    bad.start, bad."end", bad.article_id, body_length
                     USING ERRCODE = 'check_violation', CONSTRAINT = 'span_text_matches_body';
                 END IF;
                 RAISE EXCEPTION 'span text does not match body[%:%] of article %', bad.start, bad."end", bad.article_id
                   USING ERRCODE = 'check_violation', CONSTRAINT = 'span_text_matches_body';
-                """,
+                """,  # noqa: S608 (SPAN_CHECK_PIECE is a constant integer)
             ),
             pgtrigger.Trigger(
                 name="span_text_matches_body_update",

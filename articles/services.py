@@ -163,6 +163,21 @@ def articles_plan(
     return fresh, duplicates
 
 
+def _stored(column: str, values: list[str]) -> set[str]:
+    """Which of ``values`` the corpus holds in ``column`` (a unique column: body_sha256 or url).
+
+    One array parameter: ``__in`` with a batch of 1,000 values built and bound 1,000 placeholders (a twentieth
+    of an import's Python)."""
+    if not values:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM {Article._meta.db_table} WHERE {column} = ANY(%s)",  # noqa: S608 (our two names)
+            [values],
+        )
+        return {value for (value,) in cursor.fetchall()}
+
+
 class ArticleWriter:
     """Stores new articles batch by batch inside the caller's transaction, with PostgreSQL ``COPY``.
 
@@ -200,19 +215,13 @@ class ArticleWriter:
     ) -> tuple[list[tuple[ArticleRecord, str]], list[tuple[ArticleRecord, str]]]:
         """Split a batch into (new, duplicate) as ``articles_plan`` does, counting earlier batches as earlier in
         the import (not as already in the corpus, though they are stored by now)."""
-        hashes = {body_sha256(r.body) for r in records}
-        urls = {r.url for r in records if r.url}
-        known_hashes = (
-            set(Article.objects.filter(body_sha256__in=list(hashes)).values_list("body_sha256", flat=True))
-            - self.seen_hashes.keys()
-        )
-        known_urls = (
-            set(Article.objects.filter(url__in=list(urls)).values_list("url", flat=True)) - self.seen_urls.keys()
-        )
+        digests = [body_sha256(r.body) for r in records]
+        urls = [r.url for r in records if r.url]
+        known_hashes = _stored("body_sha256", digests) - self.seen_hashes.keys()
+        known_urls = _stored("url", urls) - self.seen_urls.keys()
         fresh: list[tuple[ArticleRecord, str]] = []
         duplicates: list[tuple[ArticleRecord, str]] = []
-        for record in records:
-            digest = body_sha256(record.body)
+        for record, digest in zip(records, digests, strict=True):
             if digest in known_hashes:
                 duplicates.append((record, "same text as an article already in the corpus"))
             elif record.url and record.url in known_urls:

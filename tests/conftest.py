@@ -1,7 +1,13 @@
 import pytest
+import tqdm
 
 from annotations.models import Label
 from tests.factories import user_in
+
+# No monitor thread for progress bars (a command's bar left open would keep one running): import_articles reads its
+# files in a forked child only while the process has one thread (annotations.imports.forked), and the tests should
+# go that way, as the command does.
+tqdm.tqdm.monitor_interval = 0
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def corpus_import(
                 result=result,
                 editors_per_article=editors_per_article,
             )
-            with search_deferred() if defer_search else contextlib.nullcontext():
+            with search_deferred() if defer_search else contextlib.nullcontext(), _keys_checked_per_statement():
                 for batch in _read_ahead(batches(records, size=batch_size)):
                     run.add(batch)
                     if progress:
@@ -99,6 +99,20 @@ def corpus_import(
     except _DryRun:
         pass
     return result
+
+
+@contextlib.contextmanager
+def _keys_checked_per_statement() -> Iterator[None]:
+    """The foreign keys (all DEFERRABLE INITIALLY DEFERRED, Django's way) checked at the end of each COPY instead
+    of at the commit: the same checks, but PostgreSQL runs a batch's while the reader prepares the next one,
+    instead of all of them (1.7 s for 200,000 spans) at the commit with nothing left to overlap; and it no longer
+    queues three pending events per span until the end of an import of any size. Deferred again afterwards for
+    the rest of the caller's transaction (an aborted one restores the setting itself)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _read_ahead(batches: Iterator[list[ArticleRecord]]) -> Iterator[list[ArticleRecord]]:

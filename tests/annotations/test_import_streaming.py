@@ -161,3 +161,27 @@ def test_the_next_batch_is_read_ahead_but_a_failure_stops_the_reading(tmp_path, 
         corpus_import(records=counted(), batch_size=50)
     assert not Article.objects.exists()
     assert len(read) <= 200  # the failing batch, the one read ahead, and at most one resolver batch more
+
+
+def test_keys_are_checked_per_batch_and_deferred_again_for_the_rest_of_the_callers_transaction(tmp_path, labels):
+    """The import checks foreign keys at each COPY (SET CONSTRAINTS ALL IMMEDIATE), then gives the caller's
+    transaction back as it was: Django's keys deferred to the commit."""
+    from django.db import connection, transaction
+
+    editor("mara")
+    path = write(tmp_path / "a.jsonl", [line(n) for n in range(1, 4)])
+    records = spans_resolved(read_paths([path], defer=True))
+    with transaction.atomic():
+        corpus_import(records=records)
+        article = Article.objects.get(title="Article 1")
+        with connection.cursor() as cursor:
+            # A span pointing at an article that does not exist yet: fine until the commit, as Django expects.
+            cursor.execute(
+                'INSERT INTO annotations_span (article_id, label_id, start, "end", text, annotator_id, origin, '
+                'note, attributes, created_at, updated_at) SELECT %s, label_id, start, "end", text, '
+                "annotator_id, origin, note, attributes, now(), now() FROM annotations_span WHERE article_id = %s "
+                "LIMIT 1",
+                [article.pk + 1000, article.pk],
+            )
+            cursor.execute("DELETE FROM annotations_span WHERE article_id = %s", [article.pk + 1000])
+    assert Span.objects.count() == 9

@@ -153,3 +153,31 @@ def test_every_history_trigger_attaches_its_context_only_for_rows_it_records():
         )
         attaching, on_demand = cursor.fetchone()
     assert attaching == on_demand >= 17  # spans, articles, assignments and the review's three tables
+
+
+# Over 200 characters (migration 0028 reads a body in pieces of SPAN_CHECK_PIECE): accents, curly quotes, a ZWJ emoji
+# and a flag (several code points, several UTF-8 bytes each), so that every piece is a different number of bytes.
+LONG_BODY = "".join(
+    f"Paragraph {n}: Zoë Brandt-Ødegaard said “the café’s 👩‍💻 team 🇳🇴 shipped it” on day {n}.\n" for n in range(12)
+)
+
+
+def test_the_insert_check_reads_pieces_exactly_as_python_slices_the_body(labels, editor):
+    from annotations.models import SPAN_CHECK_PIECE
+
+    article = ArticleFactory(body=LONG_BODY)
+    piece = SPAN_CHECK_PIECE
+    edges = [0, 1, piece - 3, piece - 1, piece, piece + 1, 2 * piece - 2, 2 * piece, 3 * piece + 7]
+    offsets = {(start, start + length) for start in edges for length in (1, 2, 5, piece - 1, piece, piece + 1, 450)}
+    offsets |= {(len(LONG_BODY) - 3, len(LONG_BODY)), (0, len(LONG_BODY))}
+    offsets = {(start, end) for start, end in offsets if end <= len(LONG_BODY)}
+    rows = [(article.pk, labels["person"].pk, s, e, LONG_BODY[s:e], editor.pk) for s, e in sorted(offsets)]
+    assert len(insert_spans(rows)) == len(offsets)  # every right text passes, whichever pieces it lies across
+    for start, end in sorted(offsets)[::7]:
+        wrong = LONG_BODY[start : end - 1] + ("x" if LONG_BODY[end - 1] != "x" else "y")
+        with pytest.raises(IntegrityError, match=f"does not match body\\[{start}:{end}\\]"), transaction.atomic():
+            insert_spans([(article.pk, labels["org"].pk, start, end, wrong, editor.pk)])
+    length = len(LONG_BODY)
+    past = f"runs past the end of article {article.pk} \\({length} characters"
+    with pytest.raises(IntegrityError, match=past), transaction.atomic():
+        insert_spans([(article.pk, labels["org"].pk, length - 2, length + 1, LONG_BODY[-2:] + "x", editor.pk)])
