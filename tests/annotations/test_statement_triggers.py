@@ -162,10 +162,16 @@ LONG_BODY = "".join(
 )
 
 
-def test_the_insert_check_reads_pieces_exactly_as_python_slices_the_body(labels, editor):
-    from annotations.models import SPAN_CHECK_PIECE
+@pytest.mark.parametrize("companions", [0, 9], ids=["alone: substr", "in a bulk insert: pieces"])
+def test_the_insert_check_reads_pieces_exactly_as_python_slices_the_body(labels, editor, companions):
+    """A statement of up to SPAN_CHECK_DIRECT spans reads each with substr, a bigger one reads the bodies in pieces:
+    both refuse exactly the spans whose text is not Python's body[start:end]."""
+    from annotations.models import SPAN_CHECK_DIRECT, SPAN_CHECK_PIECE
 
+    assert companions == 0 or companions >= SPAN_CHECK_DIRECT
     article = ArticleFactory(body=LONG_BODY)
+    # Right spans sent along with each wrong one (another label, so they never collide with it).
+    right = [(article.pk, labels["claim"].pk, n, n + 3, LONG_BODY[n : n + 3], editor.pk) for n in range(companions)]
     piece = SPAN_CHECK_PIECE
     edges = [0, 1, piece - 3, piece - 1, piece, piece + 1, 2 * piece - 2, 2 * piece, 3 * piece + 7]
     offsets = {(start, start + length) for start in edges for length in (1, 2, 5, piece - 1, piece, piece + 1, 450)}
@@ -176,8 +182,8 @@ def test_the_insert_check_reads_pieces_exactly_as_python_slices_the_body(labels,
     for start, end in sorted(offsets)[::7]:
         wrong = LONG_BODY[start : end - 1] + ("x" if LONG_BODY[end - 1] != "x" else "y")
         with pytest.raises(IntegrityError, match=f"does not match body\\[{start}:{end}\\]"), transaction.atomic():
-            insert_spans([(article.pk, labels["org"].pk, start, end, wrong, editor.pk)])
+            insert_spans([*right, (article.pk, labels["org"].pk, start, end, wrong, editor.pk)])
     length = len(LONG_BODY)
     past = f"runs past the end of article {article.pk} \\({length} characters"
     with pytest.raises(IntegrityError, match=past), transaction.atomic():
-        insert_spans([(article.pk, labels["org"].pk, length - 2, length + 1, LONG_BODY[-2:] + "x", editor.pk)])
+        insert_spans([*right, (article.pk, labels["org"].pk, length - 2, length + 1, LONG_BODY[-2:] + "x", editor.pk)])
