@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -31,6 +32,10 @@ class Compiled:
             for param in params
         ]
 
+    def values(self, **ids: Any) -> list[Any]:
+        """The parameters to run the statement with: the call's ids in place of the stand-ins."""
+        return [ids[name] if name is not None else constant for name, constant in self.params]
+
     def rows(self, **ids: int) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
             self.send(cursor, **ids)
@@ -38,8 +43,23 @@ class Compiled:
 
     def send(self, cursor: Any, **ids: int) -> None:
         """Execute on ``cursor``, whose caller fetches the rows (after a pipeline, say)."""
-        values = [ids[name] if name is not None else constant for name, constant in self.params]
-        cursor.execute(self.sql, values)
+        cursor.execute(self.sql, self.values(**ids))
+
+
+def pipelined(*sends: Callable[[Any], None]) -> list[list[tuple[Any, ...]]]:
+    """Run each ``send(cursor)`` (an ``execute`` on the cursor it is given) on a cursor of its own, all of them
+    sent to PostgreSQL together in one round trip (psycopg's pipeline mode), in order; each one's rows.
+
+    Each statement must be a single statement starting with SELECT: pghistory prefixes its context to any other
+    statement run while a request writes, and a statement with a prefix is two, which a pipeline refuses.
+    """
+    connection.ensure_connection()
+    with ExitStack() as stack:
+        cursors = [stack.enter_context(connection.cursor()) for _ in sends]
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            for send, cursor in zip(sends, cursors, strict=True):
+                send(cursor)
+        return [cursor.fetchall() for cursor in cursors]
 
 
 def compiled(*names: str) -> Callable[[Callable[..., QuerySet]], Callable[[], Compiled]]:

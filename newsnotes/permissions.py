@@ -11,6 +11,7 @@ they stay valid; for their users ``PermissionsInOneQuery`` fills the same cache 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -57,22 +58,27 @@ class PermissionsInOneQuery:
         return user_obj._perm_cache
 
 
+@functools.cache
+def _granted_sql() -> str:
+    """The user's permissions as an array, for the user row being read: no outside input (the statement above and
+    the user model's own table and key, quoted). Built once."""
+    User = get_user_model()
+    table = connection.ops.quote_name(User._meta.db_table)
+    pk = connection.ops.quote_name(str(User._meta.pk.column))
+    return (
+        "ARRAY(SELECT content_type.app_label || '.' || permission.codename"
+        + _GRANTED.format(user=f"{table}.{pk}")
+        + ")"
+    )
+
+
 class UserWithPermissionsBackend(ModelBackend):
     """``ModelBackend``, but the session's user comes with their permissions, in the same statement."""
 
     def get_user(self, user_id: Any) -> Any:
         User = get_user_model()
-        table = connection.ops.quote_name(User._meta.db_table)
-        pk = connection.ops.quote_name(str(User._meta.pk.column))
-        # No outside input: the statement above and the user model's own table and key, quoted.
-        granted = RawSQL(  # noqa: S611
-            "ARRAY(SELECT content_type.app_label || '.' || permission.codename"
-            + _GRANTED.format(user=f"{table}.{pk}")
-            + ")",
-            (),
-        )
         try:
-            user = User._default_manager.annotate(_granted=granted).get(pk=user_id)
+            user = User._default_manager.annotate(_granted=RawSQL(_granted_sql(), ())).get(pk=user_id)  # noqa: S611
         except User.DoesNotExist:
             return None
         if not self.user_can_authenticate(user):

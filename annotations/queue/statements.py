@@ -65,9 +65,7 @@ def fetch(sql: str, params: Sequence[Any], *, model: type[Model]) -> list[tuple[
 
 def compiled_rows(statement: Compiled, *, model: type[Model], **ids: Any) -> list[tuple[Any, ...]]:
     """``statement.rows(**ids)`` (``annotations.compiled``), read where the router sends reads of ``model``."""
-    return fetch(
-        statement.sql, [ids[name] if name is not None else value for name, value in statement.params], model=model
-    )
+    return fetch(statement.sql, statement.values(**ids), model=model)
 
 
 class Statements:

@@ -5,6 +5,7 @@ behind the other and the second finds it full: never more than k editors hold an
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Sequence
 
 from django.contrib.auth import get_user_model
@@ -126,15 +127,17 @@ LIMIT 1
 """
 
 
+@functools.cache
+def _held_sql() -> str:
+    """``_HELD_SQL`` with the slot's columns, in the model's order (``Assignment.from_db`` takes them so): once."""
+    return _HELD_SQL.format(slot_columns=", ".join(f"slot.{connection.ops.quote_name(name)}" for name in _SLOT_COLUMNS))
+
+
 def _slot_held(*, article_id: int, editor_id: int, now: dt.datetime) -> Assignment | None:
     """The editor's slot on the article when opening it changes nothing (it holds, and is done or leased for
     longer than a renewal would give less ``LEASE_SLACK``); None when a claim must look under the lock."""
-    columns = ", ".join(f"slot.{connection.ops.quote_name(name)}" for name in _SLOT_COLUMNS)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _HELD_SQL.format(slot_columns=columns),
-            {"article": article_id, "editor": editor_id, "settings": SETTINGS_PK},
-        )
+        cursor.execute(_held_sql(), {"article": article_id, "editor": editor_id, "settings": SETTINGS_PK})
         row = cursor.fetchone()
     if row is None or row[1] is None or row[2] is None:  # no article, no settings row yet, or no slot
         return None

@@ -11,11 +11,13 @@ current.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, NamedTuple
 
 from django.db import connection
 from django.utils import timezone
 
+from annotations.compiled import pipelined
 from annotations.models import Label
 from annotations.spans.selectors import workspace_spans_send
 from annotations.suggestions.decisions import suggestion_rows_of, suggestion_rows_send
@@ -91,26 +93,24 @@ def page_reads(*, article_id: int, editor_id: int, stored: bool = True, body: bo
 def answer_reads(*, article_id: int, editor_id: int, body: bool) -> tuple[PageReads, list[SpanRow], list[SpanRow]]:
     """What a write's answer draws from: ``page_reads`` (no stored drawing), the editor's spans
     (``spans.selectors.workspace_spans``) and the suggestions shown to them (``suggestions.decisions``), the three
-    statements sent together in one round trip (psycopg's pipeline mode), in this order: the rows are never older
+    statements sent together in one round trip (``compiled.pipelined``), in this order: the rows are never older
     than the revision key, as the drawing protocol above asks."""
-    connection.ensure_connection()
-    with connection.cursor() as reads, connection.cursor() as spans, connection.cursor() as suggested:
-        with connection.wrap_database_errors, connection.connection.pipeline():
-            _page_reads_send(reads, article_id=article_id, editor_id=editor_id, stored=False, body=body)
-            workspace_spans_send(spans, article_id=article_id, annotator_id=editor_id)
-            suggestion_rows_send(suggested, article_id=article_id, editor_id=editor_id)
-        return _page_reads_of(reads.fetchone()), spans.fetchall(), suggestion_rows_of(suggested.fetchall())
+    reads, spans, suggested = pipelined(
+        partial(_page_reads_send, article_id=article_id, editor_id=editor_id, stored=False, body=body),
+        partial(workspace_spans_send, article_id=article_id, annotator_id=editor_id),
+        partial(suggestion_rows_send, article_id=article_id, editor_id=editor_id),
+    )
+    return _page_reads_of(reads[0]), spans, suggestion_rows_of(suggested)
 
 
 def drawn_rows(*, article_id: int, editor_id: int) -> tuple[list[SpanRow], list[SpanRow]]:
     """The editor's spans and the suggestions shown to them, the two statements in one round trip: what a page
     whose drawing is out of date draws from."""
-    connection.ensure_connection()
-    with connection.cursor() as spans, connection.cursor() as suggested:
-        with connection.wrap_database_errors, connection.connection.pipeline():
-            workspace_spans_send(spans, article_id=article_id, annotator_id=editor_id)
-            suggestion_rows_send(suggested, article_id=article_id, editor_id=editor_id)
-        return spans.fetchall(), suggestion_rows_of(suggested.fetchall())
+    spans, suggested = pipelined(
+        partial(workspace_spans_send, article_id=article_id, annotator_id=editor_id),
+        partial(suggestion_rows_send, article_id=article_id, editor_id=editor_id),
+    )
+    return spans, suggestion_rows_of(suggested)
 
 
 def _page_reads_send(cursor: Any, *, article_id: int, editor_id: int, stored: bool, body: bool) -> None:
