@@ -550,3 +550,55 @@ def test_a_reviewer_on_a_reviewed_article_can_send_it_back(open_workspace, artic
     assert press(page, "d", path="/status/") == 200
     article.refresh_from_db()
     assert article.status == Article.Status.NEW
+
+
+def test_undo_splices_its_stretch_and_a_note_leaves_the_text_alone(open_workspace, article, editor, labels):
+    """An undo that takes away, brings back or relabels one span answers with that span's stretch, which the page
+    splices in; a note answers without the text, and the page keeps the very elements it had. Either way the text
+    ends as a fresh load draws it."""
+    long_body = "\n\n".join([BODY] * 4)
+    Article.objects.filter(pk=article.pk).update(body=long_body, body_sha256=body_sha256(long_body))
+    article.refresh_from_db()
+    for which in range(4):
+        start, end = python_offsets(long_body, "Larchfield Systems", which)
+        span_create(article=article, label=labels["org"], start=start, end=end, annotator=editor)
+    page = open_workspace(article)
+
+    page.evaluate(SELECT, ["Okonkwo of Larchfield Systems said", 2])
+    spliced(page, "3", path="/spans/")  # a CLAIM: suggests nothing elsewhere
+    assert ("claim", *python_offsets(long_body, "Okonkwo of Larchfield Systems said", 2)) in [
+        s[:3] for s in stored(article)
+    ]
+    spliced(page, "Control+z", path="/undo/")  # takes it away
+    expect(page.locator("#ws-message")).to_contain_text("Removed CLAIM")
+    assert not Span.objects.filter(label__slug="claim").exists()
+
+    larchfield = Span.objects.filter(article=article).order_by("start")[1]
+    page.locator(f'.span-item[data-span="{larchfield.pk}"]').click()
+    spliced(page, "Delete", path="/spans/delete/")
+    spliced(page, "Control+z", path="/undo/")  # brings it back under its own id
+    expect(page.locator("#ws-message")).to_contain_text("Restored ORG")
+    assert Span.objects.filter(pk=larchfield.pk).exists()
+
+    page.locator(f'.span-item[data-span="{larchfield.pk}"]').click()
+    expect(page.locator("#span-editor h2")).to_contain_text("Selected: ORG")
+    page.evaluate("window.__segment = document.querySelector('#ws-body .seg')")
+    page.keyboard.press("e")
+    expect(page.locator("#span-note")).to_be_focused()
+    page.keyboard.type("checked twice")
+    with page.expect_response(lambda r: "/spans/details/" in r.url) as response:
+        page.locator("#span-editor button", has_text="Save").click()
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
+    html = response.value.text()
+    assert 'id="ws-body"' not in html and "data-from" not in html
+    assert page.evaluate("window.__segment.isConnected")  # the text was not redrawn
+    expect(page.locator(f'.span-item[data-span="{larchfield.pk}"] + .badge')).to_have_text("note")
+    larchfield.refresh_from_db()
+    assert larchfield.note == "checked twice"
+
+    drawn = page.evaluate(SEGMENTS)
+    fresh = page.context.new_page()
+    fresh.goto(page.url)
+    fresh.wait_for_selector("#workspace[data-ready]")
+    assert drawn == fresh.evaluate(SEGMENTS)
+    assert page.evaluate("window.__noReload") == "kept"
