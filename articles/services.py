@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -178,6 +179,22 @@ def _stored(column: str, values: list[str]) -> set[str]:
         return {value for (value,) in cursor.fetchall()}
 
 
+def sequence_ids(cursor: Any, table: str, count: int) -> list[int]:
+    """``count`` new ids from ``table``'s id sequence, ascending, in one statement: rows written with ``COPY`` get
+    their ids first, so whatever points at them (a claim's speaker, an import's layers) is set before writing.
+
+    The statement starts with WITH, not SELECT: Django's cursor wrappers (pghistory's context, which names the
+    import in every history row) prepend their session variables to it, and a ``COPY`` that follows on the raw
+    cursor runs past them.
+    """
+    cursor.execute(
+        "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
+        "SELECT id FROM ids ORDER BY id",
+        [table, count],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
 class ArticleWriter:
     """Stores new articles batch by batch inside the caller's transaction, with PostgreSQL ``COPY``.
 
@@ -263,15 +280,7 @@ class ArticleWriter:
         # Sources first: nothing else may run on the connection while the COPY is open.
         sources = [self._source_id(record.source) for record, _ in fresh]
         with connection.cursor() as cursor:
-            cursor.execute(
-                # A statement starting with WITH, not SELECT: Django's cursor wrappers (pghistory's context, which
-                # names the import in every history row) prepend their session variables to it, and the COPY
-                # that follows runs on the raw cursor, past them.
-                "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
-                "SELECT id FROM ids ORDER BY id",
-                [table, len(fresh)],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
+            ids = sequence_ids(cursor, table, len(fresh))
             columns = ", ".join(self.COLUMNS)
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for pk, source, (record, digest) in zip(ids, sources, fresh, strict=True):

@@ -25,7 +25,7 @@ from annotations.workflow.services import slots_for_imported
 from articles.importers import BATCH_RECORDS, ArticleRecord, ImportFailure, batches
 from articles.indexing import search_deferred, search_fill
 from articles.models import Article, body_sha256
-from articles.services import ArticleWriter
+from articles.services import ArticleWriter, sequence_ids
 
 
 @dataclass
@@ -309,15 +309,7 @@ def _copy_spans(rows: list[tuple[SpanRecord, list]]) -> None:
     table = Span._meta.db_table
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(
-            # A statement starting with WITH, not SELECT: Django's cursor wrappers (pghistory's context, which
-            # names the import in every history row) prepend their session variables to it, and the COPY
-            # that follows runs on the raw cursor, past them.
-            "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
-            "SELECT id FROM ids ORDER BY id",
-            [table, len(rows)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = sequence_ids(cursor, table, len(rows))
         renumbered = {
             span.exported_id: pk
             for (span, _), pk in zip(rows, ids, strict=True)

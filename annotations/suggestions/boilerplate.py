@@ -40,6 +40,7 @@ from annotations.suggestions.models import (
     FamilyStatus,
     PrecisionHint,
 )
+from articles.services import sequence_ids
 
 logger = logging.getLogger(__name__)
 
@@ -818,13 +819,7 @@ def _copy_passages(members: list[_Member], cluster_of: dict[int, int]) -> None:
     if not members:
         return
     with connection.cursor() as cursor:
-        cursor.execute(
-            # WITH, not SELECT (see articles.services.ArticleWriter.write): nothing is prepended to it.
-            "WITH ids AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM generate_series(1, %s)) "
-            "SELECT id FROM ids ORDER BY id",
-            [_PASSAGE_TABLE, len(members)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = sequence_ids(cursor, _PASSAGE_TABLE, len(members))
         lines = []
         for i, (m, pk) in enumerate(zip(members, ids, strict=True)):
             m.id = pk
