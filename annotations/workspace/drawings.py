@@ -15,15 +15,17 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from annotations.compiled import pipelined
+from annotations.compiled import compiled, pipelined
 from annotations.models import Label
 from annotations.spans.selectors import workspace_spans_send
 from annotations.suggestions.decisions import suggestion_rows_of, suggestion_rows_send
 from annotations.workflow.models import SETTINGS_PK
 from annotations.workflow.selectors import SlotState
 from annotations.workspace.rendering import SpanRow
+from articles.models import Article, Source
 
 # The suggestion panel is stored with this in place of the request's CSRF token (text from PostgreSQL holds no NUL).
 CSRF_MARKER = "\x00csrf\x00"
@@ -159,3 +161,29 @@ def drawing_store(*, article_id: int, editor_id: int, key: str, drawing: Drawing
             _STORE_SQL,
             {"article": article_id, "editor": editor_id, "key": key, "now": timezone.now(), **drawing._asdict()},
         )
+
+
+# Every workspace request reads its article without the body (the body comes with ``page_reads`` when it is drawn).
+_ARTICLE_FIELDS = [field.attname for field in Article._meta.concrete_fields if field.attname != "body"]
+_SOURCE_FIELDS = [field.attname for field in Source._meta.concrete_fields]
+
+
+@compiled("article")
+def _article_without_body(*, article: int) -> QuerySet:
+    columns = _ARTICLE_FIELDS + [f"source__{name}" for name in _SOURCE_FIELDS]
+    return Article.objects.filter(pk=article).values_list(*columns)
+
+
+def article_without_body(pk: int) -> Article | None:
+    """The article with its source (one LEFT JOIN, set as its cached relation) and its body deferred, by a
+    statement compiled once per process; None if there is none."""
+    found = _article_without_body().rows(article=pk)
+    if not found:
+        return None
+    row = found[0]
+    article = Article.from_db(connection.alias, _ARTICLE_FIELDS, row[: len(_ARTICLE_FIELDS)])
+    source = None
+    if article.source_id is not None:
+        source = Source.from_db(connection.alias, _SOURCE_FIELDS, row[len(_ARTICLE_FIELDS) :])
+    article._state.fields_cache["source"] = source
+    return article

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -71,14 +71,23 @@ class SuggestionsAccepted:
 Entry = Created | Deleted | Relabelled | SuggestionRejected | SuggestionsAccepted
 
 
+class Place(NamedTuple):
+    """The one span whose place in the text an undo changed: where it is, and its label before the undo (None:
+    it was not there, the undo brought it back)."""
+
+    span: int
+    start: int
+    end: int
+    label_before: int | None
+
+
 @dataclass(frozen=True)
 class Undone:
     message: str
     refused: bool = False  # the entry could not be reversed (and was dropped): ``message`` says why
-    # The one span whose place in the text the reversal changed, so the answer can redraw just that stretch:
-    # ``(id, start, end, label before)`` (label None: the span was not there before, it was brought back).
-    # None when the reversal touched suggestions instead, or nothing.
-    span: tuple[int, int, int, int | None] | None = field(default=None, compare=False)
+    # Where the reversal changed one span's place, so the answer can redraw just that stretch; None when it
+    # touched suggestions instead, or nothing.
+    place: Place | None = field(default=None, compare=False)
 
 
 class UndoStore(Protocol):
@@ -245,18 +254,18 @@ def _reverse(entry: Entry, *, article: Article, actor: Actor) -> Undone:
         restored = span_bring_back(snapshot=entry.snapshot, actor=actor)
         return Undone(
             f"Restored {restored.label.name} “{excerpt(restored.text)}”.",
-            span=(restored.pk, restored.start, restored.end, None),
+            place=Place(restored.pk, restored.start, restored.end, None),
         )
     span = _current(article, entry.span)
     if span.label_id != entry.label:
         raise ValidationError(CHANGED_MEANWHILE)
-    place = (span.pk, span.start, span.end, span.label_id)
+    place = Place(span.pk, span.start, span.end, span.label_id)
     if isinstance(entry, Created):
         span_remove(span, actor=actor)  # inside undo_last's savepoint
-        return Undone(f"Removed {span.label.name} “{excerpt(span.text)}”.", span=place)
+        return Undone(f"Removed {span.label.name} “{excerpt(span.text)}”.", place=place)
     previous = Label.objects.filter(pk=entry.previous).first()
     if previous is None:
         raise ValidationError(f"The label {entry.previous_name} no longer exists (merged into another label?).")
     name = span.label.name
     span_update(span=span, actor=actor, label=previous)
-    return Undone(f"Relabelled “{excerpt(span.text)}” back from {name} to {previous.name}.", span=place)
+    return Undone(f"Relabelled “{excerpt(span.text)}” back from {name} to {previous.name}.", place=place)

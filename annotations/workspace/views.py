@@ -18,8 +18,7 @@ from typing import Any, NamedTuple
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import transaction
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
@@ -32,7 +31,6 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from annotations import keymap
-from annotations.compiled import compiled
 from annotations.http import HtmxHttpRequest, form_error_message, refusal_reason, refusal_status
 from annotations.models import WORKSPACE_COMMAND_KEYS, Label, Span
 from annotations.presentation import excerpt
@@ -68,7 +66,7 @@ from annotations.workspace.rendering import (
     render_span_groups,
     render_windows,
 )
-from articles.models import Article, Source
+from articles.models import Article
 
 WORKSPACE = "annotations/article_annotate.html"
 # Workspace shortcuts win over a label that a curator gave the same key; the palette says so.
@@ -389,27 +387,10 @@ def _article(pk: int, *, body: bool = True) -> Article:
     stored drawing is current never needs it)."""
     if body:
         return get_object_or_404(Article.objects.select_related("source"), pk=pk)
-    found = _article_without_body().rows(article=pk)
-    if not found:
+    article = drawings.article_without_body(pk)
+    if article is None:
         raise Http404("No article with that id.")
-    row = found[0]
-    article = Article.from_db(connection.alias, _ARTICLE_FIELDS, row[: len(_ARTICLE_FIELDS)])
-    source = None
-    if article.source_id is not None:
-        source = Source.from_db(connection.alias, _SOURCE_FIELDS, row[len(_ARTICLE_FIELDS) :])
-    article._state.fields_cache["source"] = source
     return article
-
-
-# Every workspace request reads its article without the body: built and compiled once per process.
-_ARTICLE_FIELDS = [field.attname for field in Article._meta.concrete_fields if field.attname != "body"]
-_SOURCE_FIELDS = [field.attname for field in Source._meta.concrete_fields]
-
-
-@compiled("article")
-def _article_without_body(*, article: int) -> QuerySet:
-    columns = _ARTICLE_FIELDS + [f"source__{name}" for name in _SOURCE_FIELDS]
-    return Article.objects.filter(pk=article).values_list(*columns)
 
 
 def _updated(
@@ -696,9 +677,9 @@ def span_delete(request: HtmxHttpRequest, article: Article) -> Done:
 def article_undo(request: HtmxHttpRequest, article: Article) -> Done:
     done = undo.undo_last(article=article, actor=request.user, store=_undo_store(request, article))
     change = None
-    if done.span is not None:  # one span's place changed: the answer can redraw just that stretch
-        pk, start, end, label_before = done.span
-        change = BodyChange(pk, start, end, None if label_before is None else (pk, start, end, label_before))
+    if (place := done.place) is not None:  # one span's place changed: the answer can redraw just that stretch
+        before = None if place.label_before is None else (place.span, place.start, place.end, place.label_before)
+        change = BodyChange(place.span, place.start, place.end, before)
     return Done(done.message, change=change, status=409 if done.refused else 200)
 
 
