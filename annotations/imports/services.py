@@ -8,6 +8,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import pghistory
 from django.contrib.auth import get_user_model
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from annotations.imports.records import AnnotatedRecord, SpanRecord
 from annotations.imports.span_files import PlacedSpans
+from annotations.imports.writer import CopyWriter, Write
 from annotations.models import Label, Span
 from annotations.permissions import Actor
 from annotations.spans.offsets import check_offsets
@@ -85,10 +87,14 @@ def corpus_import(
                 editors_per_article=editors_per_article,
             )
             with search_deferred() if defer_search else contextlib.nullcontext(), _keys_checked_per_statement():
-                for batch in _read_ahead(batches(records, size=batch_size)):
-                    run.add(batch)
-                    if progress:
-                        progress(len(batch))
+                try:
+                    for batch in _read_ahead(batches(records, size=batch_size)):
+                        run.add(batch)
+                        if progress:
+                            progress(len(batch))
+                    run.finish()
+                finally:
+                    run.copies.close()  # no write still running when the transaction ends, whichever way
             result.created_users = run.users.created
             if dry_run:
                 raise _DryRun
@@ -169,13 +175,22 @@ class _Target:
 
 
 class _Run:
-    """One import, a batch at a time. Between batches it keeps hashes, urls and ids, never texts."""
+    """One import, a batch at a time. Between batches it keeps hashes, urls and ids, never texts.
+
+    A batch's statements (duplicates, ids, users, labels) run first; then the previous batch's ``COPY``s go to
+    the writer thread (``annotations.imports.writer``) and run while this batch's spans are checked and laid out
+    here; this batch's are held until the next batch has run its statements (or ``finish``). What must read the
+    written rows (slots; articles found by a layer or a span file) waits for the writes first.
+    """
 
     def __init__(self, *, users: _Users, result: CorpusImportResult, editors_per_article: int | None) -> None:
         self.users = users
         self.result = result
         self.editors_per_article = editors_per_article
         self.writer = ArticleWriter()
+        self.copies = CopyWriter()
+        self.held: tuple[Write, Callable[[], None]] | None = None  # a batch's writes, and what follows them
+        self.written: Callable[[], None] | None = None  # what follows the writes in flight
         self.created_ids: list[int] = []
         self.created: set[int] = set()
         self.grown: set[int] = set()
@@ -185,11 +200,40 @@ class _Run:
         # Annotated exports say how far each article got (done, reviewed...); keep that.
         return {"status": getattr(record, "status", ""), "editors_per_article": self.editors_per_article}
 
+    def _idle(self) -> None:
+        """Until the writes in flight are done (raising what they raised), then the statements that follow them."""
+        self.copies.wait()
+        if self.written is not None:
+            after, self.written = self.written, None
+            after()
+
+    def _release(self) -> None:
+        """The held batch's writes to the writer thread."""
+        self._idle()
+        if self.held is not None:
+            (write, after), self.held = self.held, None
+            self.copies.submit(write)
+            self.written = after
+
+    def finish(self) -> None:
+        self._release()
+        self._idle()
+
     def add(self, batch: list[ArticleRecord]) -> None:
+        self._idle()
         placed = [r for r in batch if isinstance(r, PlacedSpans)]
         plain = [r for r in batch if not isinstance(r, PlacedSpans)]
         fresh, duplicates = self.writer.plan(plain)
-        ids = self.writer.write(fresh, fields=self._fields)
+        # Layers and span files find their articles among the stored ones, which may be the held batch's or this
+        # batch's own: those are written first, here.
+        stored_first = bool(placed) or any(isinstance(r, AnnotatedRecord) and r.spans for r, _ in duplicates)
+        if stored_first:
+            self.finish()
+        ids, article_rows = self.writer.prepared(fresh, fields=self._fields)
+        if stored_first and article_rows:
+            with connection.cursor() as cursor:
+                ArticleWriter.copy(cursor.cursor, article_rows)
+            article_rows = []
         self.created_ids.extend(ids)
         self.created.update(ids)
         self.result.created_count += len(ids)
@@ -200,10 +244,30 @@ class _Run:
             (ArticleRecord(title=r.title, body="", location=r.location, url=r.url), reason) for r, reason in duplicates
         )
         batch_created = set(ids)
-        written = self._spans(targets, batch_created=batch_created)
+        annotated = [t for t in targets if isinstance(t.record, AnnotatedRecord) and t.record.spans]
+        lookups = self._span_lookups(annotated, batch_created=batch_created)
+        self._release()  # the statements are done: the previous batch's writes run while this one is laid out
+        try:
+            span_rows = self._span_rows(annotated, lookups)
+        except BaseException:
+            self.copies.wait()  # an earlier batch's failure is raised first, as it came first
+            raise
+        layered = sorted({t.article_id for t in targets} - batch_created)
+
+        def write(cursor: Any) -> None:
+            if article_rows:
+                ArticleWriter.copy(cursor, article_rows)
+            if span_rows:
+                _copy_spans(cursor, span_rows)
+
         # Articles created in this batch hold only the spans just written; layers on earlier ones are read back.
-        slots_for_imported(pairs={pair for pair in written if pair[0] in batch_created})
-        slots_for_imported(article_ids=sorted({t.article_id for t in targets} - batch_created))
+        pairs = {(values[0], values[5]) for _, values in span_rows if values[0] in batch_created}
+
+        def after() -> None:
+            slots_for_imported(pairs=pairs)
+            slots_for_imported(article_ids=layered)
+
+        self.held = (write, after)
 
     def _label_map(self) -> dict[str, Label]:
         if self.labels is None:
@@ -212,13 +276,12 @@ class _Run:
             self.labels = labels
         return self.labels
 
-    def _spans(self, targets: list[_Target], *, batch_created: set[int]) -> set[tuple[int, int]]:
-        """Check and write the targets' spans; the ``(article id, annotator id)`` of the spans written."""
-        annotated = [t for t in targets if isinstance(t.record, AnnotatedRecord) and t.record.spans]
+    def _span_lookups(self, annotated: list[_Target], *, batch_created: set[int]) -> _Lookups:
+        """What the spans' rows need from the database: annotators, labels, the spans already on stored articles."""
         if not annotated:
-            return set()
+            return _Lookups([], {}, {}, set())
         labels = self._label_map()
-        users, result = self.users, self.result
+        users = self.users
         wanted: dict[tuple[str, bool], str] = {}
         # Each span's annotator, named once (``name_for`` per span, twice, was a tenth of the loop below).
         names: list[list[tuple[str, bool]]] = []
@@ -233,7 +296,8 @@ class _Run:
             users.resolve(wanted)
         annotator_ids = {name: user.pk for name, user in users.found.items()}
         label_ids = {name: label.pk for name, label in labels.items()}
-        # Spans on articles stored before this batch (earlier in the corpus or in the import) may be there already.
+        # Spans on articles stored before this batch (earlier in the corpus or in the import) may be there already
+        # (``add`` has waited for the earlier batches' writes).
         earlier = {t.article_id for t in annotated if t.article_id not in batch_created}
         seen: set[tuple] = (
             set(
@@ -244,6 +308,15 @@ class _Run:
             if earlier
             else set()
         )
+        return _Lookups(names, annotator_ids, label_ids, seen)
+
+    def _span_rows(self, annotated: list[_Target], lookups: _Lookups) -> list[tuple[SpanRecord, list]]:
+        """Check the targets' spans and lay out their rows (no statement: the writer thread may be busy)."""
+        if not annotated:
+            return []
+        labels = self._label_map()
+        result = self.result
+        names, annotator_ids, label_ids, seen = lookups
         rows: list[tuple[SpanRecord, list]] = []
         created = self.created
         for target, span_names in zip(annotated, names, strict=True):
@@ -272,14 +345,20 @@ class _Run:
                 rows.append((span, [pk, label_id, start, end, text, annotator_id, origin, span.note, span.attributes]))
         result.layered_article_count = len(self.grown)
         if not rows:
-            return set()
+            return []
         if all(span.exported_id is not None for span, _ in rows):
             # Recreate spans in their exported id order: imported into an emptied database (sequences restarted),
             # they get their old ids back and a re-export is byte-identical (README: Exports, round trips).
             rows.sort(key=lambda row: row[0].exported_id or 0)
-        _copy_spans(rows)
         result.span_count += len(rows)
-        return {(values[0], values[5]) for _, values in rows}
+        return rows
+
+
+class _Lookups(NamedTuple):
+    names: list[list[tuple[str, bool]]]  # each target's spans' annotator names
+    annotator_ids: dict[tuple[str, bool], int]
+    label_ids: dict[str, int]
+    seen: set[tuple]  # (article, label, start, end, annotator) of the spans stored or laid out so far
 
 
 # ``Span.Origin.values`` builds its list anew on every call (once per span, it was 10% of an import's Python).
@@ -301,39 +380,38 @@ SPAN_COLUMNS = (
 )
 
 
-def _copy_spans(rows: list[tuple[SpanRecord, list]]) -> None:
-    """Write a batch of checked spans with ``COPY``, with ids taken from the sequence first: ``*_span``
-    attributes (a claim's speaker) are pointed at the new ids and exported times kept, before anything is
-    written, so each span's history is one insert event. The database's own triggers (text = body[start:end],
-    history) and constraints run on every row."""
+def _copy_spans(cursor: Any, rows: list[tuple[SpanRecord, list]]) -> None:
+    """Write a batch of checked spans with ``COPY`` on ``cursor`` (psycopg's own), with ids taken from the
+    sequence first: ``*_span`` attributes (a claim's speaker) are pointed at the new ids and exported times kept,
+    before anything is written, so each span's history is one insert event. The database's own triggers (text =
+    body[start:end], history) and constraints run on every row."""
     table = Span._meta.db_table
     now = timezone.now()
-    with connection.cursor() as cursor:
-        ids = sequence_ids(cursor, table, len(rows))
-        renumbered = {
-            span.exported_id: pk
-            for (span, _), pk in zip(rows, ids, strict=True)
-            if span.exported_id is not None and span.exported_id != pk
-        }
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(SPAN_COLUMNS)}) FROM STDIN") as copy:
-            for (span, values), pk in zip(rows, ids, strict=True):
-                attributes = values[-1]
-                if renumbered and attributes:
-                    attributes = {
-                        key: renumbered.get(value, value)
-                        if key.endswith("_span") and isinstance(value, int) and not isinstance(value, bool)
-                        else value
-                        for key, value in attributes.items()
-                    }
-                copy.write_row(
-                    (
-                        pk,
-                        *values[:-1],
-                        json.dumps(attributes) if attributes else "{}",
-                        span.created_at or now,
-                        span.updated_at or now,
-                    )
+    ids = sequence_ids(cursor, table, len(rows))
+    renumbered = {
+        span.exported_id: pk
+        for (span, _), pk in zip(rows, ids, strict=True)
+        if span.exported_id is not None and span.exported_id != pk
+    }
+    with cursor.copy(f"COPY {table} ({', '.join(SPAN_COLUMNS)}) FROM STDIN") as copy:
+        for (span, values), pk in zip(rows, ids, strict=True):
+            attributes = values[-1]
+            if renumbered and attributes:
+                attributes = {
+                    key: renumbered.get(value, value)
+                    if key.endswith("_span") and isinstance(value, int) and not isinstance(value, bool)
+                    else value
+                    for key, value in attributes.items()
+                }
+            copy.write_row(
+                (
+                    pk,
+                    *values[:-1],
+                    json.dumps(attributes) if attributes else "{}",
+                    span.created_at or now,
+                    span.updated_at or now,
                 )
+            )
 
 
 def _layered(duplicates: list[tuple[ArticleRecord, str]]) -> list[_Target]:

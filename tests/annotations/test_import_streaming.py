@@ -5,6 +5,7 @@ batches; memory stays flat as the file grows.
 """
 
 import json
+import threading
 import tracemalloc
 
 import pytest
@@ -134,8 +135,10 @@ def _peak(tmp_path, count: int, first: int) -> tuple[int, int]:
 
 def test_memory_stays_flat_as_the_file_grows_fourfold(tmp_path, labels):
     editor("mara")
-    small_size, small_peak = _peak(tmp_path, 300, 1)
-    big_size, big_peak = _peak(tmp_path, 1200, 10_000)
+    # Batches of 100: reading ahead, laying out one while the writer thread writes the one before, the import
+    # holds up to five batches at once; the smaller file is big enough to fill that pipeline.
+    small_size, small_peak = _peak(tmp_path, 600, 1)
+    big_size, big_peak = _peak(tmp_path, 2400, 10_000)
     # Held whole, the records of the bigger file would take several times its extra bytes; streamed, one batch.
     assert big_size - small_size > 2_000_000
     assert big_peak - small_peak < (big_size - small_size) / 4
@@ -185,3 +188,67 @@ def test_keys_are_checked_per_batch_and_deferred_again_for_the_rest_of_the_calle
             )
             cursor.execute("DELETE FROM annotations_span WHERE article_id = %s", [article.pk + 1000])
     assert Span.objects.count() == 9
+
+
+def _refuse_spans_noted(note: str) -> None:
+    """A trigger (rolled back with the test) that fails a span's insert inside the COPY, where no Python check
+    sees it: the database's own refusal, as a concurrent writer's unique key or a constraint would give."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse_span() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'refused by the database: %', NEW.note USING ERRCODE = 'check_violation'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_refuse_span BEFORE INSERT ON annotations_span FOR EACH ROW "
+            f"WHEN (NEW.note = '{note}') EXECUTE FUNCTION test_refuse_span()"
+        )
+
+
+def test_a_write_refused_by_the_database_in_the_writer_thread_is_raised_as_djangos_and_stores_nothing(tmp_path, labels):
+    """The COPYs run in a thread while the next batch is laid out (annotations.imports.writer): the database's
+    refusal of batch 2's spans reaches the caller as Django's IntegrityError, batch 1 (written) is rolled back
+    with it, and the transaction ends with no write still running."""
+    from django.db import IntegrityError, connection
+
+    editor("mara")
+    rows = [line(n) for n in range(1, 8)]
+    rows[3]["spans"][1]["note"] = "poison"  # batch 2 of 3 per batch
+    path = write(tmp_path / "refused.jsonl", rows)
+    _refuse_spans_noted("poison")
+    with pytest.raises(IntegrityError, match="refused by the database: poison"):
+        corpus_import(records=spans_resolved(read_paths([path], defer=True)), batch_size=3)
+    connection.needs_rollback = False  # the test's own transaction: the import's savepoint rolled back
+    assert not Article.objects.exists()
+    assert not Span.objects.exists()
+    assert "import-writer" not in {thread.name for thread in threading.enumerate()}
+
+
+def test_an_earlier_batchs_refused_write_is_raised_before_a_later_batchs_bad_line(tmp_path, labels):
+    """Batch 1's COPY fails in the writer thread while batch 2 (with an unknown label) is being laid out: the
+    failure that comes first in the file is the one reported."""
+    from django.db import IntegrityError
+
+    editor("mara")
+    rows = [line(n) for n in range(1, 5)]
+    rows[0]["spans"][0]["note"] = "poison"
+    rows[3]["label"][0][2] = rows[3]["spans"][0]["label"] = "NOT-A-LABEL"
+    path = write(tmp_path / "both.jsonl", rows)
+    _refuse_spans_noted("poison")
+    with pytest.raises(IntegrityError, match="poison"):
+        corpus_import(records=spans_resolved(read_paths([path], defer=True)), batch_size=2)
+
+
+def test_layers_on_articles_of_the_batch_being_written_find_them(tmp_path, labels):
+    """A record repeating an article of the same batch, or of the batch whose writes are still held, adds its
+    spans as a layer: those articles are written before the layer looks for them."""
+    editor("mara"), editor("ines")
+    rows = [line(1), line(2), line(2, annotator="ines"), line(3), line(1, annotator="ines"), line(4)]
+    path = write(tmp_path / "layers.jsonl", rows)
+    result = corpus_import(records=spans_resolved(read_paths([path], defer=True)), batch_size=3)
+    assert (result.created_count, result.duplicate_count, result.span_count) == (4, 2, 4 * 3 + 6)
+    for n in (1, 2):
+        article = Article.objects.get(url=f"https://example.com/{n}")
+        assert sorted(article.spans.values_list("annotator__username", flat=True)) == ["ines"] * 3 + ["mara"] * 3
+    assert Span.objects.count() == 4 * 3 + 6
