@@ -17,6 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import QuerySet
 
+from newsnotes.prepared import prepared_cursor
+
 # Stand-ins, one per named parameter: in range for any integer column (Django refuses a negative offset outright),
 # and no constant of these queries.
 _STAND_INS = tuple(range(2_000_000_001, 2_000_000_009))
@@ -37,7 +39,7 @@ class Compiled:
         return [ids[name] if name is not None else constant for name, constant in self.params]
 
     def rows(self, **ids: int) -> list[tuple[Any, ...]]:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             self.send(cursor, **ids)
             return cursor.fetchall()
 
@@ -55,7 +57,7 @@ def pipelined(*sends: Callable[[Any], None]) -> list[list[tuple[Any, ...]]]:
     """
     connection.ensure_connection()
     with ExitStack() as stack:
-        cursors = [stack.enter_context(connection.cursor()) for _ in sends]
+        cursors = [stack.enter_context(prepared_cursor()) for _ in sends]
         with connection.wrap_database_errors, connection.connection.pipeline():
             for send, cursor in zip(sends, cursors, strict=True):
                 send(cursor)

@@ -78,7 +78,10 @@ def parse_database_url(url: str, *, pgbouncer: bool = False) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": unquote(parts.hostname or ""),
         "PORT": str(parts.port or ""),
-        "OPTIONS": with_session_options(options),
+        # Statements run through annotations.compiled.prepared_cursor are prepared: planned once per connection.
+        # Django turns psycopg's prepared statements off unless asked (for poolers); its own cursors bind on the
+        # client and never prepare, so only those statements are. Behind PgBouncer, none are (behind_pgbouncer).
+        "OPTIONS": with_session_options({"prepare_threshold": 5} | options),
         "CONN_MAX_AGE": conn_max_age,
         "CONN_HEALTH_CHECKS": True,
     }

@@ -15,11 +15,12 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, router
+from django.db import router
 from django.db.models import Model
 
 from annotations.compiled import Compiled
 from articles.models import Article
+from newsnotes.prepared import prepared_cursor
 
 # Stand-ins: in range for any integer column, apart from annotations.compiled's, and no constant of these queries.
 _INTS = {name: 2_000_000_101 + n for n, name in enumerate(("user", "source", "label", "ids"))}
@@ -58,7 +59,7 @@ class Statement:
 def fetch(sql: str, params: Sequence[Any], *, model: type[Model]) -> list[tuple[Any, ...]]:
     """The rows of ``sql``, read where the router sends reads of ``model``, as a queryset of it would be: on the
     replica during a queue search (``newsnotes.routers``), else on ``default``."""
-    with connections[router.db_for_read(model)].cursor() as cursor:
+    with prepared_cursor(router.db_for_read(model)) as cursor:  # the queue's statements, planned once
         cursor.execute(sql, params)
         return cursor.fetchall()
 

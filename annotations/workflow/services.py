@@ -21,6 +21,7 @@ from annotations.progress import REVIEWED_REFUSAL, article_progress_update
 from annotations.workflow.models import SETTINGS_PK, WorkflowSettings
 from annotations.workflow.selectors import editors_needed, holding, slot_holds, takes_slots, workflow_settings
 from articles.models import Article
+from newsnotes.prepared import prepared_cursor
 
 REVIEW = "articles.review_article"
 ANNOTATE = "annotations.add_span"
@@ -136,7 +137,7 @@ def _held_sql() -> str:
 def _slot_held(*, article_id: int, editor_id: int, now: dt.datetime) -> Assignment | None:
     """The editor's slot on the article when opening it changes nothing (it holds, and is done or leased for
     longer than a renewal would give less ``LEASE_SLACK``); None when a claim must look under the lock."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_held_sql(), {"article": article_id, "editor": editor_id, "settings": SETTINGS_PK})
         row = cursor.fetchone()
     if row is None or row[1] is None or row[2] is None:  # no article, no settings row yet, or no slot

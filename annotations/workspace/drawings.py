@@ -26,6 +26,7 @@ from annotations.workflow.models import SETTINGS_PK
 from annotations.workflow.selectors import SlotState
 from annotations.workspace.rendering import SpanRow
 from articles.models import Article, Source
+from newsnotes.prepared import prepared_cursor
 
 # The suggestion panel is stored with this in place of the request's CSRF token (text from PostgreSQL holds no NUL).
 CSRF_MARKER = "\x00csrf\x00"
@@ -87,7 +88,7 @@ def _label(fields: dict[str, Any]) -> Label:
 def page_reads(*, article_id: int, editor_id: int, stored: bool = True, body: bool = False) -> PageReads:
     """What the page needs besides the article and the editor's slot, with the drawing when one is current
     (``stored``: look for one; a write's answer draws afresh), else the article's body if ``body``."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         _page_reads_send(cursor, article_id=article_id, editor_id=editor_id, stored=stored, body=body)
         return _page_reads_of(cursor.fetchone())
 

@@ -130,7 +130,9 @@ def test_database_url_parsing():
         "6543",
         "newsnotes",
     )
-    assert config["OPTIONS"] == {"sslmode": "require", "options": "-c pgtrigger.ignore={}"}
+    # prepare_threshold: statements of newsnotes.prepared are prepared on a direct connection (Django's default
+    # turns preparing off); behind PgBouncer it is None again (tests/scale/test_pgbouncer.py).
+    assert config["OPTIONS"] == {"sslmode": "require", "options": "-c pgtrigger.ignore={}", "prepare_threshold": 5}
     with pytest.raises(DatabaseUrlError, match="PostgreSQL only"):
         parse_database_url("sqlite:///db.sqlite3")
 
