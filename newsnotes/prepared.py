@@ -14,7 +14,7 @@ must be one statement whose parameters PostgreSQL can type: not one that pghisto
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -38,4 +38,5 @@ def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Any:
     raw = connection.connection
     if raw.prepare_threshold is None or connection.queries_logged:
         return connection.cursor()
-    return connection.make_cursor(_PreparingCursor(raw))
+    # django-stubs type make_cursor's argument as Django's wrapper; at run time it is the driver's cursor.
+    return connection.make_cursor(cast(Any, _PreparingCursor(raw)))
