@@ -99,7 +99,17 @@ def suggestion_counts(*, editor: Actor) -> Subquery:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))  # type: ignore[return-value]
+    return _CountOrZero(Subquery(counted, output_field=IntegerField()), Value(0))  # type: ignore[return-value]
+
+
+class _CountOrZero(Coalesce):
+    """``Coalesce(subquery, 0)`` that groups as its subquery does, by the outer columns it refers to: Django
+    groups by any other non-aggregate expression as a whole, and PostgreSQL then ran the subquery once per row
+    of a join being grouped instead of once per group (the queue page, which counts each article's spans in the
+    same statement: 121 runs for 25 articles, 1.7 of its 2.0 ms)."""
+
+    def get_group_by_cols(self):
+        return [col for source in self.get_source_expressions() for col in source.get_group_by_cols()]
 
 
 def _shown(*, suggestion_id: int, article: Article, editor: Actor) -> Suggestion:
