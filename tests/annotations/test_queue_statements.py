@@ -2,6 +2,8 @@
 each request's values (user, source, label, search words, page ids), and a value the ORM would write into the SQL
 is refused rather than kept."""
 
+import json
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
@@ -132,9 +134,10 @@ def test_the_rows_count_each_articles_suggestions_once_not_once_per_span(editor,
     rows = queue_rows(annotator=editor, ids=ids, labels=list(labels.values()))
     assert [(row.span_count, row.suggestion_count) for row in rows] == [(4, 1)] * 3
     statement = _rows_statement(tuple(label.pk for label in labels.values()))
+    values = statement.values(annotator=editor.pk, ids=ids)
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement.sql, statement.values(annotator=editor.pk, ids=ids))
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement.sql, values)
         plan = cursor.fetchone()[0]
-    plan = plan if isinstance(plan, list) else __import__("json").loads(plan)
+    plan = plan if isinstance(plan, list) else json.loads(plan)
     loops = _subplan_loops(plan[0]["Plan"])
     assert loops and max(loops) <= len(articles)
