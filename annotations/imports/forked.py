@@ -16,6 +16,7 @@ or where there is no fork, the records are read in this process instead, the sam
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -27,6 +28,31 @@ from collections.abc import Callable, Iterable, Iterator
 from django.db import connections
 
 from articles.importers import BATCH_RECORDS, ArticleRecord, ImportFailure, batches
+
+# Python's cyclic collector runs every 700 allocations; each of its full passes walks every object alive. Reading
+# 10,000 articles allocates millions (JSON, records, spans), so it ran thousands of times, each walking Django's own
+# objects as well as the batches: 2.9 s of an import's 11.5 s of CPU (child 5.8 -> 4.3 s, parent 5.8 -> 4.3 s).
+# What it looks for, reference cycles, the import makes almost none of.
+BULK_THRESHOLD = (50_000, 20, 100)
+
+
+@contextlib.contextmanager
+def few_collections() -> Iterator[None]:
+    """For a command's bulk work: what is alive now (Django, the settings, the models) is frozen out of the
+    collector's passes (``gc.freeze``: also what Python advises before a fork, so the child does not copy the
+    pages the collector would touch) and the collector runs every 50,000 allocations instead of 700. Both are
+    undone at the end (the freeze only if nothing was frozen before: Python cannot thaw part of it). For a
+    process that ends after its work (a management command), not for a long-lived worker running other jobs
+    between."""
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    gc.freeze()
+    gc.set_threshold(*BULK_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        if not frozen:  # Python unfreezes all or nothing: what someone else froze before stays frozen
+            gc.unfreeze()
 
 
 def read_in_child(

@@ -83,3 +83,24 @@ def test_the_parents_connection_and_transaction_are_untouched():
             cursor.execute("SELECT pg_backend_pid()")
             assert cursor.fetchone() == (backend,)
         assert Article.objects.filter(title="Before").exists()
+
+
+def test_few_collections_freezes_and_slows_the_collector_for_the_work_and_restores_it_after():
+    import gc
+
+    from annotations.imports.forked import BULK_THRESHOLD, few_collections
+
+    gc.unfreeze()  # whatever the test process froze before (Python thaws all or nothing)
+    threshold = gc.get_threshold()
+    with few_collections():
+        assert gc.get_threshold() == BULK_THRESHOLD
+        assert gc.get_freeze_count() > 0  # what was alive is out of the collector's passes
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, 0)
+    with pytest.raises(RuntimeError), few_collections():
+        raise RuntimeError
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, 0)
+    gc.freeze()  # frozen by someone before: stays frozen after
+    with few_collections():
+        pass
+    assert gc.get_freeze_count() > 0 and gc.get_threshold() == threshold
+    gc.unfreeze()

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotations.imports.forked import read_in_child
+from annotations.imports.forked import few_collections, read_in_child
 from annotations.imports.offsets import CHOICES as OFFSET_CHOICES
 from annotations.imports.records import spans_resolved
 from annotations.imports.registry import read_paths
@@ -87,25 +87,27 @@ class Command(BaseCommand):
             # Read, resolved and stored a batch at a time: a file of any size streams through one transaction.
             # One tool's files given together share one offset unit (doccano's one file per user); what a batch
             # rules out holds for the batches after it (``spans_resolved``).
-            # Read in a child process (annotations.imports.forked), forked now, before the progress bar's thread.
-            records = read_in_child(
-                lambda notify: spans_resolved(
-                    read_paths(paths, offsets=offsets, notify=notify, defer=True), offsets=offsets, notify=notify
-                ),
-                notify=notices.append,
-            )
-            with tqdm(desc="importing", unit=" records", disable=not show_progress, file=sys.stderr) as bar:
-                result = corpus_import(
-                    records=records,
-                    default_annotator=annotator,
-                    user_map=users,
-                    create_users=create_users,
-                    dry_run=dry_run,
-                    progress=bar.update,
-                    editors_per_article=editors_per_article,
-                    # The full-text vectors follow in a job right after the commit (README: Import throughput).
-                    defer_search=True,
+            # Fewer collector passes, in both processes (the child is forked inside: it inherits them).
+            with few_collections():
+                # Read in a child process (annotations.imports.forked), forked now, before the progress bar's thread.
+                records = read_in_child(
+                    lambda notify: spans_resolved(
+                        read_paths(paths, offsets=offsets, notify=notify, defer=True), offsets=offsets, notify=notify
+                    ),
+                    notify=notices.append,
                 )
+                with tqdm(desc="importing", unit=" records", disable=not show_progress, file=sys.stderr) as bar:
+                    result = corpus_import(
+                        records=records,
+                        default_annotator=annotator,
+                        user_map=users,
+                        create_users=create_users,
+                        dry_run=dry_run,
+                        progress=bar.update,
+                        editors_per_article=editors_per_article,
+                        # The full-text vectors follow in a job right after the commit (README: Import throughput).
+                        defer_search=True,
+                    )
         except ImportFailure as err:
             raise CommandError(str(err), returncode=1) from None
         for notice in dict.fromkeys(notices):
