@@ -172,13 +172,30 @@ def covered_suggestion_rows(*, span: Span) -> list[tuple[int, int, int, int, str
     Labelling a suggested place the same way hides its suggestion (``decisions._waiting``): the drawing changes
     there and nowhere else, so the page can still be sent only the stretch around the span if it knows this row
     (the one ``decisions.suggestion_rows`` drew: the lowest id at that place the editor may see and has not
-    answered). Call right after creating ``span``, before anything else changes the place. The query is compiled
-    once per process (``annotations.compiled``).
+    answered). The query is compiled once per process (``annotations.compiled``); the workspace sends it with its
+    answer's reads (``covered_suggestion_send``).
     """
     found = _covered().rows(
         editor=span.annotator_id, article=span.article_id, label=span.label_id, start=span.start, end=span.end
     )
-    return [(-found[0][0], span.start, span.end, span.label_id, "", None)] if found else []
+    return covered_suggestion_rows_of(found, label_id=span.label_id, start=span.start, end=span.end)
+
+
+def covered_suggestion_send(
+    cursor: Any, *, editor_id: int, article_id: int, label_id: int, start: int, end: int
+) -> None:
+    """``covered_suggestion_rows`` executed on ``cursor``; ``covered_suggestion_rows_of`` its ``fetchall()``.
+
+    Read after the span's transaction has committed, with the drawing's own rows, it still finds the row the page
+    drew there unless a change since (another tab answering the suggestion) took it away: then the page's drawing
+    is not the one just before the create, and it gets the whole body, as for any change it missed."""
+    _covered().send(cursor, editor=editor_id, article=article_id, label=label_id, start=start, end=end)
+
+
+def covered_suggestion_rows_of(
+    rows: list[tuple[Any, ...]], *, label_id: int, start: int, end: int
+) -> list[tuple[int, int, int, int, str, None]]:
+    return [(-rows[0][0], start, end, label_id, "", None)] if rows else []
 
 
 def gazetteer(*, labels: Iterable[Label] | None = None) -> dict[str, int]:

@@ -41,7 +41,7 @@ from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
 from annotations.suggestions.presentation import render_suggestion_groups
-from annotations.suggestions.propagation import covered_suggestion_rows, suggestions_propagate_span_ids
+from annotations.suggestions.propagation import suggestions_propagate_span_ids
 from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
 from annotations.workflow.services import SlotsFull, slot_claim
 from annotations.workspace import drawings, idempotency, undo
@@ -119,7 +119,10 @@ def render(
 class BodyChange(NamedTuple):
     """One span created, deleted or relabelled: its extent, and its row before the change (None if it was new);
     ``hidden``: suggestion rows the change stopped drawing (a create on a suggested place hides that suggestion);
-    ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative)."""
+    ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative);
+    ``covers``: the label of a span just created, whose page named its drawing: the answer reads the suggestion of
+    that label the page drew at its place, which it now hides, with its other reads (one round trip fewer than
+    reading it in the write), and adds it to ``hidden``."""
 
     span: int
     start: int
@@ -127,6 +130,7 @@ class BodyChange(NamedTuple):
     before: SpanRow | None
     hidden: tuple[Any, ...] = ()
     added: frozenset[int] = frozenset()
+    covers: int | None = None
 
 
 class Refused(Exception):
@@ -354,7 +358,14 @@ def _workspace_context(
     if stored:
         reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, body=unread)
     else:  # a write's answer: drawn afresh from the spans and suggestions read with the rest in one round trip
-        reads, rows, suggested = drawings.answer_reads(article_id=article.pk, editor_id=editor_id, body=unread)
+        covered = None
+        if change is not None and change.covers is not None:
+            covered = drawings.Covered(change.covers, change.start, change.end)
+        reads, rows, suggested, hidden = drawings.answer_reads(
+            article_id=article.pk, editor_id=editor_id, body=unread, covered=covered
+        )
+        if change is not None and hidden:
+            change = change._replace(hidden=(*change.hidden, *hidden))
     if reads.body is not None:
         article.body = reads.body
     labels, drawing, patch, only = reads.labels, reads.drawing, None, None
@@ -649,11 +660,12 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
     # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
     # and the whole body is redrawn. At most MAX_PER_CREATE of them, in one statement (propagation.py).
     suggested = suggestions_propagate_span_ids(span=span, body=article.body)
-    # The place changed, even when it was suggested (its suggestion is no longer drawn), and the places it
-    # suggested: a page that names its drawing gets just the stretches around them.
-    hidden = covered_suggestion_rows(span=span) if "body_version" in request.POST else []
+    # The place changed, even when it was suggested (its suggestion is no longer drawn: the answer reads which,
+    # ``BodyChange.covers``), and the places it suggested: a page that names its drawing gets just the stretches
+    # around them.
+    covers = span.label_id if "body_version" in request.POST else None
     message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
-    change = BodyChange(span.pk, span.start, span.end, None, tuple(hidden), frozenset(-pk for pk in suggested))
+    change = BodyChange(span.pk, span.start, span.end, None, (), frozenset(-pk for pk in suggested), covers)
     return Done(message, span.pk, change, undo_count=history.count())
 
 
