@@ -190,6 +190,8 @@ SECURE_CSP = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
+# Django's database sessions, read by a statement built once per process, not per request (newsnotes/sessions.py).
+SESSION_ENGINE = "newsnotes.sessions"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; kept default for the admin
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
