@@ -572,12 +572,10 @@ def _cleaned(form: Form) -> dict[str, Any]:
 
 
 def _span(request: HtmxHttpRequest, article: Article, span_id: int) -> Span:
-    """The span the post names, its row locked for the write (``spans.span_locked``); another editor's is "gone"
-    to a blind editor, so its existence does not leak."""
-    spans = Span.objects.filter(article=article, pk=span_id).select_related("label").select_for_update(of=("self",))
-    if not sees_every_editor(request.user):
-        spans = spans.filter(annotator=request.user)
-    span = spans.first()
+    """The span the post names, its row locked for the write (``spans.span_of_article_locked``); another editor's
+    is "gone" to a blind editor, so its existence does not leak."""
+    mine = None if sees_every_editor(request.user) else request.user.pk
+    span = spans.span_of_article_locked(article_id=article.pk, span_id=span_id, annotator_id=mine)
     if span is None:
         raise Refused(GONE, 404, stale=True)
     return span
