@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
 
@@ -14,6 +15,21 @@ from articles.models import Article
 
 def labels_active() -> QuerySet[Label]:
     return Label.objects.filter(active=True)
+
+
+_LABEL_FIELDS = [field.attname for field in Label._meta.concrete_fields]
+
+
+@compiled("label")
+def _label_by_pk(*, label: int) -> QuerySet:
+    return Label.objects.filter(pk=label).values_list(*_LABEL_FIELDS)
+
+
+def label_by_pk(pk: int) -> Label | None:
+    """The label with id ``pk``, or None: by a statement compiled once per process (``annotations.compiled``), as
+    every workspace post that names a label reads it."""
+    found = _label_by_pk().rows(label=pk)
+    return Label.from_db(connection.alias, _LABEL_FIELDS, found[0]) if found else None
 
 
 def spans_for_article(*, article: Article, annotator=None) -> QuerySet[Span]:

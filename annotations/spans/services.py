@@ -17,6 +17,7 @@ from django.db.models import Field
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 
+from annotations.compiled import compiled
 from annotations.models import Label, Span
 from annotations.permissions import Actor, require, require_owner
 from annotations.progress import REVIEWED_REFUSAL, article_start_annotating
@@ -201,6 +202,53 @@ def span_update(*, span: Span, actor: Actor, **changes: Unpack[SpanChanges]) -> 
 def span_locked(pk: int) -> Span:
     """The span, its row locked until the caller's transaction ends, with its label."""
     return Span.objects.select_for_update(of=("self",)).select_related("label").get(pk=pk)
+
+
+_SPAN_FIELDS = [field.attname for field in Span._meta.concrete_fields]
+
+
+def _from_row(model: type[models.Model], values: tuple[Any, ...]) -> Any:
+    """An instance of ``model`` from its concrete fields' columns as the cursor gave them, each through its field's
+    ``from_db_value`` as the ORM's own reads convert them (a span's JSON attributes come as text)."""
+    fields = model._meta.concrete_fields
+    converted = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+
+
+def _locked_with_label(spans: models.QuerySet) -> models.QuerySet:
+    # The ORM's statement for span_locked's read: the span's columns, then its label's (each model's concrete
+    # fields in order, as select_related reads them; ``_from_row``).
+    return spans.select_related("label").select_for_update(of=("self",))
+
+
+@compiled("article", "span")
+def _span_of_article_locked(*, article: int, span: int) -> models.QuerySet:
+    return _locked_with_label(Span.objects.filter(article_id=article, pk=span))
+
+
+@compiled("article", "span", "annotator")
+def _own_span_of_article_locked(*, article: int, span: int, annotator: int) -> models.QuerySet:
+    return _locked_with_label(Span.objects.filter(article_id=article, pk=span, annotator_id=annotator))
+
+
+def span_of_article_locked(*, article_id: int, span_id: int, annotator_id: int | None = None) -> Span | None:
+    """``span_locked`` for a workspace write: the span ``span_id`` if it is the article's (and ``annotator_id``'s,
+    when given), else None; its row locked until the caller's transaction ends (FOR UPDATE OF the span), with its
+    label. By a statement compiled once per process (``annotations.compiled``): the ORM built this read on every
+    relabel, note and delete."""
+    if annotator_id is None:
+        found = _span_of_article_locked().rows(article=article_id, span=span_id)
+    else:
+        found = _own_span_of_article_locked().rows(article=article_id, span=span_id, annotator=annotator_id)
+    if not found:
+        return None
+    row = found[0]
+    span = _from_row(Span, row[: len(_SPAN_FIELDS)])
+    span._state.fields_cache["label"] = _from_row(Label, row[len(_SPAN_FIELDS) :])
+    return span
 
 
 def span_change(

@@ -22,6 +22,7 @@ from annotations.compiled import compiled, pipelined
 from annotations.models import Label
 from annotations.spans.selectors import workspace_spans_send
 from annotations.suggestions.decisions import suggestion_rows_of, suggestion_rows_send
+from annotations.suggestions.propagation import covered_suggestion_rows_of, covered_suggestion_send
 from annotations.workflow.models import SETTINGS_PK
 from annotations.workflow.selectors import SlotState
 from annotations.workspace.rendering import SpanRow
@@ -93,17 +94,48 @@ def page_reads(*, article_id: int, editor_id: int, stored: bool = True, body: bo
         return _page_reads_of(cursor.fetchone())
 
 
-def answer_reads(*, article_id: int, editor_id: int, body: bool) -> tuple[PageReads, list[SpanRow], list[SpanRow]]:
+class Covered(NamedTuple):
+    """A span just created (its label and place), whose answer also reads the suggestion it hides there."""
+
+    label: int
+    start: int
+    end: int
+
+
+class AnswerReads(NamedTuple):
+    reads: PageReads
+    spans: list[SpanRow]
+    suggested: list[SpanRow]
+    hidden: list[SpanRow]  # ``covered_suggestion_rows`` of ``covered``: the suggestion row the page drew there
+
+
+def answer_reads(*, article_id: int, editor_id: int, body: bool, covered: Covered | None = None) -> AnswerReads:
     """What a write's answer draws from: ``page_reads`` (no stored drawing), the editor's spans
-    (``spans.selectors.workspace_spans``) and the suggestions shown to them (``suggestions.decisions``), the three
-    statements sent together in one round trip (``compiled.pipelined``), in this order: the rows are never older
-    than the revision key, as the drawing protocol above asks."""
-    reads, spans, suggested = pipelined(
+    (``spans.selectors.workspace_spans``) and the suggestions shown to them (``suggestions.decisions``), and with
+    ``covered`` the suggestion row a create hid at its place (``suggestions.propagation.covered_suggestion_rows``),
+    the statements sent together in one round trip (``compiled.pipelined``), in this order: the rows are never
+    older than the revision key, as the drawing protocol above asks."""
+    sends = [
         partial(_page_reads_send, article_id=article_id, editor_id=editor_id, stored=False, body=body),
         partial(workspace_spans_send, article_id=article_id, annotator_id=editor_id),
         partial(suggestion_rows_send, article_id=article_id, editor_id=editor_id),
-    )
-    return _page_reads_of(reads[0]), spans, suggestion_rows_of(suggested)
+    ]
+    if covered is not None:
+        sends.append(
+            partial(
+                covered_suggestion_send,
+                editor_id=editor_id,
+                article_id=article_id,
+                label_id=covered.label,
+                start=covered.start,
+                end=covered.end,
+            )
+        )
+    reads, spans, suggested, *more = pipelined(*sends)
+    hidden: list[SpanRow] = []
+    if covered is not None:
+        hidden = covered_suggestion_rows_of(more[0], label_id=covered.label, start=covered.start, end=covered.end)
+    return AnswerReads(_page_reads_of(reads[0]), spans, suggestion_rows_of(suggested), hidden)
 
 
 def drawn_rows(*, article_id: int, editor_id: int) -> tuple[list[SpanRow], list[SpanRow]]:

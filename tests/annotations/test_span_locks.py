@@ -51,3 +51,37 @@ def test_editing_a_span_leaves_its_label_free_for_concurrent_creates(editor, lab
     with connection.execute_wrapper(probe):
         span_update(span=span, actor=editor, **change)
     assert seen == [True]
+
+
+@pytest.mark.django_db
+def test_a_workspace_write_reads_the_span_as_span_locked_does_and_locks_its_row_alone(editor, other_editor, labels):
+    """spans.services.span_of_article_locked (the workspace's relabel, note and delete): a statement compiled once,
+    the same span and label as the ORM reads them (JSON attributes decoded), None for another article's span or,
+    when asked, another editor's; and, as span_locked, its label left free for concurrent creates."""
+    from django.db import transaction
+
+    from annotations.spans.services import span_locked, span_of_article_locked
+
+    span = SpanFactory(annotator=editor, label=labels["claim"], attributes={"verdict": "false", "speaker": "Ana"})
+    seen: list[bool] = []
+
+    def probe(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "FOR UPDATE" in sql and 'FROM "annotations_span"' in sql:
+            seen.append(_label_key_shareable(labels["claim"].pk))
+        return result
+
+    with transaction.atomic(), connection.execute_wrapper(probe):
+        found = span_of_article_locked(article_id=span.article_id, span_id=span.pk)
+        mine = span_of_article_locked(article_id=span.article_id, span_id=span.pk, annotator_id=editor.pk)
+    assert seen == [True, True]
+    with transaction.atomic():
+        expected = span_locked(span.pk)
+        assert span_of_article_locked(article_id=span.article_id + 1, span_id=span.pk) is None
+        assert span_of_article_locked(article_id=span.article_id, span_id=span.pk, annotator_id=other_editor.pk) is None
+    for got in (found, mine):
+        assert got.__dict__.keys() >= {"id", "attributes"} and got.attributes == {"verdict": "false", "speaker": "Ana"}
+        assert [getattr(got, f.attname) for f in got._meta.concrete_fields] == [
+            getattr(expected, f.attname) for f in expected._meta.concrete_fields
+        ]
+        assert got.label == expected.label and got.label.name == expected.label.name and not got._state.adding

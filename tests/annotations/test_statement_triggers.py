@@ -187,3 +187,45 @@ def test_the_insert_check_reads_pieces_exactly_as_python_slices_the_body(labels,
     past = f"runs past the end of article {article.pk} \\({length} characters"
     with pytest.raises(IntegrityError, match=past), transaction.atomic():
         insert_spans([*right, (article.pk, labels["org"].pk, length - 2, length + 1, LONG_BODY[-2:] + "x", editor.pk)])
+
+
+SUGGESTIONS_INSERT = (
+    'INSERT INTO annotations_suggestion (article_id, label_id, start, "end", text, origin, status, created_at)'
+    " VALUES {}"
+)
+
+
+def insert_suggestions(rows: list[tuple]) -> int:
+    """One INSERT of suggestion ``rows`` (article, label, start, end, text): how many it stored."""
+    values = ", ".join(["(%s, %s, %s, %s, %s, 'plugin', 'pending', now())"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(SUGGESTIONS_INSERT.format(values), [value for row in rows for value in row])
+        return cursor.rowcount
+
+
+@pytest.mark.parametrize("companions", [0, 1, 2], ids=["alone: substr", "two: substr", "in a bulk insert: pieces"])
+def test_the_suggestion_insert_check_reads_pieces_exactly_as_python_slices_the_body(labels, companions):
+    """Migration 0029: a statement of up to two suggestions of an article reads each with substr, a bigger one the
+    body in pieces of 200 characters: both refuse exactly the suggestions whose text is not Python's
+    body[start:end], past the body's end included."""
+    article = ArticleFactory(body=LONG_BODY)
+    right = [(article.pk, labels["claim"].pk, n, n + 3, LONG_BODY[n : n + 3]) for n in range(companions)]
+    piece = 200
+    edges = [0, 1, piece - 3, piece - 1, piece, piece + 1, 2 * piece - 2, 2 * piece, 3 * piece + 7]
+    offsets = {(start, start + length) for start in edges for length in (1, 2, 5, piece - 1, piece, piece + 1, 450)}
+    offsets |= {(len(LONG_BODY) - 3, len(LONG_BODY)), (0, len(LONG_BODY))}
+    offsets = {(start, end) for start, end in offsets if end <= len(LONG_BODY)}
+    rows = [(article.pk, labels["person"].pk, s, e, LONG_BODY[s:e]) for s, e in sorted(offsets)]
+    assert insert_suggestions(rows) == len(offsets)  # every right text passes, whichever pieces it lies across
+    for start, end in sorted(offsets)[::7]:
+        wrong = LONG_BODY[start : end - 1] + ("x" if LONG_BODY[end - 1] != "x" else "y")
+        with pytest.raises(IntegrityError, match=f"does not match body\\[{start}:{end}\\]"), transaction.atomic():
+            insert_suggestions([*right, (article.pk, labels["org"].pk, start, end, wrong)])
+    length = len(LONG_BODY)
+    past = (article.pk, labels["org"].pk, length - 2, length + 1, LONG_BODY[-2:] + "x")
+    with (
+        pytest.raises(IntegrityError, match=f"does not match body\\[{length - 2}:{length + 1}\\]") as raised,
+        transaction.atomic(),
+    ):
+        insert_suggestions([*right, past])
+    assert raised.value.__cause__.diag.constraint_name == "suggestion_text_matches_body"

@@ -269,6 +269,10 @@ BAD_CREATES = [
     ({"start": 0, "end": 4, "text": ""}, "The selected text is missing"),
     ({"start": 0, "end": 4, "text": "Mara", "label": 99999}, "Unknown label"),
     ({"start": 0, "end": 4, "text": "Mara", "label": "person"}, "Unknown label"),
+    # Read by a compiled statement (workspace.forms.LabelField): an id past any integer column is no label either.
+    ({"start": 0, "end": 4, "text": "Mara", "label": "9" * 30}, "Unknown label"),
+    ({"start": 0, "end": 4, "text": "Mara", "label": "-1"}, "Unknown label"),
+    ({"start": 0, "end": 4, "text": "Mara", "label": ""}, "Pick a label"),
 ]
 
 

@@ -191,9 +191,11 @@ def test_reopening_an_article_whose_slot_holds_is_one_read_without_a_lock(editor
 def test_a_writes_answer_reads_the_same_rows_pipelined_as_one_by_one(editor_client, editor, labels):
     """drawings.answer_reads sends page_reads, the editor's spans and their suggestions in one round trip (psycopg's
     pipeline mode): the same rows as reading them one statement after another."""
+    from annotations.models import Span
     from annotations.spans.selectors import workspace_spans
     from annotations.suggestions.decisions import suggestion_rows
     from annotations.suggestions.models import Suggestion, SuggestionOrigin
+    from annotations.suggestions.propagation import covered_suggestion_rows
     from annotations.workspace import drawings
 
     article = _article_with_spans(editor, labels, 5)
@@ -201,12 +203,18 @@ def test_a_writes_answer_reads_the_same_rows_pipelined_as_one_by_one(editor_clie
         article=article, label=labels["org"], start=0, end=7, text=BODY[:7], origin=SuggestionOrigin.PLUGIN
     )
     _page_queries(editor_client, article)
-    reads, rows, suggested = drawings.answer_reads(article_id=article.pk, editor_id=editor.pk, body=True)
+    covered = drawings.Covered(labels["org"].pk, 0, 7)  # a create there would hide the suggestion
+    reads, rows, suggested, hidden = drawings.answer_reads(
+        article_id=article.pk, editor_id=editor.pk, body=True, covered=covered
+    )
     one_by_one = drawings.page_reads(article_id=article.pk, editor_id=editor.pk, stored=False, body=True)
     assert reads._replace(labels=None) == one_by_one._replace(labels=None)
     assert reads.labels.keys() == one_by_one.labels.keys() and reads.body == article.body
     assert rows == list(workspace_spans(article=article, annotator=editor)) and len(rows) == 5
     assert suggested == suggestion_rows(article=article, editor=editor) and len(suggested) == 1
+    span = Span(article=article, label=labels["org"], start=0, end=7, annotator=editor)
+    assert hidden == covered_suggestion_rows(span=span) == suggested
+    assert drawings.answer_reads(article_id=article.pk, editor_id=editor.pk, body=False).hidden == []
 
 
 def test_the_workspace_reads_its_article_and_source_by_a_compiled_statement(editor_client, editor, labels):
