@@ -72,13 +72,15 @@ MAX_PER_CREATE = 200
 # in Python, where ``regex`` knows Unicode word boundaries); a place is left out when a span with another label
 # crosses it or lies inside it (one strictly around it is fine), when this editor has it suggested already, or
 # labelled it the same way (a suggestion there would never be shown to them, as in the gazetteer's pass).
-# Each test is an index probe per place (span_article_start_idx, span_article_end_idx, the spans' and the
-# suggestions' unique indexes): OFFSET 0 keeps each NOT EXISTS a subplan run per place rather than an anti-join the
-# planner chooses. As joins, the suggestions' test became a nested loop over every suggestion the editor has of the
-# label (the statistics of a table that grew since its last ANALYZE say it is empty): 412,000 comparisons, 51 ms,
-# for a stop word's 649 places; the spans' tests hashed every span of the article on each create; and planning the
-# five joins took ~0.5 ms. Measured on bench/annotate.py's article after its creates (118-128 places): planning
-# 0.5 -> 0.15 ms, the statement 1.3 -> 0.9 ms; the stop word's 87 -> 59 ms (the rest is its 200 rows' text check).
+# Each span test is an index probe per place (span_article_start_idx, span_article_end_idx): OFFSET 0 keeps each
+# NOT EXISTS a subplan run per place rather than an anti-join the planner chooses (they hashed every span of the
+# article per create, and planning five joins took ~0.5 ms; now ~0.15 ms).
+# A place this editor has suggested already: when every place fits under the cap, the insert's own ON CONFLICT
+# skips it, a probe of the unique index (suggestion_unique_place) whatever the statistics say. As a test of its
+# own it was planned from them: a table that grew since its last ANALYZE passes for empty, and each place then
+# read every suggestion of the editor (a nested loop, 412,000 comparisons and 51 ms for a stop word's 649 places;
+# 1.9 ms per create on average in bench/annotate.py, 3.4 ms as a subplan per place on the editor's index). Past
+# the cap the test stays (OFFSET 0, per place), so that the nearest places not yet suggested fill the cap.
 _PROPAGATE_SQL = """
 INSERT INTO annotations_suggestion
     (article_id, label_id, start, "end", text, origin, status, created_at, created_by_id, derived_from_id)
@@ -105,17 +107,20 @@ WHERE NOT EXISTS (
         WHERE span.article_id = %(article)s AND span.label_id = %(label)s
           AND span.start = place.start AND span."end" = place."end" AND span.annotator_id = %(editor)s
         OFFSET 0)
-  AND NOT EXISTS (
+{suggested}ORDER BY abs(place.start - %(at)s), place.start
+LIMIT %(cap)s
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+_SUGGESTED = """  AND NOT EXISTS (
         SELECT 1 FROM annotations_suggestion suggested
         WHERE suggested.article_id = %(article)s AND suggested.label_id = %(label)s
           AND suggested.start = place.start AND suggested."end" = place."end"
           AND suggested.derived_from_id = %(editor)s
         OFFSET 0)
-ORDER BY abs(place.start - %(at)s), place.start
-LIMIT %(cap)s
-ON CONFLICT DO NOTHING
-RETURNING id
 """
+_PROPAGATE_UNDER_CAP = _PROPAGATE_SQL.replace("{suggested}", "")
+_PROPAGATE_PAST_CAP = _PROPAGATE_SQL.replace("{suggested}", _SUGGESTED)
 
 
 def suggestions_propagate_span(*, span: Span, body: str | None = None) -> int:
@@ -157,7 +162,7 @@ def suggestions_propagate_span_ids(*, span: Span, body: str | None = None) -> li
     }
     with connection.cursor() as cursor:
         # A concurrent request may insert the same place first: the unique constraint settles it.
-        cursor.execute(_PROPAGATE_SQL, params)
+        cursor.execute(_PROPAGATE_UNDER_CAP if len(places) <= MAX_PER_CREATE else _PROPAGATE_PAST_CAP, params)
         return [pk for (pk,) in cursor.fetchall()]
 
 

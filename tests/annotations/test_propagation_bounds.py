@@ -105,3 +105,16 @@ def test_the_database_checks_every_row_of_a_many_row_insert_and_every_update(lab
     assert Suggestion.objects.count() == 2
     with pytest.raises(IntegrityError), transaction.atomic():
         Suggestion.objects.filter(article=article).update(start=1, end=8)
+
+
+def test_under_the_cap_places_suggested_already_are_left_to_the_unique_index(labels, editor):
+    """Under MAX_PER_CREATE places the statement has no test of its own for places this editor has suggested: the
+    insert's ON CONFLICT skips them (suggestion_unique_place), and only new suggestions are counted."""
+    body = _body(10)
+    article = ArticleFactory(body=body)
+    first, second = _starts_of(body, "the ")[:2]
+    span = span_create(article=article, label=labels["person"], start=first, end=first + 3, annotator=editor)
+    assert suggestions_propagate_span(span=span) == 9  # every other place
+    span = span_create(article=article, label=labels["person"], start=second, end=second + 3, annotator=editor)
+    assert suggestions_propagate_span(span=span) == 0  # suggested already, or labelled by the editor
+    assert Suggestion.objects.filter(article=article, derived_from=editor).count() == 9
