@@ -54,7 +54,7 @@ def write(path, rows) -> str:
 def test_a_bad_line_late_in_a_file_of_many_batches_stores_nothing_and_names_file_and_line(tmp_path, labels):
     editor("mara")
     rows = [line(n) for n in range(1, 2601)]
-    # Line 2,500 is in the third batch of 1,000: two batches are already written when it is read.
+    # Line 2,500 is in the fifth batch of 500: four batches are already written when it is read.
     rows[2499]["label"][0] = [0, 10_000, "ORG"]
     rows[2499]["spans"][0]["end"] = 10_000
     path = write(tmp_path / "big.jsonl", rows)
