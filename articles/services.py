@@ -230,11 +230,13 @@ class ArticleWriter:
         self.created_count = 0
 
     def plan(
-        self, records: list[ArticleRecord]
+        self, records: list[ArticleRecord], *, digests: list[str] | None = None
     ) -> tuple[list[tuple[ArticleRecord, str]], list[tuple[ArticleRecord, str]]]:
         """Split a batch into (new, duplicate) as ``articles_plan`` does, counting earlier batches as earlier in
-        the import (not as already in the corpus, though they are stored by now)."""
-        digests = [body_sha256(r.body) for r in records]
+        the import (not as already in the corpus, though they are stored by now). ``digests``: the records'
+        ``body_sha256`` when the caller has them already."""
+        if digests is None:
+            digests = [body_sha256(r.body) for r in records]
         urls = [r.url for r in records if r.url]
         known_hashes = _stored("body_sha256", digests) - self.seen_hashes.keys()
         known_urls = _stored("url", urls) - self.seen_urls.keys()

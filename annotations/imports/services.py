@@ -23,7 +23,8 @@ from annotations.models import Label, Span
 from annotations.permissions import Actor
 from annotations.spans.offsets import check_offsets
 from annotations.suggestions.imports import suggestions_after_import
-from annotations.workflow.services import slots_for_imported
+from annotations.workflow.selectors import takes_slots
+from annotations.workflow.services import imported_slots_statement, slots_for_imported
 from articles.importers import BATCH_RECORDS, ArticleRecord, ImportFailure, batches
 from articles.indexing import search_deferred, search_fill
 from articles.models import Article, body_sha256
@@ -195,6 +196,7 @@ class _Run:
         self.created: set[int] = set()
         self.grown: set[int] = set()
         self.labels: dict[str, Label] | None = None
+        self.takes_slots: dict[int, bool] = {}  # annotator id: whether their spans give them a slot
 
     def _fields(self, record: ArticleRecord) -> dict[str, object]:
         # Annotated exports say how far each article got (done, reviewed...); keep that.
@@ -220,10 +222,12 @@ class _Run:
         self._idle()
 
     def add(self, batch: list[ArticleRecord]) -> None:
-        self._idle()
         placed = [r for r in batch if isinstance(r, PlacedSpans)]
         plain = [r for r in batch if not isinstance(r, PlacedSpans)]
-        fresh, duplicates = self.writer.plan(plain)
+        # Hashed while the writer still writes the batch before; the statements below wait for it.
+        digests = [body_sha256(r.body) for r in plain]
+        self._idle()
+        fresh, duplicates = self.writer.plan(plain, digests=digests)
         # Layers and span files find their articles among the stored ones, which may be the held batch's or this
         # batch's own: those are written first, here.
         stored_first = bool(placed) or any(isinstance(r, AnnotatedRecord) and r.spans for r, _ in duplicates)
@@ -254,17 +258,21 @@ class _Run:
             raise
         layered = sorted({t.article_id for t in targets} - batch_created)
 
+        # Articles created in this batch hold only the spans just written, so their editors' slots are made from
+        # the rows laid out here, by the writer after the spans; layers on earlier ones are read back (after).
+        pairs = {(values[0], values[5]) for _, values in span_rows if values[0] in batch_created}
+        editors = {user for _, user in pairs if self.takes_slots[user]}
+        slots = imported_slots_statement(editors=editors, pairs=pairs) if editors else None
+
         def write(cursor: Any) -> None:
             if article_rows:
                 ArticleWriter.copy(cursor, article_rows)
             if span_rows:
                 _copy_spans(cursor, span_rows)
-
-        # Articles created in this batch hold only the spans just written; layers on earlier ones are read back.
-        pairs = {(values[0], values[5]) for _, values in span_rows if values[0] in batch_created}
+            if slots is not None:
+                cursor.execute(*slots)
 
         def after() -> None:
-            slots_for_imported(pairs=pairs)
             slots_for_imported(article_ids=layered)
 
         self.held = (write, after)
@@ -294,6 +302,9 @@ class _Run:
                     wanted.setdefault(name, location)
         if wanted:
             users.resolve(wanted)
+        for user in users.found.values():
+            if user.pk not in self.takes_slots:
+                self.takes_slots[user.pk] = takes_slots(user)  # reads their permissions: once per user
         annotator_ids = {name: user.pk for name, user in users.found.items()}
         label_ids = {name: label.pk for name, label in labels.items()}
         # Spans on articles stored before this batch (earlier in the corpus or in the import) may be there already

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -240,6 +241,18 @@ def slots_for_imported(*, article_ids: Sequence[int] = (), pairs: Collection[tup
     editors = [user.pk for user in annotators if takes_slots(user)]
     if not editors:
         return 0
+    sql, params = imported_slots_statement(editors=editors, article_ids=article_ids, pairs=pairs)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def imported_slots_statement(
+    *, editors: Collection[int], article_ids: Sequence[int] = (), pairs: Collection[tuple[int, int]] = ()
+) -> tuple[str, dict[str, Any]]:
+    """``slots_for_imported``'s one statement for the whole batch (an import makes thousands), for ``editors``
+    (the annotators who take slots: ``takes_slots``); a slot already held is left as it is. The corpus import's
+    writer thread runs it after a batch's spans, on its own cursor."""
     now = timezone.now()
     finished = [Article.Status.READY_FOR_REVIEW.value, Article.Status.REVIEWED.value]
     columns = "(article_id, user_id, assigned_at, explicit, leased_until, started_at, done_at)"
@@ -247,7 +260,7 @@ def slots_for_imported(*, article_ids: Sequence[int] = (), pairs: Collection[tup
         "SELECT DISTINCT s.article_id, s.annotator_id, %(now)s, false, %(now)s, %(now)s, "
         "CASE WHEN a.status = ANY(%(finished)s) THEN %(now)s::timestamptz END "
     )
-    params: dict = {"now": now, "finished": finished, "editors": editors}
+    params: dict[str, Any] = {"now": now, "finished": finished, "editors": list(editors)}
     if article_ids:
         source = f"{Span._meta.db_table} s"
         where = "s.article_id = ANY(%(articles)s)"
@@ -257,13 +270,10 @@ def slots_for_imported(*, article_ids: Sequence[int] = (), pairs: Collection[tup
         where = "true"
         mine = sorted(pairs)
         params["article_ids"], params["user_ids"] = [a for a, _ in mine], [u for _, u in mine]
-    # One statement for the whole batch (an import makes thousands); a slot already held is left as it is.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Assignment._meta.db_table} {columns} {values}"
-            f"FROM {source} JOIN {Article._meta.db_table} a ON a.id = s.article_id "
-            f"WHERE {where} AND s.annotator_id = ANY(%(editors)s) "
-            "ON CONFLICT (article_id, user_id) DO NOTHING",
-            params,
-        )
-        return cursor.rowcount
+    sql = (
+        f"INSERT INTO {Assignment._meta.db_table} {columns} {values}"
+        f"FROM {source} JOIN {Article._meta.db_table} a ON a.id = s.article_id "
+        f"WHERE {where} AND s.annotator_id = ANY(%(editors)s) "
+        "ON CONFLICT (article_id, user_id) DO NOTHING"
+    )
+    return sql, params
