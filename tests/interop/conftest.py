@@ -117,6 +117,18 @@ class Server:
             )
         )
 
+    def wait_for_line(self, text: str) -> None:
+        """Until the last process started writes ``text`` to its log (a worker saying it is ready)."""
+        process, log = self.processes[-1], self.log_dir / f"{self.name}-{len(self.processes) - 1}.log"
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {process.returncode}; see {self.log_dir}")
+            if text in log.read_text(encoding="utf-8", errors="replace"):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{self.name} did not log {text!r} within {START_TIMEOUT} s; see {self.log_dir}")
+
     def wait_for(self, url: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -254,18 +266,23 @@ def doccano(tmp_path_factory) -> Doccano:
     handle.create_user("admin")
     port = free_port()
     server = Server("doccano", folder)
-    # doccano's own `webserver` command binds 0.0.0.0; its gunicorn application, bound to loopback, is the same.
-    server.start(
-        [str(bin_dir / "gunicorn"), "--chdir", str(backend), "-b", f"127.0.0.1:{port}", "-w", "1", "config.wsgi"],
-        handle.env(),
-    )
-    server.start(
-        [str(bin_dir / "celery"), "--app=config", f"--workdir={backend}", "worker", "--pool=solo",
-         "--concurrency=1", "--loglevel=info"],
-        handle.env(),
-    )  # fmt: skip
     handle.url = f"http://127.0.0.1:{port}"
     try:
+        # The task queue first, until it is ready: started together, it and the web server's first health check
+        # both created the SQLite broker's queue row, and the loser exited (UNIQUE constraint failed:
+        # kombu_queue.name; seen once in CI).
+        server.start(
+            [str(bin_dir / "celery"), "--app=config", f"--workdir={backend}", "worker", "--pool=solo",
+             "--concurrency=1", "--loglevel=info"],
+            handle.env(),
+        )  # fmt: skip
+        server.wait_for_line(" ready.")
+        # doccano's own `webserver` command binds 0.0.0.0; its gunicorn application, bound to loopback, is the same.
+        server.start(
+            [str(bin_dir / "gunicorn"), "--chdir", str(backend), "-b", f"127.0.0.1:{port}", "-w", "1",
+             "config.wsgi"],
+            handle.env(),
+        )  # fmt: skip
         server.wait_for(handle.url + "/v1/health/")
         yield handle
     finally:
