@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -14,10 +13,10 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan as Lt
 from django.utils import timezone
 
+from annotations.compiled import compiled
 from annotations.models import Assignment
 from annotations.workflow.models import SETTINGS_PK, WorkflowSettings
 from articles.models import Article, Source
-from newsnotes.prepared import prepared_cursor
 
 
 def takes_slots(user) -> bool:
@@ -42,26 +41,21 @@ def gold_visible(*, article: Article, user) -> bool:
 def workflow_settings() -> WorkflowSettings:
     """The one settings row (created with its defaults the first time it is read).
 
-    Read by a statement built once per process and prepared (newsnotes.prepared): writes ask for it on every
-    request (blind labelling), and ``get_or_create`` built and compiled its query each time."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_settings_sql(), [SETTINGS_PK])
-        row = cursor.fetchone()
-    if row is None:
+    Read by a statement compiled once per process and run prepared (``annotations.compiled``): writes ask for it on
+    every request (blind labelling), and ``get_or_create`` built and compiled its query each time."""
+    found = _settings_row().rows()
+    if not found:
         settings, _ = WorkflowSettings.objects.get_or_create(pk=SETTINGS_PK)
         return settings
-    return WorkflowSettings.from_db(connection.alias, _SETTINGS_FIELDS, row)
+    return WorkflowSettings.from_db(connection.alias, _SETTINGS_FIELDS, found[0])
 
 
 _SETTINGS_FIELDS = [field.attname for field in WorkflowSettings._meta.concrete_fields]
 
 
-@functools.cache
-def _settings_sql() -> str:
-    quote = connection.ops.quote_name
-    meta = WorkflowSettings._meta
-    columns = ", ".join(quote(str(field.column)) for field in meta.concrete_fields)
-    return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(str(meta.pk.column))} = %s"  # noqa: S608
+@compiled()
+def _settings_row() -> QuerySet:
+    return WorkflowSettings.objects.filter(pk=SETTINGS_PK).values_list(*_SETTINGS_FIELDS)
 
 
 def editors_needed(*, article: Article, settings: WorkflowSettings | None = None, site_k: int | None = None) -> int:

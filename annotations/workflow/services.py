@@ -19,7 +19,7 @@ from annotations.compiled import compiled
 from annotations.models import Assignment, Span
 from annotations.permissions import Actor, require
 from annotations.progress import REVIEWED_REFUSAL, article_progress_update
-from annotations.workflow.models import SETTINGS_PK, WorkflowSettings
+from annotations.workflow.models import SETTINGS_PK
 from annotations.workflow.selectors import editors_needed, holding, slot_holds, takes_slots, workflow_settings
 from articles.models import Article
 from newsnotes.prepared import prepared_cursor
@@ -46,7 +46,6 @@ def _full(article: Article, k: int) -> SlotsFull:
 
 _SLOT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
 _SLOT_COLUMNS = [str(field.column) for field in Assignment._meta.concrete_fields]
-_SETTINGS_FIELDS = [field.attname for field in WorkflowSettings._meta.concrete_fields]
 
 
 # Compiled once per process (annotations.compiled): every page view claims or renews a slot.
@@ -56,19 +55,9 @@ def _slot_locked(*, article: int, editor: int) -> QuerySet:
     return slots.order_by("pk").values_list(*_SLOT_FIELDS)[:1]
 
 
-@compiled()
-def _settings_row() -> QuerySet:
-    return WorkflowSettings.objects.filter(pk=SETTINGS_PK).values_list(*_SETTINGS_FIELDS)
-
-
-def _settings() -> WorkflowSettings:
-    found = _settings_row().rows()
-    return WorkflowSettings.from_db(connection.alias, _SETTINGS_FIELDS, found[0]) if found else workflow_settings()
-
-
 def _claim(*, article: Article, editor: Actor, now: dt.datetime) -> Assignment:
     """The editor's slot on ``article``, taken or renewed; the caller holds the article's row lock."""
-    settings = _settings()
+    settings = workflow_settings()
     lease = now + dt.timedelta(minutes=settings.lease_minutes)
     found = _slot_locked().rows(article=article.pk, editor=editor.pk)
     slot = Assignment.from_db(connection.alias, _SLOT_FIELDS, found[0]) if found else None
