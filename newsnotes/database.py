@@ -78,7 +78,7 @@ def parse_database_url(url: str, *, pgbouncer: bool = False) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": unquote(parts.hostname or ""),
         "PORT": str(parts.port or ""),
-        # Statements run through annotations.compiled.prepared_cursor are prepared: planned once per connection.
+        # Statements run through newsnotes.prepared.prepared_cursor are prepared: planned once per connection.
         # Django turns psycopg's prepared statements off unless asked (for poolers); its own cursors bind on the
         # client and never prepare, so only those statements are. Behind PgBouncer, none are (behind_pgbouncer).
         "OPTIONS": with_session_options({"prepare_threshold": 5} | options),

@@ -8,6 +8,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
 
 import pghistory
@@ -82,20 +83,22 @@ def corpus_import(
         with transaction.atomic(), pghistory.context(action="corpus_import"):
             # pghistory.context groups the import's history events; pgtrigger.ignore is set on every connection
             # (newsnotes/database.py) so the history triggers trap no error per row.
-            run = _Run(
-                users=_Users(default_annotator=default_annotator, user_map=user_map or {}, create=create_users),
-                result=result,
-                editors_per_article=editors_per_article,
-            )
-            with search_deferred() if defer_search else contextlib.nullcontext(), _keys_checked_per_statement():
-                try:
-                    for batch in _read_ahead(batches(records, size=batch_size)):
-                        run.add(batch)
-                        if progress:
-                            progress(len(batch))
-                    run.finish()
-                finally:
-                    run.copies.close()  # no write still running when the transaction ends, whichever way
+            with (
+                search_deferred() if defer_search else contextlib.nullcontext(),
+                _keys_checked_per_statement(),
+                CopyWriter() as copies,  # joined on the way out: no write runs when the transaction ends
+            ):
+                run = _Run(
+                    users=_Users(default_annotator=default_annotator, user_map=user_map or {}, create=create_users),
+                    result=result,
+                    editors_per_article=editors_per_article,
+                    copies=copies,
+                )
+                for batch in _read_ahead(batches(records, size=batch_size)):
+                    run.add(batch)
+                    if progress:
+                        progress(len(batch))
+                run.finish()
             result.created_users = run.users.created
             if dry_run:
                 raise _DryRun
@@ -184,12 +187,14 @@ class _Run:
     written rows (slots; articles found by a layer or a span file) waits for the writes first.
     """
 
-    def __init__(self, *, users: _Users, result: CorpusImportResult, editors_per_article: int | None) -> None:
+    def __init__(
+        self, *, users: _Users, result: CorpusImportResult, editors_per_article: int | None, copies: CopyWriter
+    ) -> None:
         self.users = users
         self.result = result
         self.editors_per_article = editors_per_article
         self.writer = ArticleWriter()
-        self.copies = CopyWriter()
+        self.copies = copies
         self.held: tuple[Write, Callable[[], None]] | None = None  # a batch's writes, and what follows them
         self.written: Callable[[], None] | None = None  # what follows the writes in flight
         self.created_ids: list[int] = []
@@ -235,8 +240,8 @@ class _Run:
             self.finish()
         ids, article_rows = self.writer.prepared(fresh, fields=self._fields)
         if stored_first and article_rows:
-            with connection.cursor() as cursor:
-                ArticleWriter.copy(cursor.cursor, article_rows)
+            self.copies.submit(partial(ArticleWriter.copy, rows=article_rows))
+            self.copies.wait()
             article_rows = []
         self.created_ids.extend(ids)
         self.created.update(ids)

@@ -38,6 +38,12 @@ class CopyWriter:
         self._thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
         self._thread.start()
 
+    def __enter__(self) -> CopyWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def submit(self, write: Write) -> None:
         """Run ``write`` in the writer thread once the previous write is done (raising what that one raised)."""
         self.wait()
