@@ -16,11 +16,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from newsnotes.prepared import prepared_cursor
+from newsnotes.compiled import compiled
 
 _MODEL_BACKEND = ModelBackend()
 
@@ -80,38 +81,31 @@ class UserWithPermissionsBackend(ModelBackend):
 
     def get_user(self, user_id: Any) -> Any:
         User = get_user_model()
-        sql, names = _user_statement()
         try:
-            pk = User._meta.pk.to_python(user_id)
+            pk = User._meta.pk.to_python(user_id)  # the session holds it as a string
         except ValidationError:
             return None
-        with prepared_cursor() as cursor:
-            cursor.execute(sql, [pk])
-            row = cursor.fetchone()
-        if row is None:
+        found = _user_with_permissions().rows(user=pk)
+        if not found:
             return None
-        user = User.from_db(connection.alias, names, row[:-1])
+        *values, granted_names = found[0]
+        user = User.from_db(connection.alias, _user_fields(), values)
         if not self.user_can_authenticate(user):
             return None
         # A superuser has every permission, whatever they were granted: ModelBackend finds those itself.
         if not user.is_superuser:
-            vars(user)["_perm_cache"] = set(row[-1])  # the cache ModelBackend.get_all_permissions reads
+            vars(user)["_perm_cache"] = set(granted_names)  # the cache ModelBackend.get_all_permissions reads
         return user
 
 
-_STAND_IN = 2_000_000_001  # the user id while the statement is compiled: no constant of it
+def _user_fields() -> list[str]:
+    return [field.attname for field in get_user_model()._meta.concrete_fields]
 
 
-@functools.cache
-def _user_statement() -> tuple[str, list[str]]:
-    """The ORM's statement for the user row with their permissions (an array, last), compiled once per process
-    and run prepared (newsnotes.prepared): building and compiling it was a tenth of a small request's CPU. The
-    field names are those ``Model.from_db`` takes, in the statement's order."""
-    User = get_user_model()
-    query = User._default_manager.annotate(_granted=RawSQL(_granted_sql(), ())).filter(pk=_STAND_IN)  # noqa: S611
-    compiler = query.query.get_compiler(connection.alias)
-    sql, params = compiler.as_sql()
-    if list(params) != [_STAND_IN]:
-        raise ImproperlyConfigured(f"the user statement's parameters are {params!r}, not the user id alone")
-    names = [column.target.attname for column, _, alias in compiler.select if alias is None]
-    return sql, names
+# Compiled once per process and run prepared (newsnotes.compiled): building and compiling the ORM's statement was
+# a tenth of a small request's CPU.
+@compiled("user")
+def _user_with_permissions(*, user: int) -> QuerySet:
+    granted = RawSQL(_granted_sql(), ())  # noqa: S611 (built above from our own statement and quoted names)
+    users = get_user_model()._default_manager.annotate(_granted=granted).filter(pk=user)
+    return users.values_list(*_user_fields(), "_granted")

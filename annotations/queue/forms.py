@@ -12,10 +12,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils.safestring import SafeString, mark_safe
 
-from annotations.compiled import Compiled, compiled
 from annotations.models import Label
 from annotations.queue.statements import compiled_rows
 from articles.models import Article, Source
+from newsnotes.compiled import Compiled, compiled
 
 # With the page: "← Queue" on the annotate page goes back to the page the editor came from (issue 14).
 QUEUE_PARAMS = ("q", "status", "source", "label", "mine", "page")
@@ -27,7 +27,7 @@ _OF = re.compile(r"([1-9][0-9]{0,8})(\+?)")
 
 
 class _ReadOnce(forms.models.ModelChoiceIterator):
-    """Options read with one plain SELECT, compiled once per process (``annotations.compiled``), as ``(value,
+    """Options read with one plain SELECT, compiled once per process (``newsnotes.compiled``), as ``(value,
     label)`` rows: ``ModelChoiceIterator`` streams model instances through ``QuerySet.iterator()``, a server-side
     cursor (DECLARE, FETCH, CLOSE: three round trips per list) that a list of sources or labels, drawn on every
     queue page, does not need; and building the query and the instances cost more than the list's markup."""

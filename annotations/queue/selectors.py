@@ -29,7 +29,6 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from annotations.compiled import Compiled, compiled
 from annotations.models import Label, Span
 from annotations.queue.statements import STAND_INS, compiled_rows, statements
 from annotations.spans.selectors import labels_active
@@ -37,6 +36,7 @@ from annotations.suggestions.decisions import suggestion_counts
 from annotations.workflow.selectors import held_by, open_to_sql
 from articles.models import SEARCH_CONFIG, UNDATED, Article, SearchDocument, Source, queue_order
 from articles.search import search_matches, search_query, tsquery_text, with_search_document
+from newsnotes.compiled import Compiled, compiled
 
 
 class LabelRow(NamedTuple):
@@ -78,7 +78,7 @@ def queue_rows(*, annotator, ids: list[int], labels: Iterable[LabelRow | Label])
     The queue pages ids first (no counting), then counts spans for the page only: counting over the queue
     before sorting and cutting it to a page made a page cost as much as every matching article (at 100,000
     articles a common search word took 0.9 s; ``bench/search.py``). The query is compiled once per process and
-    set of labels (``annotations.compiled``): building and compiling it took a third of the page's CPU.
+    set of labels (``newsnotes.compiled``): building and compiling it took a third of the page's CPU.
     """
     if not ids:
         return []  # as ``pk__in=[]`` did: no query for an empty page

@@ -1,6 +1,6 @@
 """SQL built by the ORM once per process and *shape* of a request, then run with the request's values.
 
-``annotations.compiled`` does this for queries whose only variables are ids. The queue page's queries vary with
+``newsnotes.compiled`` does this for queries whose only variables are ids. The queue page's queries vary with
 the filters too: which are set (a search, a status, a source...) changes the SQL, their values do not. So a
 statement here is keyed by the shape (``key``) and built with stand-ins for the values: distinct integers for ids
 and an unlikely string for text, found again among the parameters after compiling and replaced by the request's
@@ -18,11 +18,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import router
 from django.db.models import Model
 
-from annotations.compiled import Compiled
 from articles.models import Article
+from newsnotes.compiled import Compiled
 from newsnotes.prepared import prepared_cursor
 
-# Stand-ins: in range for any integer column, apart from annotations.compiled's, and no constant of these queries.
+# Stand-ins: in range for any integer column, apart from newsnotes.compiled's, and no constant of these queries.
 _INTS = {name: 2_000_000_101 + n for n, name in enumerate(("user", "source", "label", "ids"))}
 _TEXTS = {"tsquery": "'queue-stand-in-tsquery'"}
 STAND_INS: Mapping[str, Any] = {**_INTS, **_TEXTS}
@@ -65,7 +65,7 @@ def fetch(sql: str, params: Sequence[Any], *, model: type[Model]) -> list[tuple[
 
 
 def compiled_rows(statement: Compiled, *, model: type[Model], **ids: Any) -> list[tuple[Any, ...]]:
-    """``statement.rows(**ids)`` (``annotations.compiled``), read where the router sends reads of ``model``."""
+    """``statement.rows(**ids)`` (``newsnotes.compiled``), read where the router sends reads of ``model``."""
     return fetch(statement.sql, statement.values(**ids), model=model)
 
 

@@ -8,9 +8,9 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
 
-from annotations.compiled import compiled
 from annotations.models import Label, Span
 from articles.models import Article
+from newsnotes.compiled import compiled
 
 
 def labels_active() -> QuerySet[Label]:
@@ -26,7 +26,7 @@ def _label_by_pk(*, label: int) -> QuerySet:
 
 
 def label_by_pk(pk: int) -> Label | None:
-    """The label with id ``pk``, or None: by a statement compiled once per process (``annotations.compiled``), as
+    """The label with id ``pk``, or None: by a statement compiled once per process (``newsnotes.compiled``), as
     every workspace post that names a label reads it."""
     found = _label_by_pk().rows(label=pk)
     return Label.from_db(connection.alias, _LABEL_FIELDS, found[0]) if found else None
@@ -53,7 +53,7 @@ def workspace_spans(*, article: Article, annotator) -> list[tuple]:
 
     The annotate page draws a thousand of them per request: model instances, or decoding every span's JSON
     attributes when the list shows only the verdict, would cost more than the rest of the page. The query is
-    compiled once per process (``annotations.compiled``).
+    compiled once per process (``newsnotes.compiled``).
     """
     return _workspace_spans().rows(article=article.pk, annotator=annotator.pk)
 

@@ -17,7 +17,6 @@ from django.db.models import Field
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 
-from annotations.compiled import compiled
 from annotations.models import Label, Span
 from annotations.permissions import Actor, require, require_owner
 from annotations.progress import REVIEWED_REFUSAL, article_start_annotating
@@ -25,6 +24,7 @@ from annotations.spans.offsets import check_offsets
 from annotations.workflow.selectors import takes_slots
 from annotations.workflow.services import REVIEW, slot_start
 from articles.models import Article
+from newsnotes.compiled import compiled
 
 NOT_YOURS = "This span belongs to another editor."
 IDENTICAL = "This editor already has an identical span with that label."
@@ -237,7 +237,7 @@ def _own_span_of_article_locked(*, article: int, span: int, annotator: int) -> m
 def span_of_article_locked(*, article_id: int, span_id: int, annotator_id: int | None = None) -> Span | None:
     """``span_locked`` for a workspace write: the span ``span_id`` if it is the article's (and ``annotator_id``'s,
     when given), else None; its row locked until the caller's transaction ends (FOR UPDATE OF the span), with its
-    label. By a statement compiled once per process (``annotations.compiled``): the ORM built this read on every
+    label. By a statement compiled once per process (``newsnotes.compiled``): the ORM built this read on every
     relabel, note and delete."""
     if annotator_id is None:
         found = _span_of_article_locked().rows(article=article_id, span=span_id)

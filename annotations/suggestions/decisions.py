@@ -17,13 +17,13 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from annotations.compiled import compiled
 from annotations.models import Label, Span
 from annotations.permissions import Actor, require
 from annotations.progress import article_start_annotating
 from annotations.spans.services import span_create, span_delete
 from annotations.suggestions.models import DecisionKind, Suggestion, SuggestionDecision, SuggestionStatus
 from articles.models import Article
+from newsnotes.compiled import compiled
 
 NOT_SHOWN = (
     "That suggestion is no longer offered to you (decided already, or withdrawn). The page now shows what is stored."

@@ -17,11 +17,11 @@ import regex
 from django.db import connection, transaction
 from django.db.models import Exists, Q, QuerySet
 
-from annotations.compiled import compiled
 from annotations.models import Label, LabelKind, Span
 from annotations.permissions import Actor, require
 from annotations.suggestions.models import Suggestion, SuggestionDecision, SuggestionOrigin, SuggestionStatus
 from articles.models import Article
+from newsnotes.compiled import compiled
 
 BATCH = 500  # articles per query and per bulk insert in a corpus-wide pass
 MIN_TERM = 2  # shorter strings ("a", "I") would be suggested everywhere
@@ -188,7 +188,7 @@ def covered_suggestion_rows(*, span: Span) -> list[tuple[int, int, int, int, str
     Labelling a suggested place the same way hides its suggestion (``decisions._waiting``): the drawing changes
     there and nowhere else, so the page can still be sent only the stretch around the span if it knows this row
     (the one ``decisions.suggestion_rows`` drew: the lowest id at that place the editor may see and has not
-    answered). The query is compiled once per process (``annotations.compiled``); the workspace sends it with its
+    answered). The query is compiled once per process (``newsnotes.compiled``); the workspace sends it with its
     answer's reads (``covered_suggestion_send``).
     """
     found = _covered().rows(

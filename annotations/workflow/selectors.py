@@ -13,10 +13,10 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan as Lt
 from django.utils import timezone
 
-from annotations.compiled import compiled
 from annotations.models import Assignment
 from annotations.workflow.models import SETTINGS_PK, WorkflowSettings
 from articles.models import Article, Source
+from newsnotes.compiled import compiled
 
 
 def takes_slots(user) -> bool:
@@ -41,7 +41,7 @@ def gold_visible(*, article: Article, user) -> bool:
 def workflow_settings() -> WorkflowSettings:
     """The one settings row (created with its defaults the first time it is read).
 
-    Read by a statement compiled once per process and run prepared (``annotations.compiled``): writes ask for it on
+    Read by a statement compiled once per process and run prepared (``newsnotes.compiled``): writes ask for it on
     every request (blind labelling), and ``get_or_create`` built and compiled its query each time."""
     found = _settings_row().rows()
     if not found:

@@ -15,13 +15,13 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from annotations.compiled import compiled
 from annotations.models import Assignment, Span
 from annotations.permissions import Actor, require
 from annotations.progress import REVIEWED_REFUSAL, article_progress_update
 from annotations.workflow.models import SETTINGS_PK
 from annotations.workflow.selectors import editors_needed, holding, slot_holds, takes_slots, workflow_settings
 from articles.models import Article
+from newsnotes.compiled import compiled
 from newsnotes.prepared import prepared_cursor
 
 REVIEW = "articles.review_article"
@@ -48,7 +48,7 @@ _SLOT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
 _SLOT_COLUMNS = [str(field.column) for field in Assignment._meta.concrete_fields]
 
 
-# Compiled once per process (annotations.compiled): every page view claims or renews a slot.
+# Compiled once per process (newsnotes.compiled): every page view claims or renews a slot.
 @compiled("article", "editor")
 def _slot_locked(*, article: int, editor: int) -> QuerySet:
     slots = Assignment.objects.select_for_update().filter(article_id=article, user_id=editor)

@@ -18,7 +18,6 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from annotations.compiled import compiled, pipelined
 from annotations.models import Label
 from annotations.spans.selectors import workspace_spans_send
 from annotations.suggestions.decisions import suggestion_rows_of, suggestion_rows_send
@@ -27,6 +26,7 @@ from annotations.workflow.models import SETTINGS_PK
 from annotations.workflow.selectors import SlotState
 from annotations.workspace.rendering import SpanRow
 from articles.models import Article, Source
+from newsnotes.compiled import compiled, pipelined
 from newsnotes.prepared import prepared_cursor
 
 # The suggestion panel is stored with this in place of the request's CSRF token (text from PostgreSQL holds no NUL).

@@ -1,10 +1,10 @@
-"""annotations.compiled: a query compiled once runs with each call's ids, wherever the ORM put them."""
+"""newsnotes.compiled: a query compiled once runs with each call's ids, wherever the ORM put them."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from annotations.compiled import compiled
 from annotations.models import Span
+from newsnotes.compiled import compiled
 from tests.factories import ArticleFactory, SpanFactory
 
 pytestmark = pytest.mark.django_db
