@@ -98,6 +98,7 @@ class UserWithPermissionsBackend(ModelBackend):
         return user
 
 
+@functools.cache
 def _user_fields() -> list[str]:
     return [field.attname for field in get_user_model()._meta.concrete_fields]
 

@@ -1,19 +1,16 @@
 """Large values are compressed with LZ4 where the server has it (migrations articles 0009, annotations 0030)."""
 
+from importlib import import_module
+
 import pytest
 from django.db import connection
 
 pytestmark = pytest.mark.django_db
 
+# The migrations' own lists (articles 0009, annotations 0030).
 COLUMNS = [
-    ("articles_article", "body"),
-    ("annotations_workspacedrawing", "body"),
-    ("annotations_workspacedrawing", "spans"),
-    ("annotations_workspacedrawing", "suggestions"),
-    ("annotations_exportchunk", "data"),
-    ("annotations_importchunk", "data"),
-    ("annotations_articletokens", "starts"),
-    ("annotations_articletokens", "ends"),
+    *import_module("articles.migrations.0009_article_body_lz4").COLUMNS,
+    *import_module("annotations.migrations.0030_lz4_for_large_values").COLUMNS,
 ]
 
 
