@@ -201,13 +201,13 @@ def floor_rows(path: Path, conn) -> tuple[list[tuple], list[tuple]]:
                     sources[row["source"]],
                     row["url"],
                     row["byline"],
-                    row["published_at"],
+                    _moment(row["published_at"]),
                     row["language"],
                     body,
                     hashlib.sha256(body.encode()).hexdigest(),
                     row["status"],
                     now,
-                    json.dumps(row["metadata"]),
+                    row["metadata"],
                 )
             )
             for span in row["spans"]:
@@ -221,12 +221,42 @@ def floor_rows(path: Path, conn) -> tuple[list[tuple], list[tuple]]:
                         user,
                         span["origin"],
                         span["note"],
-                        json.dumps(span["attributes"]),
-                        span["created_at"],
-                        span["updated_at"],
+                        span["attributes"],
+                        _moment(span["created_at"]),
+                        _moment(span["updated_at"]),
                     )
                 )
     return articles, spans
+
+
+def _moment(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+FLOOR_ARTICLE_COLUMNS = (
+    "id, title, source_id, url, byline, published_at, language, body, body_sha256, status, imported_at, metadata"
+)
+FLOOR_SPAN_COLUMNS = (
+    'article_id, label_id, start, "end", text, annotator_id, origin, note, attributes, created_at, updated_at'
+)
+
+
+def _floor_copy(conn, table: str, columns: str, rows: list[tuple]) -> None:
+    """One binary ``COPY`` of ``rows``, as the import writes them (``articles.services.copy_data``): the fastest
+    way psycopg and PostgreSQL have to move rows, typed by the table's own columns."""
+    names = [name.strip().strip('"') for name in columns.split(",")]
+    types = [
+        oid
+        for (oid,) in conn.execute(
+            "SELECT a.atttypid FROM unnest(%s::text[]) WITH ORDINALITY AS c(name, n) "
+            "JOIN pg_attribute a ON a.attrelid = %s::regclass AND a.attname = c.name ORDER BY c.n",
+            [names, table],
+        )
+    ]
+    with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
 
 
 def run_floor(url: str, path: Path) -> dict:
@@ -251,18 +281,8 @@ def run_floor(url: str, path: Path) -> dict:
         started = time.perf_counter()
         # As the import does: the vectors are left NULL inside the COPY and filled after the commit.
         conn.execute("SELECT set_config('newsnotes.defer_search', 'on', true)")
-        with conn.cursor().copy(
-            "COPY articles_article (id, title, source_id, url, byline, published_at, language, body, body_sha256, "
-            "status, imported_at, metadata) FROM STDIN"
-        ) as copy:
-            for row in articles:
-                copy.write_row(row)
-        with conn.cursor().copy(
-            'COPY annotations_span (article_id, label_id, start, "end", text, annotator_id, origin, note, '
-            "attributes, created_at, updated_at) FROM STDIN"
-        ) as copy:
-            for row in spans:
-                copy.write_row(row)
+        _floor_copy(conn, "articles_article", FLOOR_ARTICLE_COLUMNS, articles)
+        _floor_copy(conn, "annotations_span", FLOOR_SPAN_COLUMNS, spans)
         conn.commit()
         committed = time.perf_counter() - started
         # The vectors as the job fills them: its own statement (the trigger computes each vector), batch by batch.

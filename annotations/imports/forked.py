@@ -3,11 +3,11 @@
 ``import_articles`` spent about as long reading (JSON, offset units, grapheme checks: 4.2 s of CPU for 10,000
 articles / 200,000 spans) as storing; a thread could only overlap that with the database's waits, since both
 threads share one interpreter lock. ``read_in_child`` forks before anything else runs: the child builds the
-records (``make_records`` must never query: the readers parse and resolve offsets only), pickles them a batch at a
-time into a pipe, and exits; the parent yields them. The pipe holds what the parent has not read yet, so the child
-is at most one batch ahead (an import of any size still holds a few batches in memory). Notices the readers give in
-the child reach ``notify`` in the parent; a reader's ``ImportFailure`` is raised in the parent after the records
-before it, as in-process reading would raise it.
+records (``make_records`` must never query: the readers parse and resolve offsets only), pickles them a few at a
+time (``PIECE_RECORDS``) into a pipe, and exits; the parent yields them. The pipe holds what the parent has not read
+yet, so the child is at most a piece ahead (an import of any size still holds a few batches in memory). Notices the
+readers give in the child reach ``notify`` in the parent; a reader's ``ImportFailure`` is raised in the parent after
+the records before it, as in-process reading would raise it.
 
 Fork copies a process as it is, threads excepted: with another thread running (a test runner's, a progress bar's)
 or where there is no fork, the records are read in this process instead, the same way.
@@ -27,13 +27,19 @@ from collections.abc import Callable, Iterable, Iterator
 
 from django.db import connections
 
-from articles.importers import BATCH_RECORDS, ArticleRecord, ImportFailure, batches
+from articles.importers import ArticleRecord, ImportFailure, batches
 
 # Python's cyclic collector runs every 700 allocations; each of its full passes walks every object alive. Reading
 # 10,000 articles allocates millions (JSON, records, spans), so it ran thousands of times, each walking Django's own
 # objects as well as the batches: 2.9 s of an import's 11.5 s of CPU (child 5.8 -> 4.3 s, parent 5.8 -> 4.3 s).
 # What it looks for, reference cycles, the import makes almost none of.
 BULK_THRESHOLD = (50_000, 20, 100)
+
+# Records per pickle sent through the pipe. The parent unpickles in its thread reading ahead, and unpickling is C code
+# that holds the interpreter lock until it is done: a batch of 500 records (10,000 spans) at once kept the import's
+# main and writer threads waiting ~30 ms at a time. In pieces of 50 the lock changes hands between them, and both
+# sides spend less (bench/import.py: the parent's unpickling 1.2 -> 0.45 s of CPU, the whole import 0.5 s less).
+PIECE_RECORDS = 50
 
 
 @contextlib.contextmanager
@@ -59,7 +65,7 @@ def read_in_child(
     make_records: Callable[[Callable[[str], None]], Iterable[ArticleRecord]],
     *,
     notify: Callable[[str], None],
-    size: int = BATCH_RECORDS,
+    size: int = PIECE_RECORDS,
 ) -> Iterator[ArticleRecord]:
     """The records ``make_records(notify)`` yields, read in a child process when this one can fork safely."""
     if not hasattr(os, "fork") or threading.active_count() > 1:

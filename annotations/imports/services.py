@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -29,7 +28,10 @@ from annotations.workflow.services import imported_slots_statement, slots_for_im
 from articles.importers import BATCH_RECORDS, ArticleRecord, ImportFailure, batches
 from articles.indexing import search_deferred, search_fill
 from articles.models import Article, body_sha256
-from articles.services import ArticleWriter, sequence_ids
+from articles.services import ArticleWriter, column_types, copy_data, copy_in, sequence_ids
+
+# What the column (a PostgreSQL smallint) holds: checked before the binary COPY, which would wrap a larger k round.
+MAX_EDITORS_PER_ARTICLE = 32767
 
 
 @dataclass
@@ -78,6 +80,8 @@ def corpus_import(
     """
     if editors_per_article is not None and editors_per_article < 1:
         raise ValidationError("--editors-per-article must be at least 1.")
+    if editors_per_article is not None and editors_per_article > MAX_EDITORS_PER_ARTICLE:
+        raise ValidationError(f"--editors-per-article must be at most {MAX_EDITORS_PER_ARTICLE}.")
     result = CorpusImportResult()
     try:
         with transaction.atomic(), pghistory.context(action="corpus_import"):
@@ -202,6 +206,9 @@ class _Run:
         self.grown: set[int] = set()
         self.labels: dict[str, Label] | None = None
         self.takes_slots: dict[int, bool] = {}  # annotator id: whether their spans give them a slot
+        # Formats the batches' COPY data in this thread (``copy_data``) with the adapters of the import's connection.
+        self.formatting = connection.connection.cursor()
+        self.span_types: list[int] = []  # of SPAN_COLUMNS, read with the first spans' statements
 
     def _fields(self, record: ArticleRecord) -> dict[str, object]:
         # Annotated exports say how far each article got (done, reviewed...); keep that.
@@ -240,7 +247,7 @@ class _Run:
             self.finish()
         ids, article_rows = self.writer.prepared(fresh, fields=self._fields)
         if stored_first and article_rows:
-            self.copies.submit(partial(ArticleWriter.copy, rows=article_rows))
+            self.copies.submit(partial(ArticleWriter.copy, data=self.writer.formatted(self.formatting, article_rows)))
             self.copies.wait()
             article_rows = []
         self.created_ids.extend(ids)
@@ -255,9 +262,13 @@ class _Run:
         batch_created = set(ids)
         annotated = [t for t in targets if isinstance(t.record, AnnotatedRecord) and t.record.spans]
         lookups = self._span_lookups(annotated, batch_created=batch_created)
+        span_ids = self._span_ids(annotated)
         self._release()  # the statements are done: the previous batch's writes run while this one is laid out
         try:
             span_rows = self._span_rows(annotated, lookups)
+            # Formatted here, while the writer thread streams the batch before (``copy_data``).
+            article_data = self.writer.formatted(self.formatting, article_rows) if article_rows else b""
+            span_data = _span_data(self.formatting, span_rows, span_ids, self.span_types) if span_rows else b""
         except BaseException:
             self.copies.wait()  # an earlier batch's failure is raised first, as it came first
             raise
@@ -270,10 +281,10 @@ class _Run:
         slots = imported_slots_statement(editors=editors, pairs=pairs) if editors else None
 
         def write(cursor: Any) -> None:
-            if article_rows:
-                ArticleWriter.copy(cursor, article_rows)
-            if span_rows:
-                _copy_spans(cursor, span_rows)
+            if article_data:
+                ArticleWriter.copy(cursor, article_data)
+            if span_data:
+                copy_in(cursor, Span._meta.db_table, SPAN_COLUMNS, span_data)
             if slots is not None:
                 cursor.execute(*slots)
 
@@ -288,6 +299,18 @@ class _Run:
             labels.update({label.slug: label for label in labels.values()})
             self.labels = labels
         return self.labels
+
+    def _span_ids(self, annotated: list[_Target]) -> list[int]:
+        """Ids from the span sequence for every span the targets carry, taken with the batch's other statements so
+        that its rows are laid out and formatted with their ids while the writer thread is busy. Spans found
+        present are not written and leave their ids unused: gaps, as a sequence leaves after any rollback."""
+        count = sum(len(t.record.spans) for t in annotated)  # type: ignore[attr-defined]
+        if not count:
+            return []
+        if not self.span_types:
+            self.span_types = column_types(Span._meta.db_table, SPAN_COLUMNS)
+        with connection.cursor() as cursor:
+            return sequence_ids(cursor, Span._meta.db_table, count)
 
     def _span_lookups(self, annotated: list[_Target], *, batch_created: set[int]) -> _Lookups:
         """What the spans' rows need from the database: annotators, labels, the spans already on stored articles."""
@@ -396,20 +419,20 @@ SPAN_COLUMNS = (
 )
 
 
-def _copy_spans(cursor: Any, rows: list[tuple[SpanRecord, list]]) -> None:
-    """Write a batch of checked spans with ``COPY`` on ``cursor`` (psycopg's own), with ids taken from the
-    sequence first: ``*_span`` attributes (a claim's speaker) are pointed at the new ids and exported times kept,
-    before anything is written, so each span's history is one insert event. The database's own triggers (text =
-    body[start:end], history) and constraints run on every row."""
-    table = Span._meta.db_table
+def _span_data(cursor: Any, rows: list[tuple[SpanRecord, list]], ids: list[int], types: list[int]) -> bytes:
+    """A batch of checked spans as ``COPY`` data (``copy_data``), with ids from the sequence (``_Run._span_ids``,
+    ascending, the first ``len(rows)`` of them): ``*_span`` attributes (a claim's speaker) are pointed at the new
+    ids and exported times kept before anything is written, so each span's history is one insert event. The
+    database's own triggers (text = body[start:end], history) and constraints run on every row."""
     now = timezone.now()
-    ids = sequence_ids(cursor, table, len(rows))
+    ids = ids[: len(rows)]
     renumbered = {
         span.exported_id: pk
         for (span, _), pk in zip(rows, ids, strict=True)
         if span.exported_id is not None and span.exported_id != pk
     }
-    with cursor.copy(f"COPY {table} ({', '.join(SPAN_COLUMNS)}) FROM STDIN") as copy:
+
+    def formatted() -> Iterator[tuple]:
         for (span, values), pk in zip(rows, ids, strict=True):
             attributes = values[-1]
             if renumbered and attributes:
@@ -419,15 +442,15 @@ def _copy_spans(cursor: Any, rows: list[tuple[SpanRecord, list]]) -> None:
                     else value
                     for key, value in attributes.items()
                 }
-            copy.write_row(
-                (
-                    pk,
-                    *values[:-1],
-                    json.dumps(attributes) if attributes else "{}",
-                    span.created_at or now,
-                    span.updated_at or now,
-                )
+            yield (
+                pk,
+                *values[:-1],
+                attributes or {},
+                span.created_at or now,
+                span.updated_at or now,
             )
+
+    return copy_data(cursor, formatted(), types)
 
 
 def _layered(duplicates: list[tuple[ArticleRecord, str]]) -> list[_Target]:

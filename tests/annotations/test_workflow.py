@@ -8,12 +8,14 @@ from django.test import Client
 from django.utils import timezone
 
 from annotations.agreement.queries import finished_layers
+from annotations.imports.services import corpus_import
 from annotations.models import Assignment, AssignmentEvent, Span
 from annotations.progress import Transition, article_mark_reviewed, article_status_change
 from annotations.queue.selectors import next_in_queue
 from annotations.spans import services as spans
 from annotations.workflow.selectors import editors_needed, finished_editor_ids, workflow_settings
 from annotations.workflow.services import SlotsFull, slot_claim, slot_release
+from articles.importers import ArticleRecord
 from articles.models import Article
 from tests.concurrency import in_parallel
 from tests.factories import ArticleFactory, SourceFactory, make_editor
@@ -340,6 +342,27 @@ def test_import_stores_editors_per_article_and_refuses_nonsense(tmp_path):
     assert editors_needed(article=Article.objects.first()) == 3
     with pytest.raises(CommandError, match="at least 1"):
         run_command("import_articles", path, "--editors-per-article", "0")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("k", ["40000", "70000"])
+def test_import_refuses_more_editors_per_article_than_the_column_holds(tmp_path, k):
+    """A k past the column's range is refused by name before anything is written: the database's own refusal came
+    as a traceback, and a binary COPY would store 70,000 wrapped round to 4,464."""
+    from django.core.management import CommandError
+
+    from tests.commands import run_command
+
+    path = _write_jsonl(tmp_path / "a.jsonl", [{"title": "One", "body": "Body one."}])
+    with pytest.raises(CommandError, match="--editors-per-article: must be at most 32767"):
+        run_command("import_articles", path, "--editors-per-article", k)
+    assert not Article.objects.exists()
+    # Other callers of the service (the command checks its arguments first) get the same bound.
+    with pytest.raises(ValidationError, match="at most 32767"):
+        corpus_import(
+            records=[ArticleRecord(title="One", body="Body one.", location="a:1")], editors_per_article=int(k)
+        )
+    assert not Article.objects.exists()
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from annotations.imports.forked import few_collections, read_in_child
 from annotations.imports.offsets import CHOICES as OFFSET_CHOICES
 from annotations.imports.records import spans_resolved
 from annotations.imports.registry import read_paths
-from annotations.imports.services import corpus_import
+from annotations.imports.services import MAX_EDITORS_PER_ARTICLE, corpus_import
 from articles.importers import ImportFailure
 
 
@@ -25,6 +25,8 @@ def _positive(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    if number > MAX_EDITORS_PER_ARTICLE:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_EDITORS_PER_ARTICLE}")
     return number
 
 
