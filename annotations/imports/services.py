@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import re
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import chain
 from typing import Any, NamedTuple
 
 import pghistory
+import psycopg
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -247,7 +251,8 @@ class _Run:
             self.finish()
         ids, article_rows = self.writer.prepared(fresh, fields=self._fields)
         if stored_first and article_rows:
-            self.copies.submit(partial(ArticleWriter.copy, data=self.writer.formatted(self.formatting, article_rows)))
+            data = self.writer.formatted(self.formatting, article_rows)
+            self.copies.submit(partial(_write_articles, data=data, places=_Places.of(fresh)))
             self.copies.wait()
             article_rows = []
         self.created_ids.extend(ids)
@@ -280,11 +285,17 @@ class _Run:
         editors = {user for _, user in pairs if self.takes_slots[user]}
         slots = imported_slots_statement(editors=editors, pairs=pairs) if editors else None
 
+        # Where each COPY row came from, should the database refuse one: compact, since what the rows held (texts,
+        # records) is not kept for the write.
+        article_places = _Places.of(fresh)
+        span_places = _SpanPlaces.of(targets, span_rows, self._label_map()) if span_data else None
+
         def write(cursor: Any) -> None:
             if article_data:
-                ArticleWriter.copy(cursor, article_data)
-            if span_data:
-                copy_in(cursor, Span._meta.db_table, SPAN_COLUMNS, span_data)
+                _write_articles(cursor, article_data, article_places)
+            if span_places is not None:
+                with _refusals_located(span_places):
+                    copy_in(cursor, Span._meta.db_table, SPAN_COLUMNS, span_data)
             if slots is not None:
                 cursor.execute(*slots)
 
@@ -304,7 +315,7 @@ class _Run:
         """Ids from the span sequence for every span the targets carry, taken with the batch's other statements so
         that its rows are laid out and formatted with their ids while the writer thread is busy. Spans found
         present are not written and leave their ids unused: gaps, as a sequence leaves after any rollback."""
-        count = sum(len(t.record.spans) for t in annotated)  # type: ignore[attr-defined]
+        count = sum(len(t.record.spans) for t in annotated if isinstance(t.record, AnnotatedRecord))
         if not count:
             return []
         if not self.span_types:
@@ -451,6 +462,82 @@ def _span_data(cursor: Any, rows: list[tuple[SpanRecord, list]], ids: list[int],
             )
 
     return copy_data(cursor, formatted(), types)
+
+
+@dataclass(frozen=True)
+class _Places:
+    """The ``file:line`` of each row of an article ``COPY``."""
+
+    locations: list[str]
+
+    @classmethod
+    def of(cls, fresh: list[tuple[ArticleRecord, str]]) -> _Places:
+        return cls([record.location for record, _ in fresh])
+
+    def __len__(self) -> int:
+        return len(self.locations)
+
+    def row(self, n: int) -> tuple[str, str]:
+        """The location of the n-th row (from 1) and what it holds."""
+        return self.locations[n - 1], "this article"
+
+
+def _write_articles(cursor: Any, data: bytes, places: _Places) -> None:
+    with _refusals_located(places):
+        ArticleWriter.copy(cursor, data)
+
+
+@dataclass(frozen=True)
+class _SpanPlaces:
+    """The record and the span of each row of a span ``COPY``: (article, label, start, end) four numbers a row."""
+
+    records: dict[int, str]  # article id: the file:line of its (first) record in the batch
+    keys: array
+    label_names: dict[int, str]
+
+    @classmethod
+    def of(cls, targets: list[_Target], rows: list[tuple[SpanRecord, list]], labels: dict[str, Label]) -> _SpanPlaces:
+        records: dict[int, str] = {}
+        for target in targets:
+            records.setdefault(target.article_id, target.record.location)
+        keys = array("q", chain.from_iterable(values[:4] for _, values in rows))
+        return cls(records, keys, {label.pk: label.name for label in labels.values()})
+
+    def __len__(self) -> int:
+        return len(self.keys) // 4
+
+    def row(self, n: int) -> tuple[str, str]:
+        article, label, start, end = self.keys[4 * (n - 1) : 4 * n]
+        return self.records[article], f"span {self.label_names.get(label, label)} {start}-{end}"
+
+
+_COPY_ROW = re.compile(r"^COPY \S+, line (\d+)", re.MULTILINE)
+
+
+@contextlib.contextmanager
+def _refusals_located(places: _Places | _SpanPlaces) -> Iterator[None]:
+    """A ``COPY`` the database refuses for what a row holds (a unique key, a foreign key, a check, a value out of
+    range) as an ``ImportFailure`` naming the row's record (PostgreSQL's error context numbers the row): the checks
+    before each batch cannot see what another session stores meanwhile (a second import, a curator), nor a label
+    deleted meanwhile. A refusal at the end of the ``COPY`` (a statement-level check) numbers no row: the batch's
+    first and last records are named then. The import's transaction is rolled back as for any failure."""
+    try:
+        yield
+    except (psycopg.IntegrityError, psycopg.DataError) as error:
+        diag = error.diag
+        reason = diag.message_primary or str(error).splitlines()[0]
+        if diag.message_detail:
+            reason += f" ({diag.message_detail.rstrip('.')})"
+        if isinstance(error, psycopg.errors.UniqueViolation):
+            reason += ": stored meanwhile by another session, after this import checked for duplicates"
+        found = _COPY_ROW.search(diag.context or "")
+        row = int(found.group(1)) if found else 0
+        if 1 <= row <= len(places):
+            location, subject = places.row(row)
+        else:
+            location = places.row(1)[0]
+            subject = f"a row of the records up to line {places.row(len(places))[0].rsplit(':', 1)[-1]}"
+        raise ImportFailure(location, None, f"the database refused {subject}: {reason}; nothing was imported") from None
 
 
 def _layered(duplicates: list[tuple[ArticleRecord, str]]) -> list[_Target]:

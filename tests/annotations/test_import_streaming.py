@@ -206,18 +206,20 @@ def _refuse_spans_noted(note: str) -> None:
         )
 
 
-def test_a_write_refused_by_the_database_in_the_writer_thread_is_raised_as_djangos_and_stores_nothing(tmp_path, labels):
+def test_a_write_refused_by_the_database_in_the_writer_thread_names_its_record_and_stores_nothing(tmp_path, labels):
     """The COPYs run in a thread while the next batch is laid out (annotations.imports.writer): the database's
-    refusal of batch 2's spans reaches the caller as Django's IntegrityError, batch 1 (written) is rolled back
-    with it, and the transaction ends with no write still running."""
-    from django.db import IntegrityError, connection
+    refusal of batch 2's spans reaches the caller naming the record and the span (PostgreSQL numbers the row of
+    the COPY), batch 1 (written) is rolled back with it, and the transaction ends with no write still running."""
+    from django.db import connection
 
     editor("mara")
     rows = [line(n) for n in range(1, 8)]
     rows[3]["spans"][1]["note"] = "poison"  # batch 2 of 3 per batch
     path = write(tmp_path / "refused.jsonl", rows)
     _refuse_spans_noted("poison")
-    with pytest.raises(IntegrityError, match="refused by the database: poison"):
+    span = rows[3]["spans"][1]
+    where = rf"refused.jsonl:4: the database refused span \w+ {span['start']}-{span['end']}: .*by the database: poison"
+    with pytest.raises(ImportFailure, match=where):
         corpus_import(records=spans_resolved(read_paths([path], defer=True)), batch_size=3)
     connection.needs_rollback = False  # the test's own transaction: the import's savepoint rolled back
     assert not Article.objects.exists()
@@ -228,15 +230,13 @@ def test_a_write_refused_by_the_database_in_the_writer_thread_is_raised_as_djang
 def test_an_earlier_batchs_refused_write_is_raised_before_a_later_batchs_bad_line(tmp_path, labels):
     """Batch 1's COPY fails in the writer thread while batch 2 (with an unknown label) is being laid out: the
     failure that comes first in the file is the one reported."""
-    from django.db import IntegrityError
-
     editor("mara")
     rows = [line(n) for n in range(1, 5)]
     rows[0]["spans"][0]["note"] = "poison"
     rows[3]["label"][0][2] = rows[3]["spans"][0]["label"] = "NOT-A-LABEL"
     path = write(tmp_path / "both.jsonl", rows)
     _refuse_spans_noted("poison")
-    with pytest.raises(IntegrityError, match="poison"):
+    with pytest.raises(ImportFailure, match=r"both.jsonl:1: .*poison"):
         corpus_import(records=spans_resolved(read_paths([path], defer=True)), batch_size=2)
 
 

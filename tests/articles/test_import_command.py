@@ -158,3 +158,63 @@ def test_load_demo_is_idempotent_and_prints_logins(capsys):
     assert reviewed.gold_spans.exists()
     assert Article.objects.filter(status=Article.Status.READY_FOR_REVIEW).count() >= 2
     assert {s.annotator.username for s in reviewed.spans.select_related("annotator")} >= {"editor2", "editor3"}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_article_stored_meanwhile_by_someone_else_is_refused_with_its_line(tmp_path):
+    """The duplicate checks run before each batch's COPY; an article another session stores in between (a curator,
+    a second import) reaches the database's unique index first. The import waits for that session, then is refused
+    naming the line of the file, and stores nothing: no traceback."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    path = write_jsonl(tmp_path / "a.jsonl", [row(1), row(2), row(3)])
+    settings = connection.settings_dict
+    competitor = psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+    )
+    competitor.execute(
+        "INSERT INTO articles_article (title, url, byline, language, body, body_sha256, status, imported_at, "
+        "metadata) VALUES ('Theirs', 'https://wire.example/2', '', 'en', 'Their body.', "
+        "encode(sha256('Their body.'), 'hex'), 'new', now(), '{}')"
+    )
+    done = threading.Event()
+
+    def commit_once_the_import_waits() -> None:
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"] or 5432,
+            user=settings["USER"],
+            password=settings["PASSWORD"] or None,
+            dbname=settings["NAME"],
+            autocommit=True,
+        ) as watcher:
+            while not done.is_set():
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE 'COPY articles_article%%'"
+                ).fetchone()[0]
+                if waiting:
+                    break
+                done.wait(0.01)
+        competitor.commit()
+
+    thread = threading.Thread(target=commit_once_the_import_waits)
+    thread.start()
+    try:
+        with pytest.raises(CommandError) as refused:
+            run(path)
+    finally:
+        done.set()
+        thread.join()
+        competitor.close()
+    message = str(refused.value)
+    assert message.startswith(f"{path}:2: ")
+    assert "https://wire.example/2" in message and "already" in message
+    assert list(Article.objects.values_list("title", flat=True)) == ["Theirs"]
