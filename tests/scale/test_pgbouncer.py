@@ -149,3 +149,73 @@ def test_the_app_through_pgbouncer_creates_undoes_and_exports(app_through_pgboun
     assert jsonl.status_code == 200
     (record,) = [json.loads(line) for line in jsonl.content.decode().splitlines()]
     assert record["label"] == [[0, 7, "ORG"], [18, 25, "ORG"]]  # Meridian was undone
+
+
+def test_an_import_through_pgbouncer_copies_in_binary_in_one_transaction(bouncer_port, labels, tmp_path):
+    """import_articles through PgBouncer: its statements, its binary COPYs (formatted ahead in the main thread, sent
+    by the writer thread on the same connection) and its slots run in one transaction, so on one server
+    connection; a claim's attributes (jsonb) and the exported times (timestamptz) arrive as the file gives them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from articles.models import Article
+
+    _warm_pool(bouncer_port)
+    mara = person("mara", "Editors")
+    emoji = "Team 👩🏽‍💻 says "
+    rows = []
+    for n in range(1, 1201):  # three batches of 500
+        body = f"{emoji}Corvane hired Mara Okonkwo for story {n}.\r\nCorvane confirmed it."
+        first = body.index("Corvane")
+        rows.append(
+            {
+                "text": body,
+                "title": f"Story {n}",
+                "url": f"https://wire.example/{n}",
+                "offsets": "codepoints",
+                "label": [[first, first + 7, "ORG"]],
+                "spans": [
+                    {
+                        "start": first,
+                        "end": first + 7,
+                        "label": "ORG",
+                        "text": "Corvane",
+                        "annotator": "mara",
+                        "attributes": {"source": "wire", "n": n},
+                        "created_at": "2026-03-04T05:06:07.123456+00:00",
+                    }
+                ],
+            }
+        )
+    path = tmp_path / "wire.jsonl"
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DATABASE_", "DJANGO_", "NEWSNOTES_", "PYTEST"))
+    } | {
+        "DJANGO_SETTINGS_MODULE": "newsnotes.settings",
+        "DATABASE_URL": database_url(port=bouncer_port, query="?pgbouncer=1"),
+        "DEBUG": "1",
+    }
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import_articles", str(path)],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "imported 1200 articles and 1200 spans" in done.stdout
+    assert Article.objects.count() == 1200
+    article = Article.objects.get(url="https://wire.example/1200")
+    assert article.body == f"{emoji}Corvane hired Mara Okonkwo for story 1200.\nCorvane confirmed it."
+    (span,) = Span.objects.filter(article=article)
+    assert (span.annotator, span.text, span.start) == (mara, "Corvane", len(emoji))
+    assert span.attributes == {"source": "wire", "n": 1200}
+    assert span.created_at.isoformat() == "2026-03-04T05:06:07.123456+00:00"
+    assert article.assignments.filter(user=mara).exists()
