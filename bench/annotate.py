@@ -153,6 +153,14 @@ def main() -> None:
     parser.add_argument(
         "--database", default=BENCH_DB, help="scratch database to create and drop (default %(default)s)"
     )
+    parser.add_argument(
+        "--leave-out",
+        default="",
+        metavar="PARTS",
+        help="what a create costs, part by part: comma-separated parts of the create left out (answer: a constant "
+        "response instead of the redrawn regions; propagation: no suggestions; undo: no undo entry). For "
+        "measuring only: the page is then not told what changed",
+    )
     args = parser.parse_args()
     globals()["BENCH_DB"] = args.database
 
@@ -195,6 +203,24 @@ def install_floor(urlconf: str) -> None:
     settings.ROOT_URLCONF = urls.__name__
 
 
+def leave_out(parts: set[str]) -> None:
+    """Replace parts of the create view by nothing (``--leave-out``), to measure what each costs."""
+    from django.http import HttpResponse
+
+    from annotations.workspace import views
+
+    unknown = parts - {"answer", "propagation", "undo"}
+    if unknown:
+        raise SystemExit(f"--leave-out: unknown part(s) {', '.join(sorted(unknown))}")
+    if "answer" in parts:
+        # The body's version the bench's create() reads from each answer, constant.
+        setattr(views, "_answer", lambda request, article, done: HttpResponse(b'id="ws-body-patch" data-version="0"'))  # noqa: B010
+    if "propagation" in parts:
+        setattr(views, "suggestions_propagate_span_ids", lambda span, body: [])  # noqa: B010
+    if "undo" in parts:
+        setattr(views.undo, "undo_record", lambda history, entry: None)  # noqa: B010
+
+
 def run(args: argparse.Namespace) -> None:
     import django
 
@@ -213,6 +239,7 @@ def run(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0)
     install_floor("bench_annotate_urls")
+    leave_out(set(filter(None, args.leave_out.split(","))))
 
     rng = random.Random(20250101)
     body, entities, sentences = make_body(args.words, rng)

@@ -11,11 +11,12 @@ and its peak RSS (``wait4``'s ``ru_maxrss`` of that process alone). The import l
 NULL and queues the job that fills them, then the boilerplate and suggestion checks: ``manage.py db_worker
 --batch`` runs both; "fully indexed" is the command's time plus the worker's until no vector is missing (seen
 from another connection), "fully done" plus the whole worker run (its RSS is printed apart: another process).
-Then the tables are emptied and the floor loads the very same article and span rows with two ``COPY``
-statements in one transaction, into the same tables with the same indexes, constraints, triggers (span text
-check, history, the vector's) — with the vectors deferred as the import defers them — and commits (the floor's
-"committed"), then fills the vectors with the job's own statement (its "fully indexed"). The ratios are floor
-time / import time for each: 1.0 would be an import as fast as PostgreSQL can take the rows.
+Then the tables are emptied and the floor loads the very same article and span rows with two binary ``COPY``
+statements in one transaction (as the import sends them; the rows are prepared before its clock starts), into
+the same tables with the same indexes, constraints, triggers (span text check, history, the vector's) — with the
+vectors deferred as the import defers them — and commits (the floor's "committed"), then fills the vectors with
+the job's own statement (its "fully indexed"). The ratios are floor time / import time for each: 1.0 would be an
+import as fast as PostgreSQL can take the rows.
 
 ``--big`` writes a ~1 GB file of the same kind and reports the import's peak RSS only (no floor, no worker).
 """
