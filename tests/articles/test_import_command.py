@@ -172,13 +172,14 @@ def test_an_article_stored_meanwhile_by_someone_else_is_refused_with_its_line(tm
 
     path = write_jsonl(tmp_path / "a.jsonl", [row(1), row(2), row(3)])
     settings = connection.settings_dict
-    competitor = psycopg.connect(
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        dbname=settings["NAME"],
-    )
+    server = {
+        "host": settings["HOST"],
+        "port": settings["PORT"] or 5432,
+        "user": settings["USER"],
+        "password": settings["PASSWORD"] or None,
+        "dbname": settings["NAME"],
+    }
+    competitor = psycopg.connect(**server)
     competitor.execute(
         "INSERT INTO articles_article (title, url, byline, language, body, body_sha256, status, imported_at, "
         "metadata) VALUES ('Theirs', 'https://wire.example/2', '', 'en', 'Their body.', "
@@ -187,14 +188,7 @@ def test_an_article_stored_meanwhile_by_someone_else_is_refused_with_its_line(tm
     done = threading.Event()
 
     def commit_once_the_import_waits() -> None:
-        with psycopg.connect(
-            host=settings["HOST"],
-            port=settings["PORT"] or 5432,
-            user=settings["USER"],
-            password=settings["PASSWORD"] or None,
-            dbname=settings["NAME"],
-            autocommit=True,
-        ) as watcher:
+        with psycopg.connect(**server, autocommit=True) as watcher:
             while not done.is_set():
                 waiting = watcher.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
