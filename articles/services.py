@@ -224,7 +224,9 @@ def copy_data(cursor: Any, rows: Iterable[Sequence[Any]], types: Sequence[int]) 
     formats a batch in its main thread while its writer thread streams the batch before: formatted in the writer,
     ~1 s of an import's 6 s of writing held Python's interpreter lock, which the other threads waited for.
     ``cursor``: a psycopg cursor of the connection that will copy the data (only its adapters are used, so it may
-    sit idle in this thread while that connection works in another)."""
+    sit idle in this thread while that connection works in another). The caller's integers must fit their columns:
+    a binary smallint or integer is written modulo its size, not refused (``--editors-per-article`` is checked for
+    this; ids, offsets within a bounded body and foreign keys fit by construction)."""
     buffer = io.BytesIO()
     with Copy(cursor, binary=True, writer=FileWriter(buffer)) as copy:
         copy.set_types(types)

@@ -7,7 +7,7 @@ import queue
 import re
 import threading
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain
@@ -34,8 +34,11 @@ from articles.indexing import search_deferred, search_fill
 from articles.models import Article, body_sha256
 from articles.services import ArticleWriter, column_types, copy_data, copy_in, sequence_ids
 
-# What the column (a PostgreSQL smallint) holds: checked before the binary COPY, which would wrap a larger k round.
-MAX_EDITORS_PER_ARTICLE = 32767
+# What the column holds (the model field's range on this database: 32,767 for PostgreSQL's smallint), checked before
+# the binary COPY, which would wrap a larger k round.
+MAX_EDITORS_PER_ARTICLE = connection.ops.integer_field_range(
+    Article._meta.get_field("editors_per_article").get_internal_type()
+)[1]
 
 
 @dataclass
@@ -252,7 +255,11 @@ class _Run:
         ids, article_rows = self.writer.prepared(fresh, fields=self._fields)
         if stored_first and article_rows:
             data = self.writer.formatted(self.formatting, article_rows)
-            self.copies.submit(partial(_write_articles, data=data, places=_Places.of(fresh)))
+            self.copies.submit(
+                partial(
+                    _copied, table=ARTICLE_TABLE, columns=ArticleWriter.COLUMNS, data=data, places=_Places.of(fresh)
+                )
+            )
             self.copies.wait()
             article_rows = []
         self.created_ids.extend(ids)
@@ -292,10 +299,9 @@ class _Run:
 
         def write(cursor: Any) -> None:
             if article_data:
-                _write_articles(cursor, article_data, article_places)
+                _copied(cursor, ARTICLE_TABLE, ArticleWriter.COLUMNS, article_data, article_places)
             if span_places is not None:
-                with _refusals_located(span_places):
-                    copy_in(cursor, Span._meta.db_table, SPAN_COLUMNS, span_data)
+                _copied(cursor, Span._meta.db_table, SPAN_COLUMNS, span_data, span_places)
             if slots is not None:
                 cursor.execute(*slots)
 
@@ -411,6 +417,8 @@ class _Lookups(NamedTuple):
     seen: set[tuple]  # (article, label, start, end, annotator) of the spans stored or laid out so far
 
 
+ARTICLE_TABLE = Article._meta.db_table
+
 # ``Span.Origin.values`` builds its list anew on every call (once per span, it was 10% of an import's Python).
 ORIGINS = frozenset(Span.Origin.values)
 
@@ -482,9 +490,10 @@ class _Places:
         return self.locations[n - 1], "this article"
 
 
-def _write_articles(cursor: Any, data: bytes, places: _Places) -> None:
+def _copied(cursor: Any, table: str, columns: Sequence[str], data: bytes, places: _Places | _SpanPlaces) -> None:
+    """``copy_in``, a refusal of a row named by ``places`` (``_refusals_located``)."""
     with _refusals_located(places):
-        ArticleWriter.copy(cursor, data)
+        copy_in(cursor, table, columns, data)
 
 
 @dataclass(frozen=True)

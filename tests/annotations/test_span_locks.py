@@ -34,17 +34,25 @@ def _label_key_shareable(label_id: int) -> bool:
     return True
 
 
+def _probe_when_a_span_is_locked(label_id: int, seen: list[bool]):
+    """An execute wrapper that, right after each statement locking a span row, notes in ``seen`` whether the
+    label ``label_id`` could still be key-shared by another connection."""
+
+    def probe(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "FOR UPDATE" in sql and 'FROM "annotations_span"' in sql:
+            seen.append(_label_key_shareable(label_id))
+        return result
+
+    return probe
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("change", [{"note": "the CTO"}, {"label": "org"}])
 def test_editing_a_span_leaves_its_label_free_for_concurrent_creates(editor, labels, change):
     span = SpanFactory(annotator=editor, label=labels["person"])
     seen: list[bool] = []
-
-    def probe(execute, sql, params, many, context):
-        result = execute(sql, params, many, context)
-        if "FOR UPDATE" in sql and 'FROM "annotations_span"' in sql:
-            seen.append(_label_key_shareable(labels["person"].pk))
-        return result
+    probe = _probe_when_a_span_is_locked(labels["person"].pk, seen)
 
     if "label" in change:
         change = {"label": labels[change["label"]]}
@@ -64,12 +72,7 @@ def test_a_workspace_write_reads_the_span_as_span_locked_does_and_locks_its_row_
 
     span = SpanFactory(annotator=editor, label=labels["claim"], attributes={"verdict": "false", "speaker": "Ana"})
     seen: list[bool] = []
-
-    def probe(execute, sql, params, many, context):
-        result = execute(sql, params, many, context)
-        if "FOR UPDATE" in sql and 'FROM "annotations_span"' in sql:
-            seen.append(_label_key_shareable(labels["claim"].pk))
-        return result
+    probe = _probe_when_a_span_is_locked(labels["claim"].pk, seen)
 
     with transaction.atomic(), connection.execute_wrapper(probe):
         found = span_of_article_locked(article_id=span.article_id, span_id=span.pk)

@@ -455,15 +455,32 @@ def spliced(page, key, *, path):
     assert page.evaluate("document.getElementById('ws-body-patch').childElementCount") == 0
 
 
-def test_windowed_creates_relabels_and_deletes_leave_the_text_a_fresh_load_would_draw(
-    open_workspace, article, editor, labels
-):
+def _four_copies_with_orgs(article, editor, labels) -> str:
+    """The article's text four times over, "Larchfield Systems" labelled ORG in each copy: long enough that a change
+    redraws a stretch, not the whole text. Returns the new text."""
     long_body = "\n\n".join([BODY] * 4)
     Article.objects.filter(pk=article.pk).update(body=long_body, body_sha256=body_sha256(long_body))
     article.refresh_from_db()
     for which in range(4):
         start, end = python_offsets(long_body, "Larchfield Systems", which)
         span_create(article=article, label=labels["org"], start=start, end=end, annotator=editor)
+    return long_body
+
+
+def _drawn_as_a_fresh_load_draws(page, drawn) -> None:
+    """``drawn`` (the page's segments after its changes) is what a fresh load of the page draws, and the page was
+    never reloaded meanwhile."""
+    fresh = page.context.new_page()
+    fresh.goto(page.url)
+    fresh.wait_for_selector("#workspace[data-ready]")
+    assert drawn == fresh.evaluate(SEGMENTS)
+    assert page.evaluate("window.__noReload") == "kept"
+
+
+def test_windowed_creates_relabels_and_deletes_leave_the_text_a_fresh_load_would_draw(
+    open_workspace, article, editor, labels
+):
+    long_body = _four_copies_with_orgs(article, editor, labels)
     page = open_workspace(article)
 
     page.evaluate(SELECT, ["Mara Okonkwo", 2])
@@ -499,11 +516,7 @@ def test_windowed_creates_relabels_and_deletes_leave_the_text_a_fresh_load_would
     )
     drawn = page.evaluate(SEGMENTS)
     assert "".join(segment["text"] for segment in drawn) == long_body
-    fresh = page.context.new_page()
-    fresh.goto(page.url)
-    fresh.wait_for_selector("#workspace[data-ready]")
-    assert drawn == fresh.evaluate(SEGMENTS)
-    assert page.evaluate("window.__noReload") == "kept"
+    _drawn_as_a_fresh_load_draws(page, drawn)
 
 
 def test_a_reviewed_article_offers_an_editor_nothing_they_may_not_do(open_workspace, article, editor, labels):
@@ -556,12 +569,7 @@ def test_undo_splices_its_stretch_and_a_note_leaves_the_text_alone(open_workspac
     """An undo that takes away, brings back or relabels one span answers with that span's stretch, which the page
     splices in; a note answers without the text, and the page keeps the very elements it had. Either way the text
     ends as a fresh load draws it."""
-    long_body = "\n\n".join([BODY] * 4)
-    Article.objects.filter(pk=article.pk).update(body=long_body, body_sha256=body_sha256(long_body))
-    article.refresh_from_db()
-    for which in range(4):
-        start, end = python_offsets(long_body, "Larchfield Systems", which)
-        span_create(article=article, label=labels["org"], start=start, end=end, annotator=editor)
+    long_body = _four_copies_with_orgs(article, editor, labels)
     page = open_workspace(article)
 
     page.evaluate(SELECT, ["Okonkwo of Larchfield Systems said", 2])
@@ -596,9 +604,4 @@ def test_undo_splices_its_stretch_and_a_note_leaves_the_text_alone(open_workspac
     larchfield.refresh_from_db()
     assert larchfield.note == "checked twice"
 
-    drawn = page.evaluate(SEGMENTS)
-    fresh = page.context.new_page()
-    fresh.goto(page.url)
-    fresh.wait_for_selector("#workspace[data-ready]")
-    assert drawn == fresh.evaluate(SEGMENTS)
-    assert page.evaluate("window.__noReload") == "kept"
+    _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
