@@ -39,3 +39,43 @@ def segments(html: str | bytes | HtmlElement) -> list[tuple[int, str]]:
         assert element.tag == "span" and "seg" in element.classes and not (element.tail or "").strip()
         found.append((int(element.get("data-start")), lxml.html.tostring(element, encoding=str, with_tail=False)))
     return found
+
+
+def swap_out_of_band(page: HtmlElement, answer: HtmlElement) -> None:
+    """Apply an answer's out-of-band parts to ``page`` as htmx 2 does (``hx-swap-oob``): ``true`` replaces the
+    element of the same id, ``innerHTML`` its content; ``<strategy>:<selector>`` puts the part's children
+    ``beforebegin`` or ``beforeend`` of each element the selector finds, or ``delete``s them. A target that is
+    not there fails the test (htmx would skip it in silence, leaving the page short of the change)."""
+    for part in answer.xpath("./*[@hx-swap-oob]"):
+        how = part.get("hx-swap-oob")
+        part.attrib.pop("hx-swap-oob")
+        if how == "true":
+            target = page.get_element_by_id(part.get("id"))
+            target.getparent().replace(target, _copied(part))
+            continue
+        if how == "innerHTML":
+            target = page.get_element_by_id(part.get("id"))
+            for child in list(target):
+                target.remove(child)
+            target.text = part.text
+            for child in part:
+                target.append(_copied(child))
+            continue
+        strategy, _, css = how.partition(":")
+        targets = page.cssselect(css)
+        assert targets, f"nothing on the page for {how!r}"
+        for target in targets:
+            if strategy == "delete":
+                target.getparent().remove(target)
+            elif strategy == "beforebegin":
+                for child in part:
+                    target.addprevious(_copied(child))
+            elif strategy == "beforeend":
+                for child in part:
+                    target.append(_copied(child))
+            else:
+                raise AssertionError(f"no test support for {how!r}")
+
+
+def _copied(element: HtmlElement) -> HtmlElement:
+    return lxml.html.fromstring(lxml.html.tostring(element, with_tail=False))

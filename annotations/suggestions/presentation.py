@@ -3,7 +3,7 @@ without JavaScript), and per label an "accept all" form."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from html import escape
 from itertools import groupby
 from operator import itemgetter
@@ -28,37 +28,83 @@ def render_suggestion_groups(
 ) -> SafeString:
     """Rows are ``suggestion_rows``: ``(-id, start, end, label_id, "", None)``. ``csrf``: a stand-in for the
     request's CSRF token (a stored drawing's marker, put in place when it is served). Each label's group is
-    ``#ws-sug-group-<slug>``; ``oob``: marked for htmx to swap each in place of the page's own."""
+    ``#ws-sug-group-<slug>``, its count ``#ws-sug-count-<slug>``, its list ``#ws-sug-list-<slug>`` and each item
+    ``#ws-sug-item-<id>`` (``render_suggestion_changes`` inserts and removes items by these); ``oob``: marked for
+    htmx to swap each group in place of the page's own."""
     if not rows:
         return mark_safe("")
-    accept = reverse("annotations:suggestion-accept", args=[article.pk])
-    reject = reverse("annotations:suggestion-reject", args=[article.pk])
-    accept_all = reverse("annotations:suggestions-accept-label", args=[article.pk])
-    token = csrf or (escape(get_token(request)) if request else "")
-    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">' if token else ""
-    form = f'hx-swap="none" hx-sync="#workspace:queue all">{csrf}'
+    items = _Items(article, request, csrf)
     parts: list[str] = []
     append = parts.append
     swap = ' hx-swap-oob="true"' if oob else ""
-
     rank = {pk: (label.ordering, label.name) for pk, label in labels.items()}
-    body = article.body
     for label_id, group in groupby(sorted(rows, key=lambda row: (*rank[row[3]], row[1], -row[2])), key=itemgetter(3)):
-        items = list(group)
+        members = list(group)
         label = labels[label_id]
         name = escape(label.name)
         append(
             f'<section id="ws-sug-group-{label.slug}" class="span-group sug-group"{swap}>'
             f'<h3><span class="swatch sug label-{label.slug}" aria-hidden="true">'
-            f'</span>Suggested {name} <span class="count">{len(items)}</span></h3>'
-            f'<form method="post" action="{accept_all}" hx-post="{accept_all}" hx-swap="none" '
-            f'hx-sync="#workspace:queue all">{csrf}<input type="hidden" name="label" value="{label_id}">'
+            f"</span>Suggested {name} {_count(label, len(members))}</h3>"
+            f'<form method="post" action="{items.accept_all}" hx-post="{items.accept_all}" hx-swap="none" '
+            f'hx-sync="#workspace:queue all">{items.csrf}<input type="hidden" name="label" value="{label_id}">'
             f'<button type="submit" class="sug-accept-all" data-label="{label_id}">Accept all {name}</button></form>'
-            '<ol class="span-list">'
+            f'<ol class="span-list" id="ws-sug-list-{label.slug}">'
         )
+        append(items.of(label, members))
+        append("</ol></section>")
+    return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped
+
+
+def render_suggestion_changes(
+    article: Article, label: Any, rows: Sequence[tuple], added: Set[int], removed: Sequence[tuple], request: Any
+) -> SafeString:
+    """What a create's answer sends of the suggestion panel when the page shows ``label``'s group and keeps it:
+    the items of the suggestions the create made (``added``: their negative ids) inserted out of band where they
+    belong, the item of each suggestion it hid (``removed``) deleted, and the group's count. ``rows``: the label's
+    suggestion rows after the create. The page's group then is the one ``render_suggestion_groups`` draws, and
+    the answer holds a few items, not the group's hundreds."""
+    items = _Items(article, request, "")
+    ordered = sorted(rows, key=lambda row: (row[1], -row[2]))
+    parts = [f'<ol hx-swap-oob="delete:#ws-sug-item-{-row[0]}"></ol>' for row in removed]
+    run: list[tuple] = []
+    for row in [*ordered, None]:
+        if row is not None and row[0] in added:
+            run.append(row)
+            continue
+        if run:  # new items go before the next item the page already has, or at the list's end
+            target = f"beforebegin:#ws-sug-item-{-row[0]}" if row else f"beforeend:#ws-sug-list-{label.slug}"
+            parts.append(f'<ol hx-swap-oob="{target}">{items.of(label, run)}</ol>')
+            run = []
+    parts.append(_count(label, len(ordered), oob=True))
+    return mark_safe("".join(parts))  # noqa: S308 -- _Items escapes every text
+
+
+def _count(label: Any, count: int, *, oob: bool = False) -> str:
+    swap = ' hx-swap-oob="true"' if oob else ""
+    return f'<span class="count" id="ws-sug-count-{label.slug}"{swap}>{count}</span>'
+
+
+class _Items:
+    """The items of suggestions, each with its accept and reject forms."""
+
+    def __init__(self, article: Article, request: Any, csrf: str) -> None:
+        self.body = article.body
+        self.accept = reverse("annotations:suggestion-accept", args=[article.pk])
+        self.reject = reverse("annotations:suggestion-reject", args=[article.pk])
+        self.accept_all = reverse("annotations:suggestions-accept-label", args=[article.pk])
+        token = csrf or (escape(get_token(request)) if request else "")
+        self.csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">' if token else ""
+
+    def of(self, label: Any, rows: Sequence[tuple]) -> str:
+        """The items of ``rows``, all of ``label``, in the order given."""
+        name = escape(label.name)
+        accept, reject = self.accept, self.reject
+        form = f'hx-swap="none" hx-sync="#workspace:queue all">{self.csrf}'
         # A row's markup is these pieces around its id and excerpt: joined once per group, not once per row (a
-        # create's answer redraws its label's group, hundreds of rows on a long article).
-        opened = '<li class="sug-row"><button type="button" class="span-item sug-item" data-span="-'
+        # long article's group holds hundreds of rows).
+        opened = '<li class="sug-row" id="ws-sug-item-'
+        button = '"><button type="button" class="span-item sug-item" data-span="-'
         shown = f'"><span class="visually-hidden">Suggested {name}: </span>'
         to_accept = (
             f'</button> <form method="post" action="{accept}" hx-post="{accept}" {form}'
@@ -71,14 +117,16 @@ def render_suggestion_groups(
         )
         rejecting = f'"><button type="submit" class="sug-reject">Reject<span class="visually-hidden"> {name} '
         closed = "</span></button></form></li>"
-        for negative, start, end, *_ in items:
+        body = self.body
+        parts: list[str] = []
+        append = parts.append
+        for negative, start, end, *_ in rows:
             pk = -negative
             text = excerpt(body[start:end])
             if "&" in text or "<" in text or ">" in text:
                 text = escape(text, quote=False)
             append(
-                f'{opened}{pk}" data-suggestion="{pk}{shown}{text}{to_accept}{pk}{accepting}{text}{to_reject}{pk}'
-                f"{rejecting}{text}{closed}"
+                f'{opened}{pk}{button}{pk}" data-suggestion="{pk}{shown}{text}{to_accept}{pk}{accepting}{text}'
+                f"{to_reject}{pk}{rejecting}{text}{closed}"
             )
-        append("</ol></section>")
-    return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped
+        return "".join(parts)

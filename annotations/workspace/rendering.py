@@ -313,7 +313,9 @@ def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, l
 def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]], *, oob: bool = False) -> SafeString:
     """The side panel's spans, grouped by label: one button per span that selects it in the text.
 
-    Each group is ``#ws-group-<label slug>``; ``oob``: marked for htmx to swap each in place of the page's own.
+    Each group is ``#ws-group-<label slug>``, its count ``#ws-count-<slug>`` and each item ``#ws-item-<span id>``
+    (a create's answer inserts one item and swaps the count: ``render_span_insert``); ``oob``: marked for htmx
+    to swap each group in place of the page's own.
     """
     parts: list[str] = []
     append = parts.append
@@ -323,27 +325,56 @@ def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]
         append(
             f'<section id="ws-group-{label.slug}" class="span-group"{swap}><h3>'
             f'<span class="swatch label-{label.slug}" aria-hidden="true"></span>'
-            f'{name} <span class="count">{len(spans)}</span></h3><ol class="span-list">'
+            f"{name} {_count(f'ws-count-{label.slug}', len(spans))}</h3>"
+            f'<ol class="span-list" id="ws-list-{label.slug}">'
         )
-        for pk, start, end, _, note, verdict in spans:
-            text = excerpt(body[start:end])
-            if "&" in text or "<" in text or ">" in text:
-                text = escape(text, quote=False)
-            append(
-                f'<li><button type="button" class="span-item" data-span="{pk}">'
-                f'<span class="visually-hidden">{name}: </span>{text}</button>'
-            )
-            if note:
-                append(f' <span class="badge" title="{escape(note)}">note</span>')
-            if verdict:
-                verdict = escape(verdict)
-                append(f' <span class="badge verdict-{verdict}">{verdict}</span>')
-            append("</li>")
+        for span in spans:
+            append(_span_item(body, name, span))
         append("</ol></section>")
     return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped
 
 
-# Text colours for highlights. WCAG 2 asks 4.5:1 for body text; the default ink is the page's own text colour.
+def _count(element_id: str, count: int, *, oob: bool = False) -> str:
+    swap = ' hx-swap-oob="true"' if oob else ""
+    return f'<span class="count" id="{element_id}"{swap}>{count}</span>'
+
+
+def _span_item(body: str, name: str, span: SpanRow) -> str:
+    """One item of the list of spans; ``name``: its label's name, escaped."""
+    pk, start, end, _, note, verdict = span
+    text = excerpt(body[start:end])
+    if "&" in text or "<" in text or ">" in text:
+        text = escape(text, quote=False)
+    item = (
+        f'<li id="ws-item-{pk}"><button type="button" class="span-item" data-span="{pk}">'
+        f'<span class="visually-hidden">{name}: </span>{text}</button>'
+    )
+    if note:
+        item += f' <span class="badge" title="{escape(note)}">note</span>'
+    if verdict:
+        verdict = escape(verdict)
+        item += f' <span class="badge verdict-{verdict}">{verdict}</span>'
+    return item + "</li>"
+
+
+def list_order(row: SpanRow) -> tuple[int, int, int]:
+    """Where a span stands in its label's list: by start, longest first, then by id (``workspace_spans``)."""
+    return row[START], -row[END], row[PK]
+
+
+def render_span_insert(body: str, label: Any, group: Sequence[SpanRow], row: SpanRow) -> SafeString:
+    """What a create's answer sends of the list of spans when the page shows ``label``'s group: the new ``row``'s
+    item, inserted out of band before the item that follows it (or at the list's end), and the group's count.
+    ``group``: the label's rows after the create, in the list's order, ``row`` among them. The page's list then
+    is the one ``render_span_groups`` draws, without the hundreds of items a long article's group holds."""
+    at = bisect_left(group, list_order(row), key=list_order)
+    following = group[at + 1] if at + 1 < len(group) else None
+    target = f"beforebegin:#ws-item-{following[PK]}" if following else f"beforeend:#ws-list-{label.slug}"
+    item = _span_item(body, escape(label.name), row)
+    count = _count(f"ws-count-{label.slug}", len(group), oob=True)
+    return mark_safe(f'<ol hx-swap-oob="{target}">{item}</ol>{count}')  # noqa: S308 -- _span_item escapes
+
+
 INK_DARK = "#1d232a"
 INK_LIGHT = "#ffffff"
 MIN_CONTRAST = 4.5

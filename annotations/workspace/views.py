@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import secrets
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html import escape
 from itertools import groupby
 from operator import itemgetter
@@ -40,7 +40,7 @@ from annotations.queue.forms import queue_position, queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
-from annotations.suggestions.presentation import render_suggestion_groups
+from annotations.suggestions.presentation import render_suggestion_changes, render_suggestion_groups
 from annotations.suggestions.propagation import suggestions_propagate_span_ids
 from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
 from annotations.workflow.services import SlotsFull, slot_claim
@@ -65,6 +65,7 @@ from annotations.workspace.rendering import (
     labels_stylesheet,
     render_body,
     render_span_groups,
+    render_span_insert,
     render_windows,
     row_hash,
     rows_hash,
@@ -258,22 +259,22 @@ def _draw(
     """
     drawn = rows + suggested
     if only is not None:
-        # The editor's rows come ordered by start, then longest first (``workspace_spans``): within one label
-        # that is the list's order already.
-        groups = [(labels[only.label], only.rows)]
+        spans = render_span_insert(article.body, labels[only.label], only.rows, only.row)
     else:
-        # A stable sort by label keeps that order within each label (``render_span_groups``' order: label
-        # ordering and name, then start, longest first), comparing a label's place rather than four fields.
+        # A stable sort by label keeps the editor's order (start, then longest first) within each label
+        # (``render_span_groups``' order: label ordering and name, then start, longest first), comparing a label's
+        # place rather than four fields.
         rank = {pk: (label.ordering, label.name, pk) for pk, label in labels.items()}
         ordered = sorted(rows, key=lambda row: rank[row[LABEL]])
         groups = [(labels[pk], list(items)) for pk, items in groupby(ordered, key=itemgetter(LABEL))]
+        spans = render_span_groups(article.body, groups)
     return drawings.Drawing(
         (
             render_body(article.body, drawn, labels)
             if patch is None
             else render_windows(article.body, drawn, labels, patch)
         ).encode(),
-        render_span_groups(article.body, groups, oob=only is not None).encode(),
+        spans.encode(),
         body_version(drawn, labels) if version is None else version,
         _draw_suggestions(request, article, labels, suggested, csrf, only),
         len(rows),
@@ -293,14 +294,22 @@ def _draw_suggestions(
         return render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode()
     if not only.suggestions:
         return b""
-    return render_suggestion_groups(article, labels, only.suggested, request, oob=True).encode()
+    changes = render_suggestion_changes(article, labels[only.label], only.suggested, only.added, only.removed, request)
+    return changes.encode()
 
 
 class PanelPart(NamedTuple):
+    """What a create's answer sends of the side panel when the page shows the groups it changed: the new span's
+    item and its group's count (``render_span_insert``) and, if it made or hid suggestions of its label, those
+    items and that group's count (``render_suggestion_changes``)."""
+
     label: int  # the label whose group of spans changed
     suggestions: bool  # its group of suggestions changed too
     rows: list[SpanRow]  # the editor's rows of that label, in the list's order
-    suggested: list[SpanRow]  # the suggestion rows of that label
+    row: SpanRow  # the new span's row
+    suggested: Sequence[SpanRow] = ()  # the suggestion rows of that label
+    added: frozenset[int] = frozenset()  # the suggestions the create made (negative ids)
+    removed: tuple[SpanRow, ...] = ()  # the suggestion rows it hid
 
 
 def _panel_part(
@@ -317,19 +326,20 @@ def _panel_part(
     label, a new or emptied group needs its place). ``changed``: ``_changed_rows``."""
     if change is None or patch is None or change.before is not None:
         return None
-    label = next((row[LABEL] for row in changed if row[PK] == change.span), None)
-    if label is None:
+    row = next((row for row in changed if row[PK] == change.span), None)
+    if row is None:
         return None
+    label = row[LABEL]
     group = [row for row in rows if row[LABEL] == label]
     if len(group) < 2:
         return None
     if not change.added and not change.hidden:
-        return PanelPart(label, False, group, [])
+        return PanelPart(label, False, group, row)
     after = [row for row in suggested if row[LABEL] == label]
     before = len(after) - sum(1 for row in after if row[PK] in change.added) + len(change.hidden)
     if not after or before < 1 or any(row[LABEL] != label for row in change.hidden):
         return None
-    return PanelPart(label, True, group, after)
+    return PanelPart(label, True, group, row, after, change.added, tuple(change.hidden))
 
 
 def _workspace_context(

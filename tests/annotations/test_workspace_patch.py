@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 
 from annotations.models import Label, Span
+from annotations.suggestions.models import Suggestion
 from tests.factories import ArticleFactory, SpanFactory
-from tests.html import one, parse, segments, select
+from tests.html import one, parse, segments, select, swap_out_of_band
 
 pytestmark = pytest.mark.django_db
 
@@ -144,24 +145,56 @@ def test_a_create_into_a_group_the_page_shows_answers_with_that_group_alone(edit
         start = BODY.index(text)
         SpanFactory(article=article, label=labels[label], start=start, end=start + len(text), annotator=editor)
     page = Page(editor_client, article)
+    before = parse(editor_client.get(url("article-annotate", article)).content)
     start = BODY.index("Linux")
     data = {"label": labels["org"].pk, "start": start, "end": start + 5, "text": "Linux"}
     response = editor_client.post(url("span-create", article), {**data, "body_version": page.version}, headers=HX)
     answer = parse(response.content)
     span = Span.objects.get(text="Linux")
     assert one(answer, "#ws-body-patch").get("data-from")  # the page held the drawing just before: a stretch
-    # No whole panel: the selection (with the new span's editor), the count and the ORG group, each out of band.
-    assert not select(answer, "#ws-panel") and not select(answer, ".sug-group")
+    # No whole panel nor group: the selection (with the new span's editor), the counts and the new item.
+    assert not select(answer, "#ws-panel") and not select(answer, ".span-group") and not select(answer, ".sug-group")
     selected = one(answer, "#span-editor")
     assert selected.get("hx-swap-oob") == "true" and selected.get("data-selected") == str(span.pk)
     assert one(answer, "#ws-panel-title").get("hx-swap-oob") == "true"
-    (group,) = select(answer, ".span-group")
-    assert group.get("id") == "ws-group-org" and group.get("hx-swap-oob") == "true"
-    # The parts are the fresh page's own.
+    assert one(answer, "#ws-count-org").text == "3"  # and 4 spans in all (#ws-panel-title)
+    (item,) = select(answer, "li")
+    assert item.get("id") == f"ws-item-{span.pk}"
+    assert item.getparent().get("hx-swap-oob") == "beforeend:#ws-list-org"  # after "Quillix OS", the last ORG
+    # Put in place as htmx does, the page's list and counts are the fresh page's own.
+    swap_out_of_band(before, answer)
     fresh = parse(editor_client.get(url("article-annotate", article)).content)
-    mine = lxml.html.tostring(group, with_tail=False).replace(b' hx-swap-oob="true"', b"")
-    assert lxml.html.tostring(one(fresh, "#ws-group-org"), with_tail=False) == mine
-    assert one(fresh, "#ws-panel-title .count").text == one(answer, "#ws-panel-title .count").text == "4"
+    for part in ("#ws-group-org", "#ws-panel-title"):
+        assert markup(one(before, part)) == markup(one(fresh, part))
+
+
+def test_a_create_inserts_its_item_where_a_fresh_page_lists_it(editor_client, editor, labels):
+    body = "Quillix met Larchfield, Corvane and Quillix Labs; Larchfield Systems said Corvane agreed. " * 3
+    body += "Filler words without names, long enough that a stretch stays under half the text. " * 6
+    article = ArticleFactory(title="Order", body=body)
+    page_html = parse(editor_client.get(url("article-annotate", article)).content)
+    version = one(page_html, "#ws-body-patch").get("data-version")
+    places = []
+    for name in ("Larchfield", "Quillix", "Corvane"):
+        at = body.index(name, len(body) // 4)
+        places.append((at, at + len(name)))
+    at = body.index("Larchfield Systems", len(body) // 4)
+    # Same start as the ORG "Larchfield" already there, but longer: listed before it.
+    places += [(at, at + len("Larchfield Systems")), (0, len("Quillix"))]
+    inserted = []  # the answers that sent items, not the panel
+    for start, end in places:
+        data = {"label": labels["org"].pk, "start": start, "end": end, "text": body[start:end], "body_version": version}
+        answer = parse(editor_client.post(url("span-create", article), data, headers=HX).content)
+        version = one(answer, "#ws-body-patch").get("data-version")
+        if not select(answer, "#ws-panel"):
+            inserted.append(len(select(answer, "li")))
+        swap_out_of_band(page_html, answer)
+    # The first ORG span starts its group (the whole panel); most others insert their item, and the names not
+    # labelled before their suggestions' items too (a create whose stretches pass half the text sends it all).
+    assert len(inserted) >= 3 and max(inserted) > 1, inserted
+    fresh = parse(editor_client.get(url("article-annotate", article)).content)
+    for part in ("#ws-panel-title", "#ws-group-org", "#ws-suggestions-title", "#ws-sug-group-org"):
+        assert markup(one(page_html, part)) == markup(one(fresh, part)), part
 
 
 def test_a_create_starting_a_group_or_without_the_pages_drawing_answers_with_the_whole_panel(
@@ -199,17 +232,29 @@ def test_a_create_that_suggests_into_groups_the_page_shows_answers_with_those_gr
         SpanFactory(article=article, label=labels["person"], start=at, end=at + 5, annotator=editor)
     page = Page(editor_client, article)
     page.create(labels["org"], "Quillix")  # the first ORG span and suggestions: new groups, the whole panel
+    before = parse(editor_client.get(url("article-annotate", article)).content)
     start = body.index("Larchfield")
     data = {"label": labels["org"].pk, "start": start, "end": start + 10, "text": "Larchfield"}
     answer = parse(
         editor_client.post(url("span-create", article), {**data, "body_version": page.version}, headers=HX).content
     )
-    assert not select(answer, "#ws-panel")
-    assert [group.get("id") for group in select(answer, ".span-group")] == ["ws-group-org", "ws-sug-group-org"]
+    assert not select(answer, "#ws-panel") and not select(answer, ".span-group")
+    # One span item, three suggestion items (the other places of "Larchfield"), no group resent.
+    assert [item.get("id") for item in select(answer, "li.sug-row")] == [
+        f"ws-sug-item-{pk}" for pk in sorted(pks_of_suggested(article, "Larchfield"))
+    ]
+    assert len(select(answer, "li:not(.sug-row)")) == 1
+    swap_out_of_band(before, answer)
     fresh = parse(editor_client.get(url("article-annotate", article)).content)
     for part in ("#ws-group-org", "#ws-sug-group-org", "#ws-suggestions-title", "#ws-panel-title"):
-        mine = lxml.html.tostring(one(answer, part), with_tail=False).replace(b' hx-swap-oob="true"', b"")
-        theirs = lxml.html.tostring(one(fresh, part), with_tail=False)
-        # CSRF tokens are masked afresh per response; the rest is the fresh page's.
-        assert re.sub(rb'value="[A-Za-z0-9]{64}"', b"", mine) == re.sub(rb'value="[A-Za-z0-9]{64}"', b"", theirs)
+        assert markup(one(before, part)) == markup(one(fresh, part)), part
     assert one(fresh, "#ws-suggestions-title .count").text == "6"  # three more places of each name
+
+
+def pks_of_suggested(article, text):
+    return Suggestion.objects.filter(article=article, text=text).values_list("pk", flat=True)
+
+
+def markup(element) -> bytes:
+    """An element's markup with the CSRF tokens left out (they are masked afresh per response)."""
+    return re.sub(rb'value="[A-Za-z0-9]{64}"', b"", lxml.html.tostring(element, with_tail=False))

@@ -445,6 +445,15 @@ SEGMENTS = """
 """
 
 
+# The side panel as a reader meets it: each group's heading and count, then its items' ids and texts, in order.
+PANEL = """() => [...document.querySelectorAll("#ws-panel .span-group")].map((group) => ({
+  id: group.id,
+  heading: group.querySelector("h3").textContent,
+  items: [...group.querySelectorAll("li")].map((item) => [item.id, item.querySelector(".span-item").textContent]),
+}))
+"""
+
+
 def spliced(page, key, *, path):
     """Press ``key``; check the answer carried only a stretch of the text and the page spliced it in."""
     with page.expect_response(lambda r: path in r.url and r.request.method == "POST") as response:
@@ -474,6 +483,8 @@ def _drawn_as_a_fresh_load_draws(page, drawn) -> None:
     fresh.goto(page.url)
     fresh.wait_for_selector("#workspace[data-ready]")
     assert drawn == fresh.evaluate(SEGMENTS)
+    # The side panel too: answers insert single items and counts into it (a create's), or swap it whole.
+    assert page.evaluate(PANEL) == fresh.evaluate(PANEL)
     assert page.evaluate("window.__noReload") == "kept"
 
 
@@ -604,4 +615,34 @@ def test_undo_splices_its_stretch_and_a_note_leaves_the_text_alone(open_workspac
     larchfield.refresh_from_db()
     assert larchfield.note == "checked twice"
 
+    _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
+
+
+def test_a_create_into_shown_groups_inserts_its_items_where_a_fresh_load_lists_them(
+    open_workspace, article, editor, labels
+):
+    long_body = _four_copies_with_orgs(article, editor, labels)
+    page = open_workspace(article)
+    page.evaluate(SELECT, ["Quillix OS", 0])
+    press(page, "2", path="/spans/")  # ORG, suggested in the three other copies: a new group of suggestions
+    expect(page.locator("#ws-sug-group-org li")).to_have_count(3)
+    page.evaluate(SELECT, ["Quillix OS", 2])  # a suggested place, between ORG spans of the list
+    with page.expect_response(lambda r: "/spans/" in r.url and r.request.method == "POST") as response:
+        page.keyboard.press("2")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
+    answer = response.value.text()
+    # Neither the panel nor a group came back: the new item, the suggestion it hid, the counts.
+    assert 'id="ws-panel"' not in answer and 'class="span-group' not in answer
+    assert 'hx-swap-oob="beforebegin:#ws-item-' in answer and 'hx-swap-oob="delete:#ws-sug-item-' in answer
+    expect(page.locator("#ws-count-org")).to_have_text("6")
+    expect(page.locator("#ws-sug-group-org li")).to_have_count(2)
+    start, _ = python_offsets(long_body, "Quillix OS", 2)
+    created = Span.objects.get(article=article, start=start)
+    # The new item is where the list orders it (by place in the text) and selects its span like any other.
+    ids = page.locator("#ws-list-org li").evaluate_all("(items) => items.map((item) => item.id)")
+    in_text_order = Span.objects.filter(article=article, label=labels["org"]).order_by("start").values_list("pk")
+    assert ids == [f"ws-item-{pk}" for (pk,) in in_text_order]
+    assert ids.index(f"ws-item-{created.pk}") == 4  # copy 2's "Larchfield" comes before its "Quillix OS"
+    page.locator(f"#ws-item-{created.pk} .span-item").click()
+    expect(page.locator("#span-editor h2")).to_contain_text(f"Selected: ORG {start}")
     _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
