@@ -280,7 +280,7 @@ def run(args: argparse.Namespace) -> None:
 
     # As the page does: each post names the drawing of the body it holds (the last response's), so the server
     # can answer with just the stretch that changed.
-    version = re.compile(rb'id="ws-body-patch"[^>]*data-version="([0-9a-f]+)"')
+    version = re.compile(rb'id="ws-body-patch"[^>]*data-version="([0-9.]+)"')
     drawn = {"version": b"", "windowed": 0}
 
     def create(i, targets=targets):

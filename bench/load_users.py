@@ -33,7 +33,7 @@ SELECTED = re.compile(r'data-selected="(\d+)"')
 ARTICLE = re.compile(r"/articles/(\d+)/annotate/")
 # The drawing of the text the page holds (workspace.js sends it with every post, so the answer redraws only the
 # stretch that changed when the page holds the drawing just before the change).
-VERSION = re.compile(r'id="ws-body-patch"[^>]*data-version="([0-9a-f]+)"')
+VERSION = re.compile(r'id="ws-body-patch"[^>]*data-version="([0-9.]+)"')
 # Capitalised words: names, as editors label them. Not one followed by a combining mark (an "e" + U+0301 spelt in
 # two code points): it ends inside a character, and the server rightly refuses such a span (422).
 WORD = re.compile(r"\b[A-Z][a-z]{3,}\b(?![\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])")

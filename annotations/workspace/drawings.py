@@ -1,12 +1,14 @@
-"""The annotate page's drawings kept in PostgreSQL (``WorkspaceDrawing``), found by the article's revision.
+"""The annotate page's drawings kept in PostgreSQL (``WorkspaceDrawing``), found by the drawing's revision key.
 
 Only the page itself (a GET) reads and stores them; a write's answer draws afresh, since the drawing it shows is
-new. Every web process and replica shares the table. A drawing is stored under the revision key read *before* the
-rows it was drawn from, and found only by the statement that reads the current key (``page_reads``). The triggers
-of migration 0027 give an article a new revision in the transaction of any change to what it draws, so a drawing's
-rows are never older than its key; they may be newer (a change committed between the two reads), but then that
-change's newer revision committed before the drawing did, and no snapshot that sees the drawing sees its key as
-current.
+new. Every web process and replica shares the table. An editor's drawing of an article has the key
+``"<article>.<article, editor>.<labels>"``: the revisions of migration 0032, which statement-level triggers bump
+in the transaction of any change to what the drawing shows. A drawing is stored under the key read *before* the
+rows it was drawn from, and found only by the statement that reads the current key (``page_reads``), so a
+drawing's rows are never older than its key; they may be newer (a change committed between the two reads), but
+then that change's newer revision committed before the drawing did, and no snapshot that sees the drawing sees
+its key as current. The key is also the drawing's version (``body_version``), which a page sends with each write:
+the write's answer, read in its transaction, compares it with the key just before the write (``PageReads.before``).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ class Drawing(NamedTuple):
 
 
 class PageReads(NamedTuple):
-    key: str  # the revision key the drawing is (to be) stored under
+    key: str  # the revision key the drawing is (to be) stored under: its version
+    before: str  # in a write's transaction, the key just before the write (else the key)
     labels: dict[int, Label]  # every label, inactive ones too, by id
     undo_count: int
     drawing: Drawing | None  # the editor's stored drawing of this revision, if any
@@ -55,10 +58,12 @@ class PageReads(NamedTuple):
 # One statement, one snapshot: the revision key, the labels, the editor's undo entries, the article's slots and the
 # site-wide k (workflow.selectors.editor_progress) and the drawing of that key; or, with no drawing, the body to
 # draw (when the caller has not read it: a write's answer, a page whose drawing is out of date).
+# ``before``: each revision as it was before this write first bumped it, where it did (``writer``: migration 0032);
+# elsewhere (NULL = NULL when the write has no name: it wrote nothing) the revision itself.
 # It starts with SELECT (the revision as a subquery, not a CTE): pghistory prefixes its context to any other
 # statement run while a request writes, and a statement with a prefix cannot go in a pipeline (``answer_reads``).
 _PAGE_SQL = """
-SELECT revision.key,
+SELECT revision.key, revision.before,
        (SELECT json_agg(label ORDER BY label.id) FROM annotations_label label),
        (SELECT count(*) FROM annotations_undoentry WHERE user_id = %(editor)s AND article_id = %(article)s),
        (SELECT json_agg(json_build_array(
@@ -66,13 +71,20 @@ SELECT revision.key,
         FROM annotations_assignment
         WHERE article_id = %(article)s AND (released_at IS NULL OR user_id = %(editor)s)),
        (SELECT editors_per_article FROM annotations_workflowsettings WHERE id = %(settings)s),
-       drawing.body, drawing.spans, drawing.body_version, drawing.suggestions, drawing.span_count,
-       drawing.suggestion_count,
+       drawing.body, drawing.spans, drawing.suggestions, drawing.span_count, drawing.suggestion_count,
        CASE WHEN %(body)s AND drawing.article_id IS NULL
             THEN (SELECT body FROM articles_article WHERE id = %(article)s) END
 FROM (
-    SELECT coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = %(article)s), 0)::text
-        || '.' || coalesce((SELECT revision FROM annotations_drawingrevision WHERE article_id = 0), 0)::text AS key
+    SELECT concat_ws('.', coalesce(a.revision, 0), coalesce(e.revision, 0), coalesce(l.revision, 0)) AS key,
+           concat_ws('.',
+               CASE WHEN a.writer = writer.name THEN a.before ELSE coalesce(a.revision, 0) END,
+               CASE WHEN e.writer = writer.name THEN e.before ELSE coalesce(e.revision, 0) END,
+               CASE WHEN l.writer = writer.name THEN l.before ELSE coalesce(l.revision, 0) END
+           ) AS before
+    FROM (SELECT annotations_drawing_writer() AS name) writer
+    LEFT JOIN annotations_drawingrevision a ON a.article_id = %(article)s AND a.editor_id = 0
+    LEFT JOIN annotations_drawingrevision e ON e.article_id = %(article)s AND e.editor_id = %(editor)s
+    LEFT JOIN annotations_drawingrevision l ON l.article_id = 0 AND l.editor_id = 0
 ) revision
 LEFT JOIN annotations_workspacedrawing drawing
     ON drawing.article_id = %(article)s AND drawing.editor_id = %(editor)s AND drawing.key = revision.key
@@ -154,12 +166,13 @@ def _page_reads_send(cursor: Any, *, article_id: int, editor_id: int, stored: bo
 
 
 def _page_reads_of(row: tuple[Any, ...]) -> PageReads:
-    key, labels, undo_count, slots, site_k, drawn, spans, version, suggestions, span_count, suggestion_count = row[:11]
+    key, before, labels, undo_count, slots, site_k, drawn, spans, suggestions, span_count, suggestion_count = row[:11]
     drawing = None
     if drawn is not None:
-        drawing = Drawing(bytes(drawn), bytes(spans), version, bytes(suggestions), span_count, suggestion_count)
+        drawing = Drawing(bytes(drawn), bytes(spans), key, bytes(suggestions), span_count, suggestion_count)
     return PageReads(
         key,
+        before,
         {label.pk: label for label in map(_label, labels or [])},
         undo_count,
         drawing,
@@ -169,30 +182,32 @@ def _page_reads_of(row: tuple[Any, ...]) -> PageReads:
     )
 
 
-# Keep the drawing as this editor's, replacing theirs; other editors' drawings of the article under another key are
-# of an older revision (or a newer one a slower request just missed): they would never be served, so they go.
+# Keep the drawing as this editor's, replacing theirs; other editors' drawings of an older revision of the article
+# or of the labels (the key's first and last parts) would never be served again, so they go.
 _STORE_SQL = """
 WITH pruned AS (
     DELETE FROM annotations_workspacedrawing
-    WHERE article_id = %(article)s AND editor_id <> %(editor)s AND key <> %(key)s
+    WHERE article_id = %(article)s AND editor_id <> %(editor)s
+      AND (split_part(key, '.', 1) <> split_part(%(key)s, '.', 1)
+           OR split_part(key, '.', 3) <> split_part(%(key)s, '.', 3))
 )
 INSERT INTO annotations_workspacedrawing
-    (article_id, editor_id, key, body, spans, body_version, suggestions, span_count, suggestion_count, drawn_at)
-VALUES (%(article)s, %(editor)s, %(key)s, %(body)s, %(spans)s, %(body_version)s, %(suggestions)s, %(span_count)s,
+    (article_id, editor_id, key, body, spans, suggestions, span_count, suggestion_count, drawn_at)
+VALUES (%(article)s, %(editor)s, %(key)s, %(body)s, %(spans)s, %(suggestions)s, %(span_count)s,
         %(suggestion_count)s, %(now)s)
 ON CONFLICT (article_id, editor_id) DO UPDATE SET
-    key = EXCLUDED.key, body = EXCLUDED.body, spans = EXCLUDED.spans, body_version = EXCLUDED.body_version,
-    suggestions = EXCLUDED.suggestions, span_count = EXCLUDED.span_count,
-    suggestion_count = EXCLUDED.suggestion_count, drawn_at = EXCLUDED.drawn_at
+    key = EXCLUDED.key, body = EXCLUDED.body, spans = EXCLUDED.spans, suggestions = EXCLUDED.suggestions,
+    span_count = EXCLUDED.span_count, suggestion_count = EXCLUDED.suggestion_count, drawn_at = EXCLUDED.drawn_at
 """
 
 
 def drawing_store(*, article_id: int, editor_id: int, key: str, drawing: Drawing) -> None:
     """Keep ``drawing`` as this editor's drawing of the article under ``key`` (one statement)."""
     with connection.cursor() as cursor:
+        fields = drawing._asdict()
+        del fields["body_version"]  # the key
         cursor.execute(
-            _STORE_SQL,
-            {"article": article_id, "editor": editor_id, "key": key, "now": timezone.now(), **drawing._asdict()},
+            _STORE_SQL, {"article": article_id, "editor": editor_id, "key": key, "now": timezone.now(), **fields}
         )
 
 

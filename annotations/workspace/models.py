@@ -62,12 +62,14 @@ class WriteOutcome(models.Model):
 class WorkspaceDrawing(models.Model):
     """An editor's annotate page as last drawn: the body's markup, their list of spans and of suggestions, UTF-8.
 
-    ``key`` is ``"<article's revision>.<labels' revision>"`` (``annotations_drawingrevision``, migration 0027):
-    statement-level triggers give the article a new revision, in the transaction of the change, whenever a
-    statement changes anything a drawing shows (spans, suggestions, decisions, the body or status, labels), by any
-    path (the workspace, the admin, a review, an import, raw SQL). Revisions never recur, so a drawing is served
-    only while nothing it shows has changed; nothing needs invalidating by hand. One row per editor and article,
-    replaced when the page is drawn anew; storing one drops the article's drawings of older revisions.
+    ``key`` is ``"<article's revision>.<the article's for this editor>.<labels' revision>"``
+    (``annotations_drawingrevision``, migration 0032): statement-level triggers give these a new revision, in the
+    transaction of the change, whenever a statement changes anything a drawing shows (spans, suggestions,
+    decisions, the body or status, labels), by any path (the workspace, the admin, a review, an import, raw SQL).
+    Revisions never recur, so a drawing is served only while nothing it shows has changed; nothing needs
+    invalidating by hand. The key is also the drawing's version (the page's ``body_version``). One row per editor
+    and article, replaced when the page is drawn anew; storing one drops other editors' drawings of the article
+    that are older than its revision.
     """
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
@@ -75,7 +77,6 @@ class WorkspaceDrawing(models.Model):
     key = models.CharField(max_length=64)
     body = models.BinaryField()
     spans = models.BinaryField()
-    body_version = models.CharField(max_length=24)
     suggestions = models.BinaryField(default=b"")  # the suggestion panel, its CSRF token a marker (drawings.py)
     span_count = models.PositiveIntegerField(default=0)
     suggestion_count = models.PositiveIntegerField(default=0)

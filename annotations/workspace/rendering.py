@@ -10,14 +10,12 @@ list items, and a template loop over them costs several times the rest of the pa
 from __future__ import annotations
 
 import re
-import zlib
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from itertools import pairwise
-from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 from django.utils.safestring import SafeString, mark_safe
@@ -257,31 +255,6 @@ def change_windows(
         else:
             merged.append((lo, hi))
     return merged
-
-
-def rows_hash(spans: Iterable[Any]) -> int:
-    """The rows' part of ``body_version``: a sum of the rows' hashes, so the version of the drawing just before a
-    change is this less the changed rows' hashes plus their hashes before (no second pass over the article's rows).
-    Hashes of tuples of ints are the same in every worker process (only str and bytes hashing is salted)."""
-    return sum(map(hash, map(itemgetter(slice(PK, LABEL + 1)), span_rows(spans))))
-
-
-def row_hash(row: SpanRow) -> int:
-    """One row's term of ``rows_hash``."""
-    return hash(row[PK : LABEL + 1])
-
-
-def version_of(rows_sum: int, labels: Mapping[int, LabelLike]) -> str:
-    """``body_version`` from ``rows_hash`` (or a sum derived from it) and the labels."""
-    # The labels' few strings go through crc32: str hashing is salted per process.
-    drawn = sorted((pk, label.slug, label.name, label.ordering) for pk, label in labels.items())
-    return f"{rows_sum & (2**64 - 1):016x}{zlib.crc32(repr(drawn).encode()):08x}"
-
-
-def body_version(spans: Iterable[Any], labels: Mapping[int, LabelLike]) -> str:
-    """A short fingerprint of what the body shows, so a page can say which drawing of the body it holds."""
-    # A sum of the rows' hashes needs no sorting.
-    return version_of(rows_hash(spans), labels)
 
 
 def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, length: int) -> tuple[int, int]:

@@ -59,7 +59,6 @@ from annotations.workspace.rendering import (
     START,
     SpanRow,
     WorkspaceSpan,
-    body_version,
     change_window,
     change_windows,
     labels_stylesheet,
@@ -67,9 +66,6 @@ from annotations.workspace.rendering import (
     render_span_groups,
     render_span_insert,
     render_windows,
-    row_hash,
-    rows_hash,
-    version_of,
 )
 from articles.models import Article
 
@@ -211,20 +207,6 @@ def _changed_rows(rows: list[SpanRow], suggested: list[SpanRow], change: BodyCha
     return found
 
 
-def _version_before(drawn_sum: int, labels: dict[int, Label], change: BodyChange | None, changed: list[SpanRow]) -> str:
-    """The body version of the drawing just before ``change`` (the current one without a change), from the current
-    drawing's ``rows_hash``: less the rows the change drew (``changed``), plus the span's row before it and the
-    suggestion rows it stopped drawing. One pass over the article's rows fewer than hashing them again (~0.2 ms
-    a create, twice that for a relabel or delete, which asked twice, over 2,700 rows)."""
-    if change is None:
-        return version_of(drawn_sum, labels)
-    before = drawn_sum - sum(map(row_hash, changed))
-    if change.before is not None:
-        before += row_hash(change.before)
-    before += sum(map(row_hash, change.hidden))
-    return version_of(before, labels)
-
-
 def _body_patch(
     length: int, drawn: list[SpanRow], change: BodyChange, changed: list[SpanRow]
 ) -> list[tuple[int, int]] | None:
@@ -250,12 +232,13 @@ def _draw(
     patch: list[tuple[int, int]] | None = None,
     csrf: str = "",
     only: PanelPart | None = None,
-    version: str | None = None,
+    *,
+    version: str,
 ) -> drawings.Drawing:
     """The body (or the stretches ``patch`` of it), the list of spans and the suggestion panel, drawn.
 
-    ``only``: just one label's group of the list (and of the suggestions, if they changed), to be swapped in out
-    of band. ``version``: the drawing's ``body_version``, when the caller has it.
+    ``only``: just the new item of one label's list (and the suggestion items that changed), to be put in out of
+    band. ``version``: the drawing's key (``drawings.page_reads``).
     """
     drawn = rows + suggested
     if only is not None:
@@ -275,7 +258,7 @@ def _draw(
             else render_windows(article.body, drawn, labels, patch)
         ).encode(),
         spans.encode(),
-        body_version(drawn, labels) if version is None else version,
+        version,
         _draw_suggestions(request, article, labels, suggested, csrf, only),
         len(rows),
         len(suggested),
@@ -384,14 +367,11 @@ def _workspace_context(
             # Suggestions are drawn in the text beside the editor's spans (negative ids), never counted among them.
             rows, suggested = drawings.drawn_rows(article_id=article.pk, editor_id=editor_id)
         drawn = rows + suggested
-        # The drawing's version and, for a write, the one just before it, from one pass over the rows.
-        drawn_sum = rows_hash(drawn)
-        version = version_of(drawn_sum, labels)
         changed = _changed_rows(rows, suggested, change) if change is not None else []
-        # Whether the page that posted held another drawing of the text than the one just before this change.
-        missed = (change is not None or text_kept) and request.POST.get("body_version") != _version_before(
-            drawn_sum, labels, change, changed
-        )
+        # Whether the page that posted held another drawing of the text than the one just before this change: its
+        # version is the key it was drawn at, and ``reads.before`` the key just before this write (read in its
+        # transaction, the revisions it bumped are locked: nothing else changed them since).
+        missed = (change is not None or text_kept) and request.POST.get("body_version") != reads.before
         if change is not None and not missed:
             patch = _body_patch(len(article.body), drawn, change, changed)
         if text_kept and change is None and not missed:
@@ -401,11 +381,11 @@ def _workspace_context(
         if missed and change is not None and change.before is not None and "body_version" in request.POST:
             message = " ".join(filter(None, [message, CHANGED_ELSEWHERE]))
         if stored:
-            drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER, version=version)
+            drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER, version=reads.key)
             drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=reads.key, drawing=drawing)
         else:
             only = _panel_part(rows, suggested, change, patch, changed)
-            drawing = _draw(request, article, labels, rows, suggested, patch, only=only, version=version)
+            drawing = _draw(request, article, labels, rows, suggested, patch, only=only, version=reads.key)
     suggestion_groups = drawing.suggestions
     if drawings.CSRF_MARKER.encode() in suggestion_groups:
         suggestion_groups = suggestion_groups.replace(
@@ -544,6 +524,7 @@ def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResp
             # Without its body: a create reads it under the article's lock anyway (spans.services), and an
             # answer that draws nothing of the text never needs it.
             article = _article(pk, body=False)
+            answer = None
             try:
                 key = idempotency.request_key(request)
                 with transaction.atomic():
@@ -556,6 +537,11 @@ def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResp
                         if key is not None:
                             outcome = idempotency.Outcome(done.status, done.message, done.selected)
                             idempotency.write_settle(user_id=request.user.pk, key=key, outcome=outcome)
+                        if done.status < 400:
+                            # Drawn in the write's transaction: its reads see the drawing's revisions as the write
+                            # left them and as they were just before it (drawings.page_reads), the ones it bumped
+                            # locked by it, so the answer knows whether the page held the drawing just before.
+                            answer = _answer(request, article, done)
             except idempotency.BadKey as error:
                 return _refused(request, article, str(error), 400)
             except Refused as refusal:
@@ -567,7 +553,7 @@ def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResp
                 response = _answer(request, article, Done(first.message, first.selected, status=first.status))
                 response["Idempotent-Replay"] = "true"
                 return response
-            return _answer(request, article, done)
+            return answer if answer is not None else _answer(request, article, done)
 
         guarded = permission_required(permission, raise_exception=True)(vary_on_headers("HX-Request")(wrapper))
         return require_POST(login_required(guarded))

@@ -12,7 +12,6 @@ from annotations.workspace.rendering import (
     INK_DARK,
     INK_LIGHT,
     MIN_CONTRAST,
-    body_version,
     change_window,
     change_windows,
     contrast_ratio,
@@ -268,13 +267,3 @@ def test_change_window_stops_at_the_nearest_other_boundaries():
     assert change_window(spans, changed=9, start=22, end=28, length=100) == (20, 30)
     assert change_window(spans, changed=1, start=10, end=20, length=100) == (0, 30)
     assert change_window(spans, changed=9, start=70, end=80, length=len(body)) == (60, 100)
-
-
-def test_body_version_follows_what_the_body_shows_in_any_order():
-    spans = [Sp(1, 0, 4, 1), Sp(2, 5, 9, 2)]
-    version = body_version(spans, LABELS)
-    assert body_version(spans[::-1], LABELS) == version
-    for changed in [[spans[0]], [spans[0], Sp(2, 5, 8, 2)], [spans[0], Sp(2, 5, 9, 3)], [spans[0], Sp(3, 5, 9, 2)]]:
-        assert body_version(changed, LABELS) != version
-    renamed = {**LABELS, 2: Lab("Organisation", "org", 2)}
-    assert body_version(spans, renamed) != version

@@ -4,12 +4,15 @@ import re
 
 import lxml.html
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from annotations.models import Label, Span
 from annotations.suggestions.models import Suggestion
+from annotations.workspace.models import WorkspaceDrawing
 from tests.factories import ArticleFactory, SpanFactory
 from tests.html import one, parse, segments, select, swap_out_of_band
+from tests.workspace import create
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +108,27 @@ def test_a_page_that_missed_a_change_gets_the_whole_body(editor_client, editor, 
     assert page.create(labels["person"], "Mara Okonkwo") == "full"
     assert page.body == fresh_body(editor_client, article)
     assert page.create(labels["org"], "Systems") == (16, 34)  # in step again
+
+
+def test_another_editors_work_on_the_article_leaves_the_page_in_step(client, editor, other_editor, article, labels):
+    """Blind labelling: another editor's spans (and the suggestions they propagate, shown to them alone) change
+    nothing this editor's page draws, so its next create still sends just its stretch, and its stored drawing
+    stays current."""
+    other = other_editor
+    for user in (editor, other):
+        SpanFactory(article=article, label=labels["org"], start=16, end=34, annotator=user)
+    theirs = Client()
+    theirs.force_login(other)
+    create(theirs, article, labels["sponsored"], "Linux")  # the article is now in annotation (every page shows that)
+    client.force_login(editor)
+    page = Page(client, article)
+    drawing = WorkspaceDrawing.objects.get(article=article, editor=editor)
+    create(theirs, article, labels["org"], "Quillix")  # suggested elsewhere, to them
+    create(theirs, article, labels["person"], "Mara Okonkwo")
+    assert Page(client, article).version == page.version
+    assert WorkspaceDrawing.objects.get(article=article, editor=editor).drawn_at == drawing.drawn_at  # served again
+    assert page.create(labels["person"], "Mara Okonkwo") == (0, 16)
+    assert page.body == fresh_body(client, article)
 
 
 def test_a_renamed_label_redraws_the_whole_body(editor_client, editor, article, labels):
