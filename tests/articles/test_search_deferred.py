@@ -130,12 +130,13 @@ def test_the_trigger_computes_the_expression_the_import_checks_texts_against():
         assert vector(article.pk) == cursor.fetchone()[0]
 
 
-def _migrate(target):
+def _migrate(target=None):
+    """To ``target``, or to the latest migration of every app (None)."""
     from django.db.migrations.executor import MigrationExecutor
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate([target])
+    executor.migrate([target] if target else executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -152,7 +153,12 @@ def test_the_migration_keeps_the_stored_vectors():
         assert generated == EXPECTED
     finally:
         _migrate(("articles", "0008_search_document_trigger"))
-    assert vector(pk) == EXPECTED
-    assert search_pending_count() == 0
-    Article.objects.filter(pk=pk).update(title="Larchfield")
-    assert vector(pk) == "'els':3B 'larchfield':1A 'noth':2B"
+    try:
+        assert vector(pk) == EXPECTED
+        assert search_pending_count() == 0
+        Article.objects.filter(pk=pk).update(title="Larchfield")
+        assert vector(pk) == "'els':3B 'larchfield':1A 'noth':2B"
+    finally:
+        # Going back to articles 0007 also unapplied the annotations migrations after it: the tests that follow
+        # need every app's latest schema (the drawings' revisions of annotations 0032, say).
+        _migrate()
