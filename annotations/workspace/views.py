@@ -336,27 +336,23 @@ def _workspace_context(
     undo_count: int | None = None,
     stored: bool = False,
     text_kept: bool = False,
+    answer: drawings.AnswerReads | None = None,
 ) -> dict[str, Any]:
     """Everything the page (or a write's answer) shows. ``stored``: the whole page, whose body and lists are read
     from the editor's stored drawing of the article's current revision (drawings.py), and stored if there is none:
     then neither the spans nor the suggestions are read at all. ``text_kept``: the write changed nothing the text
     shows (a note, a claim's speaker or verdict), so a page that holds the current drawing of the text keeps it
-    and gets none."""
+    and gets none. ``answer``: a write's ``_answer_reads``, made in its transaction."""
     editor_id = _undo_store(request, article).user_id
-    # The body comes with the reads when the article was loaded without it and there is no drawing to show.
-    unread = "body" in article.get_deferred_fields()
     rows: list[SpanRow] = []
     changed: list[SpanRow] = []  # the rows a write's change drew (``_changed_rows``)
     suggested: list[SpanRow] = []
     if stored:
+        # The body comes with the reads when the article was loaded without it and there is no drawing to show.
+        unread = "body" in article.get_deferred_fields()
         reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, body=unread)
     else:  # a write's answer: drawn afresh from the spans and suggestions read with the rest in one round trip
-        covered = None
-        if change is not None and change.covers is not None:
-            covered = drawings.Covered(change.covers, change.start, change.end)
-        reads, rows, suggested, hidden = drawings.answer_reads(
-            article_id=article.pk, editor_id=editor_id, body=unread, covered=covered
-        )
+        reads, rows, suggested, hidden = answer or _answer_reads(request, article, change)
         if change is not None and hidden:
             change = change._replace(hidden=(*change.hidden, *hidden))
     if reads.body is not None:
@@ -424,6 +420,20 @@ def _workspace_context(
     }
 
 
+def _answer_reads(request: HttpRequest, article: Article, change: BodyChange | None) -> drawings.AnswerReads:
+    """What a write's answer is drawn from (``drawings.answer_reads``), read in one round trip. In the write's
+    transaction, its key just before the write (``PageReads.before``) tells whether the page held that drawing."""
+    covered = None
+    if change is not None and change.covers is not None:
+        covered = drawings.Covered(change.covers, change.start, change.end)
+    return drawings.answer_reads(
+        article_id=article.pk,
+        editor_id=_undo_store(request, article).user_id,
+        body="body" in article.get_deferred_fields(),
+        covered=covered,
+    )
+
+
 def _article(pk: int, *, body: bool = True) -> Article:
     """The article with its source; ``body=False``: without the body, read only if it is drawn (a page whose
     stored drawing is current never needs it)."""
@@ -444,6 +454,7 @@ def _updated(
     change: BodyChange | None = None,
     undo_count: int | None = None,
     text_kept: bool = False,
+    answer: drawings.AnswerReads | None = None,
 ) -> HttpResponse:
     """After a change: htmx gets every region that may have changed, out of band; a plain form post a redirect.
 
@@ -459,6 +470,7 @@ def _updated(
             change=change,
             undo_count=undo_count,
             text_kept=text_kept,
+            answer=answer,
         )
         return render(request, f"{WORKSPACE}#workspace-update", context)
     if message:
@@ -498,7 +510,9 @@ class Done(NamedTuple):
 Action = Callable[[HtmxHttpRequest, Article], Done]
 
 
-def _answer(request: HtmxHttpRequest, article: Article, done: Done) -> HttpResponse:
+def _answer(
+    request: HtmxHttpRequest, article: Article, done: Done, reads: drawings.AnswerReads | None = None
+) -> HttpResponse:
     if done.status >= 400:
         return _refused(request, article, done.message, done.status)
     return _updated(
@@ -509,6 +523,7 @@ def _answer(request: HtmxHttpRequest, article: Article, done: Done) -> HttpRespo
         change=done.change,
         undo_count=done.undo_count,
         text_kept=done.text_kept,
+        answer=reads,
     )
 
 
@@ -524,7 +539,7 @@ def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResp
             # Without its body: a create reads it under the article's lock anyway (spans.services), and an
             # answer that draws nothing of the text never needs it.
             article = _article(pk, body=False)
-            answer = None
+            reads = None
             try:
                 key = idempotency.request_key(request)
                 with transaction.atomic():
@@ -537,11 +552,12 @@ def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResp
                         if key is not None:
                             outcome = idempotency.Outcome(done.status, done.message, done.selected)
                             idempotency.write_settle(user_id=request.user.pk, key=key, outcome=outcome)
-                        if done.status < 400:
-                            # Drawn in the write's transaction: its reads see the drawing's revisions as the write
-                            # left them and as they were just before it (drawings.page_reads), the ones it bumped
-                            # locked by it, so the answer knows whether the page held the drawing just before.
-                            answer = _answer(request, article, done)
+                        if done.status < 400 and request.htmx:
+                            # Read in the write's transaction: the drawing's revisions as the write left them and
+                            # as they were just before it (drawings.page_reads), the ones it bumped locked by it,
+                            # so the answer knows whether the page held the drawing just before. Drawn after the
+                            # commit, with the write's locks released.
+                            reads = _answer_reads(request, article, done.change)
             except idempotency.BadKey as error:
                 return _refused(request, article, str(error), 400)
             except Refused as refusal:
@@ -553,7 +569,7 @@ def workspace_post(permission: str) -> Callable[[Action], Callable[..., HttpResp
                 response = _answer(request, article, Done(first.message, first.selected, status=first.status))
                 response["Idempotent-Replay"] = "true"
                 return response
-            return answer if answer is not None else _answer(request, article, done)
+            return _answer(request, article, done, reads)
 
         guarded = permission_required(permission, raise_exception=True)(vary_on_headers("HX-Request")(wrapper))
         return require_POST(login_required(guarded))
