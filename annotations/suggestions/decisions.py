@@ -44,23 +44,27 @@ def _visible(editor: Actor) -> Q:
     return Q(derived_from__isnull=True) | Q(derived_from=editor) | Q(article__status=Article.Status.REVIEWED)
 
 
-def _waiting(editor: Actor) -> QuerySet[Suggestion]:
-    """Pending suggestions ``editor`` may see and has neither answered nor already labelled the same way."""
+def _waiting(editor: Actor, *, labelled: bool = True) -> QuerySet[Suggestion]:
+    """Pending suggestions ``editor`` may see and has neither answered nor already labelled the same way
+    (``labelled=False``: labelled or not, see ``suggestions_for_editor``)."""
     place = _same_place()
     decided = SuggestionDecision.objects.filter(editor=editor, **place)
-    labelled = Span.objects.filter(annotator=editor, **place)
-    return (
-        Suggestion.objects.filter(status=SuggestionStatus.PENDING)
-        .filter(_visible(editor))
-        .exclude(Exists(decided))
-        .exclude(Exists(labelled))
+    waiting = (
+        Suggestion.objects.filter(status=SuggestionStatus.PENDING).filter(_visible(editor)).exclude(Exists(decided))
     )
+    if not labelled:
+        return waiting
+    return waiting.exclude(Exists(Span.objects.filter(annotator=editor, **place)))
 
 
-def suggestions_for_editor(*, article: Article, editor: Actor) -> QuerySet[Suggestion]:
-    """The suggestions the workspace shows ``editor`` on ``article``, one per label and place."""
+def suggestions_for_editor(*, article: Article, editor: Actor, labelled: bool = True) -> QuerySet[Suggestion]:
+    """The suggestions the workspace shows ``editor`` on ``article``, one per label and place.
+
+    ``labelled=False``: also those at places the editor has labelled the same way, for a caller that holds the
+    editor's spans and leaves those places out itself (``suggestion_rows_of``): the statement is then spared
+    joining the article's suggestions with the editor's spans, most of its time on a long article."""
     return (
-        _waiting(editor)
+        _waiting(editor, labelled=labelled)
         .filter(article=article)
         .order_by("start", "end", "label_id", "id")
         .distinct("start", "end", "label_id")
@@ -80,13 +84,30 @@ def suggestion_rows(*, article: Article, editor: Actor) -> list[tuple[int, int, 
     return suggestion_rows_of(_suggestion_rows().rows(article=article.pk, editor=editor.pk))
 
 
+@compiled("article", "editor")
+def _suggestion_rows_labelled_too(*, article: int, editor: int) -> QuerySet:
+    shown = suggestions_for_editor(article=article, editor=editor, labelled=False)  # type: ignore[arg-type]
+    return shown.values_list("pk", "start", "end", "label_id")
+
+
 def suggestion_rows_send(cursor: Any, *, article_id: int, editor_id: int) -> None:
-    """``suggestion_rows`` executed on ``cursor``; ``suggestion_rows_of`` its ``fetchall()``."""
-    _suggestion_rows().send(cursor, article=article_id, editor=editor_id)
+    """``suggestion_rows`` executed on ``cursor``, but for the places the editor labelled the same way: those are
+    left out by ``suggestion_rows_of`` of its ``fetchall()`` and the editor's rows (``workspace_spans``), which
+    the workspace reads with it."""
+    _suggestion_rows_labelled_too().send(cursor, article=article_id, editor=editor_id)
 
 
-def suggestion_rows_of(rows: list[tuple[Any, ...]]) -> list[tuple[int, int, int, int, str, None]]:
-    return [(-pk, start, end, label_id, "", None) for pk, start, end, label_id in rows]
+def suggestion_rows_of(
+    rows: list[tuple[Any, ...]], spans: Iterable[tuple[Any, ...]] = ()
+) -> list[tuple[int, int, int, int, str, None]]:
+    """Suggestion rows as the workspace draws them; ``spans``: the editor's own rows (``(id, start, end,
+    label_id, ...)``), whose places the same way are no suggestion to them."""
+    labelled = {span[1:4] for span in spans}
+    return [
+        (-pk, start, end, label_id, "", None)
+        for pk, start, end, label_id in rows
+        if not labelled or (start, end, label_id) not in labelled
+    ]
 
 
 def suggestion_counts(*, editor: Actor) -> Subquery:

@@ -147,7 +147,7 @@ def answer_reads(*, article_id: int, editor_id: int, body: bool, covered: Covere
     hidden: list[SpanRow] = []
     if covered is not None:
         hidden = covered_suggestion_rows_of(more[0], label_id=covered.label, start=covered.start, end=covered.end)
-    return AnswerReads(_page_reads_of(reads[0]), spans, suggestion_rows_of(suggested), hidden)
+    return AnswerReads(_page_reads_of(reads[0]), spans, suggestion_rows_of(suggested, spans), hidden)
 
 
 def drawn_rows(*, article_id: int, editor_id: int) -> tuple[list[SpanRow], list[SpanRow]]:
@@ -157,7 +157,7 @@ def drawn_rows(*, article_id: int, editor_id: int) -> tuple[list[SpanRow], list[
         partial(workspace_spans_send, article_id=article_id, annotator_id=editor_id),
         partial(suggestion_rows_send, article_id=article_id, editor_id=editor_id),
     )
-    return spans, suggestion_rows_of(suggested)
+    return spans, suggestion_rows_of(suggested, spans)
 
 
 def _page_reads_send(cursor: Any, *, article_id: int, editor_id: int, stored: bool, body: bool) -> None:

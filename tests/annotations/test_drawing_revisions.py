@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from annotations.suggestions.models import DecisionKind, Suggestion, SuggestionDecision, SuggestionOrigin
+from annotations.suggestions import decisions
 from annotations.workspace import drawings
 from articles.models import Article
 from tests.factories import ArticleFactory, SpanFactory
@@ -94,3 +95,35 @@ def test_a_write_reads_the_key_just_before_it_however_many_statements_it_bumped(
         assert second.before == first.key and second.key != first.key
         # The article's part was not bumped by this write: its revision as it is.
         assert second.before.split(".")[0] == second.key.split(".")[0]
+
+
+def test_the_workspace_leaves_out_labelled_places_as_the_statement_for_one_editor_does(editor, other_editor, labels):
+    """The workspace reads suggestions without joining them to the editor's spans and leaves out the places they
+    labelled the same way itself (``suggestion_rows_of``): the rows it draws are ``suggestion_rows``' own."""
+    body = "Quillix met Larchfield; Quillix and Larchfield agreed, and Quillix said so to Larchfield."
+    article = ArticleFactory(title="Shown", body=body)
+    org, person = labels["org"], labels["person"]
+    places = [(at, at + 7) for at in (0, 24, 59)] + [(at, at + 10) for at in (12, 36, 78)]
+    for start, end in places:
+        for label in (org, person):
+            suggestion(article, label, start=start, end=end)  # nobody's: every editor may see them
+            suggestion(article, label, derived_from=other_editor, start=start, end=end)  # theirs alone
+    suggestion(article, org, derived_from=editor, start=0, end=7)  # a second one at a place: one is drawn
+    SpanFactory(article=article, label=org, start=0, end=7, annotator=editor)  # labelled the same way
+    SpanFactory(article=article, label=person, start=12, end=22, annotator=editor)
+    SpanFactory(article=article, label=org, start=24, end=31, annotator=other_editor)  # someone else's
+    now = timezone.now()
+    SuggestionDecision.objects.create(
+        editor=editor, decision=DecisionKind.REJECTED, article=article, label=org, start=36, end=46, decided_at=now
+    )
+
+    def both():
+        expected = decisions.suggestion_rows(article=article, editor=editor)
+        _, drawn = drawings.drawn_rows(article_id=article.pk, editor_id=editor.pk)
+        return expected, drawn
+
+    expected, drawn = both()
+    assert drawn == expected and len(expected) == 9  # 12 places and labels, less two labelled, one rejected
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.REVIEWED)  # the others' now shown too
+    expected, drawn = both()
+    assert drawn == expected and len(expected) == 9  # the same places: one row each
