@@ -15,13 +15,11 @@ from typing import Any
 
 import regex
 from django.db import connection, transaction
-from django.db.models import Exists, Q, QuerySet
 
 from annotations.models import Label, LabelKind, Span
 from annotations.permissions import Actor, require
-from annotations.suggestions.models import Suggestion, SuggestionDecision, SuggestionOrigin, SuggestionStatus
+from annotations.suggestions.models import Suggestion, SuggestionOrigin, SuggestionStatus
 from articles.models import Article
-from newsnotes.compiled import compiled
 
 BATCH = 500  # articles per query and per bulk insert in a corpus-wide pass
 MIN_TERM = 2  # shorter strings ("a", "I") would be suggested everywhere
@@ -164,54 +162,6 @@ def suggestions_propagate_span_ids(*, span: Span, body: str | None = None) -> li
         # A concurrent request may insert the same place first: the unique constraint settles it.
         cursor.execute(_PROPAGATE_UNDER_CAP if len(places) <= MAX_PER_CREATE else _PROPAGATE_PAST_CAP, params)
         return [pk for (pk,) in cursor.fetchall()]
-
-
-@compiled("editor", "article", "label", "start", "end")
-def _covered(*, editor: int, article: int, label: int, start: int, end: int) -> QuerySet:
-    decided = SuggestionDecision.objects.filter(
-        editor_id=editor, article_id=article, label_id=label, start=start, end=end
-    )
-    return (
-        Suggestion.objects.filter(
-            article_id=article, label_id=label, start=start, end=end, status=SuggestionStatus.PENDING
-        )
-        .filter(Q(derived_from__isnull=True) | Q(derived_from_id=editor) | Q(article__status=Article.Status.REVIEWED))
-        .exclude(Exists(decided))
-        .order_by("id")
-        .values_list("pk")[:1]
-    )
-
-
-def covered_suggestion_rows(*, span: Span) -> list[tuple[int, int, int, int, str, None]]:
-    """The suggestion row the editor's page drew exactly where ``span`` was just created, if any.
-
-    Labelling a suggested place the same way hides its suggestion (``decisions._waiting``): the drawing changes
-    there and nowhere else, so the page can still be sent only the stretch around the span if it knows this row
-    (the one ``decisions.suggestion_rows`` drew: the lowest id at that place the editor may see and has not
-    answered). The query is compiled once per process (``newsnotes.compiled``); the workspace sends it with its
-    answer's reads (``covered_suggestion_send``).
-    """
-    found = _covered().rows(
-        editor=span.annotator_id, article=span.article_id, label=span.label_id, start=span.start, end=span.end
-    )
-    return covered_suggestion_rows_of(found, label_id=span.label_id, start=span.start, end=span.end)
-
-
-def covered_suggestion_send(
-    cursor: Any, *, editor_id: int, article_id: int, label_id: int, start: int, end: int
-) -> None:
-    """``covered_suggestion_rows`` executed on ``cursor``; ``covered_suggestion_rows_of`` its ``fetchall()``.
-
-    Read after the span's transaction has committed, with the drawing's own rows, it still finds the row the page
-    drew there unless a change since (another tab answering the suggestion) took it away: then the page's drawing
-    is not the one just before the create, and it gets the whole body, as for any change it missed."""
-    _covered().send(cursor, editor=editor_id, article=article_id, label=label_id, start=start, end=end)
-
-
-def covered_suggestion_rows_of(
-    rows: list[tuple[Any, ...]], *, label_id: int, start: int, end: int
-) -> list[tuple[int, int, int, int, str, None]]:
-    return [(-rows[0][0], start, end, label_id, "", None)] if rows else []
 
 
 def gazetteer(*, labels: Iterable[Label] | None = None) -> dict[str, int]:

@@ -23,7 +23,6 @@ from django.utils import timezone
 from annotations.models import Label
 from annotations.spans.selectors import workspace_spans_send
 from annotations.suggestions.decisions import suggestion_rows_of, suggestion_rows_send
-from annotations.suggestions.propagation import covered_suggestion_rows_of, covered_suggestion_send
 from annotations.workflow.models import SETTINGS_PK
 from annotations.workflow.selectors import SlotState
 from annotations.workspace.rendering import SpanRow
@@ -118,35 +117,28 @@ class AnswerReads(NamedTuple):
     reads: PageReads
     spans: list[SpanRow]
     suggested: list[SpanRow]
-    hidden: list[SpanRow]  # ``covered_suggestion_rows`` of ``covered``: the suggestion row the page drew there
+    hidden: list[SpanRow]  # with ``covered``: the suggestion row the page drew at the place a create labelled
 
 
 def answer_reads(*, article_id: int, editor_id: int, body: bool, covered: Covered | None = None) -> AnswerReads:
     """What a write's answer draws from: ``page_reads`` (no stored drawing), the editor's spans
-    (``spans.selectors.workspace_spans``) and the suggestions shown to them (``suggestions.decisions``), and with
-    ``covered`` the suggestion row a create hid at its place (``suggestions.propagation.covered_suggestion_rows``),
-    the statements sent together in one round trip (``compiled.pipelined``), in this order: the rows are never
-    older than the revision key, as the drawing protocol above asks."""
-    sends = [
+    (``spans.selectors.workspace_spans``) and the suggestions shown to them (``suggestions.decisions``), the
+    statements sent together in one round trip (``compiled.pipelined``), in this order: the rows are never older
+    than the revision key, as the drawing protocol above asks.
+
+    With ``covered`` (a span just created), also the suggestion the page drew at its place, which the span now
+    hides: the suggestions are read before leaving out the places the editor labelled (``suggestion_rows_of``),
+    so it is the row read at that place and label (one per place: the lowest id the editor may see and has not
+    answered, as the page drew it)."""
+    reads, spans, suggested = pipelined(
         partial(_page_reads_send, article_id=article_id, editor_id=editor_id, stored=False, body=body),
         partial(workspace_spans_send, article_id=article_id, annotator_id=editor_id),
         partial(suggestion_rows_send, article_id=article_id, editor_id=editor_id),
-    ]
-    if covered is not None:
-        sends.append(
-            partial(
-                covered_suggestion_send,
-                editor_id=editor_id,
-                article_id=article_id,
-                label_id=covered.label,
-                start=covered.start,
-                end=covered.end,
-            )
-        )
-    reads, spans, suggested, *more = pipelined(*sends)
+    )
     hidden: list[SpanRow] = []
     if covered is not None:
-        hidden = covered_suggestion_rows_of(more[0], label_id=covered.label, start=covered.start, end=covered.end)
+        place = (covered.start, covered.end, covered.label)
+        hidden = suggestion_rows_of([row for row in suggested if row[1:4] == place])
     return AnswerReads(_page_reads_of(reads[0]), spans, suggestion_rows_of(suggested, spans), hidden)
 
 

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from annotations.suggestions.models import DecisionKind, Suggestion, SuggestionDecision, SuggestionOrigin
 from annotations.suggestions import decisions
+from annotations.suggestions.models import DecisionKind, Suggestion, SuggestionDecision, SuggestionOrigin
 from annotations.workspace import drawings
 from articles.models import Article
 from tests.factories import ArticleFactory, SpanFactory

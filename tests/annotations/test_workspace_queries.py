@@ -195,11 +195,10 @@ def test_a_writes_answer_reads_the_same_rows_pipelined_as_one_by_one(editor_clie
     from annotations.spans.selectors import workspace_spans
     from annotations.suggestions.decisions import suggestion_rows
     from annotations.suggestions.models import Suggestion, SuggestionOrigin
-    from annotations.suggestions.propagation import covered_suggestion_rows
     from annotations.workspace import drawings
 
     article = _article_with_spans(editor, labels, 5)
-    Suggestion.objects.create(
+    drawn = Suggestion.objects.create(
         article=article, label=labels["org"], start=0, end=7, text=BODY[:7], origin=SuggestionOrigin.PLUGIN
     )
     _page_queries(editor_client, article)
@@ -212,8 +211,13 @@ def test_a_writes_answer_reads_the_same_rows_pipelined_as_one_by_one(editor_clie
     assert reads.labels.keys() == one_by_one.labels.keys() and reads.body == article.body
     assert rows == list(workspace_spans(article=article, annotator=editor)) and len(rows) == 5
     assert suggested == suggestion_rows(article=article, editor=editor) and len(suggested) == 1
-    span = Span(article=article, label=labels["org"], start=0, end=7, annotator=editor)
-    assert hidden == covered_suggestion_rows(span=span) == suggested
+    assert hidden == [(-drawn.pk, 0, 7, labels["org"].pk, "", None)] == suggested
+    # Once the editor has labelled the place so, the suggestion is no longer drawn, but still the one it hid.
+    Span.objects.create(article=article, label=labels["org"], start=0, end=7, text=BODY[:7], annotator=editor)
+    reads, rows, suggested, hidden = drawings.answer_reads(
+        article_id=article.pk, editor_id=editor.pk, body=False, covered=covered
+    )
+    assert suggested == [] and hidden == [(-drawn.pk, 0, 7, labels["org"].pk, "", None)]
     assert drawings.answer_reads(article_id=article.pk, editor_id=editor.pk, body=False).hidden == []
 
 
