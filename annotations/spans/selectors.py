@@ -32,6 +32,13 @@ def label_by_pk(pk: int) -> Label | None:
     return Label.from_db(connection.alias, _LABEL_FIELDS, found[0]) if found else None
 
 
+def label_of_row(fields: dict[str, Any]) -> Label:
+    """A label from its row as PostgreSQL's ``row_to_json`` gives it (column names are the fields' attnames)."""
+    label = Label(**fields)
+    label._state.adding = False
+    return label
+
+
 def spans_for_article(*, article: Article, annotator=None) -> QuerySet[Span]:
     spans = Span.objects.filter(article=article).select_related("label", "annotator")
     if annotator is not None:

@@ -21,6 +21,7 @@ from annotations.models import Label, Span
 from annotations.permissions import Actor, require, require_owner
 from annotations.progress import REVIEWED_REFUSAL, article_start_annotating
 from annotations.spans.offsets import check_offsets
+from annotations.spans.selectors import label_of_row
 from annotations.workflow.selectors import takes_slots
 from annotations.workflow.services import REVIEW, slot_start
 from articles.models import Article
@@ -404,22 +405,27 @@ _LOCKED_WITH_SLOT_SQL = """
 SELECT article.body, EXISTS (
     SELECT 1 FROM annotations_assignment slot
     WHERE slot.article_id = article.id AND slot.user_id = %(editor)s
-      AND slot.started_at IS NOT NULL AND slot.released_at IS NULL)
+      AND slot.started_at IS NOT NULL AND slot.released_at IS NULL),
+    (SELECT row_to_json(label) FROM annotations_label label WHERE label.id = %(label)s)
 FROM articles_article article
 WHERE article.id = %(article)s
 FOR NO KEY UPDATE OF article
 """
+UNKNOWN_LABEL = "Unknown label."
 
 
-def _article_locked_with_started_slot(*, article_id: int, editor_id: int) -> tuple[str, bool]:
-    """Lock the article's row (FOR NO KEY UPDATE, as ``_lock_article``) and read its body, and whether the editor
-    holds a started slot on it (``workflow.services.slot_start``'s usual case), in one statement."""
+def _article_locked_with_started_slot(
+    *, article_id: int, editor_id: int, label_id: int | None = None
+) -> tuple[str, bool, Label | None]:
+    """Lock the article's row (FOR NO KEY UPDATE, as ``_lock_article``) and read its body, whether the editor
+    holds a started slot on it (``workflow.services.slot_start``'s usual case) and the label ``label_id`` (None
+    if there is none, or none asked for), in one statement."""
     with connection.cursor() as cursor:
-        cursor.execute(_LOCKED_WITH_SLOT_SQL, {"article": article_id, "editor": editor_id})
+        cursor.execute(_LOCKED_WITH_SLOT_SQL, {"article": article_id, "editor": editor_id, "label": label_id})
         row = cursor.fetchone()
     if row is None:
         raise Article.DoesNotExist("The article was deleted.")
-    return row[0], row[1]
+    return row[0], row[1], None if row[2] is None else label_of_row(row[2])
 
 
 def span_create_in_workspace(
@@ -434,15 +440,24 @@ def span_create_in_workspace(
 
 @transaction.atomic(savepoint=False)  # nested in the workspace's own transaction, which a refusal rolls back
 def span_label_in_workspace(
-    *, article: Article, label: Label, start: Any, end: Any, text: str | None, annotator: Actor
+    *, article: Article, label: Label | int, start: Any, end: Any, text: str | None, annotator: Actor
 ) -> tuple[Span, bool]:
     """``span_create_in_workspace`` that also says whether the span is new (False: it was there already).
 
-    The article's row is locked and its body read in the statement that finds the editor's started slot: the
-    usual create (every span after an editor's first on the article) then checks its slot and its offsets
-    with one round trip before the insert. Otherwise ``slot_start`` starts (or takes) the slot, under the lock.
+    The article's row is locked and its body read in the statement that finds the editor's started slot (and,
+    given ``label`` as an id, reads that label, refused as unknown if there is none): the usual create (every span
+    after an editor's first on the article) then checks its label, slot and offsets with one round trip before
+    the insert. Otherwise ``slot_start`` starts (or takes) the slot, under the lock.
     """
-    body, started = _article_locked_with_started_slot(article_id=article.pk, editor_id=annotator.pk)
+    if isinstance(label, int):
+        body, started, found = _article_locked_with_started_slot(
+            article_id=article.pk, editor_id=annotator.pk, label_id=label
+        )
+        if found is None:
+            raise ValidationError(UNKNOWN_LABEL)
+        label = found
+    else:
+        body, started, _ = _article_locked_with_started_slot(article_id=article.pk, editor_id=annotator.pk)
     if not (started and article.status != Article.Status.REVIEWED and takes_slots(annotator)):
         slot_start(article=article, editor=annotator)
     span, created = _span_insert_or_find(

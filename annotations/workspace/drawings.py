@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotations.models import Label
-from annotations.spans.selectors import workspace_spans_send
+from annotations.spans.selectors import label_of_row, workspace_spans_send
 from annotations.suggestions.decisions import suggestion_rows_of, suggestion_rows_send
 from annotations.workflow.models import SETTINGS_PK
 from annotations.workflow.selectors import SlotState
@@ -89,12 +89,6 @@ LEFT JOIN annotations_workspacedrawing drawing
     ON drawing.article_id = %(article)s AND drawing.editor_id = %(editor)s AND drawing.key = revision.key
    AND %(drawing)s
 """
-
-
-def _label(fields: dict[str, Any]) -> Label:
-    label = Label(**fields)
-    label._state.adding = False
-    return label
 
 
 def page_reads(*, article_id: int, editor_id: int, stored: bool = True, body: bool = False) -> PageReads:
@@ -165,7 +159,7 @@ def _page_reads_of(row: tuple[Any, ...]) -> PageReads:
     return PageReads(
         key,
         before,
-        {label.pk: label for label in map(_label, labels or [])},
+        {label.pk: label for label in map(label_of_row, labels or [])},
         undo_count,
         drawing,
         [SlotState(*slot) for slot in slots or []],

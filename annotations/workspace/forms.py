@@ -41,7 +41,15 @@ LABEL_ERRORS = {"invalid_choice": "Unknown label.", "required": "Pick a label."}
 
 
 class SpanCreateForm(forms.Form):
-    label = LabelField(error_messages=LABEL_ERRORS)
+    # The label's id: read with the article's lock, in one statement (spans.services.span_label_in_workspace).
+    label = forms.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,  # a bigint: a larger number is no label's id, not a database error
+        error_messages={
+            "required": LABEL_ERRORS["required"],
+            **dict.fromkeys(("invalid", "min_value", "max_value"), LABEL_ERRORS["invalid_choice"]),
+        },
+    )
     start = forms.IntegerField(error_messages={"invalid": "Start must be a whole number (a character offset)."})
     end = forms.IntegerField(error_messages={"invalid": "End must be a whole number (a character offset)."})
     # Kept exactly as sent: the server compares it with body[start:end], whitespace included.
