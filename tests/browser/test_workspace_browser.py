@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from annotations.imports.services import corpus_import
 from annotations.models import Assignment, Span
 from annotations.spans.services import span_create
+from annotations.suggestions.models import Suggestion
 from annotations.workspace.rendering import contrast_ratio
 from articles.importers import txt
 from articles.models import Article, body_sha256
@@ -645,4 +646,38 @@ def test_a_create_into_shown_groups_inserts_its_items_where_a_fresh_load_lists_t
     assert ids.index(f"ws-item-{created.pk}") == 4  # copy 2's "Larchfield" comes before its "Quillix OS"
     page.locator(f"#ws-item-{created.pk} .span-item").click()
     expect(page.locator("#span-editor h2")).to_contain_text(f"Selected: ORG {start}")
+    _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
+
+
+def test_suggestion_items_a_create_inserts_accept_and_reject_like_the_others(open_workspace, article, editor, labels):
+    """Items put in by an answer's out-of-band insert are processed by htmx as the page's own: their Accept and
+    Reject post in the background, the page is never reloaded, and the list ends as a fresh load draws it."""
+    long_body = _four_copies_with_orgs(article, editor, labels)
+    for which in range(4):  # boundaries near "Layla" in each copy: the stretches to redraw stay short
+        start, end = python_offsets(long_body, "«مرحبا بكم»", which)
+        span_create(article=article, label=labels["sponsored"], start=start, end=end, annotator=editor)
+    page = open_workspace(article)
+    page.evaluate(SELECT, ["Quillix OS", 0])
+    press(page, "2", path="/spans/")  # ORG, suggested in the three other copies: the group of suggestions starts
+    page.evaluate(SELECT, ["Layla", 0])
+    with page.expect_response(lambda r: "/spans/" in r.url and r.request.method == "POST") as response:
+        page.keyboard.press("2")  # ORG again, suggested in the other copies: items into the group the page shows
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
+    answer = response.value.text()
+    assert 'id="ws-panel"' not in answer and 'class="span-group' not in answer
+    assert answer.count('class="sug-row"') == 3
+    expect(page.locator("#ws-sug-group-org li")).to_have_count(6)
+    expect(page.locator("#ws-sug-count-org")).to_have_text("6")
+    inserted = Suggestion.objects.filter(article=article, text="Layla").order_by("start")
+    first, second = inserted[0], inserted[1]
+    with page.expect_response(lambda r: "/suggestions/" in r.url and r.request.method == "POST") as accepted:
+        page.locator(f"#ws-sug-item-{first.pk} .sug-accept").click()
+    assert accepted.value.status == 200 and accepted.value.request.headers.get("hx-request") == "true"
+    expect(page.locator(f"#ws-sug-item-{first.pk}")).to_have_count(0)
+    with page.expect_response(lambda r: "/suggestions/" in r.url and r.request.method == "POST") as rejected:
+        page.locator(f"#ws-sug-item-{second.pk} .sug-reject").click()
+    assert rejected.value.request.headers.get("hx-request") == "true"
+    expect(page.locator(f"#ws-sug-item-{second.pk}")).to_have_count(0)
+    expect(page.locator("#ws-sug-count-org")).to_have_text("4")
+    assert Span.objects.filter(article=article, start=first.start, label__slug="org").exists()
     _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
