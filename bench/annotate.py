@@ -284,6 +284,7 @@ def run(args: argparse.Namespace) -> None:
     # can answer with just the stretch that changed.
     version = re.compile(rb'id="ws-body-patch"[^>]*data-version="([0-9.]+)"')
     drawn = {"version": b"", "windowed": 0}
+    answered: list[int] = []  # each create's answer, bytes
 
     def create(i, targets=targets):
         start, end, kind = targets[i]
@@ -296,6 +297,7 @@ def run(args: argparse.Namespace) -> None:
         }
         response = client.post(create_url, data, headers={"HX-Request": "true"})
         drawn["version"] = version.search(response.content).group(1)
+        answered.append(len(response.content))
         drawn["windowed"] += b'id="ws-body" hx-swap-oob' not in response.content
         return response
 
@@ -324,8 +326,10 @@ def run(args: argparse.Namespace) -> None:
         lines = int(os.environ.get("BENCH_PROFILE_LINES", 40))  # BENCH_PROFILE_LINES: more of the listing
         pstats.Stats(profiler).sort_stats(os.environ["BENCH_PROFILE"]).print_stats(lines)
         return
+    del answered[:]
     creates = timed(lambda i: create(i + 1), args.creates - 1)
     windowed = drawn["windowed"]
+    answer_bytes = [float(size) for size in answered]
     with counting(connection) as worst_queries:
         create(0, worst_targets)
     worst = timed(lambda i: create(i + 1, worst_targets), args.worst - 1)
@@ -356,6 +360,10 @@ def run(args: argparse.Namespace) -> None:
             print("\n".join(sql[:200] for sql in queries), end="\n\n")
     print(f"targets: page < 50 ms, create p95 < 30 ms; spans at the end: {spans_now:,}")
     print(f"name creates answered with only the changed stretch of the body: {windowed} of {args.creates}")
+    print(
+        f"name creates' answers: median {statistics.median(answer_bytes) / 1024:,.1f} KiB, "
+        f"p95 {percentile(answer_bytes, 0.95) / 1024:,.1f} KiB (the page: {len(page_html) / 1024:,.0f} KiB)"
+    )
     suggested = Suggestion.objects.filter(article=article).count()
     print(f"suggestions in the article at the end: {suggested:,} (at most {MAX_PER_CREATE} per create)")
 
