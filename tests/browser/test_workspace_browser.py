@@ -440,7 +440,8 @@ SEGMENTS = """
   spans: element.dataset.spans ?? null,
   opens: element.dataset.opens ?? null,
   labels: element.dataset.labels ?? null,
-  classes: [...element.classList].filter((name) => name !== "sel").join(" "),
+  // Not the selection's mark, nor htmx's own while it settles a swap (htmx-added, htmx-settling).
+  classes: [...element.classList].filter((name) => name !== "sel" && !name.startsWith("htmx-")).join(" "),
   text: element.textContent,
 }))
 """
@@ -680,4 +681,5 @@ def test_suggestion_items_a_create_inserts_accept_and_reject_like_the_others(ope
     expect(page.locator(f"#ws-sug-item-{second.pk}")).to_have_count(0)
     expect(page.locator("#ws-sug-count-org")).to_have_text("4")
     assert Span.objects.filter(article=article, start=first.start, label__slug="org").exists()
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
     _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
