@@ -13,7 +13,7 @@ from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from annotations.workspace.rendering import excerpt
+from annotations.workspace.rendering import excerpt, out_of_band_list
 from articles.models import Article
 
 
@@ -57,27 +57,24 @@ def render_suggestion_groups(
 
 
 def render_suggestion_changes(
-    article: Article, label: Any, rows: Sequence[tuple], added: Set[int], removed: Sequence[tuple], request: Any
+    article: Article, label: Any, rows: Sequence[tuple], added: Set[int], removed: Sequence[int], request: Any
 ) -> SafeString:
-    """What a create's answer sends of the suggestion panel when the page shows ``label``'s group and keeps it:
-    the items of the suggestions the create made (``added``: their negative ids) inserted out of band where they
-    belong, the item of each suggestion it hid (``removed``) deleted, and the group's count. ``rows``: the label's
-    suggestion rows after the create. The page's group then is the one ``render_suggestion_groups`` draws, and
-    the answer holds a few items, not the group's hundreds."""
+    """What a write's answer sends of ``label``'s group of suggestions when the page shows it before and after: the
+    items of the suggestions it made or showed again (``added``: their negative ids) inserted out of band where
+    they belong, the items of those it hid (``removed``, negative ids) deleted, and the group's count. ``rows``:
+    the label's suggestion rows after the write. The page's group then is the one ``render_suggestion_groups``
+    draws, and the answer holds a few items, not the group's hundreds."""
     items = _Items(article, request, "")
     ordered = sorted(rows, key=lambda row: (row[1], -row[2]))
-    parts = [f'<ol hx-swap-oob="delete:#ws-sug-item-{-row[0]}"></ol>' for row in removed]
-    run: list[tuple] = []
-    for row in [*ordered, None]:
-        if row is not None and row[0] in added:
-            run.append(row)
-            continue
-        if run:  # new items go before the next item the page already has, or at the list's end
-            target = f"beforebegin:#ws-sug-item-{-row[0]}" if row else f"beforeend:#ws-sug-list-{label.slug}"
-            parts.append(f'<ol hx-swap-oob="{target}">{items.of(label, run)}</ol>')
-            run = []
-    parts.append(_count(label, len(ordered), oob=True))
-    return mark_safe("".join(parts))  # noqa: S308 -- _Items escapes every text
+    changes = out_of_band_list(
+        ordered,
+        added,
+        removed,
+        item_id=lambda pk: f"ws-sug-item-{-pk}",
+        list_id=f"ws-sug-list-{label.slug}",
+        items=lambda run: items.of(label, run),
+    )
+    return mark_safe(changes + _count(label, len(ordered), oob=True))  # noqa: S308 -- _Items escapes every text
 
 
 def _count(label: Any, count: int, *, oob: bool = False) -> str:

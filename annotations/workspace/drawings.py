@@ -99,41 +99,32 @@ def page_reads(*, article_id: int, editor_id: int, stored: bool = True, body: bo
         return _page_reads_of(cursor.fetchone())
 
 
-class Covered(NamedTuple):
-    """A span just created (its label and place), whose answer also reads the suggestion it hides there."""
-
-    label: int
-    start: int
-    end: int
-
-
 class AnswerReads(NamedTuple):
     reads: PageReads
     spans: list[SpanRow]
     suggested: list[SpanRow]
-    hidden: list[SpanRow]  # with ``covered``: the suggestion row the page drew at the place a create labelled
+    at_place: list[SpanRow]  # with ``place``: the suggestions there the editor may see, labelled there or not
 
 
-def answer_reads(*, article_id: int, editor_id: int, body: bool, covered: Covered | None = None) -> AnswerReads:
+def answer_reads(*, article_id: int, editor_id: int, body: bool, place: tuple[int, int] | None = None) -> AnswerReads:
     """What a write's answer draws from: ``page_reads`` (no stored drawing), the editor's spans
     (``spans.selectors.workspace_spans``) and the suggestions shown to them (``suggestions.decisions``), the
     statements sent together in one round trip (``compiled.pipelined``), in this order: the rows are never older
     than the revision key, as the drawing protocol above asks.
 
-    With ``covered`` (a span just created), also the suggestion the page drew at its place, which the span now
-    hides: the suggestions are read before leaving out the places the editor labelled (``suggestion_rows_of``),
-    so it is the row read at that place and label (one per place: the lowest id the editor may see and has not
-    answered, as the page drew it)."""
+    With ``place`` (a changed span's), also the suggestions there, read before the places the editor labelled are
+    left out (``suggestion_rows_of``): one per label (the lowest id the editor may see and has not answered), as a
+    page draws them where the editor has no span of that label. A span created or relabelled there hides the one of
+    its label; one deleted or relabelled shows the one of its old label again."""
     reads, spans, suggested = pipelined(
         partial(_page_reads_send, article_id=article_id, editor_id=editor_id, stored=False, body=body),
         partial(workspace_spans_send, article_id=article_id, annotator_id=editor_id),
         partial(suggestion_rows_send, article_id=article_id, editor_id=editor_id),
     )
-    hidden: list[SpanRow] = []
-    if covered is not None:
-        place = (covered.start, covered.end, covered.label)
-        hidden = suggestion_rows_of([row for row in suggested if row[1:4] == place])
-    return AnswerReads(_page_reads_of(reads[0]), spans, suggestion_rows_of(suggested, spans), hidden)
+    at_place: list[SpanRow] = []
+    if place is not None:
+        at_place = suggestion_rows_of([row for row in suggested if row[1:3] == place])
+    return AnswerReads(_page_reads_of(reads[0]), spans, suggestion_rows_of(suggested, spans), at_place)
 
 
 def drawn_rows(*, article_id: int, editor_id: int) -> tuple[list[SpanRow], list[SpanRow]]:

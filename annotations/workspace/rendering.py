@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from html import escape
 from itertools import pairwise
@@ -335,17 +335,50 @@ def list_order(row: SpanRow) -> tuple[int, int, int]:
     return row[START], -row[END], row[PK]
 
 
-def render_span_insert(body: str, label: Any, group: Sequence[SpanRow], row: SpanRow) -> SafeString:
-    """What a create's answer sends of the list of spans when the page shows ``label``'s group: the new ``row``'s
-    item, inserted out of band before the item that follows it (or at the list's end), and the group's count.
-    ``group``: the label's rows after the create, in the list's order, ``row`` among them. The page's list then
-    is the one ``render_span_groups`` draws, without the hundreds of items a long article's group holds."""
-    at = bisect_left(group, list_order(row), key=list_order)
-    following = group[at + 1] if at + 1 < len(group) else None
-    target = f"beforebegin:#ws-item-{following[PK]}" if following else f"beforeend:#ws-list-{label.slug}"
-    item = _span_item(body, escape(label.name), row)
-    count = _count(f"ws-count-{label.slug}", len(group), oob=True)
-    return mark_safe(f'<ol hx-swap-oob="{target}">{item}</ol>{count}')  # noqa: S308 -- _span_item escapes
+def render_span_changes(
+    body: str, label: Any, rows: Sequence[SpanRow], added: Set[int], removed: Sequence[int]
+) -> SafeString:
+    """What a write's answer sends of ``label``'s list of spans when the page shows it before and after: the items
+    of ``added`` (ids) inserted out of band before the item that follows each (or at the list's end), the items of
+    ``removed`` taken away, and the list's count. ``rows``: the label's rows after the write, in the list's order.
+    The page's list then is the one ``render_span_groups`` draws, without the hundreds of items a long article's
+    list holds."""
+    name = escape(label.name)
+    changes = out_of_band_list(
+        rows,
+        added,
+        removed,
+        item_id=lambda pk: f"ws-item-{pk}",
+        list_id=f"ws-list-{label.slug}",
+        items=lambda run: "".join(_span_item(body, name, row) for row in run),
+    )
+    count = _count(f"ws-count-{label.slug}", len(rows), oob=True)
+    return mark_safe(changes + count)  # noqa: S308 -- _span_item escapes every text
+
+
+def out_of_band_list(
+    rows: Sequence[SpanRow],
+    added: Set[int],
+    removed: Sequence[int],
+    *,
+    item_id: Callable[[int], str],
+    list_id: str,
+    items: Callable[[list[SpanRow]], str],
+) -> str:
+    """htmx out-of-band parts that turn a list into ``rows`` (in its order): each of ``removed`` (ids) deleted, each
+    run of ``added`` rows inserted before the next row the list already holds, or at its end (``list_id``).
+    ``items``: the markup of a run of rows."""
+    parts = [f'<ol hx-swap-oob="delete:#{item_id(pk)}"></ol>' for pk in removed]
+    run: list[SpanRow] = []
+    for row in [*rows, None]:
+        if row is not None and row[PK] in added:
+            run.append(row)
+            continue
+        if run:
+            target = f"beforebegin:#{item_id(row[PK])}" if row is not None else f"beforeend:#{list_id}"
+            parts.append(f'<ol hx-swap-oob="{target}">{items(run)}</ol>')
+            run = []
+    return "".join(parts)
 
 
 INK_DARK = "#1d232a"

@@ -63,8 +63,8 @@ from annotations.workspace.rendering import (
     change_windows,
     labels_stylesheet,
     render_body,
+    render_span_changes,
     render_span_groups,
-    render_span_insert,
     render_windows,
 )
 from articles.models import Article
@@ -115,19 +115,14 @@ def render(
 
 class BodyChange(NamedTuple):
     """One span created, deleted or relabelled: its extent, and its row before the change (None if it was new);
-    ``hidden``: suggestion rows the change stopped drawing (a create on a suggested place hides that suggestion);
-    ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative);
-    ``covers``: the label of a span just created, whose page named its drawing: the answer reads the suggestion of
-    that label the page drew at its place, which it now hides, with its other reads (one round trip fewer than
-    reading it in the write), and adds it to ``hidden``."""
+    ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative). The
+    suggestions it hid or showed again at its place are read with the answer (``drawings.answer_reads``)."""
 
     span: int
     start: int
     end: int
     before: SpanRow | None
-    hidden: tuple[Any, ...] = ()
     added: frozenset[int] = frozenset()
-    covers: int | None = None
 
 
 class Refused(Exception):
@@ -242,7 +237,12 @@ def _draw(
     """
     drawn = rows + suggested
     if only is not None:
-        spans = render_span_insert(article.body, labels[only.label], only.rows, only.row)
+        spans = mark_safe(  # noqa: S308 -- render_span_changes escapes every text
+            "".join(
+                render_span_changes(article.body, labels[part.label], part.rows, part.added, part.removed)
+                for part in only.spans
+            )
+        )
     else:
         # A stable sort by label keeps the editor's order (start, then longest first) within each label
         # (``render_span_groups``' order: label ordering and name, then start, longest first), comparing a label's
@@ -275,24 +275,37 @@ def _draw_suggestions(
 ) -> bytes:
     if only is None:
         return render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode()
-    if not only.suggestions:
-        return b""
-    changes = render_suggestion_changes(article, labels[only.label], only.suggested, only.added, only.removed, request)
-    return changes.encode()
+    return "".join(
+        render_suggestion_changes(article, labels[part.label], part.rows, part.added, part.removed, request)
+        for part in only.suggestions
+    ).encode()
+
+
+class ListChange(NamedTuple):
+    """One label's list in the side panel (of spans, or of suggestions), as a write changed it."""
+
+    label: int
+    rows: Sequence[SpanRow]  # the label's rows after the write
+    added: frozenset[int]  # ids of the rows whose items the write adds
+    removed: tuple[int, ...]  # ids of the items it takes away
 
 
 class PanelPart(NamedTuple):
-    """What a create's answer sends of the side panel when the page shows the groups it changed: the new span's
-    item and its group's count (``render_span_insert``) and, if it made or hid suggestions of its label, those
-    items and that group's count (``render_suggestion_changes``)."""
+    """What a write's answer sends of the side panel when the page shows every list it changed, before and after:
+    the items it adds (each inserted before the item that follows it) and takes away, and the lists' counts
+    (``render_span_changes``, ``render_suggestion_changes``)."""
 
-    label: int  # the label whose group of spans changed
-    suggestions: bool  # its group of suggestions changed too
-    rows: list[SpanRow]  # the editor's rows of that label, in the list's order
-    row: SpanRow  # the new span's row
-    suggested: Sequence[SpanRow] = ()  # the suggestion rows of that label
-    added: frozenset[int] = frozenset()  # the suggestions the create made (negative ids)
-    removed: tuple[SpanRow, ...] = ()  # the suggestion rows it hid
+    spans: tuple[ListChange, ...]
+    suggestions: tuple[ListChange, ...]
+
+
+def _list_change(label: int, rows: Sequence[SpanRow], added: set[int], removed: list[int]) -> ListChange | None:
+    """``label``'s list as the write left it (``rows``: all of one kind, in the list's order); None if the page had
+    no such list before, or has none after: that needs the whole panel (a group's place among the others)."""
+    after = [row for row in rows if row[LABEL] == label]
+    if not after or len(after) - len(added) + len(removed) < 1:
+        return None
+    return ListChange(label, after, frozenset(added), tuple(removed))
 
 
 def _panel_part(
@@ -301,28 +314,43 @@ def _panel_part(
     change: BodyChange | None,
     patch: list[tuple[int, int]] | None,
     changed: list[SpanRow],
+    at_place: list[SpanRow],
 ) -> PanelPart | None:
-    """What of the side panel a write changed, when that is all the answer needs to send: a create that the page
-    can splice in (``patch``: it holds the drawing just before) into a group of spans the page already shows, and,
-    if it made or hid suggestions (all of its label), into a group of suggestions the page shows and keeps.
-    Otherwise None: the whole panel is sent (a relabel or delete may bring back or hide a suggestion of another
-    label, a new or emptied group needs its place). ``changed``: ``_changed_rows``."""
-    if change is None or patch is None or change.before is not None:
+    """What of the side panel a write changed, when that is all the answer needs to send: one span created,
+    relabelled or deleted (an undo of one of those too) on a page that can splice it in (``patch``: it holds the
+    drawing just before), into and out of lists the page shows and keeps. Otherwise None: the whole panel.
+
+    The span's item leaves its old label's list and joins its new one's. The suggestions of its new label at its
+    place are no longer shown, the one of its old label is shown again (``at_place``: the suggestions there,
+    labelled or not), and those a create propagated join their list. ``changed``: ``_changed_rows``."""
+    if change is None or patch is None:
         return None
     row = next((row for row in changed if row[PK] == change.span), None)
-    if row is None:
+    old = None if change.before is None else change.before[LABEL]
+    new = None if row is None else row[LABEL]
+    if old == new:
+        return PanelPart((), ()) if row is not None else None
+    spans: dict[int, tuple[set[int], list[int]]] = {}
+    shown: dict[int, tuple[set[int], list[int]]] = {}
+    if old is not None:
+        spans.setdefault(old, (set(), []))[1].append(change.span)
+        back = [item for item in suggested if item[START : LABEL + 1] == (change.start, change.end, old)]
+        for item in back:
+            shown.setdefault(old, (set(), []))[0].add(item[PK])
+    if new is not None:
+        spans.setdefault(new, (set(), []))[0].add(change.span)
+        for item in at_place:
+            if item[LABEL] == new:
+                shown.setdefault(new, (set(), []))[1].append(item[PK])
+        for item in suggested:
+            if item[PK] in change.added:
+                shown.setdefault(item[LABEL], (set(), []))[0].add(item[PK])
+    span_lists = [_list_change(label, rows, *ids) for label, ids in spans.items()]
+    suggestion_order = sorted(suggested, key=lambda item: (item[START], -item[END]))
+    suggestion_lists = [_list_change(label, suggestion_order, *ids) for label, ids in shown.items()]
+    if None in span_lists or None in suggestion_lists:
         return None
-    label = row[LABEL]
-    group = [row for row in rows if row[LABEL] == label]
-    if len(group) < 2:
-        return None
-    if not change.added and not change.hidden:
-        return PanelPart(label, False, group, row)
-    after = [row for row in suggested if row[LABEL] == label]
-    before = len(after) - sum(1 for row in after if row[PK] in change.added) + len(change.hidden)
-    if not after or before < 1 or any(row[LABEL] != label for row in change.hidden):
-        return None
-    return PanelPart(label, True, group, row, after, change.added, tuple(change.hidden))
+    return PanelPart(tuple(filter(None, span_lists)), tuple(filter(None, suggestion_lists)))
 
 
 def _workspace_context(
@@ -352,9 +380,7 @@ def _workspace_context(
         unread = "body" in article.get_deferred_fields()
         reads = drawings.page_reads(article_id=article.pk, editor_id=editor_id, body=unread)
     else:  # a write's answer: drawn afresh from the spans and suggestions read with the rest in one round trip
-        reads, rows, suggested, hidden = answer or _answer_reads(request, article, change)
-        if change is not None and hidden:
-            change = change._replace(hidden=(*change.hidden, *hidden))
+        reads, rows, suggested, at_place = answer or _answer_reads(request, article, change)
     if reads.body is not None:
         article.body = reads.body
     labels, drawing, patch, only = reads.labels, reads.drawing, None, None
@@ -380,7 +406,7 @@ def _workspace_context(
             drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER, version=reads.key)
             drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=reads.key, drawing=drawing)
         else:
-            only = _panel_part(rows, suggested, change, patch, changed)
+            only = _panel_part(rows, suggested, change, patch, changed, at_place)
             drawing = _draw(request, article, labels, rows, suggested, patch, only=only, version=reads.key)
     suggestion_groups = drawing.suggestions
     if drawings.CSRF_MARKER.encode() in suggestion_groups:
@@ -406,7 +432,7 @@ def _workspace_context(
         "keymap_bindings": keymap.bindings_script(keymap.WORKSPACE, "ws-keys"),
         "span_groups": drawing.spans,
         "panel_parts": only is not None,  # the answer sends the selection, the count and one group, not the panel
-        "panel_suggestions": only is not None and only.suggestions,
+        "panel_suggestions": only is not None and bool(only.suggestions),
         "span_count": drawing.span_count,
         "progress": editor_progress(article=article, user=request.user, slots=reads.slots, site_k=reads.site_k),
         "undo_count": reads.undo_count if undo_count is None else undo_count,
@@ -423,14 +449,11 @@ def _workspace_context(
 def _answer_reads(request: HttpRequest, article: Article, change: BodyChange | None) -> drawings.AnswerReads:
     """What a write's answer is drawn from (``drawings.answer_reads``), read in one round trip. In the write's
     transaction, its key just before the write (``PageReads.before``) tells whether the page held that drawing."""
-    covered = None
-    if change is not None and change.covers is not None:
-        covered = drawings.Covered(change.covers, change.start, change.end)
     return drawings.answer_reads(
         article_id=article.pk,
         editor_id=_undo_store(request, article).user_id,
         body="body" in article.get_deferred_fields(),
-        covered=covered,
+        place=None if change is None else (change.start, change.end),
     )
 
 
@@ -670,12 +693,10 @@ def span_create(request: HtmxHttpRequest, article: Article) -> Done:
     # New suggestions elsewhere in the text change the drawing beyond this span: the body version then differs
     # and the whole body is redrawn. At most MAX_PER_CREATE of them, in one statement (propagation.py).
     suggested = suggestions_propagate_span_ids(span=span, body=article.body)
-    # The place changed, even when it was suggested (its suggestion is no longer drawn: the answer reads which,
-    # ``BodyChange.covers``), and the places it suggested: a page that names its drawing gets just the stretches
-    # around them.
-    covers = span.label_id if "body_version" in request.POST else None
+    # The place changed, even when it was suggested (its suggestion is no longer drawn: the answer reads which),
+    # and the places it suggested: a page that names its drawing gets just the stretches around them.
     message = f"Labelled “{excerpt(span.text)}” {span.label.name}."
-    change = BodyChange(span.pk, span.start, span.end, None, (), frozenset(-pk for pk in suggested), covers)
+    change = BodyChange(span.pk, span.start, span.end, None, frozenset(-pk for pk in suggested))
     return Done(message, span.pk, change, undo_count=history.count())
 
 

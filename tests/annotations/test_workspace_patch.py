@@ -280,5 +280,42 @@ def pks_of_suggested(article, text):
 
 
 def markup(element) -> bytes:
-    """An element's markup with the CSRF tokens left out (they are masked afresh per response)."""
-    return re.sub(rb'value="[A-Za-z0-9]{64}"', b"", lxml.html.tostring(element, with_tail=False))
+    """An element's markup without its CSRF tokens (masked afresh per response) and ``hx-swap-oob`` attributes (a
+    panel swapped in whole keeps those of the parts drawn inside it, which htmx leaves alone)."""
+    html = lxml.html.tostring(element, with_tail=False)
+    return re.sub(rb' hx-swap-oob="[^"]*"', b"", re.sub(rb'value="[A-Za-z0-9]{64}"', b"", html))
+
+
+def test_deletes_undos_and_relabels_answer_with_the_items_they_change(editor_client, editor, labels):
+    """A delete, an undo and a relabel answer with the items they add and take away, and the counts, when every
+    list they touch is on the page before and after. Among them the suggestion at the span's place: shown again
+    when the span goes or leaves its label, hidden when an undo brings the span back (before, that answer sent the
+    list of spans alone, and the page kept listing a suggestion the text no longer showed)."""
+    body = " ".join(f"Quillix and Larchfield met on day {day}; the board agreed to ship the chip." for day in range(4))
+    article = ArticleFactory(title="Undo on a suggested place", body=body)
+    for day in range(4):
+        at = body.index(f"day {day}")
+        SpanFactory(article=article, label=labels["person"], start=at, end=at + 5, annotator=editor)
+    page = Page(editor_client, article)
+    page.create(labels["org"], "Quillix")  # the other three places are suggested
+    second = body.index("Quillix", 1)
+    data = {"label": labels["org"].pk, "start": second, "end": second + 7, "text": "Quillix"}
+    page.post("span-create", data)  # labels a suggested place: its suggestion is no longer listed
+    made = Span.objects.get(article=article, start=second)
+    held = parse(editor_client.get(url("article-annotate", article)).content)
+    version = one(held, "#ws-body-patch").get("data-version")
+    first = Span.objects.get(article=article, start=0)
+    for name, data in (
+        ("span-delete", {"span": made.pk}),  # its place is suggested again
+        ("article-undo", {}),  # and not once the span is back
+        ("span-relabel", {"span": first.pk, "label": labels["person"].pk}),  # ORG's suggestion there shows again
+    ):
+        answer = parse(editor_client.post(url(name, article), {**data, "body_version": version}, headers=HX).content)
+        version = one(answer, "#ws-body-patch").get("data-version")
+        # Each is answered with items and counts, not the panel: every list it touches is on the page and stays.
+        assert not select(answer, "#ws-panel") and not select(answer, ".span-group"), name
+        swap_out_of_band(held, answer)
+        fresh = parse(editor_client.get(url("article-annotate", article)).content)
+        for part in ("#ws-panel-title", "#ws-group-org", "#ws-group-person", "#ws-suggestions-title"):
+            assert markup(one(held, part)) == markup(one(fresh, part)), (name, part)
+        assert markup(one(held, "#ws-sug-group-org")) == markup(one(fresh, "#ws-sug-group-org")), name

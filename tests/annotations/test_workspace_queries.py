@@ -203,9 +203,9 @@ def test_a_writes_answer_reads_the_same_rows_pipelined_as_one_by_one(editor_clie
         article=article, label=labels["org"], start=0, end=7, text=BODY[:7], origin=SuggestionOrigin.PLUGIN
     )
     _page_queries(editor_client, article)
-    covered = drawings.Covered(labels["org"].pk, 0, 7)  # a create there would hide the suggestion
+    place = (0, 7)  # a span of ORG there would hide the suggestion
     reads, rows, suggested, hidden = drawings.answer_reads(
-        article_id=article.pk, editor_id=editor.pk, body=True, covered=covered
+        article_id=article.pk, editor_id=editor.pk, body=True, place=place
     )
     one_by_one = drawings.page_reads(article_id=article.pk, editor_id=editor.pk, stored=False, body=True)
     assert reads._replace(labels=None) == one_by_one._replace(labels=None)
@@ -213,13 +213,13 @@ def test_a_writes_answer_reads_the_same_rows_pipelined_as_one_by_one(editor_clie
     assert rows == list(workspace_spans(article=article, annotator=editor)) and len(rows) == 5
     assert suggested == suggestion_rows(article=article, editor=editor) and len(suggested) == 1
     assert hidden == [(-drawn.pk, 0, 7, labels["org"].pk, "", None)] == suggested
-    # Once the editor has labelled the place so, the suggestion is no longer drawn, but still the one it hid.
+    # Once the editor has labelled the place so, the suggestion is no longer drawn, but still read at the place.
     Span.objects.create(article=article, label=labels["org"], start=0, end=7, text=BODY[:7], annotator=editor)
     reads, rows, suggested, hidden = drawings.answer_reads(
-        article_id=article.pk, editor_id=editor.pk, body=False, covered=covered
+        article_id=article.pk, editor_id=editor.pk, body=False, place=place
     )
     assert suggested == [] and hidden == [(-drawn.pk, 0, 7, labels["org"].pk, "", None)]
-    assert drawings.answer_reads(article_id=article.pk, editor_id=editor.pk, body=False).hidden == []
+    assert drawings.answer_reads(article_id=article.pk, editor_id=editor.pk, body=False).at_place == []
 
 
 def test_the_workspace_reads_its_article_and_source_by_a_compiled_statement(editor_client, editor, labels):
