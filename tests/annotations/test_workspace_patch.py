@@ -248,12 +248,20 @@ def test_a_create_that_suggests_its_text_elsewhere_answers_with_each_stretch_it_
     assert len(select(parse(editor_client.get(url("article-annotate", article)).content), ".seg.sug")) == 2
 
 
-def test_a_create_that_suggests_into_groups_the_page_shows_answers_with_those_groups(editor_client, editor, labels):
+def _two_names_four_days(editor, labels):
+    """Four sentences naming Quillix and Larchfield, each day labelled PERSON (the cut points that keep a change's
+    stretches short, and a list of spans the page shows)."""
     body = " ".join(f"Quillix and Larchfield met on day {day}; the board agreed to ship the chip." for day in range(4))
     article = ArticleFactory(title="Two names", body=body)
     for day in range(4):
         at = body.index(f"day {day}")
         SpanFactory(article=article, label=labels["person"], start=at, end=at + 5, annotator=editor)
+    return article
+
+
+def test_a_create_that_suggests_into_groups_the_page_shows_answers_with_those_groups(editor_client, editor, labels):
+    article = _two_names_four_days(editor, labels)
+    body = article.body
     page = Page(editor_client, article)
     page.create(labels["org"], "Quillix")  # the first ORG span and suggestions: new groups, the whole panel
     before = parse(editor_client.get(url("article-annotate", article)).content)
@@ -291,11 +299,8 @@ def test_deletes_undos_and_relabels_answer_with_the_items_they_change(editor_cli
     list they touch is on the page before and after. Among them the suggestion at the span's place: shown again
     when the span goes or leaves its label, hidden when an undo brings the span back (before, that answer sent the
     list of spans alone, and the page kept listing a suggestion the text no longer showed)."""
-    body = " ".join(f"Quillix and Larchfield met on day {day}; the board agreed to ship the chip." for day in range(4))
-    article = ArticleFactory(title="Undo on a suggested place", body=body)
-    for day in range(4):
-        at = body.index(f"day {day}")
-        SpanFactory(article=article, label=labels["person"], start=at, end=at + 5, annotator=editor)
+    article = _two_names_four_days(editor, labels)
+    body = article.body
     page = Page(editor_client, article)
     page.create(labels["org"], "Quillix")  # the other three places are suggested
     second = body.index("Quillix", 1)
