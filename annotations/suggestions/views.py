@@ -14,7 +14,7 @@ from annotations.models import Label
 from annotations.presentation import excerpt
 from annotations.suggestions import decisions
 from annotations.workspace import undo
-from annotations.workspace.views import Done, _cleaned, _undo_store, workspace_post
+from annotations.workspace.views import BodyChange, Done, _cleaned, _undo_store, workspace_post
 from articles.models import Article
 
 
@@ -36,7 +36,10 @@ def suggestion_accept(request: HtmxHttpRequest, article: Article) -> Done:
     pk = _cleaned(SuggestionRefForm(request.POST))["suggestion"]
     span = decisions.suggestion_accept(suggestion_id=pk, article=article, editor=request.user)
     undo.undo_record(_undo_store(request, article), undo.SuggestionsAccepted(spans=(span.pk,)))
-    return Done(f"Accepted {span.label.name} “{excerpt(span.text)}”.", selected=span.pk)
+    # The editor's span takes the suggestion's place: a page that holds the drawing just before gets that stretch,
+    # the span's item and the suggestion's taken off its list (as a create on a suggested place).
+    change = BodyChange(span.pk, span.start, span.end, None, accepted=-pk)
+    return Done(f"Accepted {span.label.name} “{excerpt(span.text)}”.", selected=span.pk, change=change)
 
 
 @workspace_post("annotations.add_span")

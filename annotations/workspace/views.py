@@ -116,13 +116,16 @@ def render(
 class BodyChange(NamedTuple):
     """One span created, deleted or relabelled: its extent, and its row before the change (None if it was new);
     ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative). The
-    suggestions it hid or showed again at its place are read with the answer (``drawings.answer_reads``)."""
+    suggestions it hid or showed again at its place are read with the answer (``drawings.answer_reads``), but for
+    ``accepted``: the suggestion a span was accepted from (negative id), which its decision hides from those reads.
+    """
 
     span: int
     start: int
     end: int
     before: SpanRow | None
     added: frozenset[int] = frozenset()
+    accepted: int | None = None
 
 
 class Refused(Exception):
@@ -342,6 +345,8 @@ def _panel_part(
         for item in at_place:
             if item[LABEL] == new:
                 shown.setdefault(new, (set(), []))[1].append(item[PK])
+        if change.accepted is not None:
+            shown.setdefault(new, (set(), []))[1].append(change.accepted)
         for item in suggested:
             if item[PK] in change.added:
                 shown.setdefault(item[LABEL], (set(), []))[0].add(item[PK])

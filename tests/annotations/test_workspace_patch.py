@@ -324,3 +324,24 @@ def test_deletes_undos_and_relabels_answer_with_the_items_they_change(editor_cli
         for part in ("#ws-panel-title", "#ws-group-org", "#ws-group-person", "#ws-suggestions-title"):
             assert markup(one(held, part)) == markup(one(fresh, part)), (name, part)
         assert markup(one(held, "#ws-sug-group-org")) == markup(one(fresh, "#ws-sug-group-org")), name
+
+
+def test_accepting_a_suggestion_answers_with_its_stretch_and_items(editor_client, editor, labels):
+    article = _two_names_four_days(editor, labels)
+    page = Page(editor_client, article)
+    page.create(labels["org"], "Quillix")  # the three other places are suggested
+    held = parse(editor_client.get(url("article-annotate", article)).content)
+    page.version = one(held, "#ws-body-patch").get("data-version")
+    suggested = Suggestion.objects.filter(article=article, text="Quillix").order_by("start")[1]
+    response = editor_client.post(
+        url("suggestion-accept", article), {"suggestion": suggested.pk, "body_version": page.version}, headers=HX
+    )
+    answer = parse(response.content)
+    assert one(answer, "#ws-body-patch").get("data-from")  # the stretch around the place, not the whole text
+    assert not select(answer, "#ws-panel") and not select(answer, ".span-group")
+    accepted = Span.objects.get(article=article, start=suggested.start, label=labels["org"])
+    assert [item.get("id") for item in select(answer, "li")] == [f"ws-item-{accepted.pk}"]
+    swap_out_of_band(held, answer)
+    fresh = parse(editor_client.get(url("article-annotate", article)).content)
+    for part in ("#ws-panel-title", "#ws-group-org", "#ws-suggestions-title", "#ws-sug-group-org"):
+        assert markup(one(held, part)) == markup(one(fresh, part)), part
