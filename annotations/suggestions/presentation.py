@@ -13,7 +13,7 @@ from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from annotations.workspace.rendering import excerpt, out_of_band_list
+from annotations.workspace.rendering import count_badge, excerpt, out_of_band_list
 from articles.models import Article
 
 
@@ -24,28 +24,25 @@ def render_suggestion_groups(
     request: Any = None,
     *,
     csrf: str = "",
-    oob: bool = False,
 ) -> SafeString:
     """Rows are ``suggestion_rows``: ``(-id, start, end, label_id, "", None)``. ``csrf``: a stand-in for the
     request's CSRF token (a stored drawing's marker, put in place when it is served). Each label's group is
     ``#ws-sug-group-<slug>``, its count ``#ws-sug-count-<slug>``, its list ``#ws-sug-list-<slug>`` and each item
-    ``#ws-sug-item-<id>`` (``render_suggestion_changes`` inserts and removes items by these); ``oob``: marked for
-    htmx to swap each group in place of the page's own."""
+    ``#ws-sug-item-<id>`` (``render_suggestion_changes`` inserts and removes items by these)."""
     if not rows:
         return mark_safe("")
     items = _Items(article, request, csrf)
     parts: list[str] = []
     append = parts.append
-    swap = ' hx-swap-oob="true"' if oob else ""
     rank = {pk: (label.ordering, label.name) for pk, label in labels.items()}
     for label_id, group in groupby(sorted(rows, key=lambda row: (*rank[row[3]], row[1], -row[2])), key=itemgetter(3)):
         members = list(group)
         label = labels[label_id]
         name = escape(label.name)
         append(
-            f'<section id="ws-sug-group-{label.slug}" class="span-group sug-group"{swap}>'
+            f'<section id="ws-sug-group-{label.slug}" class="span-group sug-group">'
             f'<h3><span class="swatch sug label-{label.slug}" aria-hidden="true">'
-            f"</span>Suggested {name} {_count(label, len(members))}</h3>"
+            f"</span>Suggested {name} {count_badge(f'ws-sug-count-{label.slug}', len(members))}</h3>"
             f'<form method="post" action="{items.accept_all}" hx-post="{items.accept_all}" hx-swap="none" '
             f'hx-sync="#workspace:queue all">{items.csrf}<input type="hidden" name="label" value="{label_id}">'
             f'<button type="submit" class="sug-accept-all" data-label="{label_id}">Accept all {name}</button></form>'
@@ -74,12 +71,7 @@ def render_suggestion_changes(
         list_id=f"ws-sug-list-{label.slug}",
         items=lambda run: items.of(label, run),
     )
-    return mark_safe(changes + _count(label, len(ordered), oob=True))  # noqa: S308 -- _Items escapes every text
-
-
-def _count(label: Any, count: int, *, oob: bool = False) -> str:
-    swap = ' hx-swap-oob="true"' if oob else ""
-    return f'<span class="count" id="ws-sug-count-{label.slug}"{swap}>{count}</span>'
+    return mark_safe(changes + count_badge(f"ws-sug-count-{label.slug}", len(ordered), oob=True))  # noqa: S308 -- _Items escapes every text
 
 
 class _Items:

@@ -283,22 +283,20 @@ def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, l
     return lo, hi
 
 
-def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]], *, oob: bool = False) -> SafeString:
+def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]]) -> SafeString:
     """The side panel's spans, grouped by label: one button per span that selects it in the text.
 
     Each group is ``#ws-group-<label slug>``, its count ``#ws-count-<slug>`` and each item ``#ws-item-<span id>``
-    (a create's answer inserts one item and swaps the count: ``render_span_insert``); ``oob``: marked for htmx
-    to swap each group in place of the page's own.
+    (a write's answer adds and takes away items and swaps the count by these: ``render_span_changes``).
     """
     parts: list[str] = []
     append = parts.append
-    swap = ' hx-swap-oob="true"' if oob else ""
     for label, spans in groups:
         name = escape(label.name)
         append(
-            f'<section id="ws-group-{label.slug}" class="span-group"{swap}><h3>'
+            f'<section id="ws-group-{label.slug}" class="span-group"><h3>'
             f'<span class="swatch label-{label.slug}" aria-hidden="true"></span>'
-            f"{name} {_count(f'ws-count-{label.slug}', len(spans))}</h3>"
+            f"{name} {count_badge(f'ws-count-{label.slug}', len(spans))}</h3>"
             f'<ol class="span-list" id="ws-list-{label.slug}">'
         )
         for span in spans:
@@ -307,7 +305,8 @@ def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]
     return mark_safe("".join(parts))  # noqa: S308 -- every text and attribute value above is escaped
 
 
-def _count(element_id: str, count: int, *, oob: bool = False) -> str:
+def count_badge(element_id: str, count: int, *, oob: bool = False) -> str:
+    """A list's count in the side panel, ``#element_id``; ``oob``: swapped in out of band."""
     swap = ' hx-swap-oob="true"' if oob else ""
     return f'<span class="count" id="{element_id}"{swap}>{count}</span>'
 
@@ -330,11 +329,6 @@ def _span_item(body: str, name: str, span: SpanRow) -> str:
     return item + "</li>"
 
 
-def list_order(row: SpanRow) -> tuple[int, int, int]:
-    """Where a span stands in its label's list: by start, longest first, then by id (``workspace_spans``)."""
-    return row[START], -row[END], row[PK]
-
-
 def render_span_changes(
     body: str, label: Any, rows: Sequence[SpanRow], added: Set[int], removed: Sequence[int]
 ) -> SafeString:
@@ -352,7 +346,7 @@ def render_span_changes(
         list_id=f"ws-list-{label.slug}",
         items=lambda run: "".join(_span_item(body, name, row) for row in run),
     )
-    count = _count(f"ws-count-{label.slug}", len(rows), oob=True)
+    count = count_badge(f"ws-count-{label.slug}", len(rows), oob=True)
     return mark_safe(changes + count)  # noqa: S308 -- _span_item escapes every text
 
 

@@ -164,7 +164,7 @@ def test_labelling_a_suggested_place_sends_only_its_stretch(editor_client, edito
     assert page.body == fresh_body(editor_client, article)
 
 
-def test_a_create_into_a_group_the_page_shows_answers_with_that_group_alone(editor_client, editor, article, labels):
+def test_a_create_into_a_group_the_page_shows_answers_with_its_item_alone(editor_client, editor, article, labels):
     for text, label in (("Mara Okonkwo", "person"), ("Larchfield Systems", "org"), ("Quillix OS", "org")):
         start = BODY.index(text)
         SpanFactory(article=article, label=labels[label], start=start, end=start + len(text), annotator=editor)
@@ -259,7 +259,7 @@ def _two_names_four_days(editor, labels):
     return article
 
 
-def test_a_create_that_suggests_into_groups_the_page_shows_answers_with_those_groups(editor_client, editor, labels):
+def test_a_create_that_suggests_into_groups_the_page_shows_answers_with_their_items(editor_client, editor, labels):
     article = _two_names_four_days(editor, labels)
     body = article.body
     page = Page(editor_client, article)
