@@ -47,7 +47,12 @@ def suggestion_reject(request: HtmxHttpRequest, article: Article) -> Done:
     pk = _cleaned(SuggestionRefForm(request.POST))["suggestion"]
     suggestion = decisions.suggestion_reject(suggestion_id=pk, article=article, editor=request.user)
     undo.undo_record(_undo_store(request, article), undo.SuggestionRejected(suggestion=suggestion.pk))
-    return Done(f"Rejected {suggestion.label.name} “{excerpt(suggestion.text)}”; it will not come back.")
+    # Its place is drawn without it: a page that holds the drawing just before gets that stretch and its item
+    # taken off its list (the whole text and panel otherwise).
+    shown = (-suggestion.pk, suggestion.start, suggestion.end, suggestion.label_id)
+    change = BodyChange(-suggestion.pk, suggestion.start, suggestion.end, shown, decided=suggestion.label_id)
+    message = f"Rejected {suggestion.label.name} “{excerpt(suggestion.text)}”; it will not come back."
+    return Done(message, change=change)
 
 
 @workspace_post("annotations.add_span")

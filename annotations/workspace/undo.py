@@ -73,20 +73,22 @@ Entry = Created | Deleted | Relabelled | SuggestionRejected | SuggestionsAccepte
 
 class Place(NamedTuple):
     """The one span whose place in the text an undo changed: where it is, and its label before the undo (None:
-    it was not there, the undo brought it back)."""
+    it was not there, the undo brought it back). Or the one suggestion an undone rejection shows again:
+    ``span`` is its id as drawn (negative), ``suggested`` its label."""
 
     span: int
     start: int
     end: int
     label_before: int | None
+    suggested: int | None = None
 
 
 @dataclass(frozen=True)
 class Undone:
     message: str
     refused: bool = False  # the entry could not be reversed (and was dropped): ``message`` says why
-    # Where the reversal changed one span's place, so the answer can redraw just that stretch; None when it
-    # touched suggestions instead, or nothing.
+    # Where the reversal changed one span's place (or showed one suggestion again), so the answer can redraw just
+    # that stretch; None when it touched several suggestions, or nothing.
     place: Place | None = field(default=None, compare=False)
 
 
@@ -244,7 +246,10 @@ def _current(article: Article, span_id: int) -> Span:
 def _reverse(entry: Entry, *, article: Article, actor: Actor) -> Undone:
     if isinstance(entry, SuggestionRejected):
         suggestion = suggestion_unreject(suggestion_id=entry.suggestion, article=article, editor=actor)
-        return Undone(f"The suggestion {suggestion.label.name} “{excerpt(suggestion.text)}” is back.")
+        return Undone(
+            f"The suggestion {suggestion.label.name} “{excerpt(suggestion.text)}” is back.",
+            place=Place(-suggestion.pk, suggestion.start, suggestion.end, None, suggested=suggestion.label_id),
+        )
     if isinstance(entry, SuggestionsAccepted):
         count = suggestions_unaccept(span_ids=entry.spans, article=article, editor=actor)
         return Undone(f"Accepting undone: {count} suggestion{'s are' if count != 1 else ' is'} pending again.")

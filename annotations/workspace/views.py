@@ -118,6 +118,8 @@ class BodyChange(NamedTuple):
     ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative). The
     suggestions it hid or showed again at its place are read with the answer (``drawings.answer_reads``), but for
     ``accepted``: the suggestion a span was accepted from (negative id), which its decision hides from those reads.
+    Or, with ``decided`` (a label), one suggestion rejected or its rejection undone: ``span`` is its id as drawn
+    (negative), ``before`` its row when the page showed it (a rejection), None when it shows again (the undo).
     """
 
     span: int
@@ -126,6 +128,7 @@ class BodyChange(NamedTuple):
     before: SpanRow | None
     added: frozenset[int] = frozenset()
     accepted: int | None = None
+    decided: int | None = None
 
 
 class Refused(Exception):
@@ -328,6 +331,16 @@ def _panel_part(
     labelled or not), and those a create propagated join their list. ``changed``: ``_changed_rows``."""
     if change is None or patch is None:
         return None
+    suggestion_order = sorted(suggested, key=lambda item: (item[START], -item[END]))
+    if change.decided is not None:
+        # A decision answers every suggestion of its label and place (``decisions``): after a rejection none of
+        # them shows there, and the rejected one's item leaves its list; after its undo, the one drawn there (if
+        # the editor has not labelled the place that way meanwhile) joins it.
+        place = (change.start, change.end, change.decided)
+        there = {item[PK] for item in suggested if item[START : LABEL + 1] == place}
+        hidden = [change.span] if change.before is not None else []
+        decided = _list_change(change.decided, suggestion_order, there, hidden)
+        return None if decided is None else PanelPart((), (decided,))
     row = next((row for row in changed if row[PK] == change.span), None)
     old = None if change.before is None else change.before[LABEL]
     new = None if row is None else row[LABEL]
@@ -351,7 +364,6 @@ def _panel_part(
             if item[PK] in change.added:
                 shown.setdefault(item[LABEL], (set(), []))[0].add(item[PK])
     span_lists = [_list_change(label, rows, *ids) for label, ids in spans.items()]
-    suggestion_order = sorted(suggested, key=lambda item: (item[START], -item[END]))
     suggestion_lists = [_list_change(label, suggestion_order, *ids) for label, ids in shown.items()]
     if None in span_lists or None in suggestion_lists:
         return None
@@ -768,7 +780,7 @@ def article_undo(request: HtmxHttpRequest, article: Article) -> Done:
     change = None
     if (place := done.place) is not None:  # one span's place changed: the answer can redraw just that stretch
         before = None if place.label_before is None else (place.span, place.start, place.end, place.label_before)
-        change = BodyChange(place.span, place.start, place.end, before)
+        change = BodyChange(place.span, place.start, place.end, before, decided=place.suggested)
     return Done(done.message, change=change, status=409 if done.refused else 200)
 
 

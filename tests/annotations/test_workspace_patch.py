@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from annotations.models import Label, Span
-from annotations.suggestions.models import Suggestion
+from annotations.suggestions.models import Suggestion, SuggestionOrigin
 from annotations.workspace.models import WorkspaceDrawing
 from tests.factories import ArticleFactory, SpanFactory
 from tests.html import one, parse, segments, select, swap_out_of_band
@@ -45,7 +45,7 @@ class Page:
     def post(self, name, data):
         response = self.client.post(url(name, self.article), {**data, "body_version": self.version}, headers=HX)
         assert response.status_code == 200
-        answer = parse(response.content)
+        answer = self.answer = parse(response.content)
         patch = one(answer, "#ws-body-patch")
         self.version = patch.get("data-version")
         full = select(answer, "#ws-body")
@@ -341,6 +341,57 @@ def test_accepting_a_suggestion_answers_with_its_stretch_and_items(editor_client
     assert not select(answer, "#ws-panel") and not select(answer, ".span-group")
     accepted = Span.objects.get(article=article, start=suggested.start, label=labels["org"])
     assert [item.get("id") for item in select(answer, "li")] == [f"ws-item-{accepted.pk}"]
+    swap_out_of_band(held, answer)
+    fresh = parse(editor_client.get(url("article-annotate", article)).content)
+    for part in ("#ws-panel-title", "#ws-group-org", "#ws-suggestions-title", "#ws-sug-group-org"):
+        assert markup(one(held, part)) == markup(one(fresh, part)), part
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["own", "under-a-curators"])
+def test_rejecting_a_suggestion_answers_with_its_stretch_and_items(editor_client, editor, curator, labels, shared):
+    """A rejection answers with the stretch of the text around its place and the item it takes off the list (it
+    sent the whole text and the whole panel, ~410 KiB on bench/annotate.py's article). ``shared``: a curator's
+    suggestion of the same label at that place came first, so that one is what the page lists; the rejection
+    answers for both (a decision is per label and place), and neither shows again."""
+    article = _two_names_four_days(editor, labels)
+    body = article.body
+    second = body.index("Quillix", 1)
+    if shared:
+        Suggestion.objects.create(
+            article=article,
+            label=labels["org"],
+            start=second,
+            end=second + 7,
+            text="Quillix",
+            origin=SuggestionOrigin.PROPAGATION,
+            created_by=curator,
+        )
+    page = Page(editor_client, article)
+    page.create(labels["org"], "Quillix")  # the three other places are suggested
+    held = parse(editor_client.get(url("article-annotate", article)).content)
+    page.version = one(held, "#ws-body-patch").get("data-version")
+    page.body = segments(one(held, "#ws-body"))
+    shown = Suggestion.objects.filter(article=article, start=second).order_by("pk").first()
+    assert one(held, f"#ws-sug-item-{shown.pk}") is not None
+    window = page.post("suggestion-reject", {"suggestion": shown.pk})
+    assert window != "full" and window[0] <= second and second + 7 <= window[1] < len(body)
+    assert page.body == fresh_body(editor_client, article)
+    answer = page.answer
+    assert not select(answer, "#ws-panel") and not select(answer, ".span-group") and not select(answer, "#ws-body")
+    assert not select(answer, "li")  # the item is deleted out of band; nothing else is listed in its stead
+    assert one(answer, f"[hx-swap-oob='delete:#ws-sug-item-{shown.pk}']") is not None
+    swap_out_of_band(held, answer)
+    fresh = parse(editor_client.get(url("article-annotate", article)).content)
+    for part in ("#ws-panel-title", "#ws-group-org", "#ws-suggestions-title", "#ws-sug-group-org"):
+        assert markup(one(held, part)) == markup(one(fresh, part)), part
+
+    # Undone: the suggestion the page listed there is back, in its stretch and in its place on the list.
+    window = page.post("article-undo", {})
+    assert window != "full" and window[0] <= second and second + 7 <= window[1] < len(body)
+    assert page.body == fresh_body(editor_client, article)
+    answer = page.answer
+    assert not select(answer, "#ws-panel") and not select(answer, ".span-group") and not select(answer, "#ws-body")
+    assert [item.get("id") for item in select(answer, "li")] == [f"ws-sug-item-{shown.pk}"]
     swap_out_of_band(held, answer)
     fresh = parse(editor_client.get(url("article-annotate", article)).content)
     for part in ("#ws-panel-title", "#ws-group-org", "#ws-suggestions-title", "#ws-sug-group-org"):

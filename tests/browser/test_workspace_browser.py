@@ -678,8 +678,19 @@ def test_suggestion_items_a_create_inserts_accept_and_reject_like_the_others(ope
     with page.expect_response(lambda r: "/suggestions/" in r.url and r.request.method == "POST") as rejected:
         page.locator(f"#ws-sug-item-{second.pk} .sug-reject").click()
     assert rejected.value.request.headers.get("hx-request") == "true"
+    # A rejection answers with its stretch of the text and the item it takes away, as an accept does.
+    assert 'data-from="' in rejected.value.text() and 'id="ws-panel"' not in rejected.value.text()
     expect(page.locator(f"#ws-sug-item-{second.pk}")).to_have_count(0)
     expect(page.locator("#ws-sug-count-org")).to_have_text("4")
     assert Span.objects.filter(article=article, start=first.start, label__slug="org").exists()
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
+    _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
+    # Undoing the rejection puts the item back where it was, and its outline in the text.
+    page.locator("#ws-body").focus()
+    with page.expect_response(lambda r: "/undo/" in r.url and r.request.method == "POST") as undone:
+        page.keyboard.press("Control+z")
+    assert 'data-from="' in undone.value.text() and 'id="ws-panel"' not in undone.value.text()
+    expect(page.locator(f"#ws-sug-item-{second.pk}")).to_have_count(1)
+    expect(page.locator("#ws-sug-count-org")).to_have_text("5")
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
     _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
