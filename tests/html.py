@@ -44,8 +44,8 @@ def segments(html: str | bytes | HtmlElement) -> list[tuple[int, str]]:
 def swap_out_of_band(page: HtmlElement, answer: HtmlElement) -> None:
     """Apply an answer's out-of-band parts to ``page`` as htmx 2 does (``hx-swap-oob``): ``true`` replaces the
     element of the same id, ``innerHTML`` its content; ``<strategy>:<selector>`` puts the part's children
-    ``beforebegin`` or ``beforeend`` of each element the selector finds, or ``delete``s them. A target that is
-    not there fails the test (htmx would skip it in silence, leaving the page short of the change)."""
+    ``beforebegin``, ``beforeend`` or ``afterend`` of each element the selector finds, or ``delete``s them. A
+    target that is not there fails the test (htmx would skip it in silence, leaving the page short of it)."""
     for part in answer.xpath("./*[@hx-swap-oob]"):
         how = part.get("hx-swap-oob")
         part.attrib.pop("hx-swap-oob")
@@ -73,6 +73,9 @@ def swap_out_of_band(page: HtmlElement, answer: HtmlElement) -> None:
             elif strategy == "beforeend":
                 for child in part:
                     target.append(_copied(child))
+            elif strategy == "afterend":
+                for child in reversed(part):
+                    target.addnext(_copied(child))
             else:
                 raise AssertionError(f"no test support for {how!r}")
 

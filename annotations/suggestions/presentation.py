@@ -13,7 +13,7 @@ from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from annotations.workspace.rendering import count_badge, excerpt, out_of_band_list
+from annotations.workspace.rendering import count_badge, excerpt, out_of_band_group, out_of_band_list
 from articles.models import Article
 
 
@@ -54,13 +54,25 @@ def render_suggestion_groups(
 
 
 def render_suggestion_changes(
-    article: Article, label: Any, rows: Sequence[tuple], added: Set[int], removed: Sequence[int], request: Any
+    article: Article,
+    label: Any,
+    rows: Sequence[tuple],
+    added: Set[int],
+    removed: Sequence[int],
+    request: Any,
+    anchor: str = "",
 ) -> SafeString:
     """What a write's answer sends of ``label``'s group of suggestions when the page shows it before and after: the
     items of the suggestions it made or showed again (``added``: their negative ids) inserted out of band where
     they belong, the items of those it hid (``removed``, negative ids) deleted, and the group's count. ``rows``:
     the label's suggestion rows after the write. The page's group then is the one ``render_suggestion_groups``
-    draws, and the answer holds a few items, not the group's hundreds."""
+    draws, and the answer holds a few items, not the group's hundreds. A group the write empties goes; one it
+    starts comes whole, where ``anchor`` says (``rendering.out_of_band_group``)."""
+    if not rows or anchor:
+        group = f"ws-sug-group-{label.slug}"
+        return out_of_band_group(
+            group, anchor, lambda: render_suggestion_groups(article, {label.pk: label}, rows, request)
+        )
     items = _Items(article, request, "")
     ordered = sorted(rows, key=lambda row: (row[1], -row[2]))
     changes = out_of_band_list(

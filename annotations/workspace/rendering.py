@@ -330,13 +330,16 @@ def _span_item(body: str, name: str, span: SpanRow) -> str:
 
 
 def render_span_changes(
-    body: str, label: Any, rows: Sequence[SpanRow], added: Set[int], removed: Sequence[int]
+    body: str, label: Any, rows: Sequence[SpanRow], added: Set[int], removed: Sequence[int], anchor: str = ""
 ) -> SafeString:
     """What a write's answer sends of ``label``'s list of spans when the page shows it before and after: the items
     of ``added`` (ids) inserted out of band before the item that follows each (or at the list's end), the items of
     ``removed`` taken away, and the list's count. ``rows``: the label's rows after the write, in the list's order.
     The page's list then is the one ``render_span_groups`` draws, without the hundreds of items a long article's
-    list holds."""
+    list holds. A list the write empties takes its group with it; one it starts (``anchor``: where, an htmx
+    out-of-band ``afterend:`` or ``beforebegin:`` another group) comes as its whole group."""
+    if not rows or anchor:
+        return out_of_band_group(f"ws-group-{label.slug}", anchor, lambda: render_span_groups(body, [(label, rows)]))
     name = escape(label.name)
     changes = out_of_band_list(
         rows,
@@ -348,6 +351,14 @@ def render_span_changes(
     )
     count = count_badge(f"ws-count-{label.slug}", len(rows), oob=True)
     return mark_safe(changes + count)  # noqa: S308 -- _span_item escapes every text
+
+
+def out_of_band_group(group_id: str, anchor: str, group: Callable[[], str]) -> SafeString:
+    """A group of the side panel the write empties (``anchor`` empty: it is deleted) or starts (put in whole,
+    ``group()``'s markup, where ``anchor`` says: ``afterend:#…`` or ``beforebegin:#…`` another group)."""
+    if not anchor:
+        return mark_safe(f'<div hx-swap-oob="delete:#{group_id}"></div>')  # noqa: S308 -- an id made of a slug
+    return mark_safe(f'<div hx-swap-oob="{anchor}">{group()}</div>')  # noqa: S308 -- group() escapes its texts
 
 
 def out_of_band_list(

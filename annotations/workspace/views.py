@@ -245,7 +245,7 @@ def _draw(
     if only is not None:
         spans = mark_safe(  # noqa: S308 -- render_span_changes escapes every text
             "".join(
-                render_span_changes(article.body, labels[part.label], part.rows, part.added, part.removed)
+                render_span_changes(article.body, part.label, part.rows, part.added, part.removed, part.anchor)
                 for part in only.spans
             )
         )
@@ -282,7 +282,7 @@ def _draw_suggestions(
     if only is None:
         return render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode()
     return "".join(
-        render_suggestion_changes(article, labels[part.label], part.rows, part.added, part.removed, request)
+        render_suggestion_changes(article, part.label, part.rows, part.added, part.removed, request, part.anchor)
         for part in only.suggestions
     ).encode()
 
@@ -290,31 +290,56 @@ def _draw_suggestions(
 class ListChange(NamedTuple):
     """One label's list in the side panel (of spans, or of suggestions), as a write changed it."""
 
-    label: int
-    rows: Sequence[SpanRow]  # the label's rows after the write
+    label: Label
+    rows: Sequence[SpanRow]  # the label's rows after the write (none: its group goes)
     added: frozenset[int]  # ids of the rows whose items the write adds
     removed: tuple[int, ...]  # ids of the items it takes away
+    # A group new to the page, put in whole: "afterend:#<the group before it>", or "beforebegin:#<the one after>".
+    anchor: str = ""
 
 
 class PanelPart(NamedTuple):
-    """What a write's answer sends of the side panel when the page shows every list it changed, before and after:
-    the items it adds (each inserted before the item that follows it) and takes away, and the lists' counts
-    (``render_span_changes``, ``render_suggestion_changes``)."""
+    """What a write's answer sends of the side panel when the page can splice every list it changed: the items it
+    adds (each inserted before the item that follows it) and takes away, the lists' counts, and the groups it
+    starts or empties (``render_span_changes``, ``render_suggestion_changes``)."""
 
     spans: tuple[ListChange, ...]
     suggestions: tuple[ListChange, ...]
 
 
-def _list_change(label: int, rows: Sequence[SpanRow], added: set[int], removed: list[int]) -> ListChange | None:
-    """``label``'s list as the write left it (``rows``: all of one kind, in the list's order); None if the page had
-    no such list before, or has none after: that needs the whole panel (a group's place among the others)."""
-    after = [row for row in rows if row[LABEL] == label]
-    if not after or len(after) - len(added) + len(removed) < 1:
+def _list_changes(
+    labels: dict[int, Label],
+    rows: Sequence[SpanRow],
+    changes: dict[int, tuple[set[int], list[int]]],
+    group_id: Callable[[Label], str],
+) -> tuple[ListChange, ...] | None:
+    """The lists of one kind (``rows``: all of them after the write, in the lists' order) that ``changes`` (label:
+    the ids added and removed) touch. A group the page did not show gets its place beside one it shows and keeps
+    (the groups' order: ``_draw``); None when there is none, so the whole panel is sent: the page had no group of
+    this kind before, or has none after (the panel's hint or "No spans yet" come and go with them)."""
+    rank = {pk: (label.ordering, label.name, pk) for pk, label in labels.items()}
+    lists: list[tuple[ListChange, bool]] = []  # each list, and whether the page showed it before
+    for label, (added, removed) in changes.items():
+        members = [row for row in rows if row[LABEL] == label]
+        shown = len(members) - len(added) + len(removed) > 0
+        if members or shown:  # (neither before nor after: nothing to send)
+            lists.append((ListChange(labels[label], members, frozenset(added), tuple(removed)), shown))
+    started = {change.label.pk for change, shown in lists if not shown}
+    kept = sorted({row[LABEL] for row in rows} - started, key=rank.__getitem__)
+    if not kept:
         return None
-    return ListChange(label, after, frozenset(added), tuple(removed))
+    placed = []
+    for change, shown in lists:
+        if change.rows and not shown:
+            earlier = [pk for pk in kept if rank[pk] < rank[change.label.pk]]
+            anchor = f"afterend:#{group_id(labels[earlier[-1]])}" if earlier else ""
+            change = change._replace(anchor=anchor or f"beforebegin:#{group_id(labels[kept[0]])}")
+        placed.append(change)
+    return tuple(placed)
 
 
 def _panel_part(
+    labels: dict[int, Label],
     rows: list[SpanRow],
     suggested: list[SpanRow],
     change: BodyChange | None,
@@ -324,7 +349,7 @@ def _panel_part(
 ) -> PanelPart | None:
     """What of the side panel a write changed, when that is all the answer needs to send: one span created,
     relabelled or deleted (an undo of one of those too) on a page that can splice it in (``patch``: it holds the
-    drawing just before), into and out of lists the page shows and keeps. Otherwise None: the whole panel.
+    drawing just before), or one suggestion rejected (or its rejection undone). Otherwise None: the whole panel.
 
     The span's item leaves its old label's list and joins its new one's. The suggestions of its new label at its
     place are no longer shown, the one of its old label is shown again (``at_place``: the suggestions there,
@@ -339,8 +364,8 @@ def _panel_part(
         place = (change.start, change.end, change.decided)
         there = {item[PK] for item in suggested if item[START : LABEL + 1] == place}
         hidden = [change.span] if change.before is not None else []
-        decided = _list_change(change.decided, suggestion_order, there, hidden)
-        return None if decided is None else PanelPart((), (decided,))
+        decided = _list_changes(labels, suggestion_order, {change.decided: (there, hidden)}, _suggestion_group)
+        return None if decided is None else PanelPart((), decided)
     row = next((row for row in changed if row[PK] == change.span), None)
     old = None if change.before is None else change.before[LABEL]
     new = None if row is None else row[LABEL]
@@ -363,11 +388,19 @@ def _panel_part(
         for item in suggested:
             if item[PK] in change.added:
                 shown.setdefault(item[LABEL], (set(), []))[0].add(item[PK])
-    span_lists = [_list_change(label, rows, *ids) for label, ids in spans.items()]
-    suggestion_lists = [_list_change(label, suggestion_order, *ids) for label, ids in shown.items()]
-    if None in span_lists or None in suggestion_lists:
+    span_lists = _list_changes(labels, rows, spans, _span_group)
+    suggestion_lists = _list_changes(labels, suggestion_order, shown, _suggestion_group) if shown else ()
+    if span_lists is None or suggestion_lists is None:
         return None
-    return PanelPart(tuple(filter(None, span_lists)), tuple(filter(None, suggestion_lists)))
+    return PanelPart(span_lists, suggestion_lists)
+
+
+def _span_group(label: Label) -> str:
+    return f"ws-group-{label.slug}"
+
+
+def _suggestion_group(label: Label) -> str:
+    return f"ws-sug-group-{label.slug}"
 
 
 def _workspace_context(
@@ -423,7 +456,7 @@ def _workspace_context(
             drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER, version=reads.key)
             drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=reads.key, drawing=drawing)
         else:
-            only = _panel_part(rows, suggested, change, patch, changed, at_place)
+            only = _panel_part(labels, rows, suggested, change, patch, changed, at_place)
             drawing = _draw(request, article, labels, rows, suggested, patch, only=only, version=reads.key)
     suggestion_groups = drawing.suggestions
     if drawings.CSRF_MARKER.encode() in suggestion_groups:

@@ -396,3 +396,54 @@ def test_rejecting_a_suggestion_answers_with_its_stretch_and_items(editor_client
     fresh = parse(editor_client.get(url("article-annotate", article)).content)
     for part in ("#ws-panel-title", "#ws-group-org", "#ws-suggestions-title", "#ws-sug-group-org"):
         assert markup(one(held, part)) == markup(one(fresh, part)), part
+
+
+def panel(page) -> list[tuple[str, bytes]]:
+    """The side panel's lists as a reader meets them (not the selected span, which a fresh page has none of): the
+    headings, then each group (its id and markup), in order."""
+    titles = [(title.get("id"), markup(title)) for title in select(page, "#ws-panel-title, #ws-suggestions-title")]
+    return titles + [(group.get("id"), markup(group)) for group in select(page, "#ws-panel section.span-group")]
+
+
+def test_a_write_that_starts_or_empties_a_group_answers_with_that_group(editor_client, editor, labels):
+    """A group of spans or of suggestions that a write starts comes whole, beside the groups the page shows, and
+    one it empties goes; the rest of the panel is not sent (it was, ~240 KiB on bench/annotate.py's article).
+    Only a page with no group of that kind before, or none after, still gets the whole panel."""
+    article = _two_names_four_days(editor, labels)  # PERSON spans only
+    body = article.body
+    page = Page(editor_client, article)
+    held = parse(editor_client.get(url("article-annotate", article)).content)
+
+    def post(name, data, *, whole=False):
+        page.version = one(held, "#ws-body-patch").get("data-version")
+        drawn = page.post(name, data)
+        assert drawn != "full" or whole, name  # (the first suggestions, in every sentence, redraw the whole text)
+        assert bool(select(page.answer, "#ws-panel")) == whole, name
+        swaps = [part.get("hx-swap-oob") for part in page.answer.xpath("./*[@hx-swap-oob]")]
+        groups = [group.get("id") for group in select(page.answer, "section.span-group")]
+        swap_out_of_band(held, page.answer)
+        assert panel(held) == panel(parse(editor_client.get(url("article-annotate", article)).content)), name
+        return swaps, groups
+
+    quillix = {"label": labels["org"].pk, "start": 0, "end": 7, "text": "Quillix"}
+    post("span-create", quillix, whole=True)  # the first suggestions: their heading and hint come with the panel
+    sentence = body.index("the board")
+    claim = {"label": labels["claim"].pk, "start": sentence, "end": sentence + 9, "text": "the board"}
+    _, groups = post("span-create", claim)  # a group of spans the page has not shown: put in whole, in its place
+    assert groups == ["ws-group-claim"]
+    at = body.index("Larchfield")
+    larchfield = {"label": labels["person"].pk, "start": at, "end": at + 10, "text": "Larchfield"}
+    _, groups = post("span-create", larchfield)  # the first PERSON suggestions: a new group of suggestions
+    assert groups == ["ws-sug-group-person"]
+    made = Span.objects.get(article=article, label=labels["claim"])
+    swaps, groups = post("span-delete", {"span": made.pk})  # the only CLAIM span: its group goes
+    assert "delete:#ws-group-claim" in swaps and not groups
+    _, groups = post("article-undo", {})  # and comes back
+    assert groups == ["ws-group-claim"]
+    for suggestion in Suggestion.objects.filter(article=article, label=labels["person"]):
+        swaps, _ = post("suggestion-reject", {"suggestion": suggestion.pk})
+    assert "delete:#ws-sug-group-person" in swaps  # the last one took its group
+    for suggestion in Suggestion.objects.filter(article=article, label=labels["org"]).order_by("pk")[:2]:
+        post("suggestion-reject", {"suggestion": suggestion.pk})
+    last = Suggestion.objects.filter(article=article, label=labels["org"]).order_by("pk").last()
+    post("suggestion-reject", {"suggestion": last.pk}, whole=True)  # no suggestion left: the panel says so

@@ -694,3 +694,33 @@ def test_suggestion_items_a_create_inserts_accept_and_reject_like_the_others(ope
     expect(page.locator("#ws-sug-count-org")).to_have_text("5")
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
     _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
+
+
+def test_groups_a_write_starts_or_empties_come_and_go_in_place(open_workspace, article, editor, labels):
+    """A span of a label the panel does not list yet comes with its group, put among the others in label order
+    (htmx's out-of-band ``afterend:`` and ``beforebegin:``), and the group its last span leaves goes (``delete:``);
+    the answers carry no panel, and the page ends as a fresh load draws it."""
+    _four_copies_with_orgs(article, editor, labels)  # a text long enough that a change redraws a stretch
+    page = open_workspace(article)
+
+    def answered(key, path, *, panel=False):
+        with page.expect_response(lambda r: path in r.url and r.request.method == "POST") as response:
+            page.keyboard.press(key)
+        page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
+        assert response.value.status == 200 and ('id="ws-panel"' in response.value.text()) == panel
+
+    def groups():
+        return page.locator("#ws-panel .span-group:not(.sug-group)").evaluate_all("els => els.map((e) => e.id)")
+
+    page.evaluate(SELECT, ["Okonkwo of Larchfield Systems said", 0])
+    answered("3", "/spans/")  # CLAIM: a group after ORG's
+    assert groups() == ["ws-group-org", "ws-group-claim"]
+    page.evaluate(SELECT, ["Team", 0])
+    answered("1", "/spans/", panel=True)  # PERSON, suggested in the other copies: the first suggestions, whole
+    answered("Delete", "/spans/delete/")  # the new span is selected: its group goes with it
+    assert groups() == ["ws-group-org", "ws-group-claim"]
+    page.locator("#ws-body").focus()
+    answered("Control+z", "/undo/")  # back: its group before ORG's
+    assert groups() == ["ws-group-person", "ws-group-org", "ws-group-claim"]
+    expect(page.locator("#ws-panel-title .count")).to_have_text("6")
+    _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
