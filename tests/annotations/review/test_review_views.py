@@ -1,5 +1,7 @@
 """The review page and its actions over HTTP: permissions, fragments, anonymity, refusals."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -87,7 +89,8 @@ def test_an_htmx_decision_returns_the_main_region_only_naming_no_editor(
     fragment = parse(response.content)
     assert len(select(fragment, "#review-main")) == 1 and not select(fragment, "header")
     assert text(one(fragment, "#review-message")) == "Accepted 1 span(s) into gold; conflict settled."
-    assert "ed2" not in response.content.decode() and editor.username not in text(fragment).split()
+    # As a word: random hex tokens (CSRF, versions) in the answer may hold the letters.
+    assert re.search(r"\bed2\b", response.content.decode()) is None and editor.username not in text(fragment).split()
     undo = reviewer_client.post(url("review-undo", article), headers={"HX-Request": "true"})
     assert text(one(parse(undo.content), "#review-message")) == "Undid “Accept a version”: 1 gold span(s) removed."
     assert not GoldSpan.objects.exists()
