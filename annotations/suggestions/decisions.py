@@ -208,14 +208,19 @@ def suggestion_unreject(*, suggestion_id: int, article: Article, editor: Actor) 
 
 
 @transaction.atomic
-def suggestions_unaccept(*, span_ids: Iterable[int], article: Article, editor: Actor) -> int:
-    """Undo accepting: delete the spans accepting made and forget the decisions, so the suggestions show again."""
+def suggestions_unaccept(
+    *, span_ids: Iterable[int], article: Article, editor: Actor
+) -> list[tuple[int, int, int, int]]:
+    """Undo accepting: delete the spans accepting made and forget the decisions, so the suggestions show again.
+    Returns the spans deleted, as ``(id, start, end, label_id)``."""
     spans = list(Span.objects.filter(pk__in=list(span_ids), article=article).select_related("label"))
     if not spans:
         raise ValidationError("Those spans were deleted after you accepted them (by a reviewer or in another tab).")
+    deleted = []
     for span in spans:
         if span.annotator_id != editor.pk:
             raise PermissionDenied("This span belongs to another editor.")
+        deleted.append((span.pk, span.start, span.end, span.label_id))
         SuggestionDecision.objects.filter(editor=editor, span=span, decision=DecisionKind.ACCEPTED).delete()
         span_delete(span=span, actor=editor)
-    return len(spans)
+    return deleted

@@ -88,7 +88,7 @@ class Undone:
     message: str
     refused: bool = False  # the entry could not be reversed (and was dropped): ``message`` says why
     # Where the reversal changed one span's place (or showed one suggestion again), so the answer can redraw just
-    # that stretch; None when it touched several suggestions, or nothing.
+    # that stretch; None when it changed several places, or nothing.
     place: Place | None = field(default=None, compare=False)
 
 
@@ -251,8 +251,11 @@ def _reverse(entry: Entry, *, article: Article, actor: Actor) -> Undone:
             place=Place(-suggestion.pk, suggestion.start, suggestion.end, None, suggested=suggestion.label_id),
         )
     if isinstance(entry, SuggestionsAccepted):
-        count = suggestions_unaccept(span_ids=entry.spans, article=article, editor=actor)
-        return Undone(f"Accepting undone: {count} suggestion{'s are' if count != 1 else ' is'} pending again.")
+        deleted = suggestions_unaccept(span_ids=entry.spans, article=article, editor=actor)
+        count = len(deleted)
+        message = f"Accepting undone: {count} suggestion{'s are' if count != 1 else ' is'} pending again."
+        # One accept undone is one span deleted (its suggestion shows again there, as after a delete).
+        return Undone(message, place=Place(*deleted[0]) if count == 1 else None)
     if isinstance(entry, Deleted):
         if entry.snapshot.article_id != article.pk:
             raise ValidationError("That change belongs to another article.")

@@ -346,6 +346,18 @@ def test_accepting_a_suggestion_answers_with_its_stretch_and_items(editor_client
     for part in ("#ws-panel-title", "#ws-group-org", "#ws-suggestions-title", "#ws-sug-group-org"):
         assert markup(one(held, part)) == markup(one(fresh, part)), part
 
+    # Undone: the span's item goes and the suggestion's is back, with the stretch around its place.
+    version = one(answer, "#ws-body-patch").get("data-version")
+    response = editor_client.post(url("article-undo", article), {"body_version": version}, headers=HX)
+    answer = parse(response.content)
+    assert one(answer, "#ws-body-patch").get("data-from")
+    assert not select(answer, "#ws-panel") and not select(answer, ".span-group")
+    assert [item.get("id") for item in select(answer, "li")] == [f"ws-sug-item-{suggested.pk}"]
+    swap_out_of_band(held, answer)
+    fresh = parse(editor_client.get(url("article-annotate", article)).content)
+    for part in ("#ws-panel-title", "#ws-group-org", "#ws-suggestions-title", "#ws-sug-group-org"):
+        assert markup(one(held, part)) == markup(one(fresh, part)), part
+
 
 @pytest.mark.parametrize("shared", [False, True], ids=["own", "under-a-curators"])
 def test_rejecting_a_suggestion_answers_with_its_stretch_and_items(editor_client, editor, curator, labels, shared):
