@@ -346,6 +346,7 @@ def _panel_part(
     patch: list[tuple[int, int]] | None,
     changed: list[SpanRow],
     at_place: list[SpanRow],
+    kept: int | None = None,
 ) -> PanelPart | None:
     """What of the side panel a write changed, when that is all the answer needs to send: one span created,
     relabelled or deleted (an undo of one of those too) on a page that can splice it in (``patch``: it holds the
@@ -353,7 +354,14 @@ def _panel_part(
 
     The span's item leaves its old label's list and joins its new one's. The suggestions of its new label at its
     place are no longer shown, the one of its old label is shown again (``at_place``: the suggestions there,
-    labelled or not), and those a create propagated join their list. ``changed``: ``_changed_rows``."""
+    labelled or not), and those a create propagated join their list. ``changed``: ``_changed_rows``.
+
+    ``kept``: the span whose note, speaker or verdict a write changed, on a page that keeps its text (``patch`` is
+    empty): its item is replaced (taken away and put back where it is)."""
+    if kept is not None and patch == [] and change is None:
+        row = next((row for row in rows if row[PK] == kept), None)
+        items = None if row is None else _list_changes(labels, rows, {row[LABEL]: ({kept}, [kept])}, _span_group)
+        return None if items is None else PanelPart(items, ())
     if change is None or patch is None:
         return None
     suggestion_order = sorted(suggested, key=lambda item: (item[START], -item[END]))
@@ -456,7 +464,9 @@ def _workspace_context(
             drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER, version=reads.key)
             drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=reads.key, drawing=drawing)
         else:
-            only = _panel_part(labels, rows, suggested, change, patch, changed, at_place)
+            only = _panel_part(
+                labels, rows, suggested, change, patch, changed, at_place, kept=selected if text_kept else None
+            )
             drawing = _draw(request, article, labels, rows, suggested, patch, only=only, version=reads.key)
     suggestion_groups = drawing.suggestions
     if drawings.CSRF_MARKER.encode() in suggestion_groups:

@@ -459,3 +459,29 @@ def test_a_write_that_starts_or_empties_a_group_answers_with_that_group(editor_c
         post("suggestion-reject", {"suggestion": suggestion.pk})
     last = Suggestion.objects.filter(article=article, label=labels["org"]).order_by("pk").last()
     post("suggestion-reject", {"suggestion": last.pk}, whole=True)  # no suggestion left: the panel says so
+
+
+def test_a_note_or_a_verdict_answers_with_the_spans_item_alone(editor_client, editor, labels):
+    """A note, a speaker or a verdict shows in the span's item (its badges), not in the text: the answer replaces
+    that item and sends neither the text nor the panel (it sent the panel, ~240 KiB on bench/annotate.py's
+    article)."""
+    article = _two_names_four_days(editor, labels)
+    sentence = article.body.index("the board")
+    claim = SpanFactory(article=article, label=labels["claim"], start=sentence, end=sentence + 9, annotator=editor)
+    held = parse(editor_client.get(url("article-annotate", article)).content)
+    person = Span.objects.filter(article=article, label=labels["person"]).order_by("start")[1]
+    for span, data in ((person, {"note": "checked <twice> & more"}), (claim, {"verdict": "false", "note": ""})):
+        version = one(held, "#ws-body-patch").get("data-version")
+        data = {"span": span.pk, "body_version": version, **data}
+        answer = parse(editor_client.post(url("span-details", article), data, headers=HX).content)
+        assert (
+            not select(answer, "#ws-panel")
+            and not select(answer, "#ws-body")
+            and not select(answer, "section.span-group")
+        )
+        assert [item.get("id") for item in select(answer, "li")] == [f"ws-item-{span.pk}"]
+        swap_out_of_band(held, answer)
+        fresh = parse(editor_client.get(url("article-annotate", article)).content)
+        assert panel(held) == panel(fresh)
+    assert 'title="checked &lt;twice&gt; &amp; more"' in markup(one(held, f"#ws-item-{person.pk}")).decode()
+    assert select(held, f"#ws-item-{claim.pk} .verdict-false")
