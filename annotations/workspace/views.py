@@ -357,7 +357,10 @@ def _panel_part(
     labelled or not), and those a create propagated join their list. ``changed``: ``_changed_rows``.
 
     ``kept``: the span whose note, speaker or verdict a write changed, on a page that keeps its text (``patch`` is
-    empty): its item is replaced (taken away and put back where it is)."""
+    empty): its item is replaced (taken away and put back where it is). Without it, such a write changed nothing
+    the lists show."""
+    if kept is None and patch == [] and change is None:
+        return PanelPart((), ())  # nothing the lists show changed (the editor's progress)
     if kept is not None and patch == [] and change is None:
         row = next((row for row in rows if row[PK] == kept), None)
         items = None if row is None else _list_changes(labels, rows, {row[LABEL]: ({kept}, [kept])}, _span_group)
@@ -833,9 +836,13 @@ def article_status(request: HtmxHttpRequest, article: Article) -> Done:
     form = ArticleStatusForm(request.POST)
     _cleaned(form)
     transition = form.transition()
+    before = article.status
     article = article_status_change(article=article, actor=request.user, transition=transition)
+    # Neither the text nor the lists show progress, but for the suggestions shared once an article is reviewed:
+    # a page that holds them keeps them unless the article enters or leaves review.
+    kept = Article.Status.REVIEWED not in (before, article.status)
     if transition == Transition.DONE:
-        return Done("Your work on this article is marked done.")
+        return Done("Your work on this article is marked done.", text_kept=kept)
     if takes_slots(request.user):
-        return Done("Your work on this article is reopened.")
-    return Done(f"Article sent back: {article.get_status_display().lower()}.")
+        return Done("Your work on this article is reopened.", text_kept=kept)
+    return Done(f"Article sent back: {article.get_status_display().lower()}.", text_kept=kept)
