@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=200)
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--worst", type=int, default=20, help="creates labelling a stop word, timed apart")
+    parser.add_argument("--rejects", type=int, default=40, help="suggestions rejected after the creates")
     parser.add_argument(
         "--database", default=BENCH_DB, help="scratch database to create and drop (default %(default)s)"
     )
@@ -338,6 +339,26 @@ def run(args: argparse.Namespace) -> None:
         create(0, worst_targets)
     worst = timed(lambda i: create(i + 1, worst_targets), args.worst - 1)
 
+    # Rejections, as an editor answers the suggestions the page lists, each naming the drawing it holds.
+    listed = client.get(page_url).content
+    drawn["version"] = held.group(1) if (held := version.search(listed)) else b""
+    shown = [int(pk) for pk in re.findall(rb'id="ws-sug-item-([0-9]+)"', listed)]
+    rejected = rng.sample(shown, min(args.rejects, len(shown)))
+    reject_url = reverse("annotations:suggestion-reject", args=[article.pk])
+    reject_bytes: list[float] = []
+
+    def reject(i):
+        held = drawn["version"]
+        assert isinstance(held, bytes)
+        data = {"suggestion": rejected[i], "body_version": held.decode()}
+        headers = {"HX-Request": "true", "Idempotency-Key": uuid.uuid4().hex}
+        response = client.post(reject_url, urlencode(data), FORM, headers=headers)
+        drawn["version"] = held.group(1) if (held := version.search(response.content)) else b""
+        reject_bytes.append(float(len(response.content)))
+        return response
+
+    rejects = timed(reject, len(rejected))
+
     spans_now = Span.objects.filter(article=article).count()
     floor_median = statistics.median(floor_times[0])
     print(f"article: {len(body.split()):,} words, {len(body):,} code points; spans: {args.spans:,} before the creates")
@@ -352,6 +373,7 @@ def run(args: argparse.Namespace) -> None:
         (f"annotate page (GET, x{len(page[0])})", page),
         (f"span create (POST, x{len(creates[0]) + 1})", creates),
         (f"stop word create (POST, x{len(worst[0]) + 1})", worst),
+        (f"suggestion reject (POST, x{len(rejects[0])})", rejects),
     ]
     for name, (wall, cpu) in rows:
         median = statistics.median(wall)
@@ -377,6 +399,10 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"name creates' answers: median {statistics.median(answer_bytes) / 1024:,.1f} KiB, "
         f"p95 {percentile(answer_bytes, 0.95) / 1024:,.1f} KiB (the page: {len(page_html) / 1024:,.0f} KiB)"
+    )
+    print(
+        f"rejections' answers: median {statistics.median(reject_bytes) / 1024:,.1f} KiB, "
+        f"p95 {percentile(reject_bytes, 0.95) / 1024:,.1f} KiB"
     )
     suggested = Suggestion.objects.filter(article=article).count()
     print(f"suggestions in the article at the end: {suggested:,} (at most {MAX_PER_CREATE} per create)")

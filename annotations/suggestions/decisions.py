@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -133,22 +133,54 @@ class _CountOrZero(Coalesce):
         return [col for source in self.get_source_expressions() for col in source.get_group_by_cols()]
 
 
+_SUGGESTION_FIELDS = [field.attname for field in Suggestion._meta.concrete_fields]
+_LABEL_FIELDS = [field.attname for field in Label._meta.concrete_fields]
+
+
+@compiled("suggestion", "article", "editor")
+def _shown_row(*, suggestion: int, article: int, editor: int) -> QuerySet:
+    columns = _SUGGESTION_FIELDS + [f"label__{name}" for name in _LABEL_FIELDS]
+    return _waiting(editor).filter(pk=suggestion, article_id=article).values_list(*columns)  # type: ignore[arg-type]
+
+
 def _shown(*, suggestion_id: int, article: Article, editor: Actor) -> Suggestion:
-    suggestion = _waiting(editor).filter(pk=suggestion_id, article=article).select_related("label", "article").first()
-    if suggestion is None:
+    """The suggestion, with its label, if ``editor`` is shown it on ``article`` (a statement compiled once per
+    process: building this queryset took longer than running it)."""
+    found = _shown_row().rows(suggestion=suggestion_id, article=article.pk, editor=editor.pk)
+    if not found:
         raise ValidationError(NOT_SHOWN)
+    row = found[0]
+    suggestion = Suggestion.from_db(connection.alias, _SUGGESTION_FIELDS, row[: len(_SUGGESTION_FIELDS)])
+    label = Label.from_db(connection.alias, _LABEL_FIELDS, row[len(_SUGGESTION_FIELDS) :])
+    suggestion._state.fields_cache["label"] = label
     return suggestion
 
 
+# One statement: the editor's decision on the suggestion's label and place, made or replaced.
+_DECIDE_SQL = """
+INSERT INTO annotations_suggestiondecision
+    (article_id, label_id, start, "end", editor_id, decision, suggestion_id, span_id, decided_at)
+VALUES (%(article)s, %(label)s, %(start)s, %(end)s, %(editor)s, %(decision)s, %(suggestion)s, %(span)s, %(now)s)
+ON CONFLICT ON CONSTRAINT suggestiondecision_unique_per_editor DO UPDATE SET
+    decision = EXCLUDED.decision, suggestion_id = EXCLUDED.suggestion_id, span_id = EXCLUDED.span_id,
+    decided_at = EXCLUDED.decided_at
+"""
+
+
 def _decide(*, suggestion: Suggestion, editor: Actor, decision: str, span: Span | None = None) -> None:
-    SuggestionDecision.objects.update_or_create(
-        article_id=suggestion.article_id,
-        label_id=suggestion.label_id,
-        start=suggestion.start,
-        end=suggestion.end,
-        editor=editor,
-        defaults={"decision": decision, "suggestion": suggestion, "span": span, "decided_at": timezone.now()},
-    )
+    params: dict[str, Any] = {
+        "article": suggestion.article_id,
+        "label": suggestion.label_id,
+        "start": suggestion.start,
+        "end": suggestion.end,
+        "editor": editor.pk,
+        "decision": decision,
+        "suggestion": suggestion.pk,
+        "span": None if span is None else span.pk,
+        "now": timezone.now(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_DECIDE_SQL, params)
 
 
 @transaction.atomic
