@@ -52,6 +52,7 @@ from annotations.workspace.forms import (
     SpanRefForm,
     SpanRelabelForm,
 )
+from annotations.workspace.links import workspace_urls
 from annotations.workspace.rendering import (
     END,
     LABEL,
@@ -188,7 +189,13 @@ def _span_editor_context(
             for row in rows
             if labels[row[LABEL]].kind in claims.SPEAKER_KINDS
         ]
-    return {"article": article, "selected": span, "speakers": speakers, "verdicts": claims.CLAIM_VERDICTS}
+    return {
+        "article": article,
+        "selected": span,
+        "speakers": speakers,
+        "verdicts": claims.CLAIM_VERDICTS,
+        "urls": workspace_urls(article.pk),
+    }
 
 
 def _changed_rows(rows: list[SpanRow], suggested: list[SpanRow], change: BodyChange) -> list[SpanRow]:
@@ -503,7 +510,7 @@ def _workspace_context(
         "message": message,
         "queue_query": query,
         "queue_url": reverse("annotations:article-list") + (f"?{query}" if query else ""),
-        "next_url": reverse("annotations:article-next", args=[article.pk])
+        "next_url": workspace_urls(article.pk)["next"]
         + (f"?{next_query}" if (next_query := queue_query(request, position=position)) else ""),
         "queue_position": position,
     }
