@@ -203,11 +203,11 @@ def suggestion_accept(*, suggestion_id: int, article: Article, editor: Actor) ->
 
 
 @transaction.atomic
-def suggestions_accept_label(*, article: Article, label: Label, editor: Actor) -> list[Span]:
-    """Accept every suggestion of ``label`` that ``editor`` sees on ``article``."""
+def suggestions_accept_label(*, article: Article, label: Label, editor: Actor) -> list[tuple[int, Span]]:
+    """Accept every suggestion of ``label`` that ``editor`` sees on ``article``: each one's id and its new span."""
     require(editor, "annotations.add_span", reason="You may not label articles.")
     ids = list(suggestions_for_editor(article=article, editor=editor).filter(label=label).values_list("pk", flat=True))
-    return [suggestion_accept(suggestion_id=pk, article=article, editor=editor) for pk in ids]
+    return [(pk, suggestion_accept(suggestion_id=pk, article=article, editor=editor)) for pk in ids]
 
 
 @transaction.atomic

@@ -38,7 +38,7 @@ def suggestion_accept(request: HtmxHttpRequest, article: Article) -> Done:
     undo.undo_record(_undo_store(request, article), undo.SuggestionsAccepted(spans=(span.pk,)))
     # The editor's span takes the suggestion's place: a page that holds the drawing just before gets that stretch,
     # the span's item and the suggestion's taken off its list (as a create on a suggested place).
-    change = BodyChange(span.pk, span.start, span.end, None, accepted=-pk)
+    change = BodyChange(span.pk, span.start, span.end, None, accepted=frozenset({-pk}))
     return Done(f"Accepted {span.label.name} “{excerpt(span.text)}”.", selected=span.pk, change=change)
 
 
@@ -58,7 +58,20 @@ def suggestion_reject(request: HtmxHttpRequest, article: Article) -> Done:
 @workspace_post("annotations.add_span")
 def suggestions_accept_label(request: HtmxHttpRequest, article: Article) -> Done:
     label = _cleaned(SuggestionLabelForm(request.POST))["label"]
-    spans = decisions.suggestions_accept_label(article=article, label=label, editor=request.user)
-    if spans:
-        undo.undo_record(_undo_store(request, article), undo.SuggestionsAccepted(spans=tuple(s.pk for s in spans)))
-    return Done(f"Accepted {len(spans)} {label.name} suggestion{'s' if len(spans) != 1 else ''}.")
+    accepted = decisions.suggestions_accept_label(article=article, label=label, editor=request.user)
+    message = f"Accepted {len(accepted)} {label.name} suggestion{'s' if len(accepted) != 1 else ''}."
+    if not accepted:
+        return Done(message)
+    spans = [span for _, span in accepted]
+    undo.undo_record(_undo_store(request, article), undo.SuggestionsAccepted(spans=tuple(s.pk for s in spans)))
+    # Each place's stretch, the spans' items and the suggestions' taken off their list (as one accept, for all).
+    first = spans[0]
+    change = BodyChange(
+        first.pk,
+        first.start,
+        first.end,
+        None,
+        accepted=frozenset(-pk for pk, _ in accepted),
+        also=frozenset(span.pk for span in spans[1:]),
+    )
+    return Done(message, change=change)

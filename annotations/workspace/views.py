@@ -118,7 +118,8 @@ class BodyChange(NamedTuple):
     """One span created, deleted or relabelled: its extent, and its row before the change (None if it was new);
     ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative). The
     suggestions it hid or showed again at its place are read with the answer (``drawings.answer_reads``), but for
-    ``accepted``: the suggestion a span was accepted from (negative id), which its decision hides from those reads.
+    ``accepted``: the suggestions spans were accepted from (negative ids), which their decisions hide from those
+    reads; ``also``: the other spans a write made with ``span`` (accepting every suggestion of a label).
     Or, with ``decided`` (a label), one suggestion rejected or its rejection undone: ``span`` is its id as drawn
     (negative), ``before`` its row when the page showed it (a rejection), None when it shows again (the undo).
     """
@@ -128,8 +129,9 @@ class BodyChange(NamedTuple):
     end: int
     before: SpanRow | None
     added: frozenset[int] = frozenset()
-    accepted: int | None = None
+    accepted: frozenset[int] = frozenset()
     decided: int | None = None
+    also: frozenset[int] = frozenset()
 
 
 class Refused(Exception):
@@ -199,10 +201,12 @@ def _span_editor_context(
 
 
 def _changed_rows(rows: list[SpanRow], suggested: list[SpanRow], change: BodyChange) -> list[SpanRow]:
-    """The rows of ``change``'s span (none if it is gone) and of the suggestions it made, as drawn now.
+    """The rows of ``change``'s span (none if it is gone), of the suggestions it made and of its other spans, as
+    drawn now.
 
     The span's by bisection: the editor's rows come ordered by start (``workspace_spans``). The suggestions'
-    by a scan of the suggestion rows only, and only when the change made some (most creates make none)."""
+    by a scan of the suggestion rows only, and only when the change made some (most creates make none); the
+    other spans' likewise."""
     found: list[SpanRow] = []
     at = bisect_left(rows, change.start, key=itemgetter(START))
     while at < len(rows) and rows[at][START] == change.start:
@@ -212,6 +216,8 @@ def _changed_rows(rows: list[SpanRow], suggested: list[SpanRow], change: BodyCha
         at += 1
     if change.added:
         found += [row for row in suggested if row[PK] in change.added]
+    if change.also:
+        found += [row for row in rows if row[PK] in change.also]
     return found
 
 
@@ -222,12 +228,13 @@ def _body_patch(
     ``changed``), or None to redraw it all. Only for a page that holds exactly the body as it was before this
     change (the caller checks its ``body_version``): a page that missed a change (another tab, a curator renaming
     a label) gets the whole body again."""
-    if not change.added:
+    if not change.added and not change.also:
         lo, hi = change_window(drawn, changed=change.span, start=change.start, end=change.end, length=length)
         windows = [(lo, hi)]
     else:
-        places = [(change.start, change.end)] + [(row[START], row[END]) for row in changed if row[PK] in change.added]
-        windows = change_windows(drawn, changed={change.span, *change.added}, places=places, length=length)
+        more = change.added | change.also
+        places = [(change.start, change.end)] + [(row[START], row[END]) for row in changed if row[PK] in more]
+        windows = change_windows(drawn, changed={change.span, *more}, places=places, length=length)
     return windows if sum(hi - lo for lo, hi in windows) <= length * MAX_WINDOW_SHARE else None
 
 
@@ -397,12 +404,12 @@ def _panel_part(
         for item in back:
             shown.setdefault(old, (set(), []))[0].add(item[PK])
     if new is not None:
-        spans.setdefault(new, (set(), []))[0].add(change.span)
+        spans.setdefault(new, (set(), []))[0].update({change.span, *change.also})
         for item in at_place:
             if item[LABEL] == new:
                 shown.setdefault(new, (set(), []))[1].append(item[PK])
-        if change.accepted is not None:
-            shown.setdefault(new, (set(), []))[1].append(change.accepted)
+        if change.accepted:
+            shown.setdefault(new, (set(), []))[1].extend(sorted(change.accepted))
         for item in suggested:
             if item[PK] in change.added:
                 shown.setdefault(item[LABEL], (set(), []))[0].add(item[PK])

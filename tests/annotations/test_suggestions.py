@@ -209,8 +209,9 @@ def test_undo_of_a_rejection_brings_it_back_and_undo_of_accept_removes_the_span(
 
 def test_accept_all_of_a_label(labels, editor):
     article, shown = _propagated(labels, editor)
-    spans = decisions.suggestions_accept_label(article=article, label=labels["person"], editor=editor)
-    assert len(spans) == len(shown) == 2
+    accepted = decisions.suggestions_accept_label(article=article, label=labels["person"], editor=editor)
+    assert len(accepted) == len(shown) == 2
+    assert [(pk, span.start, span.end) for pk, span in accepted] == [(s.pk, s.start, s.end) for s in shown]
     assert not decisions.suggestions_for_editor(article=article, editor=editor).exists()
 
 

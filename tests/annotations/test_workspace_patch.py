@@ -514,3 +514,39 @@ def test_marking_done_or_reopening_leaves_the_text_and_the_lists_of_the_page(edi
     data = {"status": "reopen", "body_version": version}
     answer = parse(theirs.post(url("article-status", article), data, headers=HX).content)
     assert select(answer, "#ws-body") and select(answer, "#ws-panel")  # out of review: everything is redrawn
+
+
+def test_accepting_all_of_a_label_answers_with_the_items_and_groups_it_changes(editor_client, editor, labels):
+    """Accepting every suggestion of a label makes a span of each: their items join the label's list, and the
+    label's group of suggestions, now empty, goes; the stretches around the places are redrawn (it sent the whole
+    text and panel, ~2.4 MB on bench/annotate.py's article by its end)."""
+    filler = "Filler words here. " * 12
+    sentences = [f"Quillix and Larchfield met on day {day}; the board agreed. " for day in range(4)]
+    body = "".join(filler + sentence for sentence in sentences)
+    article = ArticleFactory(title="Long", body=body)
+    at = 0
+    for day, sentence in enumerate(sentences):
+        # A claim over each stretch of filler: a boundary just before each place keeps its stretch short.
+        SpanFactory(article=article, label=labels["claim"], start=at, end=at + len(filler) - 1, annotator=editor)
+        at += len(filler)
+        start = at + sentence.index(f"day {day}")
+        SpanFactory(article=article, label=labels["person"], start=start, end=start + 5, annotator=editor)
+        at += len(sentence)
+    page = Page(editor_client, article)
+    page.create(labels["person"], "Larchfield")  # PERSON suggestions: a group that stays
+    page.create(labels["org"], "Quillix")  # three ORG suggestions, to accept at once
+    assert Suggestion.objects.filter(article=article, label=labels["org"]).count() == 3
+    held = parse(editor_client.get(url("article-annotate", article)).content)
+    page.version = one(held, "#ws-body-patch").get("data-version")
+    page.body = segments(one(held, "#ws-body"))
+    windows = page.post("suggestions-accept-label", {"label": labels["org"].pk})
+    assert windows != "full" and len(windows) == 3  # each accepted place's stretch
+    assert page.body == fresh_body(editor_client, article)
+    answer = page.answer
+    assert not select(answer, "#ws-panel") and not select(answer, "section.span-group")
+    first = body.index("Quillix")
+    made = Span.objects.filter(article=article, label=labels["org"]).exclude(start=first).order_by("start")
+    assert [item.get("id") for item in select(answer, "li")] == [f"ws-item-{span.pk}" for span in made]
+    assert one(answer, "[hx-swap-oob='delete:#ws-sug-group-org']") is not None
+    swap_out_of_band(held, answer)
+    assert panel(held) == panel(parse(editor_client.get(url("article-annotate", article)).content))

@@ -724,3 +724,25 @@ def test_groups_a_write_starts_or_empties_come_and_go_in_place(open_workspace, a
     assert groups() == ["ws-group-person", "ws-group-org", "ws-group-claim"]
     expect(page.locator("#ws-panel-title .count")).to_have_text("6")
     _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
+
+
+def test_accept_all_answers_with_the_items_and_takes_the_emptied_group_away(open_workspace, article, editor, labels):
+    """ "Accept all" of a label's suggestions: the answer carries their places' stretches, the new spans' items and
+    the removal of the label's group of suggestions, not the panel; the page ends as a fresh load draws it."""
+    _four_copies_with_orgs(article, editor, labels)
+    page = open_workspace(article)
+    page.evaluate(SELECT, ["Quillix OS", 0])
+    press(page, "2", path="/spans/")  # ORG, suggested in the three other copies
+    page.evaluate(SELECT, ["Layla", 0])
+    press(page, "1", path="/spans/")  # PERSON, suggested too: a group of suggestions that stays
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
+    with page.expect_response(lambda r: "/suggestions/" in r.url and r.request.method == "POST") as response:
+        page.locator("#ws-sug-group-org .sug-accept-all").click()
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
+    answer = response.value.text()
+    assert 'id="ws-panel"' not in answer and 'data-windows="' in answer
+    expect(page.locator("#ws-sug-group-org")).to_have_count(0)
+    expect(page.locator("#ws-sug-group-person li")).to_have_count(3)
+    expect(page.locator("#ws-group-org li")).to_have_count(8)  # four copies' Larchfield and Quillix OS
+    assert Span.objects.filter(article=article, label__slug="org", origin=Span.Origin.SUGGESTION).count() == 3
+    _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
