@@ -362,9 +362,10 @@ def _panel_part(
     at_place: list[SpanRow],
     kept: int | None = None,
 ) -> PanelPart | None:
-    """What of the side panel a write changed, when that is all the answer needs to send: one span created,
-    relabelled or deleted (an undo of one of those too) on a page that can splice it in (``patch``: it holds the
-    drawing just before), or one suggestion rejected (or its rejection undone). Otherwise None: the whole panel.
+    """What of the side panel a write changed, when that is all the answer needs to send, on a page that can splice
+    it in (``patch``: it holds the drawing just before): one span created, relabelled or deleted (an undo of one of
+    those too), a label's suggestions accepted at once, or one suggestion rejected (or its rejection undone).
+    Otherwise None: the whole panel.
 
     The span's item leaves its old label's list and joins its new one's. The suggestions of its new label at its
     place are no longer shown, the one of its old label is shown again (``at_place``: the suggestions there,
@@ -604,7 +605,7 @@ class Done(NamedTuple):
     change: BodyChange | None = None
     status: int = 200  # 4xx: refused, but what it did stands (an undo entry dropped as no longer reversible)
     undo_count: int | None = None  # the editor's undo entries after the change, when the write counted them
-    text_kept: bool = False  # nothing the text shows changed (a note): a page holding the text keeps it
+    text_kept: bool = False  # nothing the text shows changed (a note, Done): a page holding the text keeps it
 
 
 Action = Callable[[HtmxHttpRequest, Article], Done]
@@ -854,9 +855,9 @@ def article_status(request: HtmxHttpRequest, article: Article) -> Done:
     article = article_status_change(article=article, actor=request.user, transition=transition)
     # Neither the text nor the lists show progress, but for the suggestions shared once an article is reviewed:
     # a page that holds them keeps them unless the article enters or leaves review.
-    kept = Article.Status.REVIEWED not in (before, article.status)
+    unchanged = Article.Status.REVIEWED not in (before, article.status)
     if transition == Transition.DONE:
-        return Done("Your work on this article is marked done.", text_kept=kept)
+        return Done("Your work on this article is marked done.", text_kept=unchanged)
     if takes_slots(request.user):
-        return Done("Your work on this article is reopened.", text_kept=kept)
-    return Done(f"Article sent back: {article.get_status_display().lower()}.", text_kept=kept)
+        return Done("Your work on this article is reopened.", text_kept=unchanged)
+    return Done(f"Article sent back: {article.get_status_display().lower()}.", text_kept=unchanged)
