@@ -16,6 +16,9 @@ from django.utils.safestring import SafeString, mark_safe
 from annotations.workspace.rendering import count_badge, excerpt, out_of_band_group, out_of_band_list
 from articles.models import Article
 
+# The page's one form that every suggestion's Accept and Reject submit (templates/annotations/article_annotate.html).
+DECIDE = "ws-sug-decide"
+
 
 def render_suggestion_groups(
     article: Article,
@@ -46,7 +49,7 @@ def render_suggestion_groups(
             f'<form method="post" action="{items.accept_all}" hx-post="{items.accept_all}" hx-swap="none" '
             f'hx-sync="#workspace:queue all">{items.csrf}<input type="hidden" name="label" value="{label_id}">'
             f'<button type="submit" class="sug-accept-all" data-label="{label_id}">Accept all {name}</button></form>'
-            f'<ol class="span-list" id="ws-sug-list-{label.slug}">'
+            f'<ol class="span-list" id="ws-sug-list-{label.slug}" hx-swap="none" hx-sync="#workspace:queue all">'
         )
         append(items.of(label, members))
         append("</ol></section>")
@@ -98,26 +101,26 @@ class _Items:
         self.csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">' if token else ""
 
     def of(self, label: Any, rows: Sequence[tuple]) -> str:
-        """The items of ``rows``, all of ``label``, in the order given."""
+        """The items of ``rows``, all of ``label``, in the order given. Each one's Accept and Reject submit the
+        page's one form ``#ws-sug-decide`` (its CSRF token) with the suggestion's id as the button's value, to the
+        button's own action: without JavaScript as a form post, with htmx as a post in the background (the list
+        gives the buttons its ``hx-swap`` and ``hx-sync``). Forms of their own, each with a token, took ~400 of
+        an item's ~900 bytes: bench/annotate.py's page with 1,520 suggestions went 2,385 → 1,780 KiB."""
         name = escape(label.name)
         accept, reject = self.accept, self.reject
-        form = f'hx-swap="none" hx-sync="#workspace:queue all">{self.csrf}'
         # A row's markup is these pieces around its id and excerpt: joined once per group, not once per row (a
         # long article's group holds hundreds of rows).
         opened = '<li class="sug-row" id="ws-sug-item-'
         button = '"><button type="button" class="span-item sug-item" data-span="-'
         shown = f'"><span class="visually-hidden">Suggested {name}: </span>'
-        to_accept = (
-            f'</button> <form method="post" action="{accept}" hx-post="{accept}" {form}'
-            '<input type="hidden" name="suggestion" value="'
-        )
-        accepting = f'"><button type="submit" class="sug-accept">Accept<span class="visually-hidden"> {name} '
+        to_accept = f'</button> <button class="sug-accept" form="{DECIDE}" formaction="{accept}" hx-post="{accept}"'
+        value = ' name="suggestion" value="'
+        accepted = f'">Accept<span class="visually-hidden"> {name} '
         to_reject = (
-            f'</span></button></form> <form method="post" action="{reject}" hx-post="{reject}" {form}'
-            '<input type="hidden" name="suggestion" value="'
+            f'</span></button> <button class="sug-reject" form="{DECIDE}" formaction="{reject}" hx-post="{reject}"'
         )
-        rejecting = f'"><button type="submit" class="sug-reject">Reject<span class="visually-hidden"> {name} '
-        closed = "</span></button></form></li>"
+        rejected = f'">Reject<span class="visually-hidden"> {name} '
+        closed = "</span></button></li>"
         body = self.body
         parts: list[str] = []
         append = parts.append
@@ -127,7 +130,7 @@ class _Items:
             if "&" in text or "<" in text or ">" in text:
                 text = escape(text, quote=False)
             append(
-                f'{opened}{pk}{button}{pk}" data-suggestion="{pk}{shown}{text}{to_accept}{pk}{accepting}{text}'
-                f"{to_reject}{pk}{rejecting}{text}{closed}"
+                f'{opened}{pk}{button}{pk}" data-suggestion="{pk}{shown}{text}{to_accept}{value}{pk}{accepted}'
+                f"{text}{to_reject}{value}{pk}{rejected}{text}{closed}"
             )
         return "".join(parts)

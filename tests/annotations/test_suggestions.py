@@ -376,6 +376,35 @@ def test_a_dry_run_or_a_failed_import_queues_no_check():
 # --- the workspace over HTTP ------------------------------------------------------------------------------------
 
 
+def _submitted(page, button):
+    """What a browser without JavaScript posts for ``button``: its form's fields (the form its ``form`` attribute
+    names) and its own name and value, to its ``formaction``."""
+    form = page.get_element_by_id(button.get("form"))
+    data = {field.get("name"): field.get("value") for field in form.cssselect("input[name]")}
+    return button.get("formaction"), {**data, button.get("name"): button.get("value")}
+
+
+def test_accept_and_reject_work_as_plain_form_posts_with_the_pages_one_token(labels, editor):
+    """Without JavaScript: each suggestion's Accept and Reject submit the page's one form (its CSRF token) with
+    their own action and value, and the server (checking CSRF) applies them. An item carries no token of its own."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(editor)
+    article, _ = _propagated(labels, editor)
+    page = html.fromstring(browser.get(url("article-annotate", article)).content)
+    rows = page.cssselect("#ws-panel .sug-row")
+    assert len(rows) == 2 and not any(row.cssselect("input, form") for row in rows)
+    first, second = (int(row.get("id").removeprefix("ws-sug-item-")) for row in rows)
+    action, data = _submitted(page, rows[0].cssselect(".sug-accept")[0])
+    assert action == url("suggestion-accept", article) and data["suggestion"] == str(first)
+    assert browser.post(action, data).status_code == 302
+    action, data = _submitted(page, rows[1].cssselect(".sug-reject")[0])
+    assert action == url("suggestion-reject", article) and data["suggestion"] == str(second)
+    assert browser.post(action, data).status_code == 302
+    assert Span.objects.filter(article=article, origin=Span.Origin.SUGGESTION).count() == 1
+    assert SuggestionDecision.objects.get(suggestion_id=second).decision == DecisionKind.REJECTED
+    assert browser.post(action, {"suggestion": second}).status_code == 403  # no token: refused
+
+
 def test_workspace_shows_suggestions_as_outlined_and_named_and_answers_keys(editor_client, labels, editor):
     article = ArticleFactory(body=BODY)
     create(editor_client, article, labels["person"], "Yann LeCun")
