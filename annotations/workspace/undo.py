@@ -88,8 +88,10 @@ class Undone:
     message: str
     refused: bool = False  # the entry could not be reversed (and was dropped): ``message`` says why
     # Where the reversal changed one span's place (or showed one suggestion again), so the answer can redraw just
-    # that stretch; None when it changed several places, or nothing.
+    # that stretch; None when it changed nothing, or several labels' places.
     place: Place | None = field(default=None, compare=False)
+    # The other spans it took away with ``place``'s (undoing "accept all": the same label, other places).
+    others: tuple[Place, ...] = field(default=(), compare=False)
 
 
 class UndoStore(Protocol):
@@ -254,8 +256,9 @@ def _reverse(entry: Entry, *, article: Article, actor: Actor) -> Undone:
         deleted = suggestions_unaccept(span_ids=entry.spans, article=article, editor=actor)
         count = len(deleted)
         message = f"Accepting undone: {count} suggestion{'s are' if count != 1 else ' is'} pending again."
-        # One accept undone is one span deleted (its suggestion shows again there, as after a delete).
-        return Undone(message, place=Place(*deleted[0]) if count == 1 else None)
+        # Each accept undone is a span deleted (its suggestion shows again there, as after a delete).
+        places = [Place(*row) for row in deleted]
+        return Undone(message, place=places[0], others=tuple(places[1:]))
     if isinstance(entry, Deleted):
         if entry.snapshot.article_id != article.pk:
             raise ValidationError("That change belongs to another article.")

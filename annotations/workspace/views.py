@@ -119,7 +119,8 @@ class BodyChange(NamedTuple):
     ``added``: ids of suggestions it made (a create suggests its text elsewhere), as drawn (negative). The
     suggestions it hid or showed again at its place are read with the answer (``drawings.answer_reads``), but for
     ``accepted``: the suggestions spans were accepted from (negative ids), which their decisions hide from those
-    reads; ``also``: the other spans a write made with ``span`` (accepting every suggestion of a label).
+    reads; ``also``: the other spans a write made with ``span`` (accepting every suggestion of a label), ``gone``
+    the rows of those it took away with it, as they were (undoing that).
     Or, with ``decided`` (a label), one suggestion rejected or its rejection undone: ``span`` is its id as drawn
     (negative), ``before`` its row when the page showed it (a rejection), None when it shows again (the undo).
     """
@@ -132,6 +133,7 @@ class BodyChange(NamedTuple):
     accepted: frozenset[int] = frozenset()
     decided: int | None = None
     also: frozenset[int] = frozenset()
+    gone: tuple[SpanRow, ...] = ()
 
 
 class Refused(Exception):
@@ -228,13 +230,15 @@ def _body_patch(
     ``changed``), or None to redraw it all. Only for a page that holds exactly the body as it was before this
     change (the caller checks its ``body_version``): a page that missed a change (another tab, a curator renaming
     a label) gets the whole body again."""
-    if not change.added and not change.also:
+    if not change.added and not change.also and not change.gone:
         lo, hi = change_window(drawn, changed=change.span, start=change.start, end=change.end, length=length)
         windows = [(lo, hi)]
     else:
         more = change.added | change.also
         places = [(change.start, change.end)] + [(row[START], row[END]) for row in changed if row[PK] in more]
-        windows = change_windows(drawn, changed={change.span, *more}, places=places, length=length)
+        places += [(row[START], row[END]) for row in change.gone]
+        ids = {change.span, *more, *(row[PK] for row in change.gone)}
+        windows = change_windows(drawn, changed=ids, places=places, length=length)
     return windows if sum(hi - lo for lo, hi in windows) <= length * MAX_WINDOW_SHARE else None
 
 
@@ -400,10 +404,12 @@ def _panel_part(
     spans: dict[int, tuple[set[int], list[int]]] = {}
     shown: dict[int, tuple[set[int], list[int]]] = {}
     if old is not None:
-        spans.setdefault(old, (set(), []))[1].append(change.span)
-        back = [item for item in suggested if item[START : LABEL + 1] == (change.start, change.end, old)]
-        for item in back:
-            shown.setdefault(old, (set(), []))[0].add(item[PK])
+        # The span and those that went with it: their items go, their places' suggestions of their label show again.
+        for pk, start, end, label in ((change.span, change.start, change.end, old), *change.gone):
+            spans.setdefault(label, (set(), []))[1].append(pk)
+            for item in suggested:
+                if item[START : LABEL + 1] == (start, end, label):
+                    shown.setdefault(label, (set(), []))[0].add(item[PK])
     if new is not None:
         spans.setdefault(new, (set(), []))[0].update({change.span, *change.also})
         for item in at_place:
@@ -841,7 +847,8 @@ def article_undo(request: HtmxHttpRequest, article: Article) -> Done:
     change = None
     if (place := done.place) is not None:  # one span's place changed: the answer can redraw just that stretch
         before = None if place.label_before is None else (place.span, place.start, place.end, place.label_before)
-        change = BodyChange(place.span, place.start, place.end, before, decided=place.suggested)
+        gone = tuple((other.span, other.start, other.end, other.label_before) for other in done.others)
+        change = BodyChange(place.span, place.start, place.end, before, decided=place.suggested, gone=gone)
     return Done(done.message, change=change, status=409 if done.refused else 200)
 
 

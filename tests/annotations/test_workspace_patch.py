@@ -550,3 +550,14 @@ def test_accepting_all_of_a_label_answers_with_the_items_and_groups_it_changes(e
     assert one(answer, "[hx-swap-oob='delete:#ws-sug-group-org']") is not None
     swap_out_of_band(held, answer)
     assert panel(held) == panel(parse(editor_client.get(url("article-annotate", article)).content))
+
+    # Undone: the spans go and the suggestions come back, their group put in beside PERSON's, each place redrawn.
+    windows = page.post("article-undo", {})
+    assert windows != "full" and len(windows) == 3
+    assert page.body == fresh_body(editor_client, article)
+    answer = page.answer
+    assert not select(answer, "#ws-panel")
+    assert [group.get("id") for group in select(answer, "section.span-group")] == ["ws-sug-group-org"]
+    swap_out_of_band(held, answer)
+    assert panel(held) == panel(parse(editor_client.get(url("article-annotate", article)).content))
+    assert not Span.objects.filter(pk__in=[span.pk for span in made]).exists()

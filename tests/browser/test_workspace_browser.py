@@ -746,3 +746,12 @@ def test_accept_all_answers_with_the_items_and_takes_the_emptied_group_away(open
     expect(page.locator("#ws-group-org li")).to_have_count(8)  # four copies' Larchfield and Quillix OS
     assert Span.objects.filter(article=article, label__slug="org", origin=Span.Origin.SUGGESTION).count() == 3
     _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
+    # Undone: the three spans go, the suggestions and their group come back, in the same way.
+    page.locator("#ws-body").focus()
+    with page.expect_response(lambda r: "/undo/" in r.url and r.request.method == "POST") as undone:
+        page.keyboard.press("Control+z")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
+    assert 'id="ws-panel"' not in undone.value.text() and 'data-windows="' in undone.value.text()
+    expect(page.locator("#ws-sug-group-org li")).to_have_count(3)
+    expect(page.locator("#ws-group-org li")).to_have_count(5)
+    _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
