@@ -297,7 +297,7 @@ def _draw_suggestions(
     csrf: str,
     only: PanelPart | None,
 ) -> bytes:
-    if only is None:
+    if only is None or only.suggestions_whole:
         return render_suggestion_groups(article, labels, suggested, request, csrf=csrf).encode()
     return "".join(
         render_suggestion_changes(article, part.label, part.rows, part.added, part.removed, request, part.anchor)
@@ -323,6 +323,9 @@ class PanelPart(NamedTuple):
 
     spans: tuple[ListChange, ...]
     suggestions: tuple[ListChange, ...]
+    # The page's first group of suggestions, or its last gone: the suggestions' part of the panel, whole (its
+    # heading and hint come and go with its groups), the spans' lists as ``spans`` says.
+    suggestions_whole: bool = False
 
 
 def _list_changes(
@@ -333,8 +336,8 @@ def _list_changes(
 ) -> tuple[ListChange, ...] | None:
     """The lists of one kind (``rows``: all of them after the write, in the lists' order) that ``changes`` (label:
     the ids added and removed) touch. A group the page did not show gets its place beside one it shows and keeps
-    (the groups' order: ``_draw``); None when there is none, so the whole panel is sent: the page had no group of
-    this kind before, or has none after (the panel's hint or "No spans yet" come and go with them)."""
+    (the groups' order: ``_draw``); None when there is none: the page had no group of this kind before, or has none
+    after (the panel's hint or "No spans yet" come and go with them), so that part of the panel is sent whole."""
     rank = {pk: (label.ordering, label.name, pk) for pk, label in labels.items()}
     lists: list[tuple[ListChange, bool]] = []  # each list, and whether the page showed it before
     for label, (added, removed) in changes.items():
@@ -365,11 +368,14 @@ def _panel_part(
     changed: list[SpanRow],
     at_place: list[SpanRow],
     kept: int | None = None,
+    *,
+    in_step: bool,
 ) -> PanelPart | None:
     """What of the side panel a write changed, when that is all the answer needs to send, on a page that can splice
-    it in (``patch``: it holds the drawing just before): one span created, relabelled or deleted (an undo of one of
-    those too), a label's suggestions accepted at once, or one suggestion rejected (or its rejection undone).
-    Otherwise None: the whole panel.
+    it in (``in_step``: it holds the drawing just before; its text may still be redrawn whole, ``patch`` None, when
+    the stretches are long): one span created, relabelled or deleted (an undo of one of those too), a label's
+    suggestions accepted at once, or one suggestion rejected (or its rejection undone). Otherwise None: the whole
+    panel.
 
     The span's item leaves its old label's list and joins its new one's. The suggestions of its new label at its
     place are no longer shown, the one of its old label is shown again (``at_place``: the suggestions there,
@@ -384,7 +390,7 @@ def _panel_part(
         row = next((row for row in rows if row[PK] == kept), None)
         items = None if row is None else _list_changes(labels, rows, {row[LABEL]: ({kept}, [kept])}, _span_group)
         return None if items is None else PanelPart(items, ())
-    if change is None or patch is None:
+    if change is None or not in_step:
         return None
     suggestion_order = sorted(suggested, key=lambda item: (item[START], -item[END]))
     if change.decided is not None:
@@ -395,7 +401,7 @@ def _panel_part(
         there = {item[PK] for item in suggested if item[START : LABEL + 1] == place}
         hidden = [change.span] if change.before is not None else []
         decided = _list_changes(labels, suggestion_order, {change.decided: (there, hidden)}, _suggestion_group)
-        return None if decided is None else PanelPart((), decided)
+        return PanelPart((), (), suggestions_whole=True) if decided is None else PanelPart((), decided)
     row = next((row for row in changed if row[PK] == change.span), None)
     old = None if change.before is None else change.before[LABEL]
     new = None if row is None else row[LABEL]
@@ -421,9 +427,11 @@ def _panel_part(
             if item[PK] in change.added:
                 shown.setdefault(item[LABEL], (set(), []))[0].add(item[PK])
     span_lists = _list_changes(labels, rows, spans, _span_group)
-    suggestion_lists = _list_changes(labels, suggestion_order, shown, _suggestion_group) if shown else ()
-    if span_lists is None or suggestion_lists is None:
+    if span_lists is None:
         return None
+    suggestion_lists = _list_changes(labels, suggestion_order, shown, _suggestion_group) if shown else ()
+    if suggestion_lists is None:
+        return PanelPart(span_lists, (), suggestions_whole=True)
     return PanelPart(span_lists, suggestion_lists)
 
 
@@ -488,9 +496,8 @@ def _workspace_context(
             drawing = _draw(request, article, labels, rows, suggested, csrf=drawings.CSRF_MARKER, version=reads.key)
             drawings.drawing_store(article_id=article.pk, editor_id=editor_id, key=reads.key, drawing=drawing)
         else:
-            only = _panel_part(
-                labels, rows, suggested, change, patch, changed, at_place, kept=selected if text_kept else None
-            )
+            kept = selected if text_kept else None
+            only = _panel_part(labels, rows, suggested, change, patch, changed, at_place, kept, in_step=not missed)
             drawing = _draw(request, article, labels, rows, suggested, patch, only=only, version=reads.key)
     suggestion_groups = drawing.suggestions
     if drawings.CSRF_MARKER.encode() in suggestion_groups:
@@ -516,6 +523,7 @@ def _workspace_context(
         "span_groups": drawing.spans,
         "panel_parts": only is not None,  # the answer sends the selection, the count and one group, not the panel
         "panel_suggestions": only is not None and bool(only.suggestions),
+        "panel_suggestions_whole": only is not None and only.suggestions_whole,
         "span_count": drawing.span_count,
         "progress": editor_progress(article=article, user=request.user, slots=reads.slots, site_k=reads.site_k),
         "undo_count": reads.undo_count if undo_count is None else undo_count,

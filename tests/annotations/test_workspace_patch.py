@@ -422,17 +422,18 @@ def panel(page) -> list[tuple[str, bytes]]:
 def test_a_write_that_starts_or_empties_a_group_answers_with_that_group(editor_client, editor, labels):
     """A group of spans or of suggestions that a write starts comes whole, beside the groups the page shows, and
     one it empties goes; the rest of the panel is not sent (it was, ~240 KiB on bench/annotate.py's article).
-    Only a page with no group of that kind before, or none after, still gets the whole panel."""
+    The first group of suggestions, and the last one gone, come with the suggestions' part of the panel (its
+    heading and hint), not the spans'."""
     article = _two_names_four_days(editor, labels)  # PERSON spans only
     body = article.body
     page = Page(editor_client, article)
     held = parse(editor_client.get(url("article-annotate", article)).content)
 
-    def post(name, data, *, whole=False):
+    def post(name, data, *, body=False):
         page.version = one(held, "#ws-body-patch").get("data-version")
         drawn = page.post(name, data)
-        assert drawn != "full" or whole, name  # (the first suggestions, in every sentence, redraw the whole text)
-        assert bool(select(page.answer, "#ws-panel")) == whole, name
+        assert drawn != "full" or body, name  # (the first suggestions, in every sentence, redraw the whole text)
+        assert not select(page.answer, "#ws-panel"), name
         swaps = [part.get("hx-swap-oob") for part in page.answer.xpath("./*[@hx-swap-oob]")]
         groups = [group.get("id") for group in select(page.answer, "section.span-group")]
         swap_out_of_band(held, page.answer)
@@ -440,7 +441,8 @@ def test_a_write_that_starts_or_empties_a_group_answers_with_that_group(editor_c
         return swaps, groups
 
     quillix = {"label": labels["org"].pk, "start": 0, "end": 7, "text": "Quillix"}
-    post("span-create", quillix, whole=True)  # the first suggestions: their heading and hint come with the panel
+    swaps, _ = post("span-create", quillix, body=True)  # the first suggestions: their part of the panel, whole
+    assert "true" in swaps and not select(page.answer, "#ws-group-person")
     sentence = body.index("the board")
     claim = {"label": labels["claim"].pk, "start": sentence, "end": sentence + 9, "text": "the board"}
     _, groups = post("span-create", claim)  # a group of spans the page has not shown: put in whole, in its place
@@ -460,7 +462,8 @@ def test_a_write_that_starts_or_empties_a_group_answers_with_that_group(editor_c
     for suggestion in Suggestion.objects.filter(article=article, label=labels["org"]).order_by("pk")[:2]:
         post("suggestion-reject", {"suggestion": suggestion.pk})
     last = Suggestion.objects.filter(article=article, label=labels["org"]).order_by("pk").last()
-    post("suggestion-reject", {"suggestion": last.pk}, whole=True)  # no suggestion left: the panel says so
+    post("suggestion-reject", {"suggestion": last.pk})  # none left: the suggestions' part goes, heading and all
+    assert not select(held, "#ws-suggestions h2") and select(held, "#ws-group-person")
 
 
 def test_a_note_or_a_verdict_answers_with_the_spans_item_alone(editor_client, editor, labels):

@@ -699,15 +699,17 @@ def test_suggestion_items_a_create_inserts_accept_and_reject_like_the_others(ope
 def test_groups_a_write_starts_or_empties_come_and_go_in_place(open_workspace, article, editor, labels):
     """A span of a label the panel does not list yet comes with its group, put among the others in label order
     (htmx's out-of-band ``afterend:`` and ``beforebegin:``), and the group its last span leaves goes (``delete:``);
-    the answers carry no panel, and the page ends as a fresh load draws it."""
+    the answers carry no panel (the first suggestions, their own part of it), and the page ends as a fresh load
+    draws it."""
     _four_copies_with_orgs(article, editor, labels)  # a text long enough that a change redraws a stretch
     page = open_workspace(article)
 
-    def answered(key, path, *, panel=False):
+    def answered(key, path, *, suggestions=False):
         with page.expect_response(lambda r: path in r.url and r.request.method == "POST") as response:
             page.keyboard.press(key)
         page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
-        assert response.value.status == 200 and ('id="ws-panel"' in response.value.text()) == panel
+        assert response.value.status == 200 and 'id="ws-panel"' not in response.value.text()
+        assert ('id="ws-suggestions"' in response.value.text()) == suggestions
 
     def groups():
         return page.locator("#ws-panel .span-group:not(.sug-group)").evaluate_all("els => els.map((e) => e.id)")
@@ -716,7 +718,8 @@ def test_groups_a_write_starts_or_empties_come_and_go_in_place(open_workspace, a
     answered("3", "/spans/")  # CLAIM: a group after ORG's
     assert groups() == ["ws-group-org", "ws-group-claim"]
     page.evaluate(SELECT, ["Team", 0])
-    answered("1", "/spans/", panel=True)  # PERSON, suggested in the other copies: the first suggestions, whole
+    answered("1", "/spans/", suggestions=True)  # PERSON, suggested elsewhere: the first suggestions, their part
+    expect(page.locator("#ws-suggestions h2 .count")).to_have_text("3")
     answered("Delete", "/spans/delete/")  # the new span is selected: its group goes with it
     assert groups() == ["ws-group-org", "ws-group-claim"]
     page.locator("#ws-body").focus()
