@@ -3,6 +3,7 @@ without JavaScript), and per label an "accept all" form."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence, Set
 from html import escape
 from itertools import groupby
@@ -10,14 +11,19 @@ from operator import itemgetter
 from typing import Any
 
 from django.middleware.csrf import get_token
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from annotations.workspace.links import workspace_urls
 from annotations.workspace.rendering import count_badge, excerpt, out_of_band_group, out_of_band_list
 from articles.models import Article
 
 # The page's one form that every suggestion's Accept and Reject submit (templates/annotations/article_annotate.html).
 DECIDE = "ws-sug-decide"
+
+
+def suggestion_group_id(label: Any) -> str:
+    """The id of ``label``'s group in the side panel's suggestions (the answers place and delete groups by it)."""
+    return f"ws-sug-group-{label.slug}"
 
 
 def render_suggestion_groups(
@@ -43,7 +49,7 @@ def render_suggestion_groups(
         label = labels[label_id]
         name = escape(label.name)
         append(
-            f'<section id="ws-sug-group-{label.slug}" class="span-group sug-group">'
+            f'<section id="{suggestion_group_id(label)}" class="span-group sug-group">'
             f'<h3><span class="swatch sug label-{label.slug}" aria-hidden="true">'
             f"</span>Suggested {name} {count_badge(f'ws-sug-count-{label.slug}', len(members))}</h3>"
             f'<form method="post" action="{items.accept_all}" hx-post="{items.accept_all}" hx-swap="none" '
@@ -72,9 +78,10 @@ def render_suggestion_changes(
     draws, and the answer holds a few items, not the group's hundreds. A group the write empties goes; one it
     starts comes whole, where ``anchor`` says (``rendering.out_of_band_group``)."""
     if not rows or anchor:
-        group = f"ws-sug-group-{label.slug}"
         return out_of_band_group(
-            group, anchor, lambda: render_suggestion_groups(article, {label.pk: label}, rows, request)
+            suggestion_group_id(label),
+            anchor,
+            lambda: render_suggestion_groups(article, {label.pk: label}, rows, request),
         )
     items = _Items(article, request, "")
     ordered = sorted(rows, key=lambda row: (row[1], -row[2]))
@@ -90,15 +97,20 @@ def render_suggestion_changes(
 
 
 class _Items:
-    """The items of suggestions, each with its accept and reject forms."""
+    """The items of suggestions, each with its Accept and Reject; and the groups' "accept all" forms' token."""
 
     def __init__(self, article: Article, request: Any, csrf: str) -> None:
         self.body = article.body
-        self.accept = reverse("annotations:suggestion-accept", args=[article.pk])
-        self.reject = reverse("annotations:suggestion-reject", args=[article.pk])
-        self.accept_all = reverse("annotations:suggestions-accept-label", args=[article.pk])
-        token = csrf or (escape(get_token(request)) if request else "")
-        self.csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">' if token else ""
+        urls = workspace_urls(article.pk)
+        self.accept, self.reject = urls["suggestion_accept"], urls["suggestion_reject"]
+        self.accept_all = urls["suggestions_accept_label"]
+        self._request, self._csrf = request, csrf
+
+    @functools.cached_property
+    def csrf(self) -> str:
+        """The token's hidden input, made only for a whole group (its "accept all" form): items need none."""
+        token = self._csrf or (escape(get_token(self._request)) if self._request else "")
+        return f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">' if token else ""
 
     def of(self, label: Any, rows: Sequence[tuple]) -> str:
         """The items of ``rows``, all of ``label``, in the order given. Each one's Accept and Reject submit the

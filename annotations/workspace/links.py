@@ -29,6 +29,7 @@ _URLS: dict[str, tuple[str, tuple[int, ...]]] = {
     "span_delete": ("annotations:span-delete", ()),
     "suggestion_accept": ("annotations:suggestion-accept", ()),
     "suggestion_reject": ("annotations:suggestion-reject", ()),
+    "suggestions_accept_label": ("annotations:suggestions-accept-label", ()),
     "next": ("annotations:article-next", ()),
 }
 

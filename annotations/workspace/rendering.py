@@ -283,6 +283,11 @@ def change_window(spans: Iterable[Any], *, changed: int, start: int, end: int, l
     return lo, hi
 
 
+def span_group_id(label: Any) -> str:
+    """The id of ``label``'s group in the side panel's spans (the answers place and delete groups by it)."""
+    return f"ws-group-{label.slug}"
+
+
 def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]]) -> SafeString:
     """The side panel's spans, grouped by label: one button per span that selects it in the text.
 
@@ -294,7 +299,7 @@ def render_span_groups(body: str, groups: Iterable[tuple[Any, Sequence[SpanRow]]
     for label, spans in groups:
         name = escape(label.name)
         append(
-            f'<section id="ws-group-{label.slug}" class="span-group"><h3>'
+            f'<section id="{span_group_id(label)}" class="span-group"><h3>'
             f'<span class="swatch label-{label.slug}" aria-hidden="true"></span>'
             f"{name} {count_badge(f'ws-count-{label.slug}', len(spans))}</h3>"
             f'<ol class="span-list" id="ws-list-{label.slug}">'
@@ -339,7 +344,7 @@ def render_span_changes(
     list holds. A list the write empties takes its group with it; one it starts (``anchor``: where, an htmx
     out-of-band ``afterend:`` or ``beforebegin:`` another group) comes as its whole group."""
     if not rows or anchor:
-        return out_of_band_group(f"ws-group-{label.slug}", anchor, lambda: render_span_groups(body, [(label, rows)]))
+        return out_of_band_group(span_group_id(label), anchor, lambda: render_span_groups(body, [(label, rows)]))
     name = escape(label.name)
     changes = out_of_band_list(
         rows,

@@ -40,7 +40,11 @@ from annotations.queue.forms import queue_position, queue_query
 from annotations.spans import claims
 from annotations.spans import services as spans
 from annotations.spans.selectors import workspace_spans
-from annotations.suggestions.presentation import render_suggestion_changes, render_suggestion_groups
+from annotations.suggestions.presentation import (
+    render_suggestion_changes,
+    render_suggestion_groups,
+    suggestion_group_id,
+)
 from annotations.suggestions.propagation import suggestions_propagate_span_ids
 from annotations.workflow.selectors import editor_progress, sees_every_editor, takes_slots
 from annotations.workflow.services import SlotsFull, slot_claim
@@ -67,6 +71,7 @@ from annotations.workspace.rendering import (
     render_span_changes,
     render_span_groups,
     render_windows,
+    span_group_id,
 )
 from articles.models import Article
 
@@ -388,7 +393,7 @@ def _panel_part(
         return PanelPart((), ())  # nothing the lists show changed (the editor's progress)
     if kept is not None and patch == [] and change is None:
         row = next((row for row in rows if row[PK] == kept), None)
-        items = None if row is None else _list_changes(labels, rows, {row[LABEL]: ({kept}, [kept])}, _span_group)
+        items = None if row is None else _list_changes(labels, rows, {row[LABEL]: ({kept}, [kept])}, span_group_id)
         return None if items is None else PanelPart(items, ())
     if change is None or not in_step:
         return None
@@ -400,7 +405,7 @@ def _panel_part(
         place = (change.start, change.end, change.decided)
         there = {item[PK] for item in suggested if item[START : LABEL + 1] == place}
         hidden = [change.span] if change.before is not None else []
-        decided = _list_changes(labels, suggestion_order, {change.decided: (there, hidden)}, _suggestion_group)
+        decided = _list_changes(labels, suggestion_order, {change.decided: (there, hidden)}, suggestion_group_id)
         return PanelPart((), (), suggestions_whole=True) if decided is None else PanelPart((), decided)
     row = next((row for row in changed if row[PK] == change.span), None)
     old = None if change.before is None else change.before[LABEL]
@@ -426,21 +431,13 @@ def _panel_part(
         for item in suggested:
             if item[PK] in change.added:
                 shown.setdefault(item[LABEL], (set(), []))[0].add(item[PK])
-    span_lists = _list_changes(labels, rows, spans, _span_group)
+    span_lists = _list_changes(labels, rows, spans, span_group_id)
     if span_lists is None:
         return None
-    suggestion_lists = _list_changes(labels, suggestion_order, shown, _suggestion_group) if shown else ()
+    suggestion_lists = _list_changes(labels, suggestion_order, shown, suggestion_group_id) if shown else ()
     if suggestion_lists is None:
         return PanelPart(span_lists, (), suggestions_whole=True)
     return PanelPart(span_lists, suggestion_lists)
-
-
-def _span_group(label: Label) -> str:
-    return f"ws-group-{label.slug}"
-
-
-def _suggestion_group(label: Label) -> str:
-    return f"ws-sug-group-{label.slug}"
 
 
 def _workspace_context(
@@ -507,8 +504,9 @@ def _workspace_context(
     palette_items, palette_keys = _palette(labels)
     query = queue_query(request)
     position = queue_position(request)  # "Article 12 of 340 in your queue": read from the link, nothing counted
+    editor = _span_editor_context(article, labels, rows, selected, changed[0] if changed else None)
     return {
-        **_span_editor_context(article, labels, rows, selected, changed[0] if changed else None),
+        **editor,
         "body_html": drawing.body,
         "body_patch": patch,
         "body_kept": patch == [],
@@ -531,7 +529,7 @@ def _workspace_context(
         "message": message,
         "queue_query": query,
         "queue_url": reverse("annotations:article-list") + (f"?{query}" if query else ""),
-        "next_url": workspace_urls(article.pk)["next"]
+        "next_url": editor["urls"]["next"]
         + (f"?{next_query}" if (next_query := queue_query(request, position=position)) else ""),
         "queue_position": position,
     }
