@@ -371,9 +371,14 @@ def test_done_next_and_help(open_workspace, page, live_server, article):
     page.keyboard.press("d")  # keys are quiet while the help is open
     page.keyboard.press("Escape")
     expect(page.locator("#ws-help")).to_be_hidden()
-    press(page, "d", path="/status/")
+    page.evaluate("window.__segment = document.querySelector('#ws-body .seg')")
+    with page.expect_response(lambda r: "/status/" in r.url and r.request.method == "POST") as response:
+        page.keyboard.press("d")
     expect(page.locator("#ws-status .status")).to_have_text("Done")  # the editor's own progress
     expect(page.locator("#ws-status .article-status")).to_contain_text("1 of 2 editors done")
+    # Neither the text nor the panel came again: progress shows in neither.
+    assert 'id="ws-body"' not in response.value.text() and 'id="ws-panel"' not in response.value.text()
+    assert page.evaluate("window.__segment.isConnected")
     article.refresh_from_db()
     assert article.status == Article.Status.IN_ANNOTATION  # k = 2: one editor's Done is not the article's
     page.keyboard.press("n")
@@ -613,6 +618,10 @@ def test_undo_splices_its_stretch_and_a_note_leaves_the_text_alone(open_workspac
     html = response.value.text()
     assert 'id="ws-body"' not in html and "data-from" not in html
     assert page.evaluate("window.__segment.isConnected")  # the text was not redrawn
+    # Nor the panel: the span's item alone, with its note.
+    assert 'id="ws-panel"' not in html and html.count("<li") == 1
+    expect(page.locator(f'#ws-item-{larchfield.pk} .badge[title="checked twice"]')).to_have_count(1)
+    _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
     expect(page.locator(f'.span-item[data-span="{larchfield.pk}"] + .badge')).to_have_text("note")
     larchfield.refresh_from_db()
     assert larchfield.note == "checked twice"
@@ -670,7 +679,7 @@ def test_suggestion_items_a_create_inserts_accept_and_reject_like_the_others(ope
     expect(page.locator("#ws-sug-group-org li")).to_have_count(6)
     expect(page.locator("#ws-sug-count-org")).to_have_text("6")
     inserted = Suggestion.objects.filter(article=article, text="Layla").order_by("start")
-    first, second = inserted[0], inserted[1]
+    first, second, third = inserted[0], inserted[1], inserted[2]
     with page.expect_response(lambda r: "/suggestions/" in r.url and r.request.method == "POST") as accepted:
         page.locator(f"#ws-sug-item-{first.pk} .sug-accept").click()
     assert accepted.value.status == 200 and accepted.value.request.headers.get("hx-request") == "true"
@@ -685,6 +694,20 @@ def test_suggestion_items_a_create_inserts_accept_and_reject_like_the_others(ope
     assert Span.objects.filter(article=article, start=first.start, label__slug="org").exists()
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
     _drawn_as_a_fresh_load_draws(page, page.evaluate(SEGMENTS))
+    # By keyboard alone: Tab reaches an item's Reject, Enter presses it (the page's one form, in the background).
+    page.locator(f"#ws-sug-item-{third.pk} .sug-accept").focus()
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#ws-sug-item-{third.pk} .sug-reject")).to_be_focused()
+    with page.expect_response(lambda r: "/suggestions/reject/" in r.url) as by_key:
+        page.keyboard.press("Enter")
+    assert by_key.value.status == 200 and by_key.value.request.headers.get("hx-request") == "true"
+    expect(page.locator(f"#ws-sug-item-{third.pk}")).to_have_count(0)
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
+    page.locator("#ws-body").focus()
+    with page.expect_response(lambda r: "/undo/" in r.url and r.request.method == "POST"):
+        page.keyboard.press("Control+z")
+    expect(page.locator(f"#ws-sug-item-{third.pk}")).to_have_count(1)
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-added')")
     # Undoing the rejection puts the item back where it was, and its outline in the text.
     page.locator("#ws-body").focus()
     with page.expect_response(lambda r: "/undo/" in r.url and r.request.method == "POST") as undone:
